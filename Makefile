@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine: `make run` (the main job) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run serve test lint package bench clean
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+$(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+## run: the main job: Azurite + the app on the local host + the fan-out experiment (both modes)
+run: setup
+	$(PY) -m experiment demo
+
+## serve: keep the app running on the local host (http://localhost:7071) with Azurite
+serve: setup
+	$(PY) -m emulator serve-dev --app .
+
+## test: lint + the whole test suite
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+
+## package: build dist/app.zip, the deployment package
+package: setup
+	$(PY) -m infra.package --out dist/app.zip
+
+## bench: the local host's benchmarks (prints figures; not a test)
+bench: setup
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules .emulator .azurite dist .pytest_cache .ruff_cache
