@@ -24,7 +24,7 @@ run: setup
 
 ## serve: keep the app running on the local host (http://localhost:7071) with Azurite
 serve: setup
-	$(PY) -m emulator serve-dev --app .
+	$(PY) -m emulator --app . --azurite
 
 ## test: lint + the whole test suite
 test: setup
