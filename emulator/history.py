@@ -1,0 +1,193 @@
+"""History events as the Durable extension serialises them (PascalCase, enums as integers).
+
+Every event is a plain dict, ready for ``json.dumps`` into the orchestration trigger. The field
+sets follow DurableTask.Core's ``History/*.cs`` (see shared/design/durable-protocol.md, 1.2).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+
+class EventType(IntEnum):
+    EXECUTION_STARTED = 0
+    EXECUTION_COMPLETED = 1
+    EXECUTION_FAILED = 2
+    EXECUTION_TERMINATED = 3
+    TASK_SCHEDULED = 4
+    TASK_COMPLETED = 5
+    TASK_FAILED = 6
+    SUB_ORCHESTRATION_CREATED = 7
+    SUB_ORCHESTRATION_COMPLETED = 8
+    SUB_ORCHESTRATION_FAILED = 9
+    TIMER_CREATED = 10
+    TIMER_FIRED = 11
+    ORCHESTRATOR_STARTED = 12
+    ORCHESTRATOR_COMPLETED = 13
+    EVENT_SENT = 14
+    EVENT_RAISED = 15
+    CONTINUE_AS_NEW = 16
+    GENERIC = 17
+    HISTORY_STATE = 18
+    EXECUTION_SUSPENDED = 19
+    EXECUTION_RESUMED = 20
+
+
+# Names used by the HTTP status API ("EventType" is written as its name there).
+EVENT_NAMES = {
+    EventType.EXECUTION_STARTED: "ExecutionStarted",
+    EventType.EXECUTION_COMPLETED: "ExecutionCompleted",
+    EventType.EXECUTION_FAILED: "ExecutionFailed",
+    EventType.EXECUTION_TERMINATED: "ExecutionTerminated",
+    EventType.TASK_SCHEDULED: "TaskScheduled",
+    EventType.TASK_COMPLETED: "TaskCompleted",
+    EventType.TASK_FAILED: "TaskFailed",
+    EventType.SUB_ORCHESTRATION_CREATED: "SubOrchestrationInstanceCreated",
+    EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
+    EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
+    EventType.TIMER_CREATED: "TimerCreated",
+    EventType.TIMER_FIRED: "TimerFired",
+    EventType.ORCHESTRATOR_STARTED: "OrchestratorStarted",
+    EventType.ORCHESTRATOR_COMPLETED: "OrchestratorCompleted",
+    EventType.EVENT_SENT: "EventSent",
+    EventType.EVENT_RAISED: "EventRaised",
+    EventType.CONTINUE_AS_NEW: "ContinueAsNew",
+    EventType.GENERIC: "GenericEvent",
+    EventType.HISTORY_STATE: "HistoryState",
+    EventType.EXECUTION_SUSPENDED: "ExecutionSuspended",
+    EventType.EXECUTION_RESUMED: "ExecutionResumed",
+}
+
+
+class RuntimeStatus(IntEnum):
+    """``OrchestrationStatus`` as DurableTask.Core numbers it."""
+
+    Running = 0
+    Completed = 1
+    ContinuedAsNew = 2
+    Failed = 3
+    Canceled = 4
+    Terminated = 5
+    Pending = 6
+    Suspended = 7
+
+
+TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+
+
+def format_ts(dt: datetime) -> str:
+    """ISO-8601 UTC with trailing fractional zeros trimmed, as Newtonsoft writes DateTimes."""
+    text = dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
+
+
+def parse_ts(text: str) -> datetime:
+    """Inverse of :func:`format_ts` (accepts up to 7 fractional digits)."""
+    body = text[:-1] if text.endswith("Z") else text
+    if "." in body:
+        head, frac = body.split(".", 1)
+        body = f"{head}.{frac[:6].ljust(6, '0')}"
+    return datetime.fromisoformat(body).replace(tzinfo=UTC)
+
+
+def compact(value: Any) -> str:
+    """JSON text the way the host re-serialises tokens (no insignificant whitespace)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _event(kind: EventType, ts: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
+    event = {"EventType": int(kind), "EventId": event_id, "IsPlayed": False,
+             "Timestamp": format_ts(ts)}
+    event.update(fields)
+    return event
+
+
+def orchestrator_started(ts: datetime) -> dict[str, Any]:
+    return _event(EventType.ORCHESTRATOR_STARTED, ts)
+
+
+def orchestrator_completed(ts: datetime) -> dict[str, Any]:
+    return _event(EventType.ORCHESTRATOR_COMPLETED, ts)
+
+
+def execution_started(ts: datetime, *, name: str, instance_id: str, execution_id: str,
+                      input_json: str | None,
+                      parent: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _event(
+        EventType.EXECUTION_STARTED, ts,
+        OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
+        ParentInstance=parent, Name=name, Version="", Input=input_json, Tags=None,
+        Correlation=None, ParentTraceContext=None, ScheduledStartTime=None, Generation=0,
+    )
+
+
+def execution_completed(ts: datetime, seq: int, status: RuntimeStatus,
+                        result: str | None) -> dict[str, Any]:
+    return _event(EventType.EXECUTION_COMPLETED, ts, seq, OrchestrationStatus=int(status),
+                  Result=result, FailureDetails=None)
+
+
+def continue_as_new(ts: datetime, seq: int, result: str | None) -> dict[str, Any]:
+    return _event(EventType.CONTINUE_AS_NEW, ts, seq,
+                  OrchestrationStatus=int(RuntimeStatus.ContinuedAsNew), Result=result,
+                  FailureDetails=None)
+
+
+def execution_terminated(ts: datetime, reason: str | None) -> dict[str, Any]:
+    return _event(EventType.EXECUTION_TERMINATED, ts, Input=reason)
+
+
+def execution_suspended(ts: datetime, reason: str | None) -> dict[str, Any]:
+    return _event(EventType.EXECUTION_SUSPENDED, ts, Reason=reason)
+
+
+def execution_resumed(ts: datetime, reason: str | None) -> dict[str, Any]:
+    return _event(EventType.EXECUTION_RESUMED, ts, Reason=reason)
+
+
+def task_scheduled(ts: datetime, seq: int, name: str, input_text: str | None) -> dict[str, Any]:
+    # The host stores the SDK's input text inside a one-element JSON array.
+    return _event(EventType.TASK_SCHEDULED, ts, seq, Name=name, Version="",
+                  Input=compact([input_text]), Tags=None, ParentTraceContext=None)
+
+
+def task_completed(ts: datetime, task_id: int, result: str | None) -> dict[str, Any]:
+    return _event(EventType.TASK_COMPLETED, ts, TaskScheduledId=task_id, Result=result)
+
+
+def task_failed(ts: datetime, task_id: int, reason: str, details: str | None) -> dict[str, Any]:
+    return _event(EventType.TASK_FAILED, ts, TaskScheduledId=task_id, Reason=reason,
+                  Details=details, FailureDetails=None)
+
+
+def sub_orchestration_created(ts: datetime, seq: int, name: str, instance_id: str,
+                              input_json: str | None) -> dict[str, Any]:
+    return _event(EventType.SUB_ORCHESTRATION_CREATED, ts, seq, Name=name, Version="",
+                  InstanceId=instance_id, Input=input_json, ClientSpanId=None, Tags=None)
+
+
+def sub_orchestration_completed(ts: datetime, task_id: int, result: str | None) -> dict[str, Any]:
+    return _event(EventType.SUB_ORCHESTRATION_COMPLETED, ts, TaskScheduledId=task_id,
+                  Result=result)
+
+
+def sub_orchestration_failed(ts: datetime, task_id: int, reason: str | None,
+                             details: str | None) -> dict[str, Any]:
+    return _event(EventType.SUB_ORCHESTRATION_FAILED, ts, TaskScheduledId=task_id, Reason=reason,
+                  Details=details, FailureDetails=None)
+
+
+def timer_created(ts: datetime, seq: int, fire_at: str) -> dict[str, Any]:
+    return _event(EventType.TIMER_CREATED, ts, seq, FireAt=fire_at)
+
+
+def timer_fired(ts: datetime, timer_id: int, fire_at: str) -> dict[str, Any]:
+    return _event(EventType.TIMER_FIRED, ts, TimerId=timer_id, FireAt=fire_at)
+
+
+def event_raised(ts: datetime, name: str, input_json: str | None) -> dict[str, Any]:
+    return _event(EventType.EVENT_RAISED, ts, Name=name, Input=input_json,
+                  ParentTraceContext=None)

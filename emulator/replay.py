@@ -1,0 +1,371 @@
+"""The host side of an orchestrator episode: replay the SDK's actions the way DTFx does.
+
+The Python SDK returns *every* action since the execution began (schema V2/V3: one flat list,
+compound tasks nested). The real host walks that list with its C# shim - invoke an action, await
+it, invoke the next - while DurableTask.Core replays the stored history against it: scheduling
+events check that the same action got the same sequence id (non-determinism guard), completion
+events resolve tasks and let the walk go on, retry options allocate timers and re-schedules when a
+failure is processed. Whatever was invoked but has no scheduling event yet is this episode's new
+work. This module is that walk, with no I/O: ``replay(history, actions, ...)`` -> ``ReplayResult``.
+(durable-protocol.md sections 2.4-2.6, 3.3 and 7.)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .history import EventType, compact, format_ts, parse_ts
+
+# ActionType numbers of the SDK (models/actions/ActionType.py).
+CALL_ACTIVITY, CALL_ACTIVITY_RETRY, CALL_SUB, CALL_SUB_RETRY = 0, 1, 2, 3
+CONTINUE_AS_NEW, CREATE_TIMER, WAIT_EVENT, CALL_ENTITY, CALL_HTTP = 4, 5, 6, 7, 8
+SIGNAL_ENTITY, SCHEDULED_SIGNAL, WHEN_ANY, WHEN_ALL = 9, 10, 11, 12
+
+HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+SIX_DAYS_MS = 6 * 24 * 3600 * 1000
+
+ACTIVITY, TIMER, SUB = "activity", "timer", "sub-orchestration"
+_SCHEDULING_KIND = {
+    EventType.TASK_SCHEDULED: ACTIVITY,
+    EventType.TIMER_CREATED: TIMER,
+    EventType.SUB_ORCHESTRATION_CREATED: SUB,
+}
+
+
+class NonDeterminismError(Exception):
+    """History and the current orchestrator code disagree; the instance must fail."""
+
+
+class UnsupportedActionError(Exception):
+    """The orchestrator used a feature the local host does not implement (entities)."""
+
+
+@dataclass
+class NewWork:
+    """An action invoked in this replay that history has not recorded yet."""
+
+    seq: int
+    kind: str  # ACTIVITY, TIMER or SUB
+    name: str | None = None
+    input: str | None = None  # the SDK's JSON text (activity / sub-orchestration input)
+    instance_id: str | None = None  # sub-orchestrations
+    fire_at: datetime | None = None  # timers
+
+
+@dataclass
+class ReplayResult:
+    new_work: list[NewWork]
+    finished: bool  # the shim walked past every action
+    open_tasks: int  # scheduled activities/children/un-cancelled timers not yet completed
+    next_seq: int  # the id the completion event takes
+    continue_as_new: str | None = None  # the new input text, when the SDK asked for it
+    continued: bool = False
+    buffered_events: int = 0
+    scheduled_names: dict[int, str] = field(default_factory=dict)
+
+
+class _Task:
+    __slots__ = ("done", "ok", "_callbacks")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.ok = False
+        self._callbacks: list[Callable[[_Task], None]] = []
+
+    def resolve(self, ok: bool) -> None:
+        if self.done:
+            return
+        self.done, self.ok = True, ok
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+    def on_done(self, callback: Callable[[_Task], None]) -> None:
+        if self.done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+
+class _Coroutine(_Task):
+    """A task driven by a generator that yields the tasks it awaits (C# async, in miniature)."""
+
+    __slots__ = ("_gen",)
+
+    def __init__(self, gen: Generator[_Task, None, bool]) -> None:
+        super().__init__()
+        self._gen = gen
+        self._step(None)
+
+    def _step(self, _: _Task | None) -> None:
+        while True:
+            try:
+                awaited = next(self._gen)
+            except StopIteration as stop:
+                self.resolve(bool(stop.value))
+                return
+            if not awaited.done:
+                awaited.on_done(self._step)
+                return
+
+
+class _Pending:
+    __slots__ = ("seq", "kind", "name", "input", "instance_id", "fire_at")
+
+    def __init__(self, seq: int, kind: str, name: str | None = None, input: str | None = None,
+                 instance_id: str | None = None, fire_at: datetime | None = None) -> None:
+        self.seq, self.kind, self.name, self.input = seq, kind, name, input
+        self.instance_id, self.fire_at = instance_id, fire_at
+
+
+class _Shim:
+    def __init__(self, actions: list[dict[str, Any]], execution_id: str) -> None:
+        self.actions = actions
+        self.execution_id = execution_id
+        self.now: datetime | None = None
+        self.next_seq = 0
+        self.pending: dict[int, _Pending] = {}
+        self.tasks: dict[int, _Task] = {}
+        self.open: set[int] = set()
+        self.waiters: dict[str, deque[_Task]] = defaultdict(deque)
+        self.buffered: dict[str, deque[dict]] = defaultdict(deque)
+        self.finished = False
+        self.continue_as_new: str | None = None
+        self.continued = False
+        self.names: dict[int, str] = {}
+
+    # -- the C# shim: invoke each top-level action and await it before the next ----------------
+    def start(self) -> None:
+        _Coroutine(self._walk())
+
+    def _walk(self) -> Generator[_Task, None, bool]:
+        for action in self.actions:
+            yield self._invoke(action)
+        self.finished = True
+        return True
+
+    def _invoke(self, action: dict[str, Any]) -> _Task:
+        kind = action.get("actionType")
+        if kind == CALL_ACTIVITY:
+            return self._schedule(ACTIVITY, action["functionName"], action.get("input"))
+        if kind == CALL_HTTP:
+            return self._schedule(ACTIVITY, HTTP_ACTIVITY, compact(action.get("httpRequest")))
+        if kind in (CALL_ACTIVITY_RETRY, CALL_SUB_RETRY):
+            return _Coroutine(self._with_retry(action))
+        if kind == CALL_SUB:
+            return self._schedule_sub(action)
+        if kind == CREATE_TIMER:
+            return self._timer(parse_ts(action["fireAt"]), bool(action.get("isCanceled")))
+        if kind == WAIT_EVENT:
+            return self._wait_event(action["externalEventName"])
+        if kind == CONTINUE_AS_NEW:
+            self.continue_as_new = action.get("input")
+            self.continued = True
+            return _done()
+        if kind in (WHEN_ALL, WHEN_ANY):
+            children = [self._invoke(child) for child in action.get("compoundActions", [])]
+            return _when_all(children) if kind == WHEN_ALL else _when_any(children)
+        if kind in (CALL_ENTITY, SIGNAL_ENTITY, SCHEDULED_SIGNAL):
+            raise UnsupportedActionError(
+                "Durable entities are not supported by the local host "
+                f"(action {action.get('operation')!r} on {action.get('instanceId')!r}).")
+        raise UnsupportedActionError(f"Unknown action type {kind!r}: {compact(action)}")
+
+    def _schedule(self, kind: str, name: str | None, input_text: str | None = None, *,
+                  instance_id: str | None = None, fire_at: datetime | None = None) -> _Task:
+        seq = self.next_seq
+        self.next_seq += 1
+        task = _Task()
+        self.pending[seq] = _Pending(seq, kind, name, input_text, instance_id, fire_at)
+        self.tasks[seq] = task
+        self.open.add(seq)
+        if name:
+            self.names[seq] = name
+        return task
+
+    def _schedule_sub(self, action: dict[str, Any]) -> _Task:
+        seq = self.next_seq
+        instance_id = action.get("instanceId") or f"{self.execution_id}:{seq}"
+        return self._schedule(SUB, action["functionName"], action.get("input"),
+                              instance_id=instance_id)
+
+    def _timer(self, fire_at: datetime, cancelled: bool = False) -> _Task:
+        task = self._schedule(TIMER, None, fire_at=fire_at)
+        if cancelled:
+            # The host still creates the timer, stops waiting for it, and ignores its firing.
+            self.open.discard(self.next_seq - 1)
+            task.resolve(False)
+        return task
+
+    def _wait_event(self, name: str) -> _Task:
+        key = name.lower()
+        task = _Task()
+        if self.buffered[key]:
+            self.buffered[key].popleft()
+            task.resolve(True)
+        else:
+            self.waiters[key].append(task)
+        return task
+
+    def _with_retry(self, action: dict[str, Any]) -> Generator[_Task, None, bool]:
+        """DTFx RetryInterceptor: attempt, then a timer after each failure (protocol notes 7)."""
+        options = action.get("retryOptions") or {}
+        attempts = int(options.get("maxNumberOfAttempts", 1))
+        first_ms = float(options.get("firstRetryIntervalInMilliseconds", 0))
+        backoff = float(options.get("backoffCoefficient", 1) or 1)
+        max_ms = float(options.get("maxRetryIntervalInMilliseconds", SIX_DAYS_MS))
+        timeout_ms = options.get("retryTimeoutInMilliseconds")
+        started = self.now
+        is_sub = action["actionType"] == CALL_SUB_RETRY
+        for attempt in range(attempts):
+            task = (self._schedule_sub(action) if is_sub else
+                    self._schedule(ACTIVITY, action["functionName"], action.get("input")))
+            yield task
+            if task.ok:
+                return True
+            if attempt + 1 == attempts:
+                yield self._timer(self.now)  # the back-compat "dummy" timer, due at once
+                return False
+            delay = min(first_ms * backoff ** attempt, max_ms)
+            if timeout_ms is not None and self.now >= started + timedelta(
+                    milliseconds=float(timeout_ms)):
+                delay = 0
+            if delay <= 0:
+                return False
+            yield self._timer(self.now + timedelta(milliseconds=delay))
+        return True
+
+    # -- history ---------------------------------------------------------------------------
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event["EventType"]
+        if kind == EventType.ORCHESTRATOR_STARTED:
+            self.now = parse_ts(event["Timestamp"])
+        elif kind == EventType.EXECUTION_STARTED:
+            self.start()
+        elif kind in _SCHEDULING_KIND:
+            self._match(event, _SCHEDULING_KIND[kind])
+        elif kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED):
+            self._complete(event["TaskScheduledId"], True)
+        elif kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED):
+            self._complete(event["TaskScheduledId"], False)
+        elif kind == EventType.TIMER_FIRED:
+            self._complete(event["TimerId"], True)
+        elif kind == EventType.EVENT_RAISED:
+            key = (event.get("Name") or "").lower()
+            if self.waiters[key]:
+                self.waiters[key].popleft().resolve(True)
+            else:
+                self.buffered[key].append(event)
+        elif kind == EventType.EVENT_SENT:
+            raise UnsupportedActionError("Durable entities are not supported by the local host.")
+
+    def _complete(self, seq: int, ok: bool) -> None:
+        task = self.tasks.get(seq)
+        if task is None or task.done:
+            return  # a result for a cancelled timer or an unknown task: DTFx ignores it
+        self.open.discard(seq)
+        task.resolve(ok)
+
+    def _match(self, event: dict[str, Any], kind: str) -> None:
+        seq = event["EventId"]
+        pending = self.pending.get(seq)
+        if pending is None or pending.kind != kind:
+            raise NonDeterminismError(_missing_message(event, kind))
+        if kind != TIMER and (pending.name or "").lower() != (event.get("Name") or "").lower():
+            raise NonDeterminismError(
+                f"A previous execution of this orchestration scheduled a {kind} task with "
+                f"sequence number {seq} named '{event.get('Name')}', but the current "
+                f"orchestration replay instead scheduled a {kind} task named '{pending.name}' "
+                "with this sequence number. Was a change made to the orchestrator code after "
+                "this instance had already started running?")
+        del self.pending[seq]
+
+
+def _missing_message(event: dict[str, Any], kind: str) -> str:
+    seq = event["EventId"]
+    if kind == TIMER:
+        what = f"a timer task with sequence ID {seq}"
+    elif kind == SUB:
+        what = (f"a sub-orchestration task with sequence ID {seq} and name "
+                f"'{event.get('Name')}' (version '', instance ID '{event.get('InstanceId')}')")
+    else:
+        what = (f"an activity task with sequence ID {seq} and name '{event.get('Name')}' "
+                "(version '')")
+    return (f"A previous execution of this orchestration scheduled {what}, but the current "
+            "replay execution hasn't (yet?) scheduled this task. Was a change made to the "
+            "orchestrator code after this instance had already started running?")
+
+
+def _done() -> _Task:
+    task = _Task()
+    task.resolve(True)
+    return task
+
+
+def _when_all(children: list[_Task]) -> _Task:
+    task = _Task()
+    remaining = [len(children)]
+    if not children:
+        task.resolve(True)
+        return task
+
+    def child_done(_: _Task) -> None:
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            task.resolve(all(child.ok for child in children))
+
+    for child in children:
+        child.on_done(child_done)
+    return task
+
+
+def _when_any(children: list[_Task]) -> _Task:
+    task = _Task()
+    for child in children:
+        child.on_done(lambda c: task.resolve(c.ok))
+    return task
+
+
+def top_level_actions(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The flat action list of a V2/V3 orchestrator state (``actions == [[...]]``)."""
+    actions = state.get("actions") or []
+    if not actions:
+        return []
+    if state.get("schemaVersion") is None:
+        # V1 groups: one inner list per yield; flatten them (only reachable with old hosts).
+        return [a for group in actions for a in group]
+    if len(actions) != 1:
+        raise UnsupportedActionError(
+            f"With OOProc schema V{state.get('schemaVersion')}, expected actions array to be of "
+            f"length 1 (got {len(actions)}).")
+    return list(actions[0])
+
+
+def replay(history: Iterable[dict[str, Any]], actions: list[dict[str, Any]],
+           execution_id: str) -> ReplayResult:
+    """Walk ``history`` (this execution, old and new events) against the SDK's ``actions``.
+
+    Raises NonDeterminismError when a recorded scheduling event has no matching action, and
+    UnsupportedActionError for entity actions.
+    """
+    shim = _Shim(actions, execution_id)
+    for event in history:
+        shim.apply(event)
+    new_work = [
+        NewWork(p.seq, p.kind, p.name, p.input, p.instance_id, p.fire_at)
+        for p in sorted(shim.pending.values(), key=lambda p: p.seq)
+    ]
+    return ReplayResult(
+        new_work=new_work, finished=shim.finished, open_tasks=len(shim.open),
+        next_seq=shim.next_seq, continue_as_new=shim.continue_as_new, continued=shim.continued,
+        buffered_events=sum(len(q) for q in shim.buffered.values()),
+        scheduled_names=shim.names,
+    )
+
+
+def fire_at_text(when: datetime) -> str:
+    return format_ts(when)

@@ -1,0 +1,127 @@
+"""Assemble and run a local host: settings, app, store, clock, engine, HTTP server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from .clock import Clock, SkippingClock
+from .engine import Engine, Limits
+from .http_api import create_app
+from .loader import LoadedApp, apply_settings, load_app, read_local_settings, restore_settings
+from .store import open_store
+
+log = logging.getLogger("emulator")
+
+DEFAULT_PORT = 7071
+DEFAULT_STATE = ".emulator/state.db"
+
+
+@dataclass
+class HostOptions:
+    """Everything that shapes a local host; the CLI flags and the testing API fill it in."""
+
+    app_dir: Path = Path(".")
+    port: int = DEFAULT_PORT
+    bind: str = "127.0.0.1"
+    state: str = DEFAULT_STATE  # a path (relative: to the app folder) or ":memory:"
+    time_skipping: bool = False
+    max_activities: int | None = None
+    max_orchestrators: int | None = None
+    threads: int | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
+
+    def state_path(self) -> str:
+        if self.state == ":memory:":
+            return self.state
+        path = Path(self.state)
+        return str(path if path.is_absolute() else Path(self.app_dir).resolve() / path)
+
+
+class LocalHostServer:
+    """A started host; ``await start()`` binds and returns the port, ``await stop()`` undoes."""
+
+    def __init__(self, options: HostOptions) -> None:
+        self.options = options
+        self.app: LoadedApp | None = None
+        self.engine: Engine | None = None
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._previous_env: dict[str, str | None] = {}
+
+    def prepare(self) -> LoadedApp:
+        """Apply settings and import the app (raises AppLoadError with a clear message)."""
+        options = self.options
+        app_dir = Path(options.app_dir).resolve()
+        self._previous_env = apply_settings(read_local_settings(app_dir))
+        self._previous_env.update(apply_settings(options.settings, override=True))
+        self.app = load_app(app_dir)
+        return self.app
+
+    async def start(self) -> int:
+        options = self.options
+        app = self.app or self.prepare()
+        durable = (app.host_json.get("extensions") or {}).get("durableTask") or {}
+        limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
+                                       max_orchestrators=options.max_orchestrators,
+                                       threads=options.threads)
+        clock: Clock = SkippingClock() if options.time_skipping else Clock()
+        store = open_store(options.state_path())
+        self.engine = Engine(app, store, clock, limits,
+                             hub_name=str(durable.get("hubName") or "TestHubName"))
+        self._runner = web.AppRunner(create_app(self.engine, app), access_log=None,
+                                     handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, options.bind, options.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise OSError(f"Cannot listen on {options.bind}:{options.port}: "
+                          f"{exc.strerror or exc}") from exc
+        sockets = site._server.sockets if site._server else []
+        self.port = sockets[0].getsockname()[1] if sockets else options.port
+        self._log_banner(limits, store.description)
+        return self.port
+
+    def _log_banner(self, limits: Limits, store: str) -> None:
+        app = self.app
+        base = f"http://{self.options.bind}:{self.port}"
+        prefix = f"/{app.route_prefix}" if app.route_prefix else ""
+        lines = [f"Local host for {app.app_dir} (state: {store}; "
+                 f"{'time skipping' if self.options.time_skipping else 'real time'}; "
+                 f"activities <= {limits.max_activities or 'unlimited'}, "
+                 f"orchestrators <= {limits.max_orchestrators or 'unlimited'}, "
+                 f"threads {limits.threads})", "Functions:"]
+        for fn in app.http:
+            methods = ",".join(sorted(fn.methods)) if len(fn.methods) < 8 else "ALL"
+            lines.append(f"  {fn.name}: [{methods}] {base}{prefix}/{fn.route}")
+        for fn in app.orchestrators.values():
+            lines.append(f"  {fn.name}: orchestrationTrigger")
+        for fn in app.activities.values():
+            lines.append(f"  {fn.name}: activityTrigger")
+        for name in app.entities:
+            lines.append(f"  {name}: entityTrigger (not supported by the local host)")
+        for name in app.skipped:
+            lines.append(f"  {name}: not served by the local host")
+        log.info("\n".join(lines))
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        restore_settings(self._previous_env)
+        self._previous_env = {}
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper()),
+                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("emulator").setLevel(getattr(logging, level.upper()))
+    if level.upper() != "DEBUG":
+        logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    os.environ.setdefault("AZURE_FUNCTIONS_ENVIRONMENT", "Development")

@@ -1,0 +1,111 @@
+"""The storage contract of the local host.
+
+The engine keeps its working state in memory and writes every change through a ``Store`` in
+batches: one ``commit`` per orchestrator episode (history appended, messages consumed and
+produced, activity work items created and retired, instance rows updated) and one per management
+call. A backend must apply a batch atomically - all of it or none of it - so that a process killed
+at any moment restarts from a consistent state: ``load`` then returns exactly what the committed
+batches built. Activity results are not stored on their own: until the episode that consumes a
+result commits, its work item stays stored, and a restarted host simply runs the activity again
+(activities are at-least-once, as in Azure).
+
+Records are plain data; events are the JSON-ready dicts of ``emulator.history``. Backends never
+interpret them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class InstanceRecord:
+    """An orchestration instance's row: everything but its history."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    status: str  # Pending, Running, Completed, Failed, Terminated, ContinuedAsNew, Suspended
+    input: str | None  # ExecutionStarted.Input: JSON text
+    created: str  # ISO-8601 UTC
+    last_updated: str
+    output: str | None = None  # ExecutionCompleted.Result (JSON text or a plain message)
+    custom_status: str | None = None  # JSON text
+    parent: dict[str, Any] | None = None  # instance_id, execution_id, task_id, name
+
+
+@dataclass
+class MessageRecord:
+    """A message waiting for an instance: the history event it will append, and when."""
+
+    id: int
+    instance_id: str
+    event: dict[str, Any]
+    visible_at: str | None = None  # timers: the ISO time they fire
+    execution_id: str | None = None  # completions: the execution that scheduled the work
+
+
+@dataclass
+class WorkItem:
+    """An activity to run; retired by the episode that consumes its result."""
+
+    id: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass
+class Batch:
+    """Changes applied atomically by ``Store.commit``."""
+
+    put_instances: list[InstanceRecord] = field(default_factory=list)
+    delete_instances: list[str] = field(default_factory=list)  # with history, messages, work
+    reset_history: list[str] = field(default_factory=list)  # applied before appends
+    append_history: list[tuple[str, int, list[dict[str, Any]]]] = field(default_factory=list)
+    put_messages: list[MessageRecord] = field(default_factory=list)
+    delete_messages: list[int] = field(default_factory=list)
+    put_work: list[WorkItem] = field(default_factory=list)
+    delete_work: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.put_instances, self.delete_instances, self.reset_history,
+                    self.append_history, self.put_messages, self.delete_messages,
+                    self.put_work, self.delete_work))
+
+
+@dataclass
+class Snapshot:
+    """Everything a store holds, as ``load`` returns it."""
+
+    instances: dict[str, InstanceRecord]
+    histories: dict[str, list[dict[str, Any]]]  # instance id -> events, in order
+    messages: list[MessageRecord]  # in id order
+    work: list[WorkItem]  # in id order
+
+
+class Store(ABC):
+    """Contract: ``commit`` is atomic and durable once it returns (as far as the backend is
+    durable at all); ``load`` reflects every committed batch and nothing else. Batches are applied
+    in this order: deletes of instances, history resets, appends, puts, deletes of messages and
+    work items. Appends carry the index of their first event, which equals the history's length.
+    """
+
+    @abstractmethod
+    def load(self) -> Snapshot:
+        """Return the committed state."""
+
+    @abstractmethod
+    def commit(self, batch: Batch) -> None:
+        """Apply ``batch`` atomically."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the store must not be used afterwards."""
+
+    @property
+    def description(self) -> str:
+        return type(self).__name__

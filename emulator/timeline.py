@@ -1,0 +1,127 @@
+"""Readable views of a history: a timeline for people, and the replay check for code changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .history import EVENT_NAMES, EventType, RuntimeStatus, parse_ts
+from .replay import NonDeterminismError, UnsupportedActionError, replay, top_level_actions
+
+_SHORT = 70
+
+
+def _short(text: Any) -> str:
+    text = text if isinstance(text, str) else json.dumps(text)
+    return text if len(text) <= _SHORT else text[:_SHORT - 3] + "..."
+
+
+def _unwrap_input(event: dict[str, Any]) -> str | None:
+    """TaskScheduled.Input is a JSON array holding the SDK's JSON text."""
+    raw = event.get("Input")
+    if event["EventType"] == EventType.TASK_SCHEDULED and raw:
+        try:
+            return json.loads(raw)[0]
+        except (json.JSONDecodeError, IndexError, TypeError):
+            return raw
+    return raw
+
+
+def format_timeline(record: dict[str, Any], history: list[dict[str, Any]]) -> str:
+    """One line per event, times relative to the first, with names, ids, inputs and results."""
+    lines = [f"{record.get('name')}  {record.get('instance_id')}  {record.get('status')}"]
+    if record.get("custom_status"):
+        lines[0] += f"  custom status: {_short(record['custom_status'])}"
+    if not history:
+        return lines[0] + "\n  (no history yet)"
+    t0 = parse_ts(history[0]["Timestamp"])
+    scheduled: dict[int, dict[str, Any]] = {}
+    episodes = 0
+    for event in history:
+        kind = EventType(event["EventType"])
+        ts = parse_ts(event["Timestamp"])
+        offset = f"+{(ts - t0).total_seconds():9.3f}s"
+        name = EVENT_NAMES[kind]
+        detail = ""
+        if kind == EventType.ORCHESTRATOR_STARTED:
+            episodes += 1
+            lines.append(f"  {offset}  -- episode {episodes} --")
+            continue
+        if kind == EventType.ORCHESTRATOR_COMPLETED:
+            continue
+        if kind == EventType.EXECUTION_STARTED:
+            detail = f"{event.get('Name')}  input={_short(event.get('Input'))}"
+        elif kind in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED):
+            scheduled[event["EventId"]] = event
+            name += f" #{event['EventId']}"
+            detail = f"{event.get('Name')}  input={_short(_unwrap_input(event))}"
+            if kind == EventType.SUB_ORCHESTRATION_CREATED:
+                detail += f"  instance={event.get('InstanceId')}"
+        elif kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED,
+                      EventType.SUB_ORCHESTRATION_COMPLETED, EventType.SUB_ORCHESTRATION_FAILED):
+            task_id = event.get("TaskScheduledId")
+            source = scheduled.get(task_id, {})
+            took = (ts - parse_ts(source["Timestamp"])).total_seconds() * 1000 if source else 0
+            name += f" #{task_id}"
+            outcome = (f"result={_short(event.get('Result'))}" if "Result" in event
+                       else f"reason={_short(event.get('Reason'))}")
+            detail = f"{source.get('Name', '?')}  ({took:.0f} ms)  {outcome}"
+        elif kind == EventType.TIMER_CREATED:
+            name += f" #{event['EventId']}"
+            due = (parse_ts(event["FireAt"]) - ts).total_seconds()
+            detail = f"fires at {event['FireAt']} (+{due:.3f}s)"
+        elif kind == EventType.TIMER_FIRED:
+            name += f" #{event.get('TimerId')}"
+        elif kind == EventType.EVENT_RAISED:
+            detail = f"{event.get('Name')}  input={_short(event.get('Input'))}"
+        elif kind in (EventType.EXECUTION_COMPLETED, EventType.CONTINUE_AS_NEW):
+            status = RuntimeStatus(event["OrchestrationStatus"]).name
+            detail = f"{status}  result={_short(event.get('Result'))}"
+        elif kind == EventType.EXECUTION_TERMINATED:
+            detail = f"reason={_short(event.get('Input'))}"
+        elif kind in (EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED):
+            detail = f"reason={_short(event.get('Reason'))}"
+        lines.append(f"  {offset}  {name:<40} {detail}".rstrip())
+    total = (parse_ts(history[-1]["Timestamp"]) - t0).total_seconds()
+    lines.append(f"  {len(history)} events, {episodes} episodes, {total:.3f} s")
+    return "\n".join(lines)
+
+
+def check_replay(fn: Any, record: dict[str, Any], history: list[dict[str, Any]]) -> tuple[
+        bool, str]:
+    """Re-run the current orchestrator code over a recorded history.
+
+    Returns (deterministic, report). The report names the first step whose recorded action the
+    current code no longer takes, or says how many recorded steps the code reproduced.
+    """
+    from .engine import OUT_OF_PROC_MARKER, trigger_json
+    from .store import InstanceRecord
+
+    inst = InstanceRecord(**{k: record.get(k) for k in InstanceRecord.__dataclass_fields__})
+    try:
+        state = json.loads(fn(trigger_json(inst, history)))
+    except Exception as exc:
+        text = str(exc)
+        if OUT_OF_PROC_MARKER not in text:
+            return False, f"the orchestrator raised before producing actions: {text}"
+        state = json.loads(text.split(OUT_OF_PROC_MARKER, 1)[1].split("\nStack:", 1)[0])
+    try:
+        result = replay(history, top_level_actions(state), inst.execution_id or "replay")
+    except NonDeterminismError as exc:
+        return False, f"NON-DETERMINISTIC: {exc}"
+    except UnsupportedActionError as exc:
+        return False, str(exc)
+    recorded = sum(1 for e in history if e["EventType"] in (
+        EventType.TASK_SCHEDULED, EventType.TIMER_CREATED, EventType.SUB_ORCHESTRATION_CREATED))
+    report = f"deterministic: the current code reproduces all {recorded} recorded steps"
+    ended = any(e["EventType"] == EventType.EXECUTION_COMPLETED for e in history)
+    if result.new_work:
+        first = result.new_work[0]
+        report += (f"; it would now also schedule {len(result.new_work)} new step(s), first "
+                   f"#{first.seq} {first.kind} {first.name or ''}".rstrip())
+        if ended:
+            return False, (f"NON-DETERMINISTIC: the recorded execution completed, but the current "
+                           f"code schedules #{first.seq} {first.kind} {first.name or ''}".rstrip())
+    if state.get("error"):
+        report += f"; the orchestrator now raises: {state['error']}"
+    return True, report
