@@ -194,11 +194,15 @@ class LocalHost:
         return f"{WEBHOOK_PATH}/instances/{quote(instance_id, safe='')}{tail}"
 
     def start(self, name: str, input: Any = None, instance_id: str | None = None) -> str:
-        """Start orchestration ``name`` with ``input`` (sent as the JSON body); its id."""
+        """Start orchestration ``name`` with ``input``; its instance id.
+
+        The input is encoded as the SDK's ``DurableOrchestrationClient.start_new`` sends it (a
+        JSON string holding the JSON text), so any JSON value arrives intact, strings included.
+        """
         path = f"{WEBHOOK_PATH}/orchestrators/{quote(name, safe='')}"
         if instance_id:
             path += f"/{quote(instance_id, safe='')}"
-        body = None if input is None else json.dumps(input)
+        body = None if input is None else json.dumps(json.dumps(input))
         response = self.request("POST", path, data=body,
                                 headers={"Content-Type": "application/json"})
         if response.status_code != 202:
