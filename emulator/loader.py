@@ -181,6 +181,22 @@ def _find_function_app(module: Any, script: Path) -> Any:
     return apps[0]
 
 
+_index_cache: dict[int, list[Any]] = {}
+
+
+def _index(module: Any, app_dir: Path) -> list[Any]:
+    """``get_functions()`` of the module's app, once per module (it must not be called twice:
+    the library re-validates the names it already registered)."""
+    with _import_lock:
+        if id(module) not in _index_cache:
+            function_app = _find_function_app(module, app_dir / "function_app.py")
+            try:
+                _index_cache[id(module)] = function_app.get_functions()
+            except Exception as exc:  # the library validates bindings here (duplicate names)
+                raise AppLoadError(f"Indexing the app's functions failed: {exc}") from exc
+        return _index_cache[id(module)]
+
+
 def route_pattern(route: str) -> re.Pattern[str]:
     """Compile an ASP.NET-style route template: ``{name}``, ``{id?}``, ``{id:int}``, ``{*rest}``.
 
@@ -231,11 +247,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
         raise AppLoadError(f"App folder {app_dir} does not exist")
     host_json = read_host_json(app_dir)
     module = _import_app_module(app_dir)
-    function_app = _find_function_app(module, app_dir / "function_app.py")
-    try:
-        functions = function_app.get_functions()
-    except Exception as exc:  # the SDK validates bindings here (duplicate names, ...)
-        raise AppLoadError(f"Indexing the app's functions failed: {exc}") from exc
+    functions = _index(module, app_dir)
 
     http: list[HttpFunction] = []
     orchestrators: dict[str, OrchestratorFunction] = {}

@@ -193,7 +193,10 @@ async def client_ops(req: func.HttpRequest, client: df.DurableOrchestrationClien
     if operation == "status":
         status = await client.get_status(body["instance_id"], show_history=True,
                                          show_history_output=True, show_input=True)
-        return func.HttpResponse(json.dumps(status.to_json(), default=str),
+        body = status.to_json()
+        # The SDK keeps the host's historyEvents as an attribute of that name (to_json drops it).
+        body["historyEvents"] = getattr(status, "historyEvents", None)
+        return func.HttpResponse(json.dumps(body, default=str),
                                  mimetype="application/json")
     if operation == "raise":
         await client.raise_event(body["instance_id"], body["event"], body.get("data"))
