@@ -1,0 +1,113 @@
+"""One contract suite for every Store backend."""
+
+import pytest
+
+from emulator.store import (
+    Batch,
+    InstanceRecord,
+    MemoryStore,
+    MessageRecord,
+    SqliteStore,
+    WorkItem,
+)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    backend = MemoryStore() if request.param == "memory" else SqliteStore(
+        str(tmp_path / "state.db"))
+    yield backend
+    backend.close()
+
+
+def _record(instance_id="i1", status="Running"):
+    return InstanceRecord(instance_id=instance_id, name="orch", execution_id="e1",
+                          status=status, input='"x"', created="2026-01-01T00:00:00Z",
+                          last_updated="2026-01-01T00:00:00Z")
+
+
+def _event(n):
+    return {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": f"t{n}"}
+
+
+def test_empty_store_loads_nothing(store):
+    snapshot = store.load()
+    assert snapshot.instances == {} and snapshot.messages == [] and snapshot.work == []
+
+
+def test_commit_then_load_round_trips_everything(store):
+    store.commit(Batch(
+        put_instances=[_record()],
+        append_history=[("i1", 0, [_event(0), _event(1)])],
+        put_messages=[MessageRecord(1, "i1", {"EventType": 15}, None, None),
+                      MessageRecord(2, "i1", {"EventType": 11}, "2026-01-02T00:00:00Z", "e1")],
+        put_work=[WorkItem(3, "i1", "e1", 0, "act", '"in"')],
+    ))
+    snapshot = store.load()
+    assert snapshot.instances["i1"] == _record()
+    assert snapshot.histories["i1"] == [_event(0), _event(1)]
+    assert [m.id for m in snapshot.messages] == [1, 2]
+    assert snapshot.messages[1].visible_at == "2026-01-02T00:00:00Z"
+    assert snapshot.work == [WorkItem(3, "i1", "e1", 0, "act", '"in"')]
+
+
+def test_appends_extend_history_and_deletes_retire_messages_and_work(store):
+    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])],
+                       put_messages=[MessageRecord(1, "i1", {"EventType": 15})],
+                       put_work=[WorkItem(2, "i1", "e1", 0, "act", None)]))
+    store.commit(Batch(put_instances=[_record(status="Completed")],
+                       append_history=[("i1", 1, [_event(1), _event(2)])],
+                       delete_messages=[1], delete_work=[2]))
+    snapshot = store.load()
+    assert snapshot.instances["i1"].status == "Completed"
+    assert len(snapshot.histories["i1"]) == 3
+    assert snapshot.messages == [] and snapshot.work == []
+
+
+def test_reset_history_then_append_starts_a_new_execution(store):
+    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])]))
+    store.commit(Batch(reset_history=["i1"], append_history=[("i1", 0, [_event(9)])]))
+    assert store.load().histories["i1"] == [_event(9)]
+
+
+def test_delete_instance_removes_its_history_messages_and_work(store):
+    store.commit(Batch(put_instances=[_record("i1"), _record("i2")],
+                       append_history=[("i1", 0, [_event(0)]), ("i2", 0, [_event(0)])],
+                       put_messages=[MessageRecord(1, "i1", {}), MessageRecord(2, "i2", {})],
+                       put_work=[WorkItem(3, "i1", "e1", 0, "a", None)]))
+    store.commit(Batch(delete_instances=["i1"]))
+    snapshot = store.load()
+    assert list(snapshot.instances) == ["i2"]
+    assert "i1" not in snapshot.histories
+    assert [m.instance_id for m in snapshot.messages] == ["i2"]
+    assert snapshot.work == []
+
+
+def test_loaded_state_is_a_copy(store):
+    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])]))
+    snapshot = store.load()
+    snapshot.histories["i1"].append(_event(5))
+    snapshot.instances["i1"].status = "Failed"
+    again = store.load()
+    assert len(again.histories["i1"]) == 1 and again.instances["i1"].status == "Running"
+
+
+def test_sqlite_batch_is_atomic(tmp_path):
+    store = SqliteStore(str(tmp_path / "state.db"))
+    store.commit(Batch(put_instances=[_record()]))
+    broken = Batch(put_instances=[_record(status="Completed")],
+                   append_history=[("i1", 0, [{"not": object()}])])  # not JSON-serialisable
+    with pytest.raises(TypeError):
+        store.commit(broken)
+    assert store.load().instances["i1"].status == "Running"
+    store.close()
+
+
+def test_sqlite_state_survives_reopening(tmp_path):
+    path = str(tmp_path / "state.db")
+    first = SqliteStore(path)
+    first.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])]))
+    first.close()
+    second = SqliteStore(path)
+    assert second.load().histories["i1"] == [_event(0)]
+    second.close()
