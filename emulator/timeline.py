@@ -37,10 +37,15 @@ def format_timeline(record: dict[str, Any], history: list[dict[str, Any]]) -> st
     t0 = parse_ts(history[0]["Timestamp"])
     scheduled: dict[int, dict[str, Any]] = {}
     episodes = 0
+    episode_start = t0
     for event in history:
         kind = EventType(event["EventType"])
         ts = parse_ts(event["Timestamp"])
-        offset = f"+{(ts - t0).total_seconds():9.3f}s"
+        if kind == EventType.ORCHESTRATOR_STARTED:
+            episode_start = ts
+        # Messages carry the time they were created (a TimerFired: when its timer was set);
+        # show each event no earlier than the episode that delivered it.
+        offset = f"+{(max(ts, episode_start) - t0).total_seconds():9.3f}s"
         name = EVENT_NAMES[kind]
         detail = ""
         if kind == EventType.ORCHESTRATOR_STARTED:
