@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "PYTHON_THREADPOOL_THREAD_COUNT, else min(32, CPUs + 4))")
     serve.add_argument("--setting", type=_setting, action="append", default=[],
                        metavar="KEY=VALUE", help="an app setting (wins over local.settings.json)")
+    serve.add_argument("--sdk-dateutil", action="store_true",
+                       help="keep the SDK's own (slow) timestamp parser instead of the local "
+                            "host's equivalent fast path")
     serve.add_argument("--azurite", action="store_true",
                        help="start Azurite (blob) on a free port and point "
                             "AzureWebJobsStorage and BACKUP_STORAGE_CONNECTION at it")
@@ -152,7 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
                           state=args.state, time_skipping=args.time_skipping,
                           max_activities=args.max_activities,
                           max_orchestrators=args.max_orchestrators, threads=args.threads,
-                          settings=settings)
+                          settings=settings, sdk_dateutil=args.sdk_dateutil)
     try:
         return asyncio.run(_run(options))
     except AppLoadError as exc:

@@ -48,6 +48,7 @@ from .store import Batch, InstanceRecord, MessageRecord, Store, WorkItem
 log = logging.getLogger("emulator")
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+HOLD_MIN_COST = 0.005  # episodes cheaper than this never wait for more results
 CONTROL_EVENTS = frozenset({EventType.EXECUTION_TERMINATED, EventType.EXECUTION_SUSPENDED,
                             EventType.EXECUTION_RESUMED})
 ACTIVE = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
@@ -115,10 +116,15 @@ class _Inbound:
 class Instance:
     record: InstanceRecord
     history: list[dict[str, Any]] = field(default_factory=list)
+    history_json: list[str] = field(default_factory=list)  # each event's JSON, as stored
     inbox: list[_Inbound] = field(default_factory=list)
     running: bool = False
     timers: set[int] = field(default_factory=set)  # pending timer message ids
     episodes: int = 0
+    in_flight: int = 0  # activities dispatched whose results have not arrived
+    episode_cost: float = 0.0  # seconds the last episode took
+    held_since: float | None = None  # results are being gathered for a larger batch
+    last_arrival: float = 0.0
 
     @property
     def id(self) -> str:
@@ -180,8 +186,9 @@ class Engine:
         snapshot = await self._loop.run_in_executor(None, self.store.load)
         ids = [0]
         for record in snapshot.instances.values():
+            history = snapshot.histories.get(record.instance_id, [])
             self.instances[record.instance_id] = Instance(
-                record, snapshot.histories.get(record.instance_id, []))
+                record, history, [json.dumps(event) for event in history])
         for message in snapshot.messages:
             ids.append(message.id)
             inst = self.instances.get(message.instance_id)
@@ -353,7 +360,41 @@ class Engine:
         self._mark_ready(inst)
 
     # -- dispatch ----------------------------------------------------------------------------
+    def _result_arrived(self, inst: Instance) -> None:
+        """Batch activity results: an episode replays the whole history, so when the last one
+        was expensive and more results are on their way, gather them first.
+
+        The policy is the ski-rental one: hold while results keep arriving (a gap of a tenth
+        of the last episode's cost ends the burst), never longer than twice that cost, and not
+        at all once every dispatched activity has answered. A cheap episode (short history) is
+        never held, so chains and small fan-outs react at once.
+        """
+        now = time.monotonic()
+        inst.last_arrival = now
+        cost = inst.episode_cost
+        if inst.in_flight == 0 or cost < HOLD_MIN_COST:
+            inst.held_since = None
+            self._mark_ready(inst)
+        elif inst.held_since is None:
+            inst.held_since = now
+            self._loop.call_later(max(0.001, cost / 10), self._check_hold, inst)
+
+    def _check_hold(self, inst: Instance) -> None:
+        if inst.held_since is None:
+            return
+        now = time.monotonic()
+        quiet, cap = max(0.001, inst.episode_cost / 10), 2 * inst.episode_cost
+        if inst.in_flight == 0 or now - inst.last_arrival >= quiet \
+                or now - inst.held_since >= cap:
+            inst.held_since = None
+            self._mark_ready(inst)
+        else:
+            wait = min(quiet - (now - inst.last_arrival), cap - (now - inst.held_since))
+            self._loop.call_later(max(0.0005, wait), self._check_hold, inst)
+
     def _mark_ready(self, inst: Instance) -> None:
+        """Queue the instance for an episode now (any held batch is released)."""
+        inst.held_since = None
         if not inst.running and inst.processable():
             self._ready.add(inst.id)
             if self._wake is not None:
@@ -384,8 +425,11 @@ class Engine:
         finally:
             inst.running = False
             self._episodes_running -= 1
-            if inst.id in self.instances:
-                self._mark_ready(inst)
+            if inst.id in self.instances and inst.inbox:
+                if all(m.work_id is not None for m in inst.inbox):
+                    self._result_arrived(inst)
+                else:
+                    self._mark_ready(inst)
             self._timer_wake.set()
 
     def _take_messages(self, inst: Instance) -> list[_Inbound]:
@@ -415,6 +459,13 @@ class Engine:
         return now
 
     async def _run_episode(self, inst: Instance) -> None:
+        started = time.perf_counter()
+        try:
+            await self._run_episode_inner(inst)
+        finally:
+            inst.episode_cost = time.perf_counter() - started
+
+    async def _run_episode_inner(self, inst: Instance) -> None:
         messages = self._take_messages(inst)
         if not messages:
             return
@@ -443,16 +494,19 @@ class Engine:
                 if message.message_id is not None:
                     inst.timers.discard(message.message_id)
             await self._orchestrate(inst, now, new_events, batch)
-        inst.history.extend(new_events)
-        record.last_updated = format_ts(now)
-        batch.append_history.append((inst.id, start, new_events))
-        if record.instance_id not in {r.instance_id for r in batch.put_instances}:
-            batch.put_instances.append(record)
-        self.store.commit(batch)
         for event in new_events:
             if event["EventType"] not in (EventType.ORCHESTRATOR_STARTED,
                                           EventType.ORCHESTRATOR_COMPLETED):
                 event["IsPlayed"] = True
+        # Each event is encoded once: the same text is stored and sent in later episodes.
+        texts = [json.dumps(event) for event in new_events]
+        inst.history.extend(new_events)
+        inst.history_json.extend(texts)
+        record.last_updated = format_ts(max(self.clock.now(), now))
+        batch.append_history.append((inst.id, start, texts))
+        if record.instance_id not in {r.instance_id for r in batch.put_instances}:
+            batch.put_instances.append(record)
+        self.store.commit(batch)
         self.stats["episodes"] += 1
         inst.episodes += 1
         self._after_commit(inst, batch)
@@ -479,12 +533,13 @@ class Engine:
         record = inst.record
         function = self.app.orchestrator(record.name)
         full_history = inst.history + new_events
+        texts = inst.history_json + [json.dumps(event) for event in new_events]
         if record.status == "Pending":
             record.status = "Running"
             log.info("[%s %s] started", record.name, inst.id)
         outcome = await self._loop.run_in_executor(
             self._orch_pool, _invoke_orchestrator, function.fn if function else None, record,
-            full_history)
+            full_history, texts)
         state, replayed, failure = outcome
         if state is not None and "customStatus" in state:
             record.custom_status = compact(state["customStatus"])
@@ -606,6 +661,7 @@ class Engine:
         batch.reset_history.append(inst.id)
         new_events.clear()
         inst.history.clear()
+        inst.history_json.clear()
         inst.inbox.insert(0, _Inbound(started, record.execution_id, message.id))
         log.info("[%s %s] continued as new", record.name, inst.id)
 
@@ -682,6 +738,9 @@ class Engine:
     # -- activities --------------------------------------------------------------------------
     def _dispatch_activity(self, item: WorkItem) -> None:
         self._work[item.id] = item
+        inst = self.instances.get(item.instance_id)
+        if inst is not None:
+            inst.in_flight += 1
         self._spawn(self._run_activity(item))
 
     async def _run_activity(self, item: WorkItem) -> None:
@@ -691,16 +750,16 @@ class Engine:
         else:
             event = await self._call_activity(item)
         self.stats["activities"] += 1
-        if item.id not in self._work:
-            return  # purged meanwhile
         inst = self.instances.get(item.instance_id)
+        if inst is not None:
+            inst.in_flight -= 1
         if inst is None or inst.status in TERMINAL or inst.record.execution_id != \
                 item.execution_id:
             self._work.pop(item.id, None)
             self.store.commit(Batch(delete_work=[item.id]))
             return
         inst.inbox.append(_Inbound(event, item.execution_id, None, item.id))
-        self._mark_ready(inst)
+        self._result_arrived(inst)
 
     async def _call_activity(self, item: WorkItem) -> dict[str, Any]:
         self._activities_running += 1
@@ -796,13 +855,19 @@ def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
     return f"Activity function '{name}' failed: {friendly}", details
 
 
-def trigger_json(record: InstanceRecord, history: list[dict[str, Any]]) -> str:
-    """The orchestration trigger's JSON string (protocol notes 1.1)."""
+def trigger_json(record: InstanceRecord, history: list[dict[str, Any]],
+                 texts: list[str] | None = None) -> str:
+    """The orchestration trigger's JSON string (protocol notes 1.1).
+
+    ``texts``, when given, are the events already encoded (the engine keeps them), which spares
+    re-encoding the whole history every episode.
+    """
     input_json = next((e.get("Input") for e in history
                        if e["EventType"] == EventType.EXECUTION_STARTED), record.input)
     parent = record.parent["instance_id"] if record.parent else None
-    return json.dumps({
-        "history": history,
+    placeholder = "\u0000history\u0000"
+    body = json.dumps({
+        "history": placeholder if texts is not None else history,
         "input": json.loads(input_json) if input_json is not None else None,
         "instanceId": record.instance_id,
         "isReplaying": False,
@@ -813,9 +878,13 @@ def trigger_json(record: InstanceRecord, history: list[dict[str, Any]]) -> str:
         "maximumShortTimerDuration": "6.00:00:00",
         "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
     })
+    if texts is None:
+        return body
+    return body.replace(json.dumps(placeholder), "[" + ",".join(texts) + "]", 1)
 
 
-def _invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str, Any]]
+def _invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str, Any]],
+                         texts: list[str] | None = None,
                          ) -> tuple[dict | None, ReplayResult | None, str | None]:
     """Call the SDK's handler and replay its actions (runs in the orchestrator thread pool).
 
@@ -828,7 +897,7 @@ def _invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str
         return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
                             "exists in the app")
     try:
-        state = json.loads(fn(trigger_json(record, history)))
+        state = json.loads(fn(trigger_json(record, history, texts)))
     except Exception as exc:
         text = str(exc)
         if OUT_OF_PROC_MARKER not in text:

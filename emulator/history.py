@@ -80,8 +80,10 @@ TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 def format_ts(dt: datetime) -> str:
     """ISO-8601 UTC with trailing fractional zeros trimmed, as Newtonsoft writes DateTimes."""
-    text = dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
-    return text + "Z"
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    text = dt.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return text.rstrip("0").rstrip(".") + "Z"
 
 
 def parse_ts(text: str) -> datetime:

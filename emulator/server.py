@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from . import sdk_speedups
 from .clock import Clock, SkippingClock
 from .engine import Engine, Limits
 from .http_api import create_app
@@ -34,6 +35,7 @@ class HostOptions:
     max_orchestrators: int | None = None
     threads: int | None = None
     settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
+    sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -65,6 +67,8 @@ class LocalHostServer:
     async def start(self) -> int:
         options = self.options
         app = self.app or self.prepare()
+        if not options.sdk_dateutil:
+            sdk_speedups.install()
         durable = (app.host_json.get("extensions") or {}).get("durableTask") or {}
         limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
                                        max_orchestrators=options.max_orchestrators,

@@ -9,8 +9,8 @@ batches built. Activity results are not stored on their own: until the episode t
 result commits, its work item stays stored, and a restarted host simply runs the activity again
 (activities are at-least-once, as in Azure).
 
-Records are plain data; events are the JSON-ready dicts of ``emulator.history``. Backends never
-interpret them.
+Records are plain data. History events arrive already encoded (JSON text: the engine encodes each
+event once and reuses the text) and ``load`` returns them decoded. Backends never interpret them.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Batch:
     put_instances: list[InstanceRecord] = field(default_factory=list)
     delete_instances: list[str] = field(default_factory=list)  # with history, messages, work
     reset_history: list[str] = field(default_factory=list)  # applied before appends
-    append_history: list[tuple[str, int, list[dict[str, Any]]]] = field(default_factory=list)
+    append_history: list[tuple[str, int, list[str]]] = field(default_factory=list)  # JSON
     put_messages: list[MessageRecord] = field(default_factory=list)
     delete_messages: list[int] = field(default_factory=list)
     put_work: list[WorkItem] = field(default_factory=list)

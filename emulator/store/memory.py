@@ -1,8 +1,12 @@
-"""A Store kept in process memory: fast, and gone with the process (``--state :memory:``)."""
+"""A Store kept in process memory: gone with the process (``--state :memory:``).
+
+Records are kept as JSON text, as a database would keep them, so what ``load`` returns never
+shares objects with what the engine committed (and serialising is cheaper than deep copies).
+"""
 
 from __future__ import annotations
 
-import copy
+import json
 import threading
 
 from .base import Batch, InstanceRecord, MessageRecord, Snapshot, Store, WorkItem
@@ -11,41 +15,45 @@ from .base import Batch, InstanceRecord, MessageRecord, Snapshot, Store, WorkIte
 class MemoryStore(Store):
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._instances: dict[str, InstanceRecord] = {}
-        self._histories: dict[str, list[dict]] = {}
-        self._messages: dict[int, MessageRecord] = {}
-        self._work: dict[int, WorkItem] = {}
+        self._instances: dict[str, str] = {}
+        self._histories: dict[str, list[str]] = {}
+        self._messages: dict[int, tuple[str, str]] = {}  # id -> (instance id, record)
+        self._work: dict[int, tuple[str, str]] = {}
 
     def load(self) -> Snapshot:
+        loads = json.loads
         with self._lock:
             return Snapshot(
-                instances=copy.deepcopy(self._instances),
-                histories=copy.deepcopy(self._histories),
-                messages=[copy.deepcopy(m) for _, m in sorted(self._messages.items())],
-                work=[copy.deepcopy(w) for _, w in sorted(self._work.items())],
+                instances={k: InstanceRecord(**loads(v)) for k, v in self._instances.items()},
+                histories={k: [loads(e) for e in v] for k, v in self._histories.items()},
+                messages=[MessageRecord(**loads(r)) for _, (_, r) in
+                          sorted(self._messages.items())],
+                work=[WorkItem(**loads(r)) for _, (_, r) in sorted(self._work.items())],
             )
 
     def commit(self, batch: Batch) -> None:
+        dumps = json.dumps
+        # Serialise first: a record that cannot be stored leaves the store untouched.
+        instances = [(r.instance_id, dumps(vars(r))) for r in batch.put_instances]
+        appends = batch.append_history
+        messages = [(m.id, (m.instance_id, dumps(vars(m)))) for m in batch.put_messages]
+        work = [(w.id, (w.instance_id, dumps(vars(w)))) for w in batch.put_work]
         with self._lock:
             for instance_id in batch.delete_instances:
                 self._instances.pop(instance_id, None)
                 self._histories.pop(instance_id, None)
                 self._messages = {k: m for k, m in self._messages.items()
-                                  if m.instance_id != instance_id}
-                self._work = {k: w for k, w in self._work.items()
-                              if w.instance_id != instance_id}
+                                  if m[0] != instance_id}
+                self._work = {k: w for k, w in self._work.items() if w[0] != instance_id}
             for instance_id in batch.reset_history:
                 self._histories[instance_id] = []
-            for instance_id, start, events in batch.append_history:
+            for instance_id, start, events in appends:
                 history = self._histories.setdefault(instance_id, [])
                 del history[start:]
-                history.extend(copy.deepcopy(events))
-            for record in batch.put_instances:
-                self._instances[record.instance_id] = copy.deepcopy(record)
-            for message in batch.put_messages:
-                self._messages[message.id] = copy.deepcopy(message)
-            for work in batch.put_work:
-                self._work[work.id] = copy.deepcopy(work)
+                history.extend(events)
+            self._instances.update(instances)
+            self._messages.update(messages)
+            self._work.update(work)
             for message_id in batch.delete_messages:
                 self._messages.pop(message_id, None)
             for work_id in batch.delete_work:

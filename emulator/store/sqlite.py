@@ -12,7 +12,6 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import asdict
 
 from .base import Batch, InstanceRecord, MessageRecord, Snapshot, Store, WorkItem
 
@@ -94,17 +93,17 @@ class SqliteStore(Store):
                            (instance_id, start))
                 db.executemany(
                     "INSERT INTO history VALUES (?, ?, ?)",
-                    [(instance_id, start + i, dumps(e)) for i, e in enumerate(events)])
+                    [(instance_id, start + i, text) for i, text in enumerate(events)])
             if batch.put_instances:
                 db.executemany("INSERT OR REPLACE INTO instances VALUES (?, ?)",
-                               [(r.instance_id, dumps(asdict(r))) for r in batch.put_instances])
+                               [(r.instance_id, dumps(vars(r))) for r in batch.put_instances])
             if batch.put_messages:
                 db.executemany("INSERT OR REPLACE INTO messages VALUES (?, ?, ?)",
-                               [(m.id, m.instance_id, dumps(asdict(m)))
+                               [(m.id, m.instance_id, dumps(vars(m)))
                                 for m in batch.put_messages])
             if batch.put_work:
                 db.executemany("INSERT OR REPLACE INTO work VALUES (?, ?, ?)",
-                               [(w.id, w.instance_id, dumps(asdict(w))) for w in batch.put_work])
+                               [(w.id, w.instance_id, dumps(vars(w))) for w in batch.put_work])
             if batch.delete_messages:
                 db.executemany("DELETE FROM messages WHERE id=?",
                                [(i,) for i in batch.delete_messages])

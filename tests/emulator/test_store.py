@@ -1,5 +1,7 @@
 """One contract suite for every Store backend."""
 
+import json
+
 import pytest
 
 from emulator.store import (
@@ -30,6 +32,11 @@ def _event(n):
     return {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": f"t{n}"}
 
 
+def _texts(*numbers):
+    """Events as the engine hands them to a store: JSON text."""
+    return [json.dumps(_event(n)) for n in numbers]
+
+
 def test_empty_store_loads_nothing(store):
     snapshot = store.load()
     assert snapshot.instances == {} and snapshot.messages == [] and snapshot.work == []
@@ -38,7 +45,7 @@ def test_empty_store_loads_nothing(store):
 def test_commit_then_load_round_trips_everything(store):
     store.commit(Batch(
         put_instances=[_record()],
-        append_history=[("i1", 0, [_event(0), _event(1)])],
+        append_history=[("i1", 0, _texts(0, 1))],
         put_messages=[MessageRecord(1, "i1", {"EventType": 15}, None, None),
                       MessageRecord(2, "i1", {"EventType": 11}, "2026-01-02T00:00:00Z", "e1")],
         put_work=[WorkItem(3, "i1", "e1", 0, "act", '"in"')],
@@ -52,11 +59,11 @@ def test_commit_then_load_round_trips_everything(store):
 
 
 def test_appends_extend_history_and_deletes_retire_messages_and_work(store):
-    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])],
+    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, _texts(0))],
                        put_messages=[MessageRecord(1, "i1", {"EventType": 15})],
                        put_work=[WorkItem(2, "i1", "e1", 0, "act", None)]))
     store.commit(Batch(put_instances=[_record(status="Completed")],
-                       append_history=[("i1", 1, [_event(1), _event(2)])],
+                       append_history=[("i1", 1, _texts(1, 2))],
                        delete_messages=[1], delete_work=[2]))
     snapshot = store.load()
     assert snapshot.instances["i1"].status == "Completed"
@@ -65,14 +72,14 @@ def test_appends_extend_history_and_deletes_retire_messages_and_work(store):
 
 
 def test_reset_history_then_append_starts_a_new_execution(store):
-    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])]))
-    store.commit(Batch(reset_history=["i1"], append_history=[("i1", 0, [_event(9)])]))
+    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, _texts(0))]))
+    store.commit(Batch(reset_history=["i1"], append_history=[("i1", 0, _texts(9))]))
     assert store.load().histories["i1"] == [_event(9)]
 
 
 def test_delete_instance_removes_its_history_messages_and_work(store):
     store.commit(Batch(put_instances=[_record("i1"), _record("i2")],
-                       append_history=[("i1", 0, [_event(0)]), ("i2", 0, [_event(0)])],
+                       append_history=[("i1", 0, _texts(0)), ("i2", 0, _texts(0))],
                        put_messages=[MessageRecord(1, "i1", {}), MessageRecord(2, "i2", {})],
                        put_work=[WorkItem(3, "i1", "e1", 0, "a", None)]))
     store.commit(Batch(delete_instances=["i1"]))
@@ -84,7 +91,7 @@ def test_delete_instance_removes_its_history_messages_and_work(store):
 
 
 def test_loaded_state_is_a_copy(store):
-    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])]))
+    store.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, _texts(0))]))
     snapshot = store.load()
     snapshot.histories["i1"].append(_event(5))
     snapshot.instances["i1"].status = "Failed"
@@ -95,18 +102,22 @@ def test_loaded_state_is_a_copy(store):
 def test_sqlite_batch_is_atomic(tmp_path):
     store = SqliteStore(str(tmp_path / "state.db"))
     store.commit(Batch(put_instances=[_record()]))
-    broken = Batch(put_instances=[_record(status="Completed")],
-                   append_history=[("i1", 0, [{"not": object()}])])  # not JSON-serialisable
+    unstorable = _record(status="Completed")
+    unstorable.parent = {"not": object()}  # not JSON-serialisable
+    broken = Batch(put_instances=[_record("i2"), unstorable],
+                   append_history=[("i1", 0, _texts(0))])
     with pytest.raises(TypeError):
         store.commit(broken)
-    assert store.load().instances["i1"].status == "Running"
+    snapshot = store.load()
+    assert snapshot.instances["i1"].status == "Running"
+    assert "i2" not in snapshot.instances and "i1" not in snapshot.histories
     store.close()
 
 
 def test_sqlite_state_survives_reopening(tmp_path):
     path = str(tmp_path / "state.db")
     first = SqliteStore(path)
-    first.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, [_event(0)])]))
+    first.commit(Batch(put_instances=[_record()], append_history=[("i1", 0, _texts(0))]))
     first.close()
     second = SqliteStore(path)
     assert second.load().histories["i1"] == [_event(0)]
