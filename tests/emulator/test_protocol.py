@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from .conftest import PROTOCOL_APP
+
 
 def _events(host, instance_id):
     """(EventType name, EventId) pairs of the stored history, episodes markers left out."""
@@ -297,3 +299,12 @@ def test_host_status_reports_running_and_limits(host):
     assert body["state"] == "Running"
     assert body["extensions"]["durableTask"]["maxConcurrentActivityFunctions"] == 200
     assert body["extensions"]["durableTask"]["hubName"] == "ProtocolTests"
+
+
+def test_real_time_host_waits_for_timers(local_host):
+    """Without time skipping a timer takes its real time (here 0.3 s)."""
+    host = local_host(PROTOCOL_APP)
+    started = time.monotonic()
+    status = host.wait(host.start("sleeper", 0.3 / 3600))
+    assert status["runtimeStatus"] == "Completed"
+    assert time.monotonic() - started >= 0.3

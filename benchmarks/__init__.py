@@ -1,0 +1,1 @@
+"""Benchmarks of the local host (``python -m benchmarks``): figures, not tests."""
