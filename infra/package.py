@@ -1,0 +1,331 @@
+"""Build the deployment package (``dist/app.zip``) for both hosting plans.
+
+Contract of the zip:
+
+* The app sits at the root: ``function_app.py``, ``host.json``, ``requirements.txt`` and every
+  top-level app package (a directory with ``__init__.py``: ``orchestrators/``, ``activities/``,
+  ``api/``, and whatever the app adds later). Nothing else from the repository: the hard
+  deny-list (:data:`DENIED_TOP_LEVEL`) can never be included, ``.funcignore`` patterns are
+  honoured, caches and hidden files are skipped.
+* Runtime dependencies are vendored into ``.python_packages/lib/site-packages`` as Linux x86_64
+  wheels for the target CPython. Neither plan runs a remote build for this package
+  (Flex one deploy with ``RemoteBuild=false``, Consumption run-from-package URL), so the zip must
+  already hold them, built for the platform and not for this machine.
+* The bytes are a function of the inputs only: entries are sorted, timestamps are fixed, and the
+  Unix permission bits are set explicitly. The permission bits matter, not just for
+  reproducibility: Flex mounts the package as a Linux file system, and a zip without Unix modes
+  (as written on Windows) leaves the host unable to read its own files.
+
+Usage: ``python -m infra.package --out dist/app.zip`` (``--help`` lists the options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.funcignore import FuncIgnore
+
+REQUIRED_FILES = ("function_app.py", "host.json", "requirements.txt")
+"""Files the Functions host needs at the package root."""
+
+DENIED_TOP_LEVEL = frozenset(
+    {
+        "emulator",
+        "infra",
+        "experiment",
+        "tests",
+        "benchmarks",
+        "docs",
+        "dist",
+        "results",
+        "node_modules",
+        ".venv",
+        "venv",
+        ".python_packages",
+        "local.settings.json",
+    }
+)
+"""Top-level entries that are never deployed, whatever ``.funcignore`` or ``--include`` say."""
+
+SKIPPED_NAMES = frozenset({"__pycache__", "local.settings.json", ".DS_Store"})
+SKIPPED_SUFFIXES = (".pyc", ".pyo")
+
+SITE_PACKAGES = ".python_packages/lib/site-packages"
+DEFAULT_PYTHON_VERSION = "3.11"
+LINUX_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+"""Several tags because newer wheels are published as ``manylinux_2_28`` only."""
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_FILE_MODE = 0o100644
+_DIR_MODE = 0o040755
+_MSDOS_DIR = 0x10
+_UNIX = 3
+_NATIVE_MODULE = re.compile(r"\.cpython-3(\d+)-x86_64-linux-gnu\.so$")
+
+
+class PackageError(Exception):
+    """The package cannot be built; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_package` wrote."""
+
+    path: Path
+    sha256: str
+    size: int
+    file_count: int
+
+
+# --------------------------------------------------------------------------------------------
+# Selecting the app's files
+
+
+def select_app_files(app_root: Path, includes: Sequence[str] = ()) -> list[tuple[str, Path]]:
+    """Return ``(archive name, source path)`` for every app file that belongs in the package.
+
+    ``includes`` adds top-level entries that the discovery rule misses (a data folder, a
+    top-level module). Raises :class:`PackageError` if a required file is missing or an include
+    names a denied or absent entry.
+    """
+    app_root = app_root.resolve()
+    missing = [name for name in REQUIRED_FILES if not (app_root / name).is_file()]
+    if missing:
+        raise PackageError(f"{app_root} is not a Functions app root: missing {', '.join(missing)}")
+    for name in includes:
+        if name in DENIED_TOP_LEVEL or name.startswith("."):
+            raise PackageError(f"--include {name}: {name!r} is never deployed")
+        if not (app_root / name).exists():
+            raise PackageError(f"--include {name}: {app_root / name} does not exist")
+
+    ignore = FuncIgnore.from_root(app_root)
+    top_level = set(REQUIRED_FILES) | set(includes)
+    top_level |= {
+        child.name
+        for child in app_root.iterdir()
+        if child.is_dir() and (child / "__init__.py").is_file()
+    }
+    selected: list[tuple[str, Path]] = []
+    for name in sorted(top_level):
+        path = app_root / name
+        if _skipped(name) or name in DENIED_TOP_LEVEL:
+            continue
+        if name not in REQUIRED_FILES and ignore.ignored(name, is_dir=path.is_dir()):
+            continue
+        if path.is_file():
+            selected.append((name, path))
+        else:
+            selected.extend(_walk(path, name, ignore))
+    return selected
+
+
+def _skipped(name: str) -> bool:
+    return name.startswith(".") or name in SKIPPED_NAMES or name.endswith(SKIPPED_SUFFIXES)
+
+
+def _walk(directory: Path, prefix: str, ignore: FuncIgnore) -> list[tuple[str, Path]]:
+    found: list[tuple[str, Path]] = []
+    for child in sorted(directory.iterdir()):
+        rel = f"{prefix}/{child.name}"
+        if _skipped(child.name) or ignore.ignored(rel, is_dir=child.is_dir()):
+            continue
+        if child.is_dir() and not child.is_symlink():
+            found.extend(_walk(child, rel, ignore))
+        elif child.is_file():
+            found.append((rel, child))
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Vendoring Linux wheels
+
+
+def default_cache_dir() -> Path:
+    """Where downloaded wheels are kept between builds (``$INFRA_WHEEL_CACHE`` overrides)."""
+    if env := os.environ.get("INFRA_WHEEL_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "durable-functions-python" / "wheels"
+
+
+def _platform_args(python_version: str) -> list[str]:
+    args = ["--only-binary=:all:", "--implementation", "cp", "--python-version", python_version]
+    for platform in LINUX_PLATFORMS:
+        args += ["--platform", platform]
+    return args
+
+
+def vendor_dependencies(
+    requirements: Path, site_packages: Path, python_version: str, cache_dir: Path
+) -> None:
+    """Install the wheels for ``requirements`` into ``site_packages`` for Linux x86_64 CPython.
+
+    Wheels are downloaded once into a cache folder keyed by the requirements text and the
+    target; later builds install from it with ``--no-index`` and need no network.
+    """
+    key_source = "\n".join(
+        [requirements.read_text(encoding="utf-8"), python_version, *LINUX_PLATFORMS]
+    )
+    key = hashlib.sha256(key_source.encode()).hexdigest()[:16]
+    wheels = cache_dir / f"cp{python_version.replace('.', '')}-{key}"
+    marker = wheels / ".complete"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    if not marker.is_file():
+        wheels.mkdir(parents=True, exist_ok=True)
+        _run_pip(
+            [*pip, "download", "--quiet", "-r", str(requirements), "-d", str(wheels)]
+            + _platform_args(python_version),
+            "downloading Linux wheels",
+        )
+        marker.write_text("ok\n", encoding="utf-8")
+    _run_pip(
+        [*pip, "install", "--quiet", "--no-index", "--find-links", str(wheels), "--no-compile"]
+        + ["--target", str(site_packages), "-r", str(requirements)]
+        + _platform_args(python_version),
+        "installing the wheels into the package",
+    )
+    # Console scripts carry this machine's interpreter path and are never used by the host.
+    shutil.rmtree(site_packages / "bin", ignore_errors=True)
+
+
+def _run_pip(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PackageError(
+            f"{what} failed (pip exit {proc.returncode}). Every requirement must have a wheel "
+            f"for Linux x86_64 CPython; pip said:\n{proc.stderr.strip() or proc.stdout.strip()}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Writing the zip
+
+
+def write_zip(entries: Iterable[tuple[str, Path]], out: Path) -> BuildResult:
+    """Write ``entries`` to ``out`` deterministically and return its hash.
+
+    Entries and their parent directories are written in sorted order, with a fixed timestamp,
+    mode 0644 for files and 0755 for directories. The file is written next to ``out`` and
+    renamed, so a failed build never leaves a half-written package behind.
+    """
+    files = dict(entries)
+    dirs = {
+        "/".join(name.split("/")[:i]) + "/" for name in files for i in range(1, name.count("/") + 1)
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name in sorted(set(files) | dirs):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.create_system = _UNIX
+            if name.endswith("/"):
+                info.external_attr = (_DIR_MODE << 16) | _MSDOS_DIR
+                archive.writestr(info, b"")
+            else:
+                info.external_attr = _FILE_MODE << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, files[name].read_bytes(), compresslevel=6)
+    tmp.replace(out)
+    return BuildResult(out, sha256_file(out), out.stat().st_size, len(files))
+
+
+def built_for_python(path: Path) -> str | None:
+    """The CPython version (``"3.11"``) the package's native modules were built for, or None
+    when it has none. Raises ``zipfile.BadZipFile`` if ``path`` is not a zip."""
+    with zipfile.ZipFile(path) as archive:
+        minors = {
+            match.group(1) for name in archive.namelist() if (match := _NATIVE_MODULE.search(name))
+        }
+    return f"3.{min(minors)}" if len(minors) == 1 else (None if not minors else "mixed")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_package(
+    app_root: Path,
+    out: Path,
+    *,
+    python_version: str = DEFAULT_PYTHON_VERSION,
+    cache_dir: Path | None = None,
+    includes: Sequence[str] = (),
+) -> BuildResult:
+    """Build the deployment zip of the app at ``app_root`` into ``out``."""
+    if not re.fullmatch(r"3\.\d{1,2}", python_version):
+        raise PackageError(f"--python-version {python_version!r}: expected a version like 3.11")
+    app_files = select_app_files(app_root, includes)
+    with tempfile.TemporaryDirectory(prefix="app-package-") as tmp:
+        site_packages = Path(tmp) / SITE_PACKAGES
+        vendor_dependencies(
+            app_root / "requirements.txt",
+            site_packages,
+            python_version,
+            cache_dir or default_cache_dir(),
+        )
+        vendored = [
+            (f"{SITE_PACKAGES}/{path.relative_to(site_packages).as_posix()}", path)
+            for path in sorted(site_packages.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts
+        ]
+        return write_zip(app_files + vendored, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.package",
+        description="Build the Functions deployment zip with Linux wheels vendored in.",
+        epilog="example: python -m infra.package --out dist/app.zip --python-version 3.11",
+    )
+    parser.add_argument("--out", type=Path, default=Path("dist/app.zip"), help="%(default)s")
+    parser.add_argument("--app-root", type=Path, default=Path("."), help="%(default)s")
+    parser.add_argument(
+        "--python-version",
+        default=DEFAULT_PYTHON_VERSION,
+        help="target CPython of the function app (default %(default)s)",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="extra top-level file or folder to package (repeatable)",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=None, help="wheel cache folder")
+    args = parser.parse_args(argv)
+    try:
+        result = build_package(
+            args.app_root,
+            args.out,
+            python_version=args.python_version,
+            cache_dir=args.cache_dir,
+            includes=args.include,
+        )
+    except PackageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{result.path}: {result.size / 1e6:.1f} MB, {result.file_count} files, "
+        f"sha256 {result.sha256}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
