@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import sdk_speedups
+from . import sdk_compat, sdk_speedups
 from .clock import Clock, SkippingClock
 from .engine import Engine, Limits
 from .http_api import create_app
@@ -69,6 +69,7 @@ class LocalHostServer:
         app = self.app or self.prepare()
         if not options.sdk_dateutil:
             sdk_speedups.install()
+        sdk_compat.install()
         durable = (app.host_json.get("extensions") or {}).get("durableTask") or {}
         limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
                                        max_orchestrators=options.max_orchestrators,
@@ -115,6 +116,7 @@ class LocalHostServer:
         log.info("\n".join(lines))
 
     async def stop(self) -> None:
+        await sdk_compat.close_loop_session()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -75,3 +75,17 @@ def test_get_status_all_lists_instances(host):
     instance_id = host.start("chain", "listed")
     host.wait(instance_id)
     assert instance_id in _call(host, "list", {}).json()
+
+
+def test_sdk_client_works_across_hosts_in_one_process():
+    """The SDK keeps one aiohttp session per process; each host's loop must get its own."""
+    from emulator.testing import LocalHost
+
+    from .conftest import PROTOCOL_APP
+
+    for _ in range(2):
+        with LocalHost(PROTOCOL_APP) as first, LocalHost(PROTOCOL_APP) as second:
+            for host in (first, second):
+                response = _call(host, "start", {"name": "chain", "input": "p"})
+                assert response.status_code == 202, response.text
+                assert host.wait(response.json()["id"])["runtimeStatus"] == "Completed"
