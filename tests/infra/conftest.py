@@ -3,6 +3,7 @@ the Pulumi program under those mocks (offline, no Pulumi CLI, no Azure)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,6 +134,17 @@ class StackRun:
 
     def depends_on(self, resource: Created, other: Created) -> bool:
         return other.urn in resource.dependencies
+
+
+@pytest.fixture(autouse=True)
+def event_loop_for_pulumi():
+    """Pulumi's mocks and ``@pulumi.runtime.test`` use the main thread's current event loop;
+    an earlier ``asyncio.run`` (other test folders) leaves none set, so give each test one."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pytest.fixture
