@@ -1,0 +1,1 @@
+"""Activities: the I/O side of each scenario (one Blueprint per scenario module)."""

@@ -1,0 +1,1 @@
+"""Deterministic orchestrators (one Blueprint per scenario module) and the pure rules they use."""
