@@ -1,0 +1,35 @@
+"""Backup end to end: the local host plus a real Azurite; blobs and byte counts checked."""
+
+import json
+
+from azure.storage.blob import BlobServiceClient
+
+EXPECTED = {"index.html": 19, "img/logo.png": 10240, "img/deep/note.txt": 5000}
+
+
+def test_backup_copies_every_file_to_a_blob_with_its_relative_path(host, azurite):
+    response = host.request("POST", "/api/orchestrators/backup_site_content", json={"root": "www"})
+    assert response.status_code == 202, response.text
+    status = host.wait(response.json()["id"], timeout=60)
+    assert status["runtimeStatus"] == "Completed", status
+    output = status["output"]
+    assert output["files"] == 3 and output["bytes"] == sum(EXPECTED.values())
+    assert output["container"] == "conference-site"
+
+    container = BlobServiceClient.from_connection_string(azurite.connection_string) \
+        .get_container_client("conference-site")
+    blobs = {b.name: b.size for b in container.list_blobs()}
+    assert blobs == EXPECTED  # leak.txt, a link out of the base, is not copied
+    assert container.download_blob("img/logo.png").readall() == bytes(range(256)) * 40
+
+
+def test_an_empty_directory_backs_up_nothing(host):
+    status = host.wait(host.start("backup_site_content", {"root": "empty"}))
+    assert status["runtimeStatus"] == "Completed", status
+    assert (status["output"]["files"], status["output"]["bytes"]) == (0, 0)
+
+
+def test_a_root_outside_the_base_fails_even_when_the_starter_is_bypassed(host):
+    status = host.wait(host.start("backup_site_content", {"root": "/etc"}))
+    assert status["runtimeStatus"] == "Failed"
+    assert "PermissionError" in json.dumps(status["output"])

@@ -1,0 +1,84 @@
+"""The HTTP functions on the local host: the durable starter (202 and every 400) and F1/F2."""
+
+import json
+
+import pytest
+
+TRIP = {"traveler": "Ada", "conference": "PyCon DE", "origin": "Paris", "destination": "Berlin",
+        "departure_date": "2026-04-20", "return_date": "2026-04-23"}
+CHECK_STATUS_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
+                     "purgeHistoryDeleteUri"}
+
+
+
+
+def post(host, path, body=None, **kwargs):
+    return host.request("POST", path, json=body, **kwargs)
+
+
+def test_the_starter_answers_202_with_the_check_status_payload(host):
+    response = post(host, "/api/orchestrators/process_sites",
+                    {"count": 3, "connect_ms": 1, "work_ms": 1})
+    assert response.status_code == 202
+    payload = response.json()
+    assert CHECK_STATUS_KEYS <= set(payload)
+    assert response.headers["Location"] == payload["statusQueryGetUri"]
+    assert f"/instances/{payload['id']}/raiseEvent/{{eventName}}" in payload["sendEventPostUri"]
+    status = host.wait(payload["id"])
+    assert status["runtimeStatus"] == "Completed" and status["output"]["processed"] == 3
+    # Started through the SDK client, the input shows as JSON text; it is the normalized input.
+    assert json.loads(status["input"])["max_width"] == 1000
+
+
+def test_a_chosen_instance_id_is_used_and_a_running_one_is_not_started_twice(host):
+    request = {**TRIP, "approval": {"required": True, "timeout_s": 600}}
+    with host.clock_held():
+        first = post(host, "/api/orchestrators/book_trip/trip-ada-2026", request)
+        assert first.status_code == 202 and first.json()["id"] == "trip-ada-2026"
+        host.wait_until("trip-ada-2026", lambda s: s["customStatus"] == "awaiting approval")
+        again = post(host, "/api/orchestrators/book_trip/trip-ada-2026", request)
+        assert again.status_code == 409 and again.json()["field"] == "instance_id"
+        host.terminate("trip-ada-2026", "test done")
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/orchestrators/no_such_thing", {}, "name"),
+    ("/api/orchestrators/book_trip/@entity", TRIP, "instance_id"),
+    ("/api/orchestrators/book_trip/a%3Fb", TRIP, "instance_id"),
+    ("/api/orchestrators/book_trip/a%23b", TRIP, "instance_id"),
+    ("/api/orchestrators/book_trip/a%5Cb", TRIP, "instance_id"),
+    ("/api/orchestrators/book_trip/" + "x" * 257, TRIP, "instance_id"),
+    ("/api/orchestrators/process_sites", {"count": -5}, "count"),
+    ("/api/orchestrators/process_sites", {"count": 3, "connect_ms": "slow"}, "connect_ms"),
+    ("/api/orchestrators/process_sites", None, "body"),
+    ("/api/orchestrators/book_trip", {**TRIP, "return_date": "2026-04-01"}, "return_date"),
+    ("/api/orchestrators/book_trip", {k: v for k, v in TRIP.items() if k != "origin"},
+     "origin"),
+    ("/api/orchestrators/book_trips", {"trips": [TRIP, {**TRIP, "traveler": 3}]},
+     "trips[1].traveler"),
+    ("/api/orchestrators/backup_site_content", {"root": "/etc"}, "root"),
+    ("/api/orchestrators/backup_site_content", {"root": "../.."}, "root"),
+    ("/api/orchestrators/backup_site_content", {"root": "no-such-dir"}, "root"),
+])
+def test_bad_requests_answer_400_naming_the_field(host, path, body, field):
+    response = post(host, path, body)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["field"] == field
+    assert response.json()["error"]
+
+
+def test_invalid_json_answers_400(host):
+    response = host.request("POST", "/api/orchestrators/process_sites", data=b"{count: 3",
+                            headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
+
+
+def test_f2_waits_and_f1_fans_out_to_it(host):
+    delay = host.request("GET", "/api/delay?ms=20")
+    assert delay.status_code == 200
+    fanout = post(host, "/api/fanout", {"calls": 20, "delay_ms": 50})
+    assert fanout.status_code == 200, fanout.text
+    assert host.request("GET", "/api/delay?ms=-1").status_code == 400
+    assert post(host, "/api/fanout", {"calls": 0, "delay_ms": 1}).status_code == 400
