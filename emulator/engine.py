@@ -28,6 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+# The worker's converters for activity payloads (JSON text in, JSON text out).
+from azure.functions import meta  # noqa: E402 - after the local imports on purpose: heavy
+from azure.functions.durable_functions import ActivityTriggerConverter  # noqa: E402
+
 from . import history as h
 from .clock import Clock
 from .history import TERMINAL, EventType, RuntimeStatus, compact, format_ts, parse_ts
@@ -783,9 +787,6 @@ class Engine:
         return event
 
     async def _invoke_activity(self, item: WorkItem) -> str | None:
-        from azure.functions import meta
-        from azure.functions.durable_functions import ActivityTriggerConverter
-
         activity = self.app.activity(item.name)
         value = ActivityTriggerConverter.decode(meta.Datum(item.input, "json"),
                                                 trigger_metadata=None)

@@ -78,8 +78,21 @@ class RuntimeStatus(IntEnum):
 TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
+_last_formatted: tuple[datetime | None, str] = (None, "")
+
+
 def format_ts(dt: datetime) -> str:
     """ISO-8601 UTC with trailing fractional zeros trimmed, as Newtonsoft writes DateTimes."""
+    global _last_formatted
+    last = _last_formatted  # an episode stamps all its events with one datetime object
+    if last[0] is dt:
+        return last[1]
+    text = _format(dt)
+    _last_formatted = (dt, text)
+    return text
+
+
+def _format(dt: datetime) -> str:
     if dt.tzinfo is not UTC:
         dt = dt.astimezone(UTC)
     text = dt.replace(tzinfo=None).isoformat(timespec="microseconds")

@@ -47,9 +47,9 @@ class MessageRecord:
     execution_id: str | None = None  # completions: the execution that scheduled the work
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkItem:
-    """An activity to run; retired by the episode that consumes its result."""
+    """An activity to run; retired by the episode that consumes its result. Immutable."""
 
     id: int
     instance_id: str

@@ -2,6 +2,7 @@
 
 Records are kept as JSON text, as a database would keep them, so what ``load`` returns never
 shares objects with what the engine committed (and serialising is cheaper than deep copies).
+Work items are immutable, so they are kept as they are.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class MemoryStore(Store):
         self._instances: dict[str, str] = {}
         self._histories: dict[str, list[str]] = {}
         self._messages: dict[int, tuple[str, str]] = {}  # id -> (instance id, record)
-        self._work: dict[int, tuple[str, str]] = {}
+        self._work: dict[int, WorkItem] = {}
 
     def load(self) -> Snapshot:
         loads = json.loads
@@ -28,7 +29,7 @@ class MemoryStore(Store):
                 histories={k: [loads(e) for e in v] for k, v in self._histories.items()},
                 messages=[MessageRecord(**loads(r)) for _, (_, r) in
                           sorted(self._messages.items())],
-                work=[WorkItem(**loads(r)) for _, (_, r) in sorted(self._work.items())],
+                work=[w for _, w in sorted(self._work.items())],
             )
 
     def commit(self, batch: Batch) -> None:
@@ -37,14 +38,14 @@ class MemoryStore(Store):
         instances = [(r.instance_id, dumps(vars(r))) for r in batch.put_instances]
         appends = batch.append_history
         messages = [(m.id, (m.instance_id, dumps(vars(m)))) for m in batch.put_messages]
-        work = [(w.id, (w.instance_id, dumps(vars(w)))) for w in batch.put_work]
         with self._lock:
             for instance_id in batch.delete_instances:
                 self._instances.pop(instance_id, None)
                 self._histories.pop(instance_id, None)
                 self._messages = {k: m for k, m in self._messages.items()
                                   if m[0] != instance_id}
-                self._work = {k: w for k, w in self._work.items() if w[0] != instance_id}
+                self._work = {k: w for k, w in self._work.items()
+                              if w.instance_id != instance_id}
             for instance_id in batch.reset_history:
                 self._histories[instance_id] = []
             for instance_id, start, events in appends:
@@ -53,7 +54,7 @@ class MemoryStore(Store):
                 history.extend(events)
             self._instances.update(instances)
             self._messages.update(messages)
-            self._work.update(work)
+            self._work.update((w.id, w) for w in batch.put_work)
             for message_id in batch.delete_messages:
                 self._messages.pop(message_id, None)
             for work_id in batch.delete_work:
