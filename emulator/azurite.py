@@ -71,6 +71,14 @@ class Azurite:
              "--location", str(self.workdir), "--skipApiVersionCheck", "--loose", "--silent"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
+        try:
+            self._wait_listening(timeout)
+        except BaseException:  # including Ctrl-C while it starts: never leave it orphaned
+            self.stop()
+            raise
+        return self
+
+    def _wait_listening(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -78,19 +86,21 @@ class Azurite:
                                    f"{self.workdir / 'azurite.log'}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
+                    return
             except OSError:
                 time.sleep(0.05)
-        self.stop()
         raise AzuriteError(f"Azurite did not listen on {self.host}:{self.port} in {timeout} s")
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
+            # Azurite keeps serving idle keep-alive connections after SIGTERM for a long time;
+            # its data is on disk already, so give it a moment, then kill it.
             self._process.terminate()
             try:
-                self._process.wait(timeout=10)
+                self._process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait()
         self._process = None
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -112,6 +112,7 @@ class LocalHost:
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self.server.stop())
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
         self._thread = threading.Thread(target=run, name="local-host", daemon=True)
