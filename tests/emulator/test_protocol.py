@@ -308,3 +308,48 @@ def test_real_time_host_waits_for_timers(local_host):
     status = host.wait(host.start("sleeper", 0.3 / 3600))
     assert status["runtimeStatus"] == "Completed"
     assert time.monotonic() - started >= 0.3
+
+
+def test_sub_orchestrator_retry_starts_a_new_child_per_attempt(host):
+    spec = {"key": uuid.uuid4().hex, "fail_times": 1, "attempts": 3}
+    instance_id = host.start("sub_retrying", spec)
+    status = host.wait(instance_id)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == "ok"
+    history = host.raw_history(instance_id)["history"]
+    children = [e["InstanceId"] for e in history if e["EventType"] == 7]
+    execution_id = history[1]["OrchestrationInstance"]["ExecutionId"]
+    # Attempt 1 (seq 0) failed, its retry timer took seq 1, attempt 2 is seq 2.
+    assert children == [f"{execution_id}:0", f"{execution_id}:2"]
+    assert host.status(children[0])["runtimeStatus"] == "Failed"
+    assert host.status(children[1])["runtimeStatus"] == "Completed"
+
+
+def test_unknown_sub_orchestrator_fails_fast(host):
+    status = host.wait(host.start("unknown_sub"), timeout=10)
+    assert status["runtimeStatus"] == "Failed"
+    assert "The function 'no_such_orchestrator' doesn't exist" in status["output"]
+    assert "'chain'" in status["output"]
+
+
+def test_max_concurrent_activities_runs_a_fan_out_in_waves(local_host):
+    host = local_host(PROTOCOL_APP, max_activities=5)
+    limits = host.request("GET", "/admin/host/status").json()["extensions"]["durableTask"]
+    assert limits["maxConcurrentActivityFunctions"] == 5
+    started = time.monotonic()
+    status = host.wait(host.start("fan_out", {"count": 20, "seconds": 0.2}))
+    elapsed = time.monotonic() - started
+    assert status["output"] == sum(range(20))
+    assert elapsed >= 4 * 0.2, f"20 x 0.2 s with 5 at a time took {elapsed:.2f} s: no limit"
+
+
+def test_one_log_line_per_orchestration_and_activity_event(local_host, caplog):
+    host = local_host(PROTOCOL_APP, log_level="info")
+    with caplog.at_level("INFO", logger="emulator"):
+        instance_id = host.start("catching")
+        host.wait(instance_id)
+    lines = [r.getMessage() for r in caplog.records if instance_id in r.getMessage()]
+    assert any(line.endswith("] scheduled") for line in lines)
+    assert any(line.endswith("] started") for line in lines)
+    assert any("activity explode#0 failed: ValueError: caught boom" in line for line in lines)
+    assert any(line.endswith("] completed") for line in lines)

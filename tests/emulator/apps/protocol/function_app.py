@@ -171,6 +171,24 @@ def drifting(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def flaky_child(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("flaky", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def sub_retrying(context: df.DurableOrchestrationContext):
+    spec = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=30_000,
+                              max_number_of_attempts=spec["attempts"])
+    return (yield context.call_sub_orchestrator_with_retry("flaky_child", options, spec))
+
+
+@app.orchestration_trigger(context_name="context")
+def unknown_sub(context: df.DurableOrchestrationContext):
+    return (yield context.call_sub_orchestrator("no_such_orchestrator", 1))
+
+
+@app.orchestration_trigger(context_name="context")
 def unknown_activity(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("does_not_exist", 1))
 
