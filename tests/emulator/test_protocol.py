@@ -353,3 +353,13 @@ def test_one_log_line_per_orchestration_and_activity_event(local_host, caplog):
     assert any(line.endswith("] started") for line in lines)
     assert any("activity explode#0 failed: ValueError: caught boom" in line for line in lines)
     assert any(line.endswith("] completed") for line in lines)
+
+
+def test_call_http_runs_as_the_built_in_http_activity(host):
+    instance_id = host.start("http_caller", f"{host.base_url}/api/hello/durable")
+    status = host.wait(instance_id)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == {"status": 200, "content": "hello durable"}
+    history = host.raw_history(instance_id)["history"]
+    scheduled = next(e for e in history if e["EventType"] == 4)
+    assert scheduled["Name"] == "BuiltIn::HttpActivity"

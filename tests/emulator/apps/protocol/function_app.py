@@ -171,6 +171,12 @@ def drifting(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def http_caller(context: df.DurableOrchestrationContext):
+    response = yield context.call_http("GET", context.get_input())
+    return {"status": response["statusCode"], "content": response["content"]}
+
+
+@app.orchestration_trigger(context_name="context")
 def flaky_child(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("flaky", context.get_input()))
 
