@@ -425,7 +425,12 @@ class Engine:
             else:
                 await self._run_episode(inst)
         except Exception:
-            log.exception("[%s %s] episode failed in the local host", inst.record.name, inst.id)
+            # A bug of the local host or a failing store, not of the app (the app's errors are
+            # handled inside the episode). The store still holds the last committed episode, so
+            # a restart on the same state resumes from there; this process leaves it alone.
+            log.exception("[%s %s] internal error in an episode; the instance is stalled until "
+                          "the host restarts on the same --state", inst.record.name, inst.id)
+            inst.inbox.clear()
         finally:
             inst.running = False
             self._episodes_running -= 1

@@ -133,5 +133,8 @@ def configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("emulator").setLevel(getattr(logging, level.upper()))
     if level.upper() != "DEBUG":
-        logging.getLogger("aiohttp").setLevel(logging.WARNING)
+        # Library chatter (the Azure SDK logs every HTTP request and response at info) would
+        # drown the host's one line per event; the app's own loggers keep the chosen level.
+        for noisy in ("aiohttp", "azure"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
