@@ -129,6 +129,7 @@ class Instance:
     episode_cost: float = 0.0  # seconds the last episode took
     held_since: float | None = None  # results are being gathered for a larger batch
     last_arrival: float = 0.0
+    stalled: bool = False  # an internal error left its in-memory state unusable
 
     @property
     def id(self) -> str:
@@ -139,7 +140,7 @@ class Instance:
         return self.record.status
 
     def processable(self) -> bool:
-        if not self.inbox:
+        if not self.inbox or self.stalled:
             return False
         if self.status == "Suspended":
             return any(m.is_control for m in self.inbox)
@@ -430,7 +431,7 @@ class Engine:
             # a restart on the same state resumes from there; this process leaves it alone.
             log.exception("[%s %s] internal error in an episode; the instance is stalled until "
                           "the host restarts on the same --state", inst.record.name, inst.id)
-            inst.inbox.clear()
+            inst.stalled = True
         finally:
             inst.running = False
             self._episodes_running -= 1
