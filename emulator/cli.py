@@ -59,6 +59,17 @@ def _setting(text: str) -> tuple[str, str]:
     return key, value
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows a flag's default when it has a value, and keeps the examples as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, [], argparse.SUPPRESS) \
+                and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m emulator",
@@ -67,8 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="{serve,history,replay}")
 
-    serve = sub.add_parser("serve", help="serve the app (the default command)",
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    serve = sub.add_parser(
+        "serve", help="serve the app (the default command)", epilog=EPILOG,
+        usage="python -m emulator [serve] [flags]   (also: history, replay; see examples)",
+        description="Serve a Python Durable Functions app like `func start`, with the durable "
+                    "orchestrations run by a local engine (no Functions host, no Azure).",
+        formatter_class=_HelpFormatter)
     serve.add_argument("--app", default=".", metavar="DIR",
                        help="the app folder, holding function_app.py and host.json")
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
@@ -122,8 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("serve", "history", "replay", "-h", "--help"):
-        argv.insert(0, "serve")
+    if not argv or argv[0] not in ("serve", "history", "replay"):
+        argv.insert(0, "serve")  # `python -m emulator --help` documents the serve flags
     args = build_parser().parse_args(argv)
     if args.command == "history":
         return _history(args)

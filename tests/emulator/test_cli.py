@@ -21,9 +21,11 @@ def _cli(*args, timeout=60):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_help_documents_every_flag():
-    result = _cli("serve", "--help")
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"]])
+def test_help_documents_every_flag(args):
+    result = _cli(*args)
     assert result.returncode == 0
+    assert "history" in result.stdout and "replay" in result.stdout
     for flag in ("--app", "--port", "--state", "--time-skipping", "--log-level",
                  "--max-activities", "--max-orchestrators", "--threads", "--azurite"):
         assert flag in result.stdout
