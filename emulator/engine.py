@@ -306,23 +306,23 @@ class Engine:
         self._ready.discard(inst.id)
 
     def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
-        inst = self._get_active(instance_id)
+        inst = self.get_active(instance_id)
         event = h.event_raised(self.clock.now(), name, input_json)
         self._enqueue(inst, event)
         log.info("[%s %s] event '%s' raised", inst.record.name, instance_id, name)
 
     def terminate(self, instance_id: str, reason: str | None) -> None:
-        inst = self._get_active(instance_id)
+        inst = self.get_active(instance_id)
         self._enqueue(inst, h.execution_terminated(self.clock.now(), reason))
 
     def suspend(self, instance_id: str, reason: str | None) -> None:
-        inst = self._get_active(instance_id)
+        inst = self.get_active(instance_id)
         if inst.status not in ("Running", "Pending", "ContinuedAsNew"):
             raise EngineError(500, f"Cannot suspend an orchestration in the {inst.status} state.")
         self._enqueue(inst, h.execution_suspended(self.clock.now(), reason))
 
     def resume(self, instance_id: str, reason: str | None) -> None:
-        inst = self._get_active(instance_id)
+        inst = self.get_active(instance_id)
         pending_suspend = any(m.event["EventType"] == EventType.EXECUTION_SUSPENDED
                               for m in inst.inbox)
         if inst.status != "Suspended" and not pending_suspend:
@@ -349,7 +349,8 @@ class Engine:
             self.store.commit(batch)
         return count
 
-    def _get_active(self, instance_id: str) -> Instance:
+    def get_active(self, instance_id: str) -> Instance:
+        """The instance, if it can still take operations: 404 unknown, 410 finished."""
         inst = self.instances.get(instance_id)
         if inst is None:
             raise EngineError(404, f"No instance with ID '{instance_id}' found.")

@@ -249,7 +249,7 @@ async def purge_instances(request: web.Request) -> web.Response:
 async def raise_event(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     instance_id = request.match_info["instance_id"]
-    engine._get_active(instance_id)  # 404 / 410 first, as the extension checks
+    engine.get_active(instance_id)  # 404 / 410 first, as the extension checks
     if request.content_type != "application/json":
         return _error(400, "Only application/json request content is supported")
     input_json = await _json_body(request)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .history import EventType, compact, format_ts, parse_ts
+from .history import EventType, compact, parse_ts
 
 # ActionType numbers of the SDK (models/actions/ActionType.py).
 CALL_ACTIVITY, CALL_ACTIVITY_RETRY, CALL_SUB, CALL_SUB_RETRY = 0, 1, 2, 3
@@ -366,6 +366,3 @@ def replay(history: Iterable[dict[str, Any]], actions: list[dict[str, Any]],
         scheduled_names=shim.names,
     )
 
-
-def fire_at_text(when: datetime) -> str:
-    return format_ts(when)
