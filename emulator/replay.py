@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,8 +64,6 @@ class ReplayResult:
     next_seq: int  # the id the completion event takes
     continue_as_new: str | None = None  # the new input text, when the SDK asked for it
     continued: bool = False
-    buffered_events: int = 0
-    scheduled_names: dict[int, str] = field(default_factory=dict)
 
 
 class _Task:
@@ -136,7 +134,6 @@ class _Shim:
         self.finished = False
         self.continue_as_new: str | None = None
         self.continued = False
-        self.names: dict[int, str] = {}
 
     # -- the C# shim: invoke each top-level action and await it before the next ----------------
     def start(self) -> None:
@@ -183,8 +180,6 @@ class _Shim:
         self.pending[seq] = _Pending(seq, kind, name, input_text, instance_id, fire_at)
         self.tasks[seq] = task
         self.open.add(seq)
-        if name:
-            self.names[seq] = name
         return task
 
     def _schedule_sub(self, action: dict[str, Any]) -> _Task:
@@ -362,7 +357,5 @@ def replay(history: Iterable[dict[str, Any]], actions: list[dict[str, Any]],
     return ReplayResult(
         new_work=new_work, finished=shim.finished, open_tasks=len(shim.open),
         next_seq=shim.next_seq, continue_as_new=shim.continue_as_new, continued=shim.continued,
-        buffered_events=sum(len(q) for q in shim.buffered.values()),
-        scheduled_names=shim.names,
     )
 
