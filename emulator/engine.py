@@ -3,7 +3,8 @@
 All working state lives in memory on the loop thread; every change is written through the
 ``Store`` in one batch per episode (or per management call), so a killed process restarts from the
 last committed episode. Orchestrator code (the SDK's ``handle``) and the host-side replay run in a
-small thread pool so the loop keeps serving HTTP and activities meanwhile.
+small thread pool so the loop keeps serving HTTP and activities meanwhile; ``worker.py`` does the
+Python worker's part of each call (binding conversions, error formats).
 
 An episode (durable-protocol.md section 10): take *every* ready message of the instance, append
 ``OrchestratorStarted`` and the message events to its history, call the orchestrator with the
@@ -20,7 +21,6 @@ import json
 import logging
 import os
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,30 +28,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-# The worker's converters for activity payloads (JSON text in, JSON text out).
-from azure.functions import meta  # noqa: E402 - after the local imports on purpose: heavy
-from azure.functions.durable_functions import ActivityTriggerConverter  # noqa: E402
-
 from . import history as h
 from .clock import Clock
 from .history import TERMINAL, EventType, RuntimeStatus, compact, format_ts, parse_ts
 from .loader import LoadedApp
-from .replay import (
-    ACTIVITY,
-    HTTP_ACTIVITY,
-    SUB,
-    TIMER,
-    NonDeterminismError,
-    ReplayResult,
-    UnsupportedActionError,
-    replay,
-    top_level_actions,
-)
+from .replay import ACTIVITY, HTTP_ACTIVITY, SUB, TIMER, ReplayResult
 from .store import Batch, InstanceRecord, MessageRecord, Store, WorkItem
+from .worker import activity_failure, http_activity, invoke_activity, invoke_orchestrator
 
 log = logging.getLogger("emulator")
 
-OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 HOLD_MIN_COST = 0.005  # episodes cheaper than this never wait for more results
 CONTROL_EVENTS = frozenset({EventType.EXECUTION_TERMINATED, EventType.EXECUTION_SUSPENDED,
                             EventType.EXECUTION_RESUMED})
@@ -549,7 +535,7 @@ class Engine:
             record.status = "Running"
             log.info("[%s %s] started", record.name, inst.id)
         outcome = await self._loop.run_in_executor(
-            self._orch_pool, _invoke_orchestrator, function.fn if function else None, record,
+            self._orch_pool, invoke_orchestrator, function.fn if function else None, record,
             full_history, texts)
         state, replayed, failure = outcome
         if state is not None and "customStatus" in state:
@@ -795,127 +781,16 @@ class Engine:
 
     async def _invoke_activity(self, item: WorkItem) -> str | None:
         activity = self.app.activity(item.name)
-        value = ActivityTriggerConverter.decode(meta.Datum(item.input, "json"),
-                                                trigger_metadata=None)
-        kwargs = {activity.input_param: value}
-        if activity.wants_context:
-            kwargs["context"] = _InvocationContext(activity.function_name)
-        if activity.is_async:
-            returned = await activity.fn(**kwargs)
-        else:
-            returned = await self._loop.run_in_executor(
-                self._sync_pool, functools.partial(activity.fn, **kwargs))
-        return ActivityTriggerConverter.encode(returned, expected_type=None).value
+        return await invoke_activity(activity, item.input, self._loop, self._sync_pool)
 
     async def _http_activity(self, request_json: str | None) -> str:
-        import aiohttp
-
-        request = json.loads(request_json or "{}")
         if self._http_session is None:
+            import aiohttp
+
             self._http_session = aiohttp.ClientSession()
-        headers = {k: v if isinstance(v, str) else ",".join(v)
-                   for k, v in (request.get("headers") or {}).items()}
-        async with self._http_session.request(request.get("method", "GET"), request["uri"],
-                                              data=request.get("content"),
-                                              headers=headers) as response:
-            content = await response.text()
-            return compact({"statusCode": response.status, "headers": dict(response.headers),
-                            "content": content})
+        return await http_activity(self._http_session, request_json)
 
     async def run_sync(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a synchronous function in the worker thread pool."""
         return await self._loop.run_in_executor(self._sync_pool,
                                                 functools.partial(fn, *args, **kwargs))
-
-
-class _InvocationContext:
-    """The subset of ``azure.functions.Context`` that functions commonly read."""
-
-    def __init__(self, function_name: str) -> None:
-        self.invocation_id = str(uuid.uuid4())
-        self.function_name = function_name
-        self.function_directory = os.getcwd()
-        self.trace_context = None
-        self.retry_context = None
-
-
-def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
-    """Reason and Details of a TaskFailed event, in the formats the host writes (protocol 4.3)."""
-    friendly = f" {type(exc).__name__}: {exc}"
-    stack = "".join(traceback.format_exception(exc)).rstrip()
-    details = compact({
-        "$type": "System.Exception, System.Private.CoreLib",
-        "ClassName": "System.Exception",
-        "Message": friendly,
-        "Data": None,
-        "InnerException": {
-            "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, "
-                     "Microsoft.Azure.WebJobs.Script",
-            "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
-            "Message": f"Result: Failure\nException:{friendly}\nStack: {stack}",
-            "RemoteStackTrace": stack,
-        },
-        "HelpURL": None,
-        "StackTraceString": None,
-        "HResult": -2146233088,
-        "Source": None,
-    })
-    return f"Activity function '{name}' failed: {friendly}", details
-
-
-def trigger_json(record: InstanceRecord, history: list[dict[str, Any]],
-                 texts: list[str] | None = None) -> str:
-    """The orchestration trigger's JSON string (protocol notes 1.1).
-
-    ``texts``, when given, are the events already encoded (the engine keeps them), which spares
-    re-encoding the whole history every episode.
-    """
-    input_json = next((e.get("Input") for e in history
-                       if e["EventType"] == EventType.EXECUTION_STARTED), record.input)
-    parent = record.parent["instance_id"] if record.parent else None
-    placeholder = "\u0000history\u0000"
-    body = json.dumps({
-        "history": placeholder if texts is not None else history,
-        "input": json.loads(input_json) if input_json is not None else None,
-        "instanceId": record.instance_id,
-        "isReplaying": False,
-        "parentInstanceId": parent,
-        "upperSchemaVersion": 1,
-        "upperSchemaVersionNew": 2,
-        "longRunningTimerIntervalDuration": "3.00:00:00",
-        "maximumShortTimerDuration": "6.00:00:00",
-        "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
-    })
-    if texts is None:
-        return body
-    return body.replace(json.dumps(placeholder), "[" + ",".join(texts) + "]", 1)
-
-
-def _invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str, Any]],
-                         texts: list[str] | None = None,
-                         ) -> tuple[dict | None, ReplayResult | None, str | None]:
-    """Call the SDK's handler and replay its actions (runs in the orchestrator thread pool).
-
-    Returns (state, replay result, failure message); a failure message means the instance fails
-    now: the orchestrator could not run at all, was non-deterministic, or used an unsupported
-    feature.
-    """
-    name = record.name
-    if fn is None:
-        return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
-                            "exists in the app")
-    try:
-        state = json.loads(fn(trigger_json(record, history, texts)))
-    except Exception as exc:
-        text = str(exc)
-        if OUT_OF_PROC_MARKER not in text:
-            return None, None, f"Orchestrator function '{name}' failed: {text}"
-        payload = text.split(OUT_OF_PROC_MARKER, 1)[1].split("\nStack:", 1)[0]
-        state = json.loads(payload)
-    try:
-        replayed = replay(history, top_level_actions(state), record.execution_id)
-    except NonDeterminismError as exc:
-        return state, None, f"Non-Deterministic workflow detected: {exc}"
-    except UnsupportedActionError as exc:
-        return state, None, f"Orchestrator function '{name}' failed: {exc}"
-    return state, replayed, None

@@ -32,6 +32,7 @@ from .payloads import (
     client_binding,
     status_payload,
 )
+from .worker import InvocationContext
 
 log = logging.getLogger("emulator")
 
@@ -384,8 +385,7 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
         binding["rpcBaseUrl"] = f"http://127.0.0.1:{port}{RPC_PATH}/"
         kwargs[function.client_param] = json.dumps(binding)
     if function.wants_context:
-        from .engine import _InvocationContext
-        kwargs["context"] = _InvocationContext(function.name)
+        kwargs["context"] = InvocationContext(function.name)
     for other in function.other_inputs:
         kwargs[other.split(" ")[0]] = None
     started = time.perf_counter()

@@ -99,8 +99,8 @@ def check_replay(fn: Any, record: dict[str, Any], history: list[dict[str, Any]])
     Returns (deterministic, report). The report names the first step whose recorded action the
     current code no longer takes, or says how many recorded steps the code reproduced.
     """
-    from .engine import OUT_OF_PROC_MARKER, trigger_json
     from .store import InstanceRecord
+    from .worker import OUT_OF_PROC_MARKER, trigger_json
 
     inst = InstanceRecord(**{k: record.get(k) for k in InstanceRecord.__dataclass_fields__})
     try:

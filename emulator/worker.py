@@ -1,0 +1,156 @@
+"""The Python worker's side of an invocation: how the host calls the app's functions.
+
+In Azure the Functions host sends each invocation to the Python worker, which converts the
+binding data (the orchestration trigger JSON, the activity's JSON text), calls the user function
+and converts its answer. These functions play the worker's part for the local host, with the
+worker's own converters, so the app sees exactly the values it would see in Azure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import traceback
+import uuid
+from concurrent.futures import Executor
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from .history import EventType, compact
+from .loader import ActivityFunction
+from .replay import (
+    NonDeterminismError,
+    ReplayResult,
+    UnsupportedActionError,
+    replay,
+    top_level_actions,
+)
+from .store import InstanceRecord
+
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+
+
+class InvocationContext:
+    """The subset of ``azure.functions.Context`` that functions commonly read."""
+
+    def __init__(self, function_name: str) -> None:
+        self.invocation_id = str(uuid.uuid4())
+        self.function_name = function_name
+        self.function_directory = os.getcwd()
+        self.trace_context = None
+        self.retry_context = None
+
+
+def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
+    """Reason and Details of a TaskFailed event, in the formats the host writes (protocol 4.3)."""
+    friendly = f" {type(exc).__name__}: {exc}"
+    stack = "".join(traceback.format_exception(exc)).rstrip()
+    details = compact({
+        "$type": "System.Exception, System.Private.CoreLib",
+        "ClassName": "System.Exception",
+        "Message": friendly,
+        "Data": None,
+        "InnerException": {
+            "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, "
+                     "Microsoft.Azure.WebJobs.Script",
+            "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
+            "Message": f"Result: Failure\nException:{friendly}\nStack: {stack}",
+            "RemoteStackTrace": stack,
+        },
+        "HelpURL": None,
+        "StackTraceString": None,
+        "HResult": -2146233088,
+        "Source": None,
+    })
+    return f"Activity function '{name}' failed: {friendly}", details
+
+
+def trigger_json(record: InstanceRecord, history: list[dict[str, Any]],
+                 texts: list[str] | None = None) -> str:
+    """The orchestration trigger's JSON string (protocol notes 1.1).
+
+    ``texts``, when given, are the events already encoded (the engine keeps them), which spares
+    re-encoding the whole history every episode.
+    """
+    input_json = next((e.get("Input") for e in history
+                       if e["EventType"] == EventType.EXECUTION_STARTED), record.input)
+    parent = record.parent["instance_id"] if record.parent else None
+    placeholder = "\u0000history\u0000"
+    body = json.dumps({
+        "history": placeholder if texts is not None else history,
+        "input": json.loads(input_json) if input_json is not None else None,
+        "instanceId": record.instance_id,
+        "isReplaying": False,
+        "parentInstanceId": parent,
+        "upperSchemaVersion": 1,
+        "upperSchemaVersionNew": 2,
+        "longRunningTimerIntervalDuration": "3.00:00:00",
+        "maximumShortTimerDuration": "6.00:00:00",
+        "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+    })
+    if texts is None:
+        return body
+    return body.replace(json.dumps(placeholder), "[" + ",".join(texts) + "]", 1)
+
+
+def invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str, Any]],
+                         texts: list[str] | None = None,
+                         ) -> tuple[dict | None, ReplayResult | None, str | None]:
+    """Call the SDK's handler and replay its actions (runs in the orchestrator thread pool).
+
+    Returns (state, replay result, failure message); a failure message means the instance fails
+    now: the orchestrator could not run at all, was non-deterministic, or used an unsupported
+    feature.
+    """
+    name = record.name
+    if fn is None:
+        return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
+                            "exists in the app")
+    try:
+        state = json.loads(fn(trigger_json(record, history, texts)))
+    except Exception as exc:
+        text = str(exc)
+        if OUT_OF_PROC_MARKER not in text:
+            return None, None, f"Orchestrator function '{name}' failed: {text}"
+        payload = text.split(OUT_OF_PROC_MARKER, 1)[1].split("\nStack:", 1)[0]
+        state = json.loads(payload)
+    try:
+        replayed = replay(history, top_level_actions(state), record.execution_id)
+    except NonDeterminismError as exc:
+        return state, None, f"Non-Deterministic workflow detected: {exc}"
+    except UnsupportedActionError as exc:
+        return state, None, f"Orchestrator function '{name}' failed: {exc}"
+    return state, replayed, None
+
+
+async def invoke_activity(activity: ActivityFunction, input_text: str | None,
+                          loop: asyncio.AbstractEventLoop, pool: Executor) -> str | None:
+    """Decode the input as the worker does, call the activity (async on the loop, sync in the
+    pool) and return its result as JSON text; exceptions propagate to the caller."""
+    value = ActivityTriggerConverter.decode(meta.Datum(input_text, "json"),
+                                            trigger_metadata=None)
+    kwargs = {activity.input_param: value}
+    if activity.wants_context:
+        kwargs["context"] = InvocationContext(activity.function_name)
+    if activity.is_async:
+        returned = await activity.fn(**kwargs)
+    else:
+        returned = await loop.run_in_executor(pool, functools.partial(activity.fn, **kwargs))
+    return ActivityTriggerConverter.encode(returned, expected_type=None).value
+
+
+async def http_activity(session: Any, request_json: str | None) -> str:
+    """The extension's built-in ``BuiltIn::HttpActivity`` for ``context.call_http``: one
+    request, the raw response (Python sends no asynchronous-pattern flag, so no 202 polling)."""
+    request = json.loads(request_json or "{}")
+    headers = {k: v if isinstance(v, str) else ",".join(v)
+               for k, v in (request.get("headers") or {}).items()}
+    async with session.request(request.get("method", "GET"), request["uri"],
+                               data=request.get("content"), headers=headers) as response:
+        content = await response.text()
+        return compact({"statusCode": response.status, "headers": dict(response.headers),
+                        "content": content})
