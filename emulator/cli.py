@@ -27,6 +27,7 @@ EPILOG = """examples:
   python -m emulator --time-skipping --state :memory: timers and retry delays take no time
   python -m emulator --azurite                        also start Azurite for the app's blobs
   python -m emulator history <id>                     timeline of an instance (state file)
+  python -m emulator history <id> --plot t.png        ... and draw it
   python -m emulator history <id> --json > h.json     export its history
   python -m emulator replay h.json                    check today's code against that history
 """
@@ -123,8 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--url", default=None,
                         help="a running local host, e.g. http://localhost:7071")
     history.add_argument("--app", default=".", metavar="DIR", help="the app folder")
-    history.add_argument("--json", action="store_true",
-                         help="print the raw history as JSON (input for `replay`)")
+    output = history.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print the raw history as JSON (input for `replay`)")
+    output.add_argument("--plot", metavar="PNG", default=None,
+                        help="also draw the timeline (one bar per task and timer) into PNG")
 
     replay = sub.add_parser("replay", help="re-run the current orchestrator code against an "
                                            "exported history and report non-determinism")
@@ -237,8 +241,12 @@ def _history(args: argparse.Namespace) -> int:
     record, history = loaded
     if args.json:
         print(json.dumps({"instance": record, "history": history}, indent=1))
-    else:
-        print(format_timeline(record, history))
+        return 0
+    print(format_timeline(record, history))
+    if args.plot:
+        from .timeline_plot import plot_timeline
+
+        print(f"timeline drawn in {plot_timeline(record, history, Path(args.plot))}")
     return 0
 
 

@@ -102,6 +102,9 @@ def test_history_timeline_and_replay_against_changed_code(tmp_path):
     for expected in ("retrying", "Completed", "TaskFailed #0", "TimerCreated #1",
                      "TaskCompleted #2", "flaky", "episode"):
         assert expected in timeline.stdout
+    picture = tmp_path / "timeline.png"
+    drawn = _cli("history", instance_id, "--state", str(state), "--plot", str(picture))
+    assert drawn.returncode == 0 and picture.read_bytes()[:4] == b"\x89PNG"
 
     exported = _cli("history", instance_id, "--state", str(state), "--json")
     history_file = tmp_path / "history.json"
