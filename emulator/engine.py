@@ -32,7 +32,7 @@ from . import history as h
 from .clock import Clock
 from .history import TERMINAL, EventType, RuntimeStatus, compact, format_ts, parse_ts
 from .loader import LoadedApp
-from .replay import ACTIVITY, HTTP_ACTIVITY, SUB, TIMER, ReplayResult
+from .replay import ACTIVITY, HTTP_ACTIVITY, SUB, TIMER, NewWork, ReplayResult
 from .store import Batch, InstanceRecord, MessageRecord, Store, WorkItem
 from .worker import activity_failure, http_activity, invoke_activity, invoke_orchestrator
 
@@ -150,7 +150,6 @@ class Engine:
         self._timer_messages: dict[int, MessageRecord] = {}
         self._work: dict[int, WorkItem] = {}
         self._episodes_running = 0
-        self._activities_running = 0
         self._tasks: set[asyncio.Task] = set()
         self._orch_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orchestrator")
         self._sync_pool = ThreadPoolExecutor(max_workers=max(1, limits.threads),
@@ -230,19 +229,16 @@ class Engine:
         return value
 
     def idle(self) -> bool:
-        """Nothing can run now: no episode, no activity, no ready instance."""
-        return (self._episodes_running == 0 and self._activities_running == 0
-                and not self._ready and not self._work)
+        """Nothing can run now: no episode, no ready instance, and no activity running or
+        waiting for its result to be consumed (``_work`` holds those)."""
+        return self._episodes_running == 0 and not self._ready and not self._work
 
     # -- management operations (called on the loop thread by the HTTP API) ------------------
     def start_orchestration(self, name: str, input_json: str | None,
                             instance_id: str | None = None) -> str:
         function = self.app.orchestrator(name)
         if function is None:
-            known = ", ".join(f"'{o.name}'" for o in self.app.orchestrators.values())
-            raise EngineError(400, f"The function '{name}' doesn't exist, is disabled, or is not "
-                                   f"an orchestrator function. Additional info: The following "
-                                   f"are the known orchestrator functions: {known}.")
+            raise EngineError(400, self._unknown_function(name, "orchestrator"))
         instance_id = instance_id or uuid.uuid4().hex
         existing = self.instances.get(instance_id)
         batch = Batch()
@@ -286,8 +282,7 @@ class Engine:
     def _forget(self, inst: Instance, batch: Batch) -> None:
         """Remove an instance and everything queued for it (purge, or replace on start)."""
         batch.delete_instances.append(inst.id)
-        for timer_id in inst.timers:
-            self._timer_messages.pop(timer_id, None)
+        self._drop_timers(inst, batch)
         self.instances.pop(inst.id, None)
         self._ready.discard(inst.id)
 
@@ -572,18 +567,20 @@ class Engine:
         for work in replayed.new_work:
             if work.kind == ACTIVITY and work.name != HTTP_ACTIVITY \
                     and self.app.activity(work.name) is None:
-                known = ", ".join(f"'{a.name}'" for a in self.app.activities.values())
-                return (f"The function '{work.name}' doesn't exist, is disabled, or is not an "
-                        f"activity function. Additional info: The following are the known "
-                        f"activity functions: {known}.")
+                return self._unknown_function(work.name, "activity")
             if work.kind == SUB and self.app.orchestrator(work.name) is None:
-                known = ", ".join(f"'{o.name}'" for o in self.app.orchestrators.values())
-                return (f"The function '{work.name}' doesn't exist, is disabled, or is not an "
-                        f"orchestrator function. Additional info: The following are the known "
-                        f"orchestrator functions: {known}.")
+                return self._unknown_function(work.name, "orchestrator")
         return None
 
-    def _schedule(self, inst: Instance, work: Any, now: datetime,
+    def _unknown_function(self, name: str, kind: str) -> str:
+        """The extension's message for a missing function, naming the known ones of its kind."""
+        functions = self.app.activities if kind == "activity" else self.app.orchestrators
+        known = ", ".join(f"'{f.name}'" for f in functions.values())
+        return (f"The function '{name}' doesn't exist, is disabled, or is not an {kind} "
+                f"function. Additional info: The following are the known {kind} functions: "
+                f"{known}.")
+
+    def _schedule(self, inst: Instance, work: NewWork, now: datetime,
                   new_events: list[dict[str, Any]], batch: Batch) -> None:
         record = inst.record
         if work.kind == ACTIVITY:
@@ -623,10 +620,7 @@ class Engine:
         new_events.append(h.execution_completed(now, seq, status, result))
         record.status = status.name
         record.output = result
-        for timer_id in inst.timers:
-            self._timer_messages.pop(timer_id, None)
-            batch.delete_messages.append(timer_id)
-        inst.timers.clear()
+        self._drop_timers(inst, batch)
         parent = record.parent
         if parent:
             if status == RuntimeStatus.Completed:
@@ -641,10 +635,7 @@ class Engine:
         record = inst.record
         input_json = json.dumps(replayed.continue_as_new) \
             if replayed.continue_as_new is not None else None
-        for timer_id in inst.timers:
-            self._timer_messages.pop(timer_id, None)
-            batch.delete_messages.append(timer_id)
-        inst.timers.clear()
+        self._drop_timers(inst, batch)
         # The old execution's history is discarded: the new one starts from a fresh
         # ExecutionStarted that is delivered (and committed) with this episode.
         record.execution_id = uuid.uuid4().hex
@@ -683,6 +674,13 @@ class Engine:
             listener(inst)
 
     # -- timers ------------------------------------------------------------------------------
+    def _drop_timers(self, inst: Instance, batch: Batch) -> None:
+        """Cancel the instance's pending timers: off the heap (lazily) and out of the store."""
+        for timer_id in inst.timers:
+            self._timer_messages.pop(timer_id, None)
+            batch.delete_messages.append(timer_id)
+        inst.timers.clear()
+
     def _add_timer(self, inst: Instance, message: MessageRecord) -> None:
         self._timer_messages[message.id] = message
         inst.timers.add(message.id)
@@ -759,7 +757,6 @@ class Engine:
         self._result_arrived(inst)
 
     async def _call_activity(self, item: WorkItem) -> dict[str, Any]:
-        self._activities_running += 1
         started = time.perf_counter()
         name = item.name
         try:
@@ -775,8 +772,6 @@ class Engine:
             event = h.task_failed(self.clock.now(), item.task_id, reason, details)
             log.info("[%s] activity %s#%d failed: %s: %s", item.instance_id, name, item.task_id,
                      type(exc).__name__, exc)
-        finally:
-            self._activities_running -= 1
         return event
 
     async def _invoke_activity(self, item: WorkItem) -> str | None:
