@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .enums import RuntimeStatus
 from .loader import AppLoadError, load_app
 from .server import DEFAULT_PORT, DEFAULT_STATE, HostOptions, LocalHostServer, configure_logging
 
@@ -265,7 +266,7 @@ def _replay(args: argparse.Namespace) -> int:
     name = args.orchestrator or record.get("name") or started.get("Name")
     record = {"instance_id": started["OrchestrationInstance"]["InstanceId"],
               "execution_id": started["OrchestrationInstance"]["ExecutionId"],
-              "name": name, "status": "Running", "input": started.get("Input"),
+              "name": name, "status": RuntimeStatus.Running, "input": started.get("Input"),
               "created": started["Timestamp"], "last_updated": started["Timestamp"],
               **{k: v for k, v in record.items() if k in ("parent",)}}
     try:

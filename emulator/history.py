@@ -8,32 +8,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from enum import IntEnum
 from typing import Any
 
+from .enums import ACTIVE, TERMINAL, EventType, RuntimeStatus
 
-class EventType(IntEnum):
-    EXECUTION_STARTED = 0
-    EXECUTION_COMPLETED = 1
-    EXECUTION_FAILED = 2
-    EXECUTION_TERMINATED = 3
-    TASK_SCHEDULED = 4
-    TASK_COMPLETED = 5
-    TASK_FAILED = 6
-    SUB_ORCHESTRATION_CREATED = 7
-    SUB_ORCHESTRATION_COMPLETED = 8
-    SUB_ORCHESTRATION_FAILED = 9
-    TIMER_CREATED = 10
-    TIMER_FIRED = 11
-    ORCHESTRATOR_STARTED = 12
-    ORCHESTRATOR_COMPLETED = 13
-    EVENT_SENT = 14
-    EVENT_RAISED = 15
-    CONTINUE_AS_NEW = 16
-    GENERIC = 17
-    HISTORY_STATE = 18
-    EXECUTION_SUSPENDED = 19
-    EXECUTION_RESUMED = 20
+__all__ = ["ACTIVE", "TERMINAL", "EVENT_NAMES", "EventType", "RuntimeStatus"]
 
 
 # Names used by the HTTP status API ("EventType" is written as its name there).
@@ -60,22 +39,6 @@ EVENT_NAMES = {
     EventType.EXECUTION_SUSPENDED: "ExecutionSuspended",
     EventType.EXECUTION_RESUMED: "ExecutionResumed",
 }
-
-
-class RuntimeStatus(IntEnum):
-    """``OrchestrationStatus`` as DurableTask.Core numbers it."""
-
-    Running = 0
-    Completed = 1
-    ContinuedAsNew = 2
-    Failed = 3
-    Canceled = 4
-    Terminated = 5
-    Pending = 6
-    Suspended = 7
-
-
-TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
 _last_formatted: tuple[datetime | None, str] = (None, "")
@@ -141,13 +104,13 @@ def execution_started(ts: datetime, *, name: str, instance_id: str, execution_id
 
 def execution_completed(ts: datetime, seq: int, status: RuntimeStatus,
                         result: str | None) -> dict[str, Any]:
-    return _event(EventType.EXECUTION_COMPLETED, ts, seq, OrchestrationStatus=int(status),
+    return _event(EventType.EXECUTION_COMPLETED, ts, seq, OrchestrationStatus=status.code,
                   Result=result, FailureDetails=None)
 
 
 def continue_as_new(ts: datetime, seq: int, result: str | None) -> dict[str, Any]:
     return _event(EventType.CONTINUE_AS_NEW, ts, seq,
-                  OrchestrationStatus=int(RuntimeStatus.ContinuedAsNew), Result=result,
+                  OrchestrationStatus=RuntimeStatus.ContinuedAsNew.code, Result=result,
                   FailureDetails=None)
 
 

@@ -43,7 +43,7 @@ def status_payload(record: Any, history: list[dict[str, Any]] | None = None, *,
         "createdTime": status_time(record.created),
         "lastUpdatedTime": status_time(record.last_updated),
     }
-    if show_history and record.status != "Pending" and history is not None:
+    if show_history and record.status != RuntimeStatus.Pending and history is not None:
         payload["historyEvents"] = history_view(history, show_input=show_input,
                                                 show_output=show_history_output)
     return payload
@@ -89,7 +89,7 @@ def history_view(history: list[dict[str, Any]], *, show_input: bool = True,
                 else:
                     view.pop("Result", None)
         elif kind == EventType.EXECUTION_COMPLETED:
-            view["OrchestrationStatus"] = RuntimeStatus(view["OrchestrationStatus"]).name
+            view["OrchestrationStatus"] = RuntimeStatus.from_code(view["OrchestrationStatus"]).value
             if show_output:
                 view["Result"] = parse_token(view.get("Result"))
             else:

@@ -18,17 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .history import EventType, compact, parse_ts
-
-# ActionType numbers of the SDK (models/actions/ActionType.py).
-CALL_ACTIVITY, CALL_ACTIVITY_RETRY, CALL_SUB, CALL_SUB_RETRY = 0, 1, 2, 3
-CONTINUE_AS_NEW, CREATE_TIMER, WAIT_EVENT, CALL_ENTITY, CALL_HTTP = 4, 5, 6, 7, 8
-SIGNAL_ENTITY, SCHEDULED_SIGNAL, WHEN_ANY, WHEN_ALL = 9, 10, 11, 12
+from .enums import ActionType, EventType, WorkKind
+from .history import compact, parse_ts
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 SIX_DAYS_MS = 6 * 24 * 3600 * 1000
 
-ACTIVITY, TIMER, SUB = "activity", "timer", "sub-orchestration"
+ACTIVITY, TIMER, SUB = WorkKind.ACTIVITY, WorkKind.TIMER, WorkKind.SUB_ORCHESTRATION
 _SCHEDULING_KIND = {
     EventType.TASK_SCHEDULED: ACTIVITY,
     EventType.TIMER_CREATED: TIMER,
@@ -49,7 +45,7 @@ class NewWork:
     """An action invoked in this replay that history has not recorded yet."""
 
     seq: int
-    kind: str  # ACTIVITY, TIMER or SUB
+    kind: WorkKind
     name: str | None = None
     input: str | None = None  # the SDK's JSON text (activity / sub-orchestration input)
     instance_id: str | None = None  # sub-orchestrations
@@ -147,26 +143,28 @@ class _Shim:
 
     def _invoke(self, action: dict[str, Any]) -> _Task:
         kind = action.get("actionType")
-        if kind == CALL_ACTIVITY:
+        if kind == ActionType.CALL_ACTIVITY:
             return self._schedule(ACTIVITY, action["functionName"], action.get("input"))
-        if kind == CALL_HTTP:
+        if kind == ActionType.CALL_HTTP:
             return self._schedule(ACTIVITY, HTTP_ACTIVITY, compact(action.get("httpRequest")))
-        if kind in (CALL_ACTIVITY_RETRY, CALL_SUB_RETRY):
+        if kind in (ActionType.CALL_ACTIVITY_WITH_RETRY,
+                    ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
             return _Coroutine(self._with_retry(action))
-        if kind == CALL_SUB:
+        if kind == ActionType.CALL_SUB_ORCHESTRATOR:
             return self._schedule_sub(action)
-        if kind == CREATE_TIMER:
+        if kind == ActionType.CREATE_TIMER:
             return self._timer(parse_ts(action["fireAt"]), bool(action.get("isCanceled")))
-        if kind == WAIT_EVENT:
+        if kind == ActionType.WAIT_FOR_EXTERNAL_EVENT:
             return self._wait_event(action["externalEventName"])
-        if kind == CONTINUE_AS_NEW:
+        if kind == ActionType.CONTINUE_AS_NEW:
             self.continue_as_new = action.get("input")
             self.continued = True
             return _done()
-        if kind in (WHEN_ALL, WHEN_ANY):
+        if kind in (ActionType.WHEN_ALL, ActionType.WHEN_ANY):
             children = [self._invoke(child) for child in action.get("compoundActions", [])]
-            return _when_all(children) if kind == WHEN_ALL else _when_any(children)
-        if kind in (CALL_ENTITY, SIGNAL_ENTITY, SCHEDULED_SIGNAL):
+            return _when_all(children) if kind == ActionType.WHEN_ALL else _when_any(children)
+        if kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY,
+                    ActionType.SCHEDULED_SIGNAL_ENTITY):
             raise UnsupportedActionError(
                 "Durable entities are not supported by the local host "
                 f"(action {action.get('operation')!r} on {action.get('instanceId')!r}).")
@@ -215,7 +213,7 @@ class _Shim:
         max_ms = float(options.get("maxRetryIntervalInMilliseconds", SIX_DAYS_MS))
         timeout_ms = options.get("retryTimeoutInMilliseconds")
         started = self.now
-        is_sub = action["actionType"] == CALL_SUB_RETRY
+        is_sub = action["actionType"] == ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY
         for attempt in range(attempts):
             task = (self._schedule_sub(action) if is_sub else
                     self._schedule(ACTIVITY, action["functionName"], action.get("input")))

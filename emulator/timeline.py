@@ -80,7 +80,7 @@ def format_timeline(record: dict[str, Any], history: list[dict[str, Any]]) -> st
         elif kind == EventType.EVENT_RAISED:
             detail = f"{event.get('Name')}  input={_short(event.get('Input'))}"
         elif kind in (EventType.EXECUTION_COMPLETED, EventType.CONTINUE_AS_NEW):
-            status = RuntimeStatus(event["OrchestrationStatus"]).name
+            status = RuntimeStatus.from_code(event["OrchestrationStatus"]).value
             detail = f"{status}  result={_short(event.get('Result'))}"
         elif kind == EventType.EXECUTION_TERMINATED:
             detail = f"reason={_short(event.get('Input'))}"
