@@ -154,3 +154,12 @@ async def http_activity(session: Any, request_json: str | None) -> str:
         content = await response.text()
         return compact({"statusCode": response.status, "headers": dict(response.headers),
                         "content": content})
+
+
+async def call_function(fn: Any, kwargs: dict[str, Any], is_async: bool,
+                        loop: asyncio.AbstractEventLoop, pool: Executor) -> Any:
+    """Call one of the app's functions as the worker does: a coroutine function on the loop, a
+    plain function in the worker's thread pool. Exceptions propagate to the caller."""
+    if is_async:
+        return await fn(**kwargs)
+    return await loop.run_in_executor(pool, functools.partial(fn, **kwargs))

@@ -31,8 +31,8 @@ async def _run_two(store: FlakyStore) -> tuple[Engine, dict]:
     finished = {}
     engine.listeners.append(lambda inst: finished.setdefault(inst.id, inst.status)
                             if inst.status == "Completed" else None)
-    engine.start_orchestration("chain", json.dumps(json.dumps("bad")), "poisoned")
-    engine.start_orchestration("chain", json.dumps(json.dumps("good")), "healthy")
+    engine.operations.start("chain", json.dumps(json.dumps("bad")), "poisoned")
+    engine.operations.start("chain", json.dumps(json.dumps("good")), "healthy")
     for _ in range(200):
         if "healthy" in finished:
             break
@@ -50,7 +50,11 @@ def test_a_failing_commit_stalls_only_that_instance_and_keeps_the_store_consiste
     poisoned = engine.instances["poisoned"]
     assert poisoned.stalled and poisoned.episodes == 0
     assert not poisoned.processable()
-    assert any("internal error in an episode" in r.getMessage() for r in caplog.records)
+    assert any("could not commit" in r.getMessage() and "stalled" in r.getMessage()
+               for r in caplog.records)
+    # Memory is as it was before the failed episode: nothing ran ahead of the store.
+    assert poisoned.status == "Pending" and poisoned.history == []
+    assert [m.event["EventType"] for m in poisoned.inbox] == [0]
     # What is on disk is the state before the failed episode: a restart would run it again.
     snapshot = store.load()
     assert snapshot.instances["poisoned"].status == "Pending"

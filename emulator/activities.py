@@ -1,0 +1,94 @@
+"""Activity dispatch: run work items under the concurrency limit and report their results.
+
+``dispatch`` starts a committed work item; the activity runs through ``worker.py`` (async on the
+loop, sync in the functions pool; ``BuiltIn::HttpActivity`` with aiohttp) and its outcome, as a
+``TaskCompleted`` / ``TaskFailed`` event, goes to ``on_result``. A work item stays ``pending``
+until the episode that consumes its result commits (``retire``): the engine is idle only when
+nothing is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
+from typing import Any
+
+from . import history as h
+from .clock import Clock
+from .loader import LoadedApp
+from .replay import HTTP_ACTIVITY
+from .store import WorkItem
+from .worker import activity_failure, http_activity, invoke_activity
+
+log = logging.getLogger("emulator")
+
+
+class ActivityDispatcher:
+    def __init__(self, app: LoadedApp, clock: Clock, pool: Executor, max_concurrent: int,
+                 spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+                 on_result: Callable[[WorkItem, dict[str, Any]], None]) -> None:
+        self.app = app
+        self.clock = clock
+        self.pool = pool
+        self.max_concurrent = max_concurrent
+        self.spawn = spawn
+        self.on_result = on_result
+        self.pending: dict[int, WorkItem] = {}
+        self.completed = 0
+        self._sem: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http_session: Any = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.max_concurrent > 0:
+            self._sem = asyncio.Semaphore(self.max_concurrent)
+
+    async def stop(self) -> None:
+        if self._http_session is not None:
+            await self._http_session.close()
+
+    def dispatch(self, item: WorkItem) -> None:
+        self.pending[item.id] = item
+        self.spawn(self._run(item))
+
+    def retire(self, work_id: int) -> None:
+        self.pending.pop(work_id, None)
+
+    async def _run(self, item: WorkItem) -> None:
+        if self._sem is not None:
+            async with self._sem:
+                event = await self._call(item)
+        else:
+            event = await self._call(item)
+        self.completed += 1
+        self.on_result(item, event)
+
+    async def _call(self, item: WorkItem) -> dict[str, Any]:
+        started = time.perf_counter()
+        name = item.name
+        try:
+            if name == HTTP_ACTIVITY:
+                result = await self._http(item.input)
+            else:
+                result = await invoke_activity(self.app.activity(name), item.input, self._loop,
+                                               self.pool)
+            event = h.task_completed(self.clock.now(), item.task_id, result)
+            log.info("[%s] activity %s#%d completed in %.0f ms", item.instance_id, name,
+                     item.task_id, (time.perf_counter() - started) * 1000)
+        except Exception as exc:
+            reason, details = activity_failure(name, exc)
+            event = h.task_failed(self.clock.now(), item.task_id, reason, details)
+            log.info("[%s] activity %s#%d failed: %s: %s", item.instance_id, name, item.task_id,
+                     type(exc).__name__, exc)
+        return event
+
+    async def _http(self, request_json: str | None) -> str:
+        if self._http_session is None:
+            import aiohttp
+
+            self._http_session = aiohttp.ClientSession()
+        return await http_activity(self._http_session, request_json)

@@ -1,0 +1,86 @@
+"""Durable timers: a heap of pending timer messages and the loop that fires them.
+
+A timer is a stored message with a ``visible_at`` time. ``arm`` puts it on the heap (after the
+episode that created it committed, or at restore); when it is due the loop hands it to
+``deliver`` (the engine puts it in the instance's inbox). With a skipping clock, when
+``idle()`` says nothing else can run, the loop jumps the clock to the next due timer.
+Cancelled timers are dropped lazily: ``drop`` forgets their messages, the heap skips them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from .clock import Clock
+from .history import format_ts, parse_ts
+from .instance import Instance
+from .store import MessageRecord
+
+log = logging.getLogger("emulator")
+
+
+class TimerQueue:
+    def __init__(self, clock: Clock, deliver: Callable[[MessageRecord], None],
+                 idle: Callable[[], bool]) -> None:
+        self.clock = clock
+        self.deliver = deliver
+        self.idle = idle
+        self._heap: list[tuple[datetime, int]] = []
+        self._messages: dict[int, MessageRecord] = {}
+        self._wake: asyncio.Event | None = None
+
+    def arm(self, inst: Instance, message: MessageRecord) -> None:
+        self._messages[message.id] = message
+        inst.timers.add(message.id)
+        heapq.heappush(self._heap, (parse_ts(message.visible_at), message.id))
+        self.poke()
+
+    def drop(self, inst: Instance) -> None:
+        """Forget the instance's pending timers (their store rows go in the same change)."""
+        for timer_id in inst.timers:
+            self._messages.pop(timer_id, None)
+        inst.timers.clear()
+
+    def poke(self) -> None:
+        """Re-check the heap (a timer was armed, the clock moved, work finished)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def fire_due(self, now: datetime) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            _, message_id = heapq.heappop(heap)
+            message = self._messages.pop(message_id, None)
+            if message is not None:  # else: the instance finished or was purged
+                self.deliver(message)
+
+    def next_due(self) -> datetime | None:
+        heap = self._heap
+        while heap and heap[0][1] not in self._messages:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    async def run(self) -> None:
+        self._wake = wake = asyncio.Event()
+        clock = self.clock
+        while True:
+            wake.clear()
+            now = clock.now()
+            self.fire_due(now)
+            due = self.next_due()
+            if due is not None and clock.skipping and clock.can_skip() and self.idle():
+                # Let anything the loop has queued run first, then check again.
+                await asyncio.sleep(0)
+                if self.idle() and self.next_due() == due:
+                    clock.advance_to(due)
+                    log.debug("time skipped to %s", format_ts(due))
+                    continue
+            timeout = None if due is None else max(0.0, (due - now).total_seconds()) + 0.0005
+            try:
+                await asyncio.wait_for(wake.wait(), timeout)
+            except TimeoutError:
+                pass
