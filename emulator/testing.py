@@ -31,10 +31,11 @@ from urllib.parse import quote
 
 import requests
 
+from .enums import TERMINAL as _TERMINAL
 from .payloads import WEBHOOK_PATH
 from .server import HostOptions, LocalHostServer
 
-TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+TERMINAL = frozenset(s.value for s in _TERMINAL)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -234,15 +235,29 @@ class LocalHost:
         return response.json()
 
     def wait_until(self, instance_id: str, predicate: Callable[[dict[str, Any]], bool], *,
-                   timeout: float = 30.0, interval: float = 0.01) -> dict[str, Any]:
-        """Poll the status until ``predicate(status)`` holds; the status that satisfied it."""
+                   timeout: float = 30.0) -> dict[str, Any]:
+        """Wait until ``predicate(status)`` holds; the status that satisfied it.
+
+        The host answers each long poll when the instance changes (``/admin/emulator/instances
+        /{id}/wait``), so this wakes on the change, not on a polling interval."""
         deadline = time.monotonic() + timeout
-        status = None
-        while time.monotonic() < deadline:
-            status = self.status(instance_id)
+        path = f"/admin/emulator/instances/{quote(instance_id, safe='')}/wait"
+        version, status = -1, None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            response = self.request("GET", path, params={"after": version,
+                                                         "timeout": f"{remaining:.3f}"},
+                                    timeout=remaining + 30)
+            response.raise_for_status()
+            body = response.json()
+            status = body["status"]
             if status is not None and predicate(status):
                 return status
-            time.sleep(interval)
+            if body["version"] <= version:
+                break  # the host's wait ran out: nothing changed in time
+            version = body["version"]
         raise LocalHostError(f"{instance_id}: condition not met within {timeout} s; "
                              f"last status: {status}")
 
