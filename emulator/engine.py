@@ -35,6 +35,7 @@ from .limits import Limits
 from .loader import LoadedApp
 from .management import Management
 from .orchestrations import Orchestrations
+from .pool import AbandonablePool
 from .store import Batch, MessageRecord, Store, WorkItem
 from .timers import TimerQueue
 from .worker import call_function
@@ -64,8 +65,7 @@ class Engine:
         self.instances: dict[str, Instance] = {}
         self.stats = {"episodes": 0, "activities": 0}
         self.listeners: list[Callable[[Instance], None]] = []
-        self.orchestrator_pool = ThreadPoolExecutor(max_workers=2,
-                                                    thread_name_prefix="orchestrator")
+        self.orchestrator_pool = AbandonablePool(2, "orchestrator")
         self.functions_pool = ThreadPoolExecutor(max_workers=max(1, limits.threads),
                                                  thread_name_prefix="functions")
         self.timers = TimerQueue(clock, self._timer_due, self.idle)

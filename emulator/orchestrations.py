@@ -111,12 +111,25 @@ class Orchestrations:
             unknown_work, activities=app.activity, orchestrators=app.orchestrator,
             activity_names=[f.name for f in app.activities.values()],
             orchestrator_names=[f.name for f in app.orchestrators.values()])
-        result = await asyncio.get_running_loop().run_in_executor(
-            engine.orchestrator_pool, functools.partial(
-                step, record, inst.history, inst.history_json, live, now, invoke=invoke,
-                check_work=check, clock_now=engine.clock.now))
+        episode = functools.partial(step, record, inst.history, inst.history_json, live, now,
+                                    check_work=check, clock_now=engine.clock.now)
+        future = engine.orchestrator_pool.submit(episode, invoke=invoke)
+        deadline = engine.limits.orchestrator_timeout
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(future), deadline)
+        except TimeoutError:
+            failure = self._deadline_failure(record.name, deadline, future)
+            result = episode(invoke=lambda *_: (None, None, failure))
         self._plan_effects(inst, result, change)
         return change
+
+    def _deadline_failure(self, name: str, deadline: float, future: Any) -> str:
+        """Give up on an orchestrator call that never returned; the instance's failure."""
+        stack = self.engine.orchestrator_pool.abandon(future)
+        message = (f"Orchestrator function '{name}' failed: it did not return within "
+                   f"{deadline:g} s (host.json functionTimeout); the orchestrator thread was "
+                   "replaced")
+        return f"{message}. Stuck at:\n{stack}" if stack else message
 
     def _plan_effects(self, inst: Instance, result: EpisodeResult, change: Change) -> None:
         engine = self.engine

@@ -1,0 +1,113 @@
+"""The orchestrator thread pool: daemon workers whose stuck calls can be abandoned.
+
+Orchestrator code runs in these threads (``episode.step``). Code that never returns (an infinite
+loop in the generator) must not hold a thread forever: after its deadline the engine calls
+``abandon(future)``, which returns the stack the thread is stuck in (``sys._current_frames``),
+asks the thread to stop (an ``OrchestratorDeadline`` raised asynchronously in it, which ends a
+loop of Python code at its next bytecode), retires that thread, and starts a replacement so the
+pool keeps its size. Daemon threads, so a thread stuck in C code never blocks the exit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import queue
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
+STACK_FRAMES = 8  # innermost frames shown for a stuck call
+
+
+class OrchestratorDeadline(BaseException):  # noqa: N818 - raised in the stuck thread
+    """Raised inside a thread whose orchestrator call ran past its deadline."""
+
+
+class AbandonablePool(Executor):
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._running: dict[Future, int] = {}
+        self._retired: set[int] = set()
+        self._lock = threading.Lock()
+        self._name = name
+        self._started = 0
+        self._workers = 0
+        self.replaced = 0
+        for _ in range(max(1, workers)):
+            self._add_worker()
+
+    def _add_worker(self) -> None:
+        self._started += 1
+        self._workers += 1
+        threading.Thread(target=self._work, name=f"{self._name}_{self._started}",
+                         daemon=True).start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        self._queue.put((future, fn, args, kwargs))
+        return future
+
+    def _work(self) -> None:
+        try:
+            self._serve(threading.get_ident())
+        except OrchestratorDeadline:
+            pass  # it arrived after the stuck call returned on its own: the thread just ends
+
+    def _serve(self, me: int) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args, kwargs = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            with self._lock:
+                self._running[future] = me
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                outcome: tuple = (exc, None)
+            else:
+                outcome = (None, result)
+            with self._lock:
+                self._running.pop(future, None)
+                retired = me in self._retired
+            if not future.done():
+                if outcome[0] is not None:
+                    future.set_exception(outcome[0])
+                else:
+                    future.set_result(outcome[1])
+            if retired:
+                return  # a replacement took this thread's place
+
+    def abandon(self, future: Future) -> str:
+        """Give up on a running call: its thread's stack (innermost frames last), or "" if it
+        is no longer running. The thread is interrupted and replaced."""
+        with self._lock:
+            ident = self._running.pop(future, None)
+            if ident is None:
+                return ""
+            self._retired.add(ident)
+            self._workers -= 1
+        frame = sys._current_frames().get(ident)
+        stack = "".join(traceback.format_stack(frame)[-STACK_FRAMES:]) if frame else ""
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
+                                                   ctypes.py_object(OrchestratorDeadline))
+        self.replaced += 1
+        self._add_worker()
+        return stack.rstrip()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+        for _ in range(self._workers):
+            self._queue.put(None)
