@@ -100,16 +100,13 @@ def check_replay(fn: Any, record: dict[str, Any], history: list[dict[str, Any]])
     current code no longer takes, or says how many recorded steps the code reproduced.
     """
     from .store import InstanceRecord
-    from .worker import OUT_OF_PROC_MARKER, trigger_json
+    from .worker import OrchestratorRaised, orchestrator_state, trigger_json
 
     inst = InstanceRecord(**{k: record.get(k) for k in InstanceRecord.__dataclass_fields__})
     try:
-        state = json.loads(fn(trigger_json(inst, history)))
-    except Exception as exc:
-        text = str(exc)
-        if OUT_OF_PROC_MARKER not in text:
-            return False, f"the orchestrator raised before producing actions: {text}"
-        state = json.loads(text.split(OUT_OF_PROC_MARKER, 1)[1].split("\nStack:", 1)[0])
+        state = orchestrator_state(fn, trigger_json(inst, history))
+    except OrchestratorRaised as exc:
+        return False, f"the orchestrator raised before producing actions: {exc}"
     try:
         result = replay(history, top_level_actions(state), inst.execution_id or "replay")
     except NonDeterminismError as exc:

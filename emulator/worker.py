@@ -97,6 +97,23 @@ def trigger_json(record: InstanceRecord, history: list[dict[str, Any]],
     return body.replace(json.dumps(placeholder), "[" + ",".join(texts) + "]", 1)
 
 
+class OrchestratorRaised(Exception):
+    """The SDK's handler raised before it produced an orchestrator state."""
+
+
+def orchestrator_state(fn: Any, trigger: str) -> dict[str, Any]:
+    """Call the SDK's orchestrator handler with the trigger JSON; its state (actions, output,
+    error). The SDK reports an orchestrator's own exception inside the exception text, after
+    ``$OutOfProcData$``; anything else raises ``OrchestratorRaised``."""
+    try:
+        return json.loads(fn(trigger))
+    except Exception as exc:
+        text = str(exc)
+        if OUT_OF_PROC_MARKER not in text:
+            raise OrchestratorRaised(text) from exc
+        return json.loads(text.split(OUT_OF_PROC_MARKER, 1)[1].split("\nStack:", 1)[0])
+
+
 def invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str, Any]],
                          texts: list[str] | None = None,
                          ) -> tuple[dict | None, ReplayResult | None, str | None]:
@@ -111,13 +128,9 @@ def invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str,
         return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
                             "exists in the app")
     try:
-        state = json.loads(fn(trigger_json(record, history, texts)))
-    except Exception as exc:
-        text = str(exc)
-        if OUT_OF_PROC_MARKER not in text:
-            return None, None, f"Orchestrator function '{name}' failed: {text}"
-        payload = text.split(OUT_OF_PROC_MARKER, 1)[1].split("\nStack:", 1)[0]
-        state = json.loads(payload)
+        state = orchestrator_state(fn, trigger_json(record, history, texts))
+    except OrchestratorRaised as exc:
+        return None, None, f"Orchestrator function '{name}' failed: {exc}"
     try:
         replayed = replay(history, top_level_actions(state), record.execution_id)
     except NonDeterminismError as exc:
