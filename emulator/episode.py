@@ -186,13 +186,13 @@ def unknown_function_message(name: str, kind: str, known: list[str]) -> str:
 
 
 def unknown_work(new_work: list[NewWork], activities: Callable[[str], Any],
-                 orchestrators: Callable[[str], Any], activity_names: list[str],
-                 orchestrator_names: list[str]) -> str | None:
+                 orchestrators: Callable[[str], Any], activity_names: Callable[[], list[str]],
+                 orchestrator_names: Callable[[], list[str]]) -> str | None:
     """Fail fast on unknown functions (the real host would leave the instance hanging)."""
     for work in new_work:
         if work.kind == WorkKind.ACTIVITY and work.name != HTTP_ACTIVITY \
                 and activities(work.name) is None:
-            return unknown_function_message(work.name, "activity", activity_names)
+            return unknown_function_message(work.name, "activity", activity_names())
         if work.kind == WorkKind.SUB_ORCHESTRATION and orchestrators(work.name) is None:
-            return unknown_function_message(work.name, "orchestrator", orchestrator_names)
+            return unknown_function_message(work.name, "orchestrator", orchestrator_names())
     return None

@@ -107,12 +107,8 @@ class Orchestrations:
         app = engine.app
         function = app.orchestrator(record.name)
         invoke = functools.partial(_invoke, function.fn if function else None)
-        check = functools.partial(
-            unknown_work, activities=app.activity, orchestrators=app.orchestrator,
-            activity_names=[f.name for f in app.activities.values()],
-            orchestrator_names=[f.name for f in app.orchestrators.values()])
         episode = functools.partial(step, record, inst.history, inst.history_json, live, now,
-                                    check_work=check, clock_now=engine.clock.now)
+                                    check_work=self.check_work, clock_now=engine.clock.now)
         future = engine.orchestrator_pool.submit(episode, invoke=invoke)
         deadline = engine.limits.orchestrator_timeout
         try:
@@ -227,6 +223,13 @@ class Orchestrations:
                          input_json, parent)
         created.add(work.instance_id)
         return None
+
+    def check_work(self, new_work: list[NewWork]) -> str | None:
+        """The failure message if new work calls a function the app does not have."""
+        app = self.engine.app
+        return unknown_work(new_work, app.activity, app.orchestrator,
+                            lambda: [f.name for f in app.activities.values()],
+                            lambda: [f.name for f in app.orchestrators.values()])
 
     def unknown(self, name: str) -> str:
         app = self.engine.app
