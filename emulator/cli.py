@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .enums import RuntimeStatus
+from .enums import EventType, RuntimeStatus
 from .loader import AppLoadError, load_app
 from .server import DEFAULT_PORT, DEFAULT_STATE, HostOptions, LocalHostServer, configure_logging
 
@@ -260,7 +260,8 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail(f"cannot read {args.history_file}: {exc}")
     history = data["history"] if isinstance(data, dict) else data
     record = data.get("instance", {}) if isinstance(data, dict) else {}
-    started = next((e for e in history if e.get("EventType") == 0), None)
+    started = next((e for e in history
+                    if e.get("EventType") == EventType.EXECUTION_STARTED), None)
     if started is None:
         return _fail(f"{args.history_file}: no ExecutionStarted event in the history")
     name = args.orchestrator or record.get("name") or started.get("Name")
