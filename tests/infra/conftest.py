@@ -24,6 +24,7 @@ PROJECT = "durable-functions-python"
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 UAMI_PRINCIPAL_ID = "11111111-1111-1111-1111-111111111111"
 UAMI_CLIENT_ID = "22222222-2222-2222-2222-222222222222"
+PKG_PRINCIPAL_ID = "44444444-4444-4444-4444-444444444444"
 DEPLOYER_OBJECT_ID = "33333333-3333-3333-3333-333333333333"
 INSIGHTS_CONNECTION = "InstrumentationKey=abc;IngestionEndpoint=https://example.invalid/"
 
@@ -63,7 +64,8 @@ class AzureMocks(pulumi.runtime.Mocks):
                 for kind in ("blob", "queue", "table")
             }
         elif args.typ == "azure-native:managedidentity:UserAssignedIdentity":
-            outputs.update(principalId=UAMI_PRINCIPAL_ID, clientId=UAMI_CLIENT_ID)
+            principal = PKG_PRINCIPAL_ID if args.name.endswith("-pkg") else UAMI_PRINCIPAL_ID
+            outputs.update(principalId=principal, clientId=UAMI_CLIENT_ID)
         elif args.typ == "azure-native:applicationinsights:Component":
             outputs["connectionString"] = INSIGHTS_CONNECTION
         elif args.typ == "azure-native:web:WebApp":
@@ -82,9 +84,21 @@ class AzureMocks(pulumi.runtime.Mocks):
                         for i in ids
                     },
                 }
+        elif args.typ == "azure-native:durabletask:Scheduler":
+            outputs["properties"] = {
+                **(outputs.get("properties") or {}),
+                "endpoint": f"https://{name}.westeurope.durabletask.io",
+                "provisioningState": "Succeeded",
+            }
+        elif args.typ == "azure-native:durabletask:TaskHub":
+            outputs["properties"] = {
+                "dashboardUrl": f"https://dashboard.durabletask.io/?taskHub={name}",
+                "provisioningState": "Succeeded",
+            }
         elif args.typ.startswith("pulumi-python:dynamic"):
             # What PackageDeployProvider.create answers.
             outputs["deployed_sha256"] = args.inputs.get("package_sha256")
+            outputs["functions"] = ["hello"]
         self.created.append(Created(args.typ, args.name, dict(args.inputs), outputs, resource_id))
         return resource_id, outputs
 
@@ -127,8 +141,14 @@ class StackRun:
         """Resources whose type token ends with ``suffix`` (e.g. ``web:WebApp``)."""
         return [c for c in self.created if c.typ.endswith(suffix)]
 
-    def one(self, suffix: str) -> Created:
+    def one(self, suffix: str, name_suffix: str | None = None) -> Created:
+        """The one resource of a type; with ``name_suffix``, the one whose logical name ends
+        with it; without, the one whose name does not end in ``-pkg`` if there are two."""
         found = self.of_type(suffix)
+        if name_suffix is not None:
+            found = [c for c in found if c.name.endswith(name_suffix)]
+        elif len(found) > 1:
+            found = [c for c in found if not c.name.endswith("-pkg")]
         assert len(found) == 1, f"expected one {suffix}, got {[c.name for c in found]}"
         return found[0]
 
@@ -154,6 +174,7 @@ def fake():
         subscription=SUBSCRIPTION,
         uami_principal_id=UAMI_PRINCIPAL_ID,
         uami_client_id=UAMI_CLIENT_ID,
+        package_principal_id=PKG_PRINCIPAL_ID,
         deployer_object_id=DEPLOYER_OBJECT_ID,
         insights_connection=INSIGHTS_CONNECTION,
     )
