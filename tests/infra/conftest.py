@@ -16,6 +16,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `pytest` run without `python -m`
     sys.path.insert(0, str(REPO_ROOT))
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:  # the helpers next to the tests (fake_azure, rest_models)
+    sys.path.append(HERE)
 
 import pulumi  # noqa: E402
 from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
@@ -221,3 +224,39 @@ def run_stack(package_zip: Path) -> Callable[..., StackRun]:
         return StackRun(resolved, mocks.created, mocks.calls)
 
     return run
+
+
+@pytest.fixture
+def azure():
+    """A scripted SCM/Resource Manager/Storage server on 127.0.0.1 (tests/infra/fake_azure.py)."""
+    from fake_azure import FakeAzure
+
+    server = FakeAzure()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake_time():
+    from fake_azure import FakeTime
+
+    return FakeTime()
+
+
+@pytest.fixture
+def client(fake_time):
+    """A deployment client with a fake identity and clock, talking to loopback only."""
+    import requests
+    from fake_azure import POLICY
+
+    from infra.deployclient import DeployClient
+
+    session = requests.Session()
+    session.trust_env = False  # loopback only, whatever proxy the environment sets
+    return DeployClient(
+        lambda scope: f"token:{scope}",
+        retry=POLICY,
+        session=session,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )

@@ -81,9 +81,8 @@ def test_app_is_created_after_its_roles(run_stack, plan):
 
 
 def app_identity(run):
-    return next(
-        i for i in run.of_type("managedidentity:UserAssignedIdentity") if not i.name.endswith("-pkg")
-    )
+    identities = run.of_type("managedidentity:UserAssignedIdentity")
+    return next(i for i in identities if not i.name.endswith("-pkg"))
 
 
 @pytest.mark.parametrize("plan", PLANS)
