@@ -57,7 +57,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         # azure-native resources answer their Azure name as `name`; autonamed ones here get
         # their logical name (the real provider would append a random suffix).
-        name = outputs.get("name") or outputs.get("containerName") or args.name
+        name = (
+            outputs.get("name") or outputs.get("containerName") or outputs.get("taskHubName")
+        ) or args.name
         outputs.setdefault("name", name)
         provider = args.typ.split(":")[1] if args.typ.startswith("azure-native:") else "x"
         resource_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/{provider}/{name}"
