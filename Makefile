@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP) node_modules/.package-lock.json
 
-$(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt infra/requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
