@@ -314,11 +314,11 @@ def build_package(
     if durable_backend not in DURABLE_BACKENDS:
         raise PackageError(f"--durable-backend {durable_backend!r}: use one of "
                            f"{', '.join(DURABLE_BACKENDS)}")
+    app_files: list[tuple[str, Path | bytes]] = list(select_app_files(app_root, includes))
     requirements = requirements or app_root / LOCK_FILE
     if not requirements.is_file():
         raise PackageError(f"{requirements} does not exist: run `make lock` to pin "
                            "requirements.txt with hashes")
-    app_files: list[tuple[str, Path | bytes]] = list(select_app_files(app_root, includes))
     app_files = [(name, _host_json(src, durable_backend) if name == "host.json" else src)
                  for name, src in app_files]
     with tempfile.TemporaryDirectory(prefix="app-package-") as tmp:

@@ -262,3 +262,19 @@ def client(fake_time):
         sleep=fake_time.sleep,
         clock=fake_time.clock,
     )
+
+
+@pytest.fixture(scope="session")
+def repo_packages(tmp_path_factory):
+    """The repository's real deployment package, built once per session from
+    requirements.lock for each Durable backend (``{"azureStorage": Path, "dts": Path}``).
+
+    The first build downloads Linux cp311 wheels from PyPI into the wheel cache; later builds
+    install from the cache."""
+    from infra import package as pkg
+
+    out = tmp_path_factory.mktemp("repo-package")
+    return {
+        backend: pkg.build_package(REPO_ROOT, out / f"app-{backend}.zip", durable_backend=backend)
+        for backend in pkg.DURABLE_BACKENDS
+    }
