@@ -28,6 +28,9 @@ from infra.config import InfraConfig, load_config
 PROJECT_DIR = Path(__file__).resolve().parent
 STARTER_ROUTE = "/api/orchestrators/{name}"
 F1_ROUTE = "/api/fanout"
+EXPECTED_FUNCTIONS = ("start_orchestration", "fanout", "delay")
+"""The functions behind the URLs this program outputs: the deploy fails unless the host lists
+them (the starter, F1 and F2 in api/)."""
 
 
 def read_config() -> InfraConfig:
@@ -133,7 +136,9 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
         outputs["scheduler_dashboard_url"] = dts.dashboard_url
         outputs["task_hub_name"] = dts.task_hub_name
     if package:
-        deployment = CodeDeployment("code", flex=cfg.is_flex, package=package, app=app)
+        deployment = CodeDeployment(
+            "code", flex=cfg.is_flex, package=package, app=app, expected=EXPECTED_FUNCTIONS
+        )
         outputs["deployed_package_sha256"] = deployment.deployed_sha256
         outputs["live_functions"] = deployment.functions
     return outputs

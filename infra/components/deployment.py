@@ -117,10 +117,15 @@ class CodeDeployment(pulumi.ComponentResource):
         flex: bool,
         package: Package,
         app: web.WebApp,
+        expected: tuple[str, ...] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("dfpy:infra:CodeDeployment", name, None, opts)
-        props: dict[str, Any] = {"arm_url": ARM_URL, "app_id": app.id}
+        props: dict[str, Any] = {
+            "arm_url": ARM_URL,
+            "app_id": app.id,
+            "expected_functions": list(expected),
+        }
         if flex:
             props["operation"] = deploy.FLEX_PUBLISH
             props["scm_url"] = pulumi.Output.all(
