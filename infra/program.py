@@ -132,6 +132,7 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
         ),
     }
     if dts:
+        outputs["scheduler_id"] = dts.scheduler.id
         outputs["scheduler_endpoint"] = dts.endpoint
         outputs["scheduler_dashboard_url"] = dts.dashboard_url
         outputs["task_hub_name"] = dts.task_hub_name

@@ -84,6 +84,7 @@ def test_dts_outputs_the_endpoint_and_the_dashboard(run_stack):
     assert run.outputs["scheduler_endpoint"].endswith(".durabletask.io")
     assert run.outputs["scheduler_dashboard_url"].startswith("https://dashboard.durabletask.io/")
     assert run.outputs["task_hub_name"] == "default"
+    assert run.outputs["scheduler_id"] == run.one("durabletask:Scheduler").id
 
 
 def test_azure_storage_backend_creates_no_scheduler(run_stack):
