@@ -132,14 +132,20 @@ def test_the_unzipped_package_serves_an_orchestration_on_the_local_host(unzipped
 
 
 def test_the_lock_pins_every_requirement_with_hashes():
+    """requirements.lock is requirements.txt resolved: every requirement pinned to a version
+    its specifier allows (if not, run `make lock`), every file hashed."""
+    from packaging.requirements import Requirement
+
     lock = REPO_ROOT / pkg.LOCK_FILE
     assert pkg.is_hashed_lock(lock)
     pins = lock_pins()
     for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            name = re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower().replace("_", "-")
+            requirement = Requirement(line)
+            name = requirement.name.lower().replace("_", "-")
             assert name in pins, f"{name} from requirements.txt is not in {pkg.LOCK_FILE}"
+            assert requirement.specifier.contains(pins[name]), f"{name}: run `make lock`"
 
 
 def test_a_requirements_file_without_hashes_is_not_taken_for_a_lock(tmp_path):
