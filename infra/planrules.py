@@ -12,7 +12,8 @@ azure-pipelines-tasks#21032), ``NetFrameworkVersion`` again (pulumi/pulumi-azure
 ``FunctionAppScaleLimit`` (Azure/azure-functions-host#10643), ``LinuxFxVersion`` and the
 others Azure/terraform-azurerm-avm-res-web-site PR #345 removes for FC1. The runtime and the
 scale settings live in ``functionAppConfig`` instead. Microsoft's Flex quickstart templates
-send only ``minTlsVersion`` (plus app settings), so on Flex this program sends exactly what
+send only ``minTlsVersion`` (plus app settings; Azure/terraform-azurerm-avm-res-web-site#353
+compares them), so on Flex this program sends exactly what
 :data:`FLEX_SITE_CONFIG` allows: an allow-list, because enforcement grows region by region.
 
 The SDK's ``web.SiteConfigArgs`` fills in ``netFrameworkVersion: v4.6``,
