@@ -4,11 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve test lint package bench clean
+.PHONY: setup run serve test lint package lock bench clean
 
 setup: $(STAMP) node_modules/.package-lock.json
 
-$(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt infra/requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -34,9 +34,17 @@ test: setup
 lint: setup
 	$(PY) -m ruff check .
 
-## package: build dist/app.zip, the deployment package
+## package: build dist/app.zip, the deployment package, from requirements.lock
+##          (BACKEND=dts for a stack with durableBackend dts)
+BACKEND ?= azureStorage
 package: setup
-	$(PY) -m infra.package --out dist/app.zip
+	$(PY) -m infra.package --out dist/app.zip --durable-backend $(BACKEND) --requirements requirements.lock
+
+## lock: re-pin requirements.txt into requirements.lock (every file hashed); commit the result
+lock: setup
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	  --output-file requirements.lock requirements.txt
 
 ## bench: the local host's benchmarks (prints figures; not a test)
 bench: setup

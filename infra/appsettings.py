@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
+from infra.hostjson import DTS_CONNECTION_SETTING, TASKHUB_SETTING
+
 FLEX = "flex"
 CONSUMPTION = "consumption"
 HOSTING_PLANS = (FLEX, CONSUMPTION)
@@ -66,6 +68,8 @@ MANAGED = frozenset(
         "FUNCTIONS_EXTENSION_VERSION",
         "WEBSITE_RUN_FROM_PACKAGE",
         "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
+        DTS_CONNECTION_SETTING,
+        TASKHUB_SETTING,
     }
 )
 """Settings this program owns; the ``appSettings`` config key may not set them."""
@@ -86,11 +90,17 @@ def app_settings(
     backup_account_url: T,
     backup_container: str,
     package_url: T | None = None,
+    package_identity_id: T | None = None,
+    dts_connection: T | None = None,
+    task_hub: T | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, T | str]:
     """The settings for ``plan``, in a stable order; ``extra`` (user settings) come last.
 
-    ``package_url`` is the run-from-package blob URL and only used on Linux Consumption.
+    ``package_url`` is the run-from-package blob URL and only used on Linux Consumption; the
+    platform fetches it as ``package_identity_id`` (default: the app's identity).
+    ``dts_connection`` and ``task_hub`` select the Durable Task Scheduler backend: the
+    package's host.json names these two settings.
     Raises ``ValueError`` if the result would contain a setting the plan forbids.
     """
     if plan not in HOSTING_PLANS:
@@ -115,7 +125,12 @@ def app_settings(
             # Linux Consumption cannot use WEBSITE_RUN_FROM_PACKAGE=1: it needs the URL, and
             # with this setting it fetches it with the user-assigned identity, not a SAS.
             settings["WEBSITE_RUN_FROM_PACKAGE"] = package_url
-            settings["WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID"] = identity_resource_id
+            settings["WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID"] = (
+                package_identity_id if package_identity_id is not None else identity_resource_id
+            )
+    if dts_connection is not None:
+        settings[DTS_CONNECTION_SETTING] = dts_connection
+        settings[TASKHUB_SETTING] = task_hub if task_hub is not None else "default"
     settings.update(extra or {})
     bad = sorted(forbidden_settings(plan) & settings.keys())
     if bad:

@@ -19,6 +19,13 @@ key                         meaning                                            d
                             everywhere), on only if something else needs them
 ``deployCode``              deploy ``packagePath`` during ``pulumi up``        ``true``
 ``packagePath``             the zip from ``make package`` (relative to infra/) ``../dist/app.zip``
+``durableBackend``          ``azureStorage`` (the app's storage account) or    ``azureStorage``
+                            ``dts`` (Durable Task Scheduler); the package must
+                            be built for the same one
+``dtsSku``                  dts only: ``Consumption`` or ``Dedicated``          ``Consumption``
+``dtsCapacity``             dts Dedicated only: capacity units, 1-10           ``1``
+``dtsIpAllowList``          dts only: JSON list of CIDRs that may reach the    ``["0.0.0.0/0"]``
+                            scheduler (an empty list denies everyone)
 ``appSettings``             extra app settings, a JSON object of strings       ``{}``
 ``tags``                    tags for every resource, a JSON object of strings  ``{}``
 ==========================  =================================================  ==================
@@ -39,7 +46,13 @@ from typing import Any
 import pulumi
 
 from infra.appsettings import CONSUMPTION, FLEX, HOSTING_PLANS, MANAGED, forbidden_settings
-from infra.package import built_for_python
+from infra.package import (
+    AZURE_STORAGE,
+    DTS,
+    DURABLE_BACKENDS,
+    built_for_backend,
+    built_for_python,
+)
 
 PYTHON_VERSIONS = {
     FLEX: ("3.10", "3.11", "3.12", "3.13"),
@@ -53,7 +66,12 @@ FLEX_ONLY_KEYS = ("instanceMemoryMB", "maximumInstanceCount")
 
 _PREFIX = re.compile(r"[a-z][a-z0-9]{1,9}")
 _REGION = re.compile(r"[a-z][a-z0-9]+")
-_SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_SETTING_NAME = re.compile(r"[A-Za-z0-9_.]+")
+"""App Service on Linux: letters, digits, '.' and '_' only (the value becomes a variable)."""
+DTS_SKUS = ("Consumption", "Dedicated")
+DTS_CAPACITY = (1, 10)
+DTS_ONLY_KEYS = ("dtsSku", "dtsCapacity", "dtsIpAllowList")
+_CIDR = re.compile(r"[0-9a-fA-F:.]+(/\d{1,3})?")
 
 
 class ConfigError(pulumi.RunError):
@@ -85,6 +103,10 @@ class InfraConfig:
     allow_shared_key_access: bool = False
     deploy_code: bool = True
     package_path: Path | None = None
+    durable_backend: str = AZURE_STORAGE
+    dts_sku: str = "Consumption"
+    dts_capacity: int = 1
+    dts_ip_allow_list: tuple[str, ...] = ("0.0.0.0/0",)
     app_settings: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -92,6 +114,10 @@ class InfraConfig:
     @property
     def is_flex(self) -> bool:
         return self.hosting_plan == FLEX
+
+    @property
+    def uses_dts(self) -> bool:
+        return self.durable_backend == DTS
 
 
 def load_config(
@@ -127,9 +153,19 @@ def load_config(
     retention = reader.integer_range("logRetentionDays", LOG_RETENTION_DAYS, 30)
     shared_key = reader.boolean("allowSharedKeyAccess", False)
     deploy_code = reader.boolean("deployCode", True)
+    backend = reader.choice("durableBackend", DURABLE_BACKENDS, AZURE_STORAGE)
+    dts_sku = reader.choice("dtsSku", DTS_SKUS, "Consumption")
+    dts_capacity = reader.integer_range("dtsCapacity", DTS_CAPACITY, 1)
+    allow_list = reader.string_list("dtsIpAllowList", ["0.0.0.0/0"])
+    if not allow_list:
+        reader.fail("dtsIpAllowList", "an empty list denies all traffic to the scheduler, the "
+                    'app\'s included; allow at least its outbound range, e.g. ["0.0.0.0/0"]')
+    for cidr in allow_list:
+        if not _CIDR.fullmatch(cidr):
+            reader.fail("dtsIpAllowList", f"{cidr!r} is not an IP address or CIDR range")
     package_path = (base_dir / (reader.raw("packagePath") or "../dist/app.zip")).resolve()
     if deploy_code:
-        _check_package(reader, package_path, python_version)
+        _check_package(reader, package_path, python_version, backend)
     settings = reader.string_map("appSettings")
     for name in settings:
         if name in MANAGED:
@@ -138,13 +174,18 @@ def load_config(
             reader.fail("appSettings", f"{name} is not allowed on the Flex Consumption plan")
         elif not _SETTING_NAME.fullmatch(name):
             reader.fail(
-                "appSettings", f"{name!r}: use letters, digits, '_', '.', '-' (write ':' as '__')"
+                "appSettings",
+                f"{name!r}: use letters, digits, '_' and '.' only (write ':' as '__')",
             )
     tags = reader.string_map("tags")
     warnings = tuple(
         f"{key} only applies to hostingPlan=flex and is ignored"
         for key in FLEX_ONLY_KEYS
         if plan == CONSUMPTION and reader.raw(key) is not None
+    ) + tuple(
+        f"{key} only applies to durableBackend=dts and is ignored"
+        for key in DTS_ONLY_KEYS
+        if backend != DTS and reader.raw(key) is not None
     )
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -159,13 +200,17 @@ def load_config(
         allow_shared_key_access=shared_key,
         deploy_code=deploy_code,
         package_path=package_path if deploy_code else None,
+        durable_backend=backend,
+        dts_sku=dts_sku,
+        dts_capacity=dts_capacity,
+        dts_ip_allow_list=tuple(allow_list),
         app_settings=settings,
         tags=tags,
         warnings=warnings,
     )
 
 
-def _check_package(reader: _Reader, path: Path, python_version: str) -> None:
+def _check_package(reader: _Reader, path: Path, python_version: str, backend: str) -> None:
     """The package must exist and carry native modules for the app's Python version: a
     mismatch deploys fine and then fails at import time in Azure."""
     if not path.is_file():
@@ -186,6 +231,14 @@ def _check_package(reader: _Reader, path: Path, python_version: str) -> None:
             f"{python_version} does not match {path.name}, built for Python {built_for}: "
             f"rebuild with `python -m infra.package --python-version {python_version}` "
             f"or set pythonVersion {built_for}",
+        )
+    packaged_backend = built_for_backend(path)
+    if packaged_backend is not None and packaged_backend != backend:
+        reader.fail(
+            "durableBackend",
+            f"{backend} does not match {path.name}, whose host.json uses {packaged_backend}: "
+            f"rebuild with `python -m infra.package --durable-backend {backend}` "
+            f"(`make package BACKEND={backend}`) or set durableBackend {packaged_backend}",
         )
 
 
@@ -243,6 +296,19 @@ class _Reader:
             self.fail(key, f"{raw!r} is not allowed; allowed values: true, false")
             return default
         return raw.lower() == "true"
+
+    def string_list(self, key: str, default: list[str]) -> list[str]:
+        raw = self.raw(key)
+        if raw is None:
+            return list(default)
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, 'must be a JSON list of strings, e.g. ["0.0.0.0/0"]')
+            return list(default)
+        return [v.strip() for v in value]
 
     def string_map(self, key: str) -> dict[str, str]:
         raw = self.raw(key)

@@ -11,18 +11,25 @@ Contract of the zip:
   wheels for the target CPython. Neither plan runs a remote build for this package
   (Flex one deploy with ``RemoteBuild=false``, Consumption run-from-package URL), so the zip must
   already hold them, built for the platform and not for this machine.
+* ``host.json`` is written for the chosen Durable Functions backend (:mod:`infra.hostjson`):
+  the repository's file for ``azureStorage``, the ``azureManaged`` provider for ``dts``.
+* What ships is pinned: dependencies come from ``requirements.lock`` (every version pinned,
+  every file hashed; ``make lock`` refreshes it from ``requirements.txt``) and pip refuses any
+  file whose hash is not in it.
 * The bytes are a function of the inputs only: entries are sorted, timestamps are fixed, and the
   Unix permission bits are set explicitly. The permission bits matter, not just for
   reproducibility: Flex mounts the package as a Linux file system, and a zip without Unix modes
   (as written on Windows) leaves the host unable to read its own files.
 
-Usage: ``python -m infra.package --out dist/app.zip`` (``--help`` lists the options).
+Usage: ``python -m infra.package --out dist/app.zip [--durable-backend dts]`` (``--help``
+lists the options).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -34,7 +41,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra import hostjson
 from infra.funcignore import FuncIgnore
+from infra.hostjson import AZURE_STORAGE, DTS, DURABLE_BACKENDS, backend_of
+
+__all__ = ["AZURE_STORAGE", "DTS", "DURABLE_BACKENDS", "build_package", "built_for_backend"]
 
 REQUIRED_FILES = ("function_app.py", "host.json", "requirements.txt")
 """Files the Functions host needs at the package root."""
@@ -62,6 +73,7 @@ SKIPPED_NAMES = frozenset({"__pycache__", "local.settings.json", ".DS_Store"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 SITE_PACKAGES = ".python_packages/lib/site-packages"
+LOCK_FILE = "requirements.lock"
 DEFAULT_PYTHON_VERSION = "3.11"
 LINUX_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 """Several tags because newer wheels are published as ``manylinux_2_28`` only."""
@@ -166,13 +178,22 @@ def _platform_args(python_version: str) -> list[str]:
     return args
 
 
+def is_hashed_lock(requirements: Path) -> bool:
+    """Whether every requirement in the file is pinned with ``==`` and carries a hash."""
+    text = requirements.read_text(encoding="utf-8")
+    entries = [e for e in re.sub(r"\\\n", " ", text).splitlines()
+               if e.strip() and not e.lstrip().startswith("#")]
+    return bool(entries) and all("==" in e and "--hash=sha256:" in e for e in entries)
+
+
 def vendor_dependencies(
     requirements: Path, site_packages: Path, python_version: str, cache_dir: Path
 ) -> None:
     """Install the wheels for ``requirements`` into ``site_packages`` for Linux x86_64 CPython.
 
     Wheels are downloaded once into a cache folder keyed by the requirements text and the
-    target; later builds install from it with ``--no-index`` and need no network.
+    target; later builds install from it with ``--no-index`` and need no network. A hashed
+    lock file is enforced with ``--require-hashes`` on both steps.
     """
     key_source = "\n".join(
         [requirements.read_text(encoding="utf-8"), python_version, *LINUX_PLATFORMS]
@@ -181,17 +202,18 @@ def vendor_dependencies(
     wheels = cache_dir / f"cp{python_version.replace('.', '')}-{key}"
     marker = wheels / ".complete"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    hashes = ["--require-hashes"] if is_hashed_lock(requirements) else []
     if not marker.is_file():
         wheels.mkdir(parents=True, exist_ok=True)
         _run_pip(
-            [*pip, "download", "--quiet", "-r", str(requirements), "-d", str(wheels)]
+            [*pip, "download", "--quiet", *hashes, "-r", str(requirements), "-d", str(wheels)]
             + _platform_args(python_version),
             "downloading Linux wheels",
         )
         marker.write_text("ok\n", encoding="utf-8")
     _run_pip(
         [*pip, "install", "--quiet", "--no-index", "--find-links", str(wheels), "--no-compile"]
-        + ["--target", str(site_packages), "-r", str(requirements)]
+        + [*hashes, "--target", str(site_packages), "-r", str(requirements)]
         + _platform_args(python_version),
         "installing the wheels into the package",
     )
@@ -212,7 +234,7 @@ def _run_pip(cmd: list[str], what: str) -> None:
 # Writing the zip
 
 
-def write_zip(entries: Iterable[tuple[str, Path]], out: Path) -> BuildResult:
+def write_zip(entries: Iterable[tuple[str, Path | bytes]], out: Path) -> BuildResult:
     """Write ``entries`` to ``out`` deterministically and return its hash.
 
     Entries and their parent directories are written in sorted order, with a fixed timestamp,
@@ -235,7 +257,9 @@ def write_zip(entries: Iterable[tuple[str, Path]], out: Path) -> BuildResult:
             else:
                 info.external_attr = _FILE_MODE << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, files[name].read_bytes(), compresslevel=6)
+                source = files[name]
+                data = source if isinstance(source, bytes) else source.read_bytes()
+                archive.writestr(info, data, compresslevel=6)
     tmp.replace(out)
     return BuildResult(out, sha256_file(out), out.stat().st_size, len(files))
 
@@ -248,6 +272,18 @@ def built_for_python(path: Path) -> str | None:
             match.group(1) for name in archive.namelist() if (match := _NATIVE_MODULE.search(name))
         }
     return f"3.{min(minors)}" if len(minors) == 1 else (None if not minors else "mixed")
+
+
+def built_for_backend(path: Path) -> str | None:
+    """The Durable backend the package's host.json configures; None without a host.json."""
+    with zipfile.ZipFile(path) as archive:
+        if "host.json" not in archive.namelist():
+            return None
+        try:
+            host = json.loads(archive.read("host.json").decode("utf-8-sig"))
+        except ValueError:
+            return None
+    return backend_of(host) if isinstance(host, dict) else None
 
 
 def sha256_file(path: Path) -> str:
@@ -266,15 +302,29 @@ def build_package(
     python_version: str = DEFAULT_PYTHON_VERSION,
     cache_dir: Path | None = None,
     includes: Sequence[str] = (),
+    durable_backend: str = AZURE_STORAGE,
+    requirements: Path | None = None,
 ) -> BuildResult:
-    """Build the deployment zip of the app at ``app_root`` into ``out``."""
+    """Build the deployment zip of the app at ``app_root`` into ``out``.
+
+    ``requirements`` defaults to the app's ``requirements.lock``.
+    """
     if not re.fullmatch(r"3\.\d{1,2}", python_version):
         raise PackageError(f"--python-version {python_version!r}: expected a version like 3.11")
-    app_files = select_app_files(app_root, includes)
+    if durable_backend not in DURABLE_BACKENDS:
+        raise PackageError(f"--durable-backend {durable_backend!r}: use one of "
+                           f"{', '.join(DURABLE_BACKENDS)}")
+    app_files: list[tuple[str, Path | bytes]] = list(select_app_files(app_root, includes))
+    requirements = requirements or app_root / LOCK_FILE
+    if not requirements.is_file():
+        raise PackageError(f"{requirements} does not exist: run `make lock` to pin "
+                           "requirements.txt with hashes")
+    app_files = [(name, _host_json(src, durable_backend) if name == "host.json" else src)
+                 for name, src in app_files]
     with tempfile.TemporaryDirectory(prefix="app-package-") as tmp:
         site_packages = Path(tmp) / SITE_PACKAGES
         vendor_dependencies(
-            app_root / "requirements.txt",
+            requirements,
             site_packages,
             python_version,
             cache_dir or default_cache_dir(),
@@ -285,6 +335,18 @@ def build_package(
             if path.is_file() and "__pycache__" not in path.parts
         ]
         return write_zip(app_files + vendored, out)
+
+
+def _host_json(source: Path | bytes, backend: str) -> bytes:
+    raw = source if isinstance(source, bytes) else source.read_bytes()
+    try:
+        host = json.loads(raw.decode("utf-8-sig"))
+    except ValueError as exc:
+        raise PackageError(f"host.json is not valid JSON: {exc}") from exc
+    try:
+        return hostjson.dumps(hostjson.host_json_for(host, backend))
+    except hostjson.HostJsonError as exc:
+        raise PackageError(f"host.json: {exc}") from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -308,6 +370,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="extra top-level file or folder to package (repeatable)",
     )
     parser.add_argument("--cache-dir", type=Path, default=None, help="wheel cache folder")
+    parser.add_argument(
+        "--durable-backend",
+        choices=DURABLE_BACKENDS,
+        default=AZURE_STORAGE,
+        help="the stack's durableBackend: host.json is written for it (default %(default)s)",
+    )
+    parser.add_argument(
+        "--requirements",
+        type=Path,
+        default=None,
+        help=f"pinned requirements to vendor (default: <app-root>/{LOCK_FILE})",
+    )
     args = parser.parse_args(argv)
     try:
         result = build_package(
@@ -316,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             python_version=args.python_version,
             cache_dir=args.cache_dir,
             includes=args.include,
+            durable_backend=args.durable_backend,
+            requirements=args.requirements,
         )
     except PackageError as exc:
         print(f"error: {exc}", file=sys.stderr)

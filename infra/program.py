@@ -2,8 +2,9 @@
 
 ``infra/__main__.py`` calls :func:`run` and exports the result; the tests call it under Pulumi
 mocks. Order of creation follows what each part needs at its first start: storage and
-monitoring, then the identity and its roles, then (Linux Consumption) the package blob, the
-plan and app, and finally the code deployment.
+monitoring (and, with ``durableBackend=dts``, the scheduler), then the identities and their
+roles, then (Linux Consumption) the package blob, the plan and app, the diagnostic settings,
+and finally the code deployment with its check that the host is live.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pulumi
 from pulumi_azure_native import resources
 
 from infra.components.deployment import CodeDeployment, Package, PackageUpload
+from infra.components.diagnostics import Diagnostics
+from infra.components.durabletask import DurableTaskArgs, DurableTaskScheduler
 from infra.components.functionapp import FunctionApp, FunctionAppArgs
 from infra.components.identity import AppIdentity, AppIdentityArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
@@ -25,6 +28,9 @@ from infra.config import InfraConfig, load_config
 PROJECT_DIR = Path(__file__).resolve().parent
 STARTER_ROUTE = "/api/orchestrators/{name}"
 F1_ROUTE = "/api/fanout"
+EXPECTED_FUNCTIONS = ("start_orchestration", "fanout", "delay")
+"""The functions behind the URLs this program outputs: the deploy fails unless the host lists
+them (the starter, F1 and F2 in api/)."""
 
 
 def read_config() -> InfraConfig:
@@ -53,6 +59,20 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
         "monitoring",
         MonitoringArgs(group.name, cfg.location, cfg.name_prefix, cfg.log_retention_days, tags),
     )
+    dts = None
+    if cfg.uses_dts:
+        dts = DurableTaskScheduler(
+            "durabletask",
+            DurableTaskArgs(
+                group.name,
+                cfg.location,
+                cfg.name_prefix,
+                cfg.dts_sku,
+                cfg.dts_capacity,
+                cfg.dts_ip_allow_list,
+                tags,
+            ),
+        )
     identity = AppIdentity(
         "identity",
         AppIdentityArgs(
@@ -62,6 +82,8 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
             storage.account.id,
             monitoring.insights.id,
             tags,
+            scheduler_id=dts.scheduler.id if dts else None,
+            package_container_id=None if cfg.is_flex else storage.deployment_container.id,
         ),
     )
 
@@ -78,15 +100,23 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
             identity=identity,
             monitoring=monitoring,
             package_url=upload.blob_url if upload else None,
+            dts=dts,
             depends_on=[*identity.role_assignments, storage.deployment_container]
             + ([upload.upload] if upload else []),
         ),
     )
     app = function_app.app
+    Diagnostics(
+        "diagnostics",
+        workspace_id=monitoring.workspace.id,
+        storage_account_id=storage.account.id,
+        app_id=app.id,
+    )
     outputs: dict[str, pulumi.Input[object]] = {
         "resource_group_name": group.name,
         "function_app_name": app.name,
         "hosting_plan": cfg.hosting_plan,
+        "durable_backend": cfg.durable_backend,
         "plan_name": function_app.plan.name,
         "plan_sku": function_app.plan.sku.apply(lambda sku: sku.name if sku else None),
         "storage_account_name": storage.account.name,
@@ -101,9 +131,17 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
             " --query functionKeys.default --output tsv",
         ),
     }
+    if dts:
+        outputs["scheduler_id"] = dts.scheduler.id
+        outputs["scheduler_endpoint"] = dts.endpoint
+        outputs["scheduler_dashboard_url"] = dts.dashboard_url
+        outputs["task_hub_name"] = dts.task_hub_name
     if package:
-        deployment = CodeDeployment("code", flex=cfg.is_flex, package=package, app=app)
+        deployment = CodeDeployment(
+            "code", flex=cfg.is_flex, package=package, app=app, expected=EXPECTED_FUNCTIONS
+        )
         outputs["deployed_package_sha256"] = deployment.deployed_sha256
+        outputs["live_functions"] = deployment.functions
     return outputs
 
 

@@ -6,6 +6,8 @@ same Azure identity. Its inputs carry the package's SHA-256, so a step runs agai
 the package (or its target) changes.
 
 * Flex Consumption: :class:`CodeDeployment` one-deploys the zip after the app exists.
+* Both plans: the step then checks that the host runs and lists the app's functions, and
+  fails ``pulumi up`` with the host's message if not.
 * Linux Consumption: :class:`PackageUpload` puts the zip in the deployment container under a
   content-addressed name *before* the app is created or updated (the app's
   ``WEBSITE_RUN_FROM_PACKAGE`` points at it, so the app never points at a missing blob); after
@@ -23,7 +25,7 @@ import pulumi
 import pulumi.dynamic
 from pulumi_azure_native import authorization, web
 
-from infra import deploy, roles
+from infra import deploy, onedeploy, roles
 from infra.components.storage import Storage
 
 ARM_URL = "https://management.azure.com"
@@ -34,6 +36,7 @@ class PackageDeployment(pulumi.dynamic.Resource, module="deploy", name="PackageD
 
     deployed_sha256: pulumi.Output[str]
     deployment_id: pulumi.Output[str | None]
+    functions: pulumi.Output[list[str] | None]
 
     def __init__(
         self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
@@ -41,7 +44,7 @@ class PackageDeployment(pulumi.dynamic.Resource, module="deploy", name="PackageD
         super().__init__(
             deploy.PackageDeployProvider(),
             name,
-            {**props, "deployed_sha256": None, "deployment_id": None},
+            {**props, "deployed_sha256": None, "deployment_id": None, "functions": None},
             opts,
         )
 
@@ -114,22 +117,27 @@ class CodeDeployment(pulumi.ComponentResource):
         flex: bool,
         package: Package,
         app: web.WebApp,
+        expected: tuple[str, ...] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("dfpy:infra:CodeDeployment", name, None, opts)
+        props: dict[str, Any] = {
+            "arm_url": ARM_URL,
+            "app_id": app.id,
+            "expected_functions": list(expected),
+        }
         if flex:
-            props: dict[str, Any] = {
-                "operation": deploy.FLEX_PUBLISH,
-                "scm_url": pulumi.Output.all(app.default_host_name, app.enabled_host_names).apply(
-                    lambda hosts: deploy.scm_url_for(hosts[0], hosts[1])
-                ),
-            }
+            props["operation"] = deploy.FLEX_PUBLISH
+            props["scm_url"] = pulumi.Output.all(
+                app.default_host_name, app.enabled_host_names
+            ).apply(lambda hosts: onedeploy.scm_url_for(hosts[0], hosts[1]))
         else:
-            props = {"operation": deploy.SYNC_TRIGGERS, "arm_url": ARM_URL, "app_id": app.id}
+            props["operation"] = deploy.SYNC_TRIGGERS
         self.step = PackageDeployment(
             f"{name}-{props['operation']}",
             {**props, "package_path": str(package.path), "package_sha256": package.sha256},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[app]),
         )
         self.deployed_sha256 = self.step.deployed_sha256
+        self.functions = self.step.functions
         self.register_outputs({"deployed_sha256": self.deployed_sha256})

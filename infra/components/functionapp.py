@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import managedidentity, web
 
-from infra import appsettings
+from infra import appsettings, planrules
+from infra.components.durabletask import DurableTaskScheduler
 from infra.components.identity import AppIdentity
 from infra.components.monitoring import Monitoring
 from infra.components.storage import BACKUP_CONTAINER, Storage
@@ -31,19 +32,31 @@ class FunctionAppArgs:
     monitoring: Monitoring
     package_url: pulumi.Input[str] | None = None
     """Linux Consumption only: the run-from-package blob URL."""
+    dts: DurableTaskScheduler | None = None
+    """durableBackend=dts: the scheduler and task hub the app connects to."""
     depends_on: Sequence[pulumi.Resource] = ()
+
+
+def resource_suffix(cfg: InfraConfig) -> str:
+    """Part of the plan's and the app's logical names, so that switching ``hostingPlan``
+    creates a new plan and app (and then deletes the old ones) instead of updating them in
+    place, which Azure refuses: a plan's SKU cannot move between Dynamic and
+    FlexConsumption, and ``functionAppConfig`` can only be set when a site is created."""
+    return f"{cfg.name_prefix}-{cfg.hosting_plan}"
 
 
 class FunctionApp(pulumi.ComponentResource):
     """A Linux function app (kind ``functionapp,linux``) on its own plan.
 
-    Both plans: HTTPS only, FTP(S) off, TLS 1.2 minimum for the site and its SCM endpoint,
-    basic-auth publishing credentials off (deployment uses Entra ID tokens), the user-assigned
-    identity attached, settings from :mod:`infra.appsettings`.
+    Both plans: HTTPS only, TLS 1.2 minimum, basic-auth publishing credentials off
+    (deployment uses Entra ID tokens), the user-assigned identity attached, settings from
+    :mod:`infra.appsettings`, ``siteConfig`` from :mod:`infra.planrules` (a plain mapping: the
+    SDK's ``SiteConfigArgs`` would add defaults Flex rejects).
 
     Flex Consumption (FC1): runtime, scale limits and the deployment container (read with the
-    app's identity) live in ``functionAppConfig``. Linux Consumption (Y1, legacy): the runtime is
-    ``linuxFxVersion`` and code runs from the package URL.
+    app's identity) live in ``functionAppConfig``; ``siteConfig`` holds only the app settings
+    and the TLS minimum. Linux Consumption (Y1, legacy): the runtime is ``linuxFxVersion``,
+    FTP(S) is off, and code runs from the package URL, fetched with the package identity.
     """
 
     def __init__(
@@ -52,8 +65,9 @@ class FunctionApp(pulumi.ComponentResource):
         super().__init__("dfpy:infra:FunctionApp", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
+        suffix = resource_suffix(cfg)
         self.plan = web.AppServicePlan(
-            f"plan-{cfg.name_prefix}",
+            f"plan-{suffix}",
             resource_group_name=args.resource_group_name,
             location=cfg.location,
             kind="functionapp",
@@ -63,6 +77,7 @@ class FunctionApp(pulumi.ComponentResource):
             opts=child,
         )
         identity = args.identity.identity
+        package_identity = args.identity.package_identity
         settings = appsettings.app_settings(
             cfg.hosting_plan,
             blob_uri=args.storage.blob_endpoint,
@@ -77,10 +92,14 @@ class FunctionApp(pulumi.ComponentResource):
             backup_account_url=args.storage.blob_endpoint,
             backup_container=BACKUP_CONTAINER,
             package_url=args.package_url,
+            package_identity_id=package_identity.id if package_identity else None,
+            dts_connection=_dts_connection(args.dts, identity) if args.dts else None,
+            task_hub=args.dts.task_hub_name if args.dts else None,
             extra=cfg.app_settings,
         )
+        identities = [identity.id] + ([package_identity.id] if package_identity else [])
         self.app = web.WebApp(
-            f"func-{cfg.name_prefix}",
+            f"func-{suffix}",
             resource_group_name=args.resource_group_name,
             location=cfg.location,
             kind="functionapp,linux",
@@ -90,18 +109,13 @@ class FunctionApp(pulumi.ComponentResource):
             client_affinity_enabled=False,
             identity=web.ManagedServiceIdentityArgs(
                 type=web.ManagedServiceIdentityType.USER_ASSIGNED,
-                user_assigned_identities=[identity.id],
+                user_assigned_identities=identities,
             ),
             key_vault_reference_identity=identity.id,
-            site_config=web.SiteConfigArgs(
-                app_settings=[
-                    web.NameValuePairArgs(name=key, value=value) for key, value in settings.items()
-                ],
-                ftps_state=web.FtpsState.DISABLED,
-                min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
-                scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
-                http20_enabled=True,
-                linux_fx_version=None if cfg.is_flex else f"Python|{cfg.python_version}",
+            site_config=planrules.site_config(
+                cfg.hosting_plan,
+                cfg.python_version,
+                [{"name": key, "value": value} for key, value in settings.items()],
             ),
             function_app_config=_flex_config(cfg, args.storage, identity) if cfg.is_flex else None,
             tags=cfg.tags,
@@ -112,7 +126,7 @@ class FunctionApp(pulumi.ComponentResource):
         # the trigger sync authenticate with Entra ID.
         for kind, resource in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
             resource(
-                f"func-{cfg.name_prefix}-{kind}-basic-auth",
+                f"func-{suffix}-{kind}-basic-auth",
                 resource_group_name=args.resource_group_name,
                 name=self.app.name,
                 allow=False,
@@ -120,6 +134,15 @@ class FunctionApp(pulumi.ComponentResource):
             )
         self.base_url = pulumi.Output.concat("https://", self.app.default_host_name)
         self.register_outputs({"app_name": self.app.name, "base_url": self.base_url})
+
+
+def _dts_connection(
+    dts: DurableTaskScheduler, identity: managedidentity.UserAssignedIdentity
+) -> pulumi.Output[str]:
+    """Managed-identity connection string for the scheduler's data plane."""
+    return pulumi.Output.concat(
+        "Endpoint=", dts.endpoint, ";Authentication=ManagedIdentity;ClientID=", identity.client_id
+    )
 
 
 def _flex_config(

@@ -25,6 +25,10 @@ class AppIdentityArgs:
     storage_account_id: pulumi.Input[str]
     insights_id: pulumi.Input[str]
     tags: dict[str, str]
+    scheduler_id: pulumi.Input[str] | None = None
+    """durableBackend=dts: the scheduler the app's identity works on."""
+    package_container_id: pulumi.Input[str] | None = None
+    """Linux Consumption: the container the package identity may read."""
 
 
 class AppIdentity(pulumi.ComponentResource):
@@ -33,7 +37,12 @@ class AppIdentity(pulumi.ComponentResource):
     User-assigned rather than system-assigned: its principal exists before the site, so the
     roles are in place when the host first starts instead of racing it. Roles follow the
     Durable Functions identity guide (blob, queue, table data roles on the account; "Owner"
-    style management roles are not enough) plus Monitoring Metrics Publisher for telemetry.
+    style management roles are not enough), Monitoring Metrics Publisher for telemetry and,
+    with the Durable Task Scheduler, Durable Task Data Contributor on the scheduler.
+
+    Linux Consumption also gets a second identity, ``package_identity``, that can only read
+    the deployment container: the platform fetches ``WEBSITE_RUN_FROM_PACKAGE`` with it, so
+    the package fetch holds no more than Storage Blob Data Reader on that one container.
     """
 
     def __init__(
@@ -56,16 +65,45 @@ class AppIdentity(pulumi.ComponentResource):
                 f"{name}-metrics-publisher", roles.MONITORING_METRICS_PUBLISHER, args.insights_id
             )
         )
+        if args.scheduler_id is not None:
+            self.role_assignments.append(
+                self._assign(
+                    f"{name}-dts-data-contributor",
+                    roles.DURABLE_TASK_DATA_CONTRIBUTOR,
+                    args.scheduler_id,
+                )
+            )
+        self.package_identity: managedidentity.UserAssignedIdentity | None = None
+        if args.package_container_id is not None:
+            self.package_identity = managedidentity.UserAssignedIdentity(
+                f"id-{args.name_prefix}-pkg",
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.role_assignments.append(
+                self._assign(
+                    f"{name}-pkg-blob-reader",
+                    roles.STORAGE_BLOB_DATA_READER,
+                    args.package_container_id,
+                    self.package_identity,
+                )
+            )
         self.register_outputs(
             {"client_id": self.identity.client_id, "principal_id": self.identity.principal_id}
         )
 
     def _assign(
-        self, name: str, role: str, scope: pulumi.Input[str]
+        self,
+        name: str,
+        role: str,
+        scope: pulumi.Input[str],
+        identity: managedidentity.UserAssignedIdentity | None = None,
     ) -> authorization.RoleAssignment:
         return authorization.RoleAssignment(
             name,
-            principal_id=self.identity.principal_id,
+            principal_id=(identity or self.identity).principal_id,
             # ServicePrincipal lets Azure skip the directory lookup that fails for a brand-new
             # identity ("PrincipalNotFound") while it replicates.
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,

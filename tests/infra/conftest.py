@@ -16,6 +16,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `pytest` run without `python -m`
     sys.path.insert(0, str(REPO_ROOT))
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:  # the helpers next to the tests (fake_azure, rest_models)
+    sys.path.append(HERE)
 
 import pulumi  # noqa: E402
 from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
@@ -24,6 +27,7 @@ PROJECT = "durable-functions-python"
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 UAMI_PRINCIPAL_ID = "11111111-1111-1111-1111-111111111111"
 UAMI_CLIENT_ID = "22222222-2222-2222-2222-222222222222"
+PKG_PRINCIPAL_ID = "44444444-4444-4444-4444-444444444444"
 DEPLOYER_OBJECT_ID = "33333333-3333-3333-3333-333333333333"
 INSIGHTS_CONNECTION = "InstrumentationKey=abc;IngestionEndpoint=https://example.invalid/"
 
@@ -53,7 +57,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         # azure-native resources answer their Azure name as `name`; autonamed ones here get
         # their logical name (the real provider would append a random suffix).
-        name = outputs.get("name") or outputs.get("containerName") or args.name
+        name = (
+            outputs.get("name") or outputs.get("containerName") or outputs.get("taskHubName")
+        ) or args.name
         outputs.setdefault("name", name)
         provider = args.typ.split(":")[1] if args.typ.startswith("azure-native:") else "x"
         resource_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/{provider}/{name}"
@@ -63,7 +69,8 @@ class AzureMocks(pulumi.runtime.Mocks):
                 for kind in ("blob", "queue", "table")
             }
         elif args.typ == "azure-native:managedidentity:UserAssignedIdentity":
-            outputs.update(principalId=UAMI_PRINCIPAL_ID, clientId=UAMI_CLIENT_ID)
+            principal = PKG_PRINCIPAL_ID if args.name.endswith("-pkg") else UAMI_PRINCIPAL_ID
+            outputs.update(principalId=principal, clientId=UAMI_CLIENT_ID)
         elif args.typ == "azure-native:applicationinsights:Component":
             outputs["connectionString"] = INSIGHTS_CONNECTION
         elif args.typ == "azure-native:web:WebApp":
@@ -82,9 +89,21 @@ class AzureMocks(pulumi.runtime.Mocks):
                         for i in ids
                     },
                 }
+        elif args.typ == "azure-native:durabletask:Scheduler":
+            outputs["properties"] = {
+                **(outputs.get("properties") or {}),
+                "endpoint": f"https://{name}.westeurope.durabletask.io",
+                "provisioningState": "Succeeded",
+            }
+        elif args.typ == "azure-native:durabletask:TaskHub":
+            outputs["properties"] = {
+                "dashboardUrl": f"https://dashboard.durabletask.io/?taskHub={name}",
+                "provisioningState": "Succeeded",
+            }
         elif args.typ.startswith("pulumi-python:dynamic"):
             # What PackageDeployProvider.create answers.
             outputs["deployed_sha256"] = args.inputs.get("package_sha256")
+            outputs["functions"] = ["hello"]
         self.created.append(Created(args.typ, args.name, dict(args.inputs), outputs, resource_id))
         return resource_id, outputs
 
@@ -127,8 +146,14 @@ class StackRun:
         """Resources whose type token ends with ``suffix`` (e.g. ``web:WebApp``)."""
         return [c for c in self.created if c.typ.endswith(suffix)]
 
-    def one(self, suffix: str) -> Created:
+    def one(self, suffix: str, name_suffix: str | None = None) -> Created:
+        """The one resource of a type; with ``name_suffix``, the one whose logical name ends
+        with it; without, the one whose name does not end in ``-pkg`` if there are two."""
         found = self.of_type(suffix)
+        if name_suffix is not None:
+            found = [c for c in found if c.name.endswith(name_suffix)]
+        elif len(found) > 1:
+            found = [c for c in found if not c.name.endswith("-pkg")]
         assert len(found) == 1, f"expected one {suffix}, got {[c.name for c in found]}"
         return found[0]
 
@@ -154,6 +179,7 @@ def fake():
         subscription=SUBSCRIPTION,
         uami_principal_id=UAMI_PRINCIPAL_ID,
         uami_client_id=UAMI_CLIENT_ID,
+        package_principal_id=PKG_PRINCIPAL_ID,
         deployer_object_id=DEPLOYER_OBJECT_ID,
         insights_connection=INSIGHTS_CONNECTION,
     )
@@ -200,3 +226,55 @@ def run_stack(package_zip: Path) -> Callable[..., StackRun]:
         return StackRun(resolved, mocks.created, mocks.calls)
 
     return run
+
+
+@pytest.fixture
+def azure():
+    """A scripted SCM/Resource Manager/Storage server on 127.0.0.1 (tests/infra/fake_azure.py)."""
+    from fake_azure import FakeAzure
+
+    server = FakeAzure()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake_time():
+    from fake_azure import FakeTime
+
+    return FakeTime()
+
+
+@pytest.fixture
+def client(fake_time):
+    """A deployment client with a fake identity and clock, talking to loopback only."""
+    import requests
+    from fake_azure import POLICY
+
+    from infra.deployclient import DeployClient
+
+    session = requests.Session()
+    session.trust_env = False  # loopback only, whatever proxy the environment sets
+    return DeployClient(
+        lambda scope: f"token:{scope}",
+        retry=POLICY,
+        session=session,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
+
+
+@pytest.fixture(scope="session")
+def repo_packages(tmp_path_factory):
+    """The repository's real deployment package, built once per session from
+    requirements.lock for each Durable backend (``{"azureStorage": Path, "dts": Path}``).
+
+    The first build downloads Linux cp311 wheels from PyPI into the wheel cache; later builds
+    install from the cache."""
+    from infra import package as pkg
+
+    out = tmp_path_factory.mktemp("repo-package")
+    return {
+        backend: pkg.build_package(REPO_ROOT, out / f"app-{backend}.zip", durable_backend=backend)
+        for backend in pkg.DURABLE_BACKENDS
+    }

@@ -169,11 +169,27 @@ def test_relative_package_path_is_resolved_from_the_project_folder(package):
         ("flex", "WEBSITE_CONTENTSHARE", "not allowed on the Flex Consumption plan"),
         ("flex", "SCM_DO_BUILD_DURING_DEPLOYMENT", "not allowed on the Flex Consumption plan"),
         ("flex", "Section:Key", "write ':' as '__'"),
+        ("consumption", "MY-SETTING", "letters, digits, '_' and '.' only"),
+        ("flex", "MY SETTING", "letters, digits, '_' and '.' only"),
+        ("flex", "TASKHUB_NAME", "set by this program"),
+        ("flex", "DURABLE_TASK_SCHEDULER_CONNECTION_STRING", "set by this program"),
     ],
 )
 def test_app_settings_that_would_break_the_app_are_rejected(package, plan, name, expected):
     found = problems({"hostingPlan": plan, "appSettings": f'{{"{name}": "x"}}'}, package)
     assert name in found["appSettings"] and expected in found["appSettings"]
+
+
+def test_setting_names_app_service_allows_are_accepted(package):
+    """App Service on Linux: letters, digits, '.' and '_' (a leading digit is fine)."""
+    names = {"Feature.Flag": "1", "_private": "2", "9LIVES": "3", "a__b": "4"}
+    cfg = load({"appSettings": __import__("json").dumps(names)}, package)
+    assert cfg.app_settings == names
+
+
+def test_dts_only_keys_warn_with_the_azure_storage_backend(package):
+    cfg = load({"dtsSku": "Dedicated"}, package)
+    assert cfg.warnings == ("dtsSku only applies to durableBackend=dts and is ignored",)
 
 
 def test_consumption_accepts_settings_only_flex_forbids(package):

@@ -1,251 +1,20 @@
-"""The deployment client and the dynamic provider (infra/deploy.py) against a scripted local
-HTTP server bound to 127.0.0.1: requests, retries, and the errors users see."""
+"""The deployment client's Linux Consumption calls, the host check after a deploy, and the
+dynamic provider (infra/deployclient.py, infra/deploy.py) against a scripted local HTTP server
+bound to 127.0.0.1: requests, retries, and the errors users see."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
+from fake_azure import APP_ID, HOST_STARTING, PACKAGE, POLICY, Reply, done, host_is_live
 
-from infra import deploy
-from infra.deploy import DeployClient, DeployError, RetryPolicy
-
-PACKAGE = b"PK\x03\x04 not really a zip, but bytes to ship"
-APP_ID = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Web/sites/func-x"
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class FakeAzure:
-    """Answers scripted replies per (method, path); the last reply of a route repeats."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], list[Reply]] = {}
-        self.seen: list[Seen] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                fake.seen.append(
-                    Seen(self.command, url.path, url.query, dict(self.headers.items()), body)
-                )
-                queue = fake.routes.get((self.command, url.path)) or [Reply(404, "no route")]
-                reply = queue.pop(0) if len(queue) > 1 else queue[0]
-                time.sleep(reply.delay)
-                payload = reply.body
-                if not isinstance(payload, bytes | str):
-                    payload = json.dumps(payload)
-                data = payload.encode() if isinstance(payload, str) else payload
-                try:
-                    self.send_response(reply.status)
-                    for key, value in reply.headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def reply(self, method: str, path: str, *replies: Reply) -> None:
-        self.routes[(method, path)] = list(replies)
-
-    def calls(self, method: str, path: str) -> list[Seen]:
-        return [s for s in self.seen if (s.method, s.path) == (method, path)]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class FakeTime:
-    """``sleep`` and ``clock`` for the client: records waits and advances time instantly."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def azure():
-    server = FakeAzure()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-POLICY = RetryPolicy(
-    attempts=4, first_delay=1, max_delay=3, request_timeout=5, poll_interval=2, poll_timeout=10
-)
-
-
-@pytest.fixture
-def client(fake_time) -> DeployClient:
-    session = requests.Session()
-    session.trust_env = False  # loopback only, whatever proxy the environment sets
-    return DeployClient(
-        lambda scope: f"token:{scope}",
-        retry=POLICY,
-        session=session,
-        sleep=fake_time.sleep,
-        clock=fake_time.clock,
-    )
-
-
-def done(status: int = 4) -> Reply:
-    return Reply(200, {"id": "dep-1", "complete": True, "status": status})
-
-
-# ---- Flex one deploy -----------------------------------------------------------------------
-
-
-def test_flex_publish_posts_the_zip_and_polls_until_success(azure, client, fake_time):
-    azure.reply("POST", "/api/publish", Reply(202, '"dep-1"'))
-    azure.reply(
-        "GET", "/api/deployments/dep-1", Reply(200, {"complete": False, "status": 1}), done()
-    )
-    assert client.publish_flex(azure.url + "/", PACKAGE) == "dep-1"
-
-    (post,) = azure.calls("POST", "/api/publish")
-    assert post.query == "RemoteBuild=false&Deployer=pulumi"
-    assert post.headers["Authorization"] == "Bearer token:https://management.azure.com/.default"
-    assert post.headers["Content-Type"] == "application/zip"
-    assert post.body == PACKAGE
-    polls = azure.calls("GET", "/api/deployments/dep-1")
-    assert len(polls) == 2
-    assert polls[0].headers["Authorization"].startswith("Bearer token:https://management")
-    assert fake_time.sleeps == [POLICY.poll_interval]
-
-
-@pytest.mark.parametrize("answer", ['{"id": "dep-1"}', "dep-1", '"dep-1"'])
-def test_flex_publish_understands_each_form_of_deployment_id(azure, client, answer):
-    azure.reply("POST", "/api/publish", Reply(200, answer))
-    azure.reply("GET", "/api/deployments/dep-1", done())
-    assert client.publish_flex(azure.url, PACKAGE) == "dep-1"
-
-
-def test_flex_publish_retries_transient_answers_with_backoff(azure, client, fake_time):
-    azure.reply(
-        "POST",
-        "/api/publish",
-        Reply(503, "busy"),
-        Reply(409, "deployment in progress"),
-        Reply(429, "slow down", {"Retry-After": "2"}),
-        Reply(200, '"dep-1"'),
-    )
-    azure.reply("GET", "/api/deployments/dep-1", done())
-    assert client.publish_flex(azure.url, PACKAGE) == "dep-1"
-    assert len(azure.calls("POST", "/api/publish")) == 4
-    assert fake_time.sleeps == [1, 2, 2]  # exponential, then Retry-After
-
-
-def test_flex_publish_again_when_the_app_identity_cannot_write_yet(azure, client, fake_time):
-    """Right after the role assignment, the platform's copy to the deployment container fails;
-    publishing again once the role has propagated succeeds."""
-    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'), Reply(200, '"dep-2"'))
-    azure.reply("GET", "/api/deployments/dep-1", done(status=3))
-    azure.reply(
-        "GET",
-        "/api/deployments/dep-1/log",
-        Reply(200, [{"message": "BlobUploadFailedException: 403 AuthorizationPermissionMismatch"}]),
-    )
-    azure.reply("GET", "/api/deployments/dep-2", done())
-    assert client.publish_flex(azure.url, PACKAGE) == "dep-2"
-    assert len(azure.calls("POST", "/api/publish")) == 2
-
-
-def test_flex_deployment_failure_reports_the_log(azure, client):
-    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
-    azure.reply("GET", "/api/deployments/dep-1", done(status=3))
-    azure.reply(
-        "GET",
-        "/api/deployments/dep-1/log",
-        Reply(200, [{"message": "Extracting"}, {"message": "ModuleNotFoundError: azure"}]),
-    )
-    with pytest.raises(DeployError) as error:
-        client.publish_flex(azure.url, PACKAGE)
-    assert "dep-1 failed (status 3)" in str(error.value)
-    assert "ModuleNotFoundError: azure" in str(error.value)
-    assert len(azure.calls("POST", "/api/publish")) == 1  # not transient: no second publish
-
-
-def test_flex_deployment_that_never_completes_times_out(azure, client, fake_time):
-    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
-    azure.reply("GET", "/api/deployments/dep-1", Reply(200, {"complete": False, "status": 2}))
-    with pytest.raises(DeployError, match=r"dep-1 did not finish within 10 s; see .*/log"):
-        client.publish_flex(azure.url, PACKAGE)
-    assert fake_time.now >= POLICY.poll_timeout
-
-
-@pytest.mark.parametrize(
-    "status, expected",
-    [
-        (401, "access token was rejected: sign in again (`az login`)"),
-        (403, "access denied: the identity running `pulumi up` needs Contributor"),
-        (404, "is the app on the Flex Consumption plan?"),
-        (400, "HTTP 400"),
-    ],
-)
-def test_flex_publish_configuration_errors_fail_at_once(azure, client, status, expected):
-    azure.reply("POST", "/api/publish", Reply(status, "nope"))
-    with pytest.raises(DeployError) as error:
-        client.publish_flex(azure.url, PACKAGE)
-    message = str(error.value)
-    assert expected in message
-    assert f"POST {azure.url}/api/publish?RemoteBuild=false&Deployer=pulumi -> {status}" in message
-    assert "Response: nope" in message
-    assert len(azure.calls("POST", "/api/publish")) == 1
-
+from infra import deploy, deployclient
+from infra.deployclient import DeployClient, DeployError, RetryPolicy
 
 # ---- Linux Consumption ---------------------------------------------------------------------
 
@@ -256,7 +25,7 @@ def test_upload_puts_a_block_blob_with_a_storage_token(azure, client):
     (put,) = azure.calls("PUT", "/deployments/app-1.zip")
     assert put.headers["Authorization"] == "Bearer token:https://storage.azure.com/.default"
     assert put.headers["x-ms-blob-type"] == "BlockBlob"
-    assert put.headers["x-ms-version"] == deploy.STORAGE_API_VERSION
+    assert put.headers["x-ms-version"] == deployclient.STORAGE_API_VERSION
     assert put.headers["Content-MD5"] == base64.b64encode(hashlib.md5(PACKAGE).digest()).decode()
     assert put.body == PACKAGE
 
@@ -344,7 +113,7 @@ def test_sync_triggers_posts_to_resource_manager(azure, client):
     azure.reply("POST", path, Reply(500, "host not ready"), Reply(204))
     client.sync_triggers(azure.url, APP_ID)
     first, second = azure.calls("POST", path)
-    assert second.query == f"api-version={deploy.WEB_API_VERSION}"
+    assert second.query == f"api-version={deployclient.WEB_API_VERSION}"
     assert second.headers["Authorization"] == "Bearer token:https://management.azure.com/.default"
     assert second.body == b""
 
@@ -356,17 +125,85 @@ def test_sas_signatures_never_appear_in_errors(azure, client):
     assert "SECRET" not in str(error.value)
 
 
-def test_scm_url_prefers_the_enabled_scm_host_name():
-    assert (
-        deploy.scm_url_for(
-            "a.azurewebsites.net", ["a.azurewebsites.net", "a.scm.azurewebsites.net"]
-        )
-        == "https://a.scm.azurewebsites.net"
+def test_sync_retries_while_the_host_runtime_is_unavailable(azure, client, fake_time):
+    """Azure/azure-functions-core-tools#3008: ARM answers 400 "(ServiceUnavailable) from host
+    runtime" while a new host starts or its roles propagate; that is worth waiting for."""
+    path = f"{APP_ID}/syncfunctiontriggers"
+    azure.reply("POST", path, Reply(400, HOST_STARTING), Reply(400, HOST_STARTING), Reply(200))
+    client.sync_triggers(azure.url, APP_ID)
+    assert len(azure.calls("POST", path)) == 3
+    assert fake_time.sleeps == [POLICY.delay(1), POLICY.delay(2)]
+
+
+def test_sync_gives_up_on_host_runtime_errors_after_the_budget(azure, client):
+    path = f"{APP_ID}/syncfunctiontriggers"
+    azure.reply("POST", path, Reply(400, HOST_STARTING))
+    with pytest.raises(DeployError, match=r"after 4 attempts.*ServiceUnavailable"):
+        client.sync_triggers(azure.url, APP_ID)
+
+
+def test_other_bad_requests_are_not_retried(azure, client):
+    path = f"{APP_ID}/syncfunctiontriggers"
+    azure.reply("POST", path, Reply(400, '{"Message": "Encountered an error (BadRequest)"}'))
+    with pytest.raises(DeployError, match="HTTP 400"):
+        client.sync_triggers(azure.url, APP_ID)
+    assert len(azure.calls("POST", path)) == 1
+
+
+# ---- the host check after a deploy ---------------------------------------------------------
+
+STATUS = f"{APP_ID}/hostruntime/admin/host/status"
+FUNCTIONS = f"{APP_ID}/functions"
+
+
+def test_host_check_waits_for_the_host_then_returns_its_functions(azure, client, fake_time):
+    azure.reply(
+        "GET",
+        STATUS,
+        Reply(400, HOST_STARTING),
+        Reply(200, {"state": "Initialized"}),
+        Reply(200, {"state": "Running", "version": "4.1"}),
     )
-    assert (
-        deploy.scm_url_for("a-b1c2.westeurope-01.azurewebsites.net", None)
-        == "https://a-b1c2.scm.westeurope-01.azurewebsites.net"
+    azure.reply(
+        "GET",
+        FUNCTIONS,
+        Reply(200, {"value": []}),  # triggers not synced yet
+        Reply(200, {"value": [{"name": "func-x/hello"}, {"name": "func-x/book_trip"}]}),
     )
+    assert client.verify_host(azure.url, APP_ID, ["hello"]) == ["book_trip", "hello"]
+    (first,) = azure.calls("GET", STATUS)[:1]
+    assert first.query == "api-version=2022-03-01"
+    assert first.headers["Authorization"] == "Bearer token:https://management.azure.com/.default"
+
+
+def test_host_in_error_fails_with_the_hosts_own_message(azure, client):
+    error = "Microsoft.Azure.WebJobs.Host: Storage account connection string is invalid."
+    azure.reply("GET", STATUS, Reply(200, {"state": "Error", "errors": [error]}))
+    with pytest.raises(DeployError) as raised:
+        client.verify_host(azure.url, APP_ID)
+    assert "failed to start" in str(raised.value)
+    assert error in str(raised.value)
+
+
+def test_host_that_lists_no_functions_fails_naming_the_likely_cause(azure, client, fake_time):
+    azure.reply("GET", STATUS, Reply(200, {"state": "Running", "errors": None}))
+    azure.reply("GET", FUNCTIONS, Reply(200, {"value": []}))
+    with pytest.raises(DeployError, match="runs but lists no functions.*import error"):
+        client.verify_host(azure.url, APP_ID)
+    assert fake_time.now >= POLICY.poll_timeout
+
+
+def test_host_missing_an_expected_function_is_reported(azure, client):
+    azure.reply("GET", STATUS, Reply(200, {"state": "Running"}))
+    azure.reply("GET", FUNCTIONS, Reply(200, {"value": [{"name": "func-x/hello"}]}))
+    with pytest.raises(DeployError, match="lists hello but not book_trip"):
+        client.verify_host(azure.url, APP_ID, ["hello", "book_trip"])
+
+
+def test_host_that_never_starts_reports_its_last_answer(azure, client):
+    azure.reply("GET", STATUS, Reply(200, {"state": "Offline", "errors": ["host is offline"]}))
+    with pytest.raises(DeployError, match=r"not running \(state Offline\): host is offline"):
+        client.verify_host(azure.url, APP_ID)
 
 
 # ---- the dynamic provider ------------------------------------------------------------------
@@ -384,6 +221,8 @@ def flex_props(azure, zip_file, **overrides) -> dict[str, Any]:
     return {
         "operation": deploy.FLEX_PUBLISH,
         "scm_url": azure.url,
+        "arm_url": azure.url,
+        "app_id": APP_ID,
         "package_path": path,
         "package_sha256": sha,
         **overrides,
@@ -402,11 +241,40 @@ class LocalProvider(deploy.PackageDeployProvider):
 
 def test_provider_create_runs_the_step_and_records_the_hash(azure, client, zip_file):
     azure.reply("POST", "/api/publish", Reply(200, '"dep-9"'))
-    azure.reply("GET", "/api/deployments/dep-9", done())
+    azure.reply("GET", "/api/deployments/dep-9", done(deployment_id="dep-9"))
+    host_is_live(azure)
     result = LocalProvider(client).create(flex_props(azure, zip_file))
     assert result.outs["deployed_sha256"] == zip_file[1]
     assert result.outs["deployment_id"] == "dep-9"
+    assert result.outs["functions"] == ["hello"]
     assert azure.calls("POST", "/api/publish")[0].body == PACKAGE
+
+
+def test_a_deploy_whose_host_does_not_come_up_fails_the_step(azure, client, zip_file):
+    """Proof the code is live: a deployment the platform calls a success, but whose host
+    lists no functions, fails `pulumi up` instead of reporting success."""
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", done())
+    azure.reply("GET", STATUS, Reply(200, {"state": "Running"}))
+    azure.reply("GET", FUNCTIONS, Reply(200, {"value": []}))
+    with pytest.raises(DeployError, match="lists no functions"):
+        LocalProvider(client).create(flex_props(azure, zip_file))
+
+
+def test_sync_step_syncs_then_checks_the_host(azure, client, zip_file):
+    azure.reply("POST", f"{APP_ID}/syncfunctiontriggers", Reply(200))
+    host_is_live(azure, functions=("hello", "book_trip"))
+    props = {
+        "operation": deploy.SYNC_TRIGGERS,
+        "arm_url": azure.url,
+        "app_id": APP_ID,
+        "package_path": zip_file[0],
+        "package_sha256": zip_file[1],
+        "expected_functions": ["book_trip"],
+    }
+    outs = LocalProvider(client).create(props).outs
+    assert outs["functions"] == ["book_trip", "hello"]
+    assert [s.path for s in azure.seen] == [f"{APP_ID}/syncfunctiontriggers", STATUS, FUNCTIONS]
 
 
 def test_provider_redeploys_only_when_the_package_or_target_changes(azure, client, zip_file):

@@ -36,6 +36,7 @@ def app_root(tmp_path_factory) -> Path:
     write(root / "function_app.py", "import azure.functions\n")
     write(root / "host.json", '{"version": "2.0"}\n')
     write(root / "requirements.txt", (REPO_ROOT / "requirements.txt").read_text())
+    write(root / "requirements.lock", (REPO_ROOT / "requirements.lock").read_text())
     for name in APP_PACKAGES:
         write(root / name / "__init__.py")
         write(root / name / "module.py", f"NAME = {name!r}\n")
@@ -218,14 +219,24 @@ def test_make_package_entry_point_runs_from_the_repo_root_without_pulumi():
         timeout=60,
     ).stdout
     assert "--out" in help_text and "--python-version" in help_text
+    assert "--durable-backend" in help_text and "--requirements" in help_text
+
+
+def test_a_missing_lock_file_says_how_to_make_it(app_root, tmp_path):
+    with pytest.raises(pkg.PackageError, match="make lock"):
+        pkg.build_package(app_root, tmp_path / "a.zip", requirements=tmp_path / "none.lock")
+
+
+def test_an_unknown_backend_is_refused(app_root, tmp_path):
+    with pytest.raises(pkg.PackageError, match="--durable-backend 'netherite'"):
+        pkg.build_package(app_root, tmp_path / "a.zip", durable_backend="netherite")
 
 
 @pytest.mark.skipif(
     not (REPO_ROOT / "function_app.py").is_file(), reason="the app is not in this checkout yet"
 )
-def test_real_repository_packages_only_the_app(tmp_path):
-    result = pkg.build_package(REPO_ROOT, tmp_path / "app.zip")
-    with zipfile.ZipFile(result.path) as archive:
+def test_real_repository_packages_only_the_app(repo_packages):
+    with zipfile.ZipFile(repo_packages["azureStorage"].path) as archive:
         top_level = {n.split("/")[0] for n in archive.namelist()}
     assert {"function_app.py", "host.json", "requirements.txt", ".python_packages"} <= top_level
     assert not top_level & {*NEVER, ".venv", "local.settings.json", ".git", "node_modules"}

@@ -53,7 +53,9 @@ def test_app_identity_gets_data_roles_on_the_account_and_metrics_publisher(run_s
     account_id = run.one("storage:StorageAccount").id
     insights_id = run.one("applicationinsights:Component").id
     app_roles = [
-        a for a in run.of_type("authorization:RoleAssignment") if a.name.startswith("identity-")
+        a
+        for a in run.of_type("authorization:RoleAssignment")
+        if a.name.startswith("identity-") and "-pkg-" not in a.name
     ]
     assert {(role_guid(a), a.inputs["scope"]) for a in app_roles} == {
         (roles.STORAGE_BLOB_DATA_OWNER, account_id),
@@ -78,17 +80,24 @@ def test_app_is_created_after_its_roles(run_stack, plan):
             assert run.depends_on(app, assignment), assignment.name
 
 
+def app_identity(run):
+    identities = run.of_type("managedidentity:UserAssignedIdentity")
+    return next(i for i in identities if not i.name.endswith("-pkg"))
+
+
 @pytest.mark.parametrize("plan", PLANS)
-def test_app_is_linux_https_only_ftps_off_tls12_with_user_assigned_identity(run_stack, plan):
+def test_app_is_linux_https_only_tls12_with_user_assigned_identity(run_stack, plan):
     run = run_stack({"hostingPlan": plan})
     app = run.one("web:WebApp").inputs
-    identity = run.one("managedidentity:UserAssignedIdentity")
+    identities = [app_identity(run).id]
+    if plan == "consumption":
+        identities.append(run.one("managedidentity:UserAssignedIdentity", "-pkg").id)
+        assert app["siteConfig"]["ftpsState"] == "Disabled"
+        assert app["siteConfig"]["scmMinTlsVersion"] == "1.2"
     assert app["kind"] == "functionapp,linux"
     assert app["httpsOnly"] is True
-    assert app["siteConfig"]["ftpsState"] == "Disabled"
     assert app["siteConfig"]["minTlsVersion"] == "1.2"
-    assert app["siteConfig"]["scmMinTlsVersion"] == "1.2"
-    assert app["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity.id]}
+    assert app["identity"] == {"type": "UserAssigned", "userAssignedIdentities": identities}
     basic_auth = run.of_type("web:WebAppFtpAllowed") + run.of_type("web:WebAppScmAllowed")
     assert [b.inputs["allow"] for b in basic_auth] == [False, False]
 
@@ -101,7 +110,7 @@ def test_flex_plan_and_function_app_config(run_stack):
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
     assert plan["reserved"] is True
     app = run.one("web:WebApp").inputs
-    identity_id = run.one("managedidentity:UserAssignedIdentity").id
+    identity_id = app_identity(run).id
     account = run.one("storage:StorageAccount").outputs["name"]
     config = app["functionAppConfig"]
     assert config["runtime"] == {"name": "python", "version": "3.11"}
@@ -155,7 +164,7 @@ def test_flex_app_has_no_setting_flex_forbids(run_stack):
     assert not [name for name in settings if ":" in name]
 
 
-def test_consumption_runs_from_the_uploaded_blob_with_the_identity(run_stack, package_zip):
+def test_consumption_runs_from_the_uploaded_blob_with_the_package_identity(run_stack, package_zip):
     run = run_stack({"hostingPlan": "consumption"})
     settings = settings_of(run)
     account = run.one("storage:StorageAccount").outputs["name"]
@@ -166,7 +175,7 @@ def test_consumption_runs_from_the_uploaded_blob_with_the_identity(run_stack, pa
     assert settings["WEBSITE_RUN_FROM_PACKAGE"] == blob_url
     assert (
         settings["WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID"]
-        == run.one("managedidentity:UserAssignedIdentity").id
+        == run.one("managedidentity:UserAssignedIdentity", "-pkg").id
     )
     # Identity-only app: no Azure Files content share (that would need account keys).
     assert not {"WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE"} & set(settings)
@@ -182,6 +191,32 @@ def test_consumption_runs_from_the_uploaded_blob_with_the_identity(run_stack, pa
     assert sync.inputs["operation"] == "sync-triggers"
     assert sync.inputs["app_id"] == run.one("web:WebApp").id
     assert run.depends_on(sync, run.one("web:WebApp"))
+
+
+def test_consumption_package_fetch_may_only_read_the_deployment_container(run_stack, fake):
+    """Least privilege for WEBSITE_RUN_FROM_PACKAGE: its own identity, Storage Blob Data Reader
+    on the deployment container, no other role anywhere."""
+    run = run_stack({"hostingPlan": "consumption"})
+    package_identity = run.one("managedidentity:UserAssignedIdentity", "-pkg")
+    container = next(
+        c
+        for c in run.of_type("storage:BlobContainer")
+        if c.inputs["containerName"] == "deployments"
+    )
+    granted = [
+        (role_guid(a), a.inputs["scope"])
+        for a in run.of_type("authorization:RoleAssignment")
+        if a.inputs["principalId"] == fake.package_principal_id
+    ]
+    assert granted == [(roles.STORAGE_BLOB_DATA_READER, container.id)]
+    assert package_identity.outputs["principalId"] == fake.package_principal_id
+    reader = next(a for a in run.of_type("RoleAssignment") if a.name.endswith("pkg-blob-reader"))
+    assert run.depends_on(run.one("web:WebApp"), reader)
+
+
+def test_flex_has_no_package_identity(run_stack):
+    run = run_stack({"hostingPlan": "flex"})
+    assert [i.name for i in run.of_type("UserAssignedIdentity")] == ["id-dfpy"]
 
 
 def test_consumption_deployer_may_write_the_deployment_container_only(run_stack, fake):
@@ -207,6 +242,8 @@ def test_flex_deploys_once_through_the_scm_site(run_stack, package_zip):
     assert step.inputs["scm_url"] == f"https://{app.outputs['name']}.scm.azurewebsites.net"
     assert step.inputs["package_sha256"] == hashlib.sha256(package_zip.read_bytes()).hexdigest()
     assert step.inputs["package_path"] == str(package_zip)
+    assert step.inputs["app_id"] == app.id  # the host check after the publish
+    assert step.inputs["expected_functions"] == ["start_orchestration", "fanout", "delay"]
     assert run.depends_on(step, app)
     assert not [a for a in run.of_type("RoleAssignment") if "deployer" in a.name]
 
@@ -229,6 +266,7 @@ def test_outputs(run_stack, package_zip, plan, sku):
         "resource_group_name": group,
         "function_app_name": app_name,
         "hosting_plan": plan,
+        "durable_backend": "azureStorage",
         "plan_name": run.one("web:AppServicePlan").outputs["name"],
         "plan_sku": sku,
         "storage_account_name": run.one("storage:StorageAccount").outputs["name"],
@@ -240,6 +278,7 @@ def test_outputs(run_stack, package_zip, plan, sku):
             "--query functionKeys.default --output tsv"
         ),
         "deployed_package_sha256": hashlib.sha256(package_zip.read_bytes()).hexdigest(),
+        "live_functions": ["hello"],  # what the host check answered (mocked here)
     }
 
 

@@ -1,0 +1,212 @@
+"""Flex one deploy (infra/onedeploy.py) against a scripted SCM site on 127.0.0.1: each of the
+platform's documented answers ends the way Core Tools would end it."""
+
+from __future__ import annotations
+
+import pytest
+from fake_azure import PACKAGE, POLICY, Reply, done
+
+from infra.deployclient import DeployError
+from infra.onedeploy import DeployStatus, publish_flex, scm_url_for
+
+# ---- Flex one deploy -----------------------------------------------------------------------
+
+
+def test_flex_publish_posts_the_zip_and_polls_until_success(azure, client, fake_time):
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-1"'))
+    azure.reply(
+        "GET", "/api/deployments/dep-1", Reply(200, {"complete": False, "status": 1}), done()
+    )
+    assert publish_flex(client, azure.url + "/", PACKAGE) == "dep-1"
+
+    (post,) = azure.calls("POST", "/api/publish")
+    assert post.query == "RemoteBuild=false&Deployer=pulumi"
+    assert post.headers["Authorization"] == "Bearer token:https://management.azure.com/.default"
+    assert post.headers["Content-Type"] == "application/zip"
+    assert post.body == PACKAGE
+    polls = azure.calls("GET", "/api/deployments/dep-1")
+    assert len(polls) == 2
+    assert polls[0].headers["Authorization"].startswith("Bearer token:https://management")
+    assert fake_time.sleeps == [POLICY.poll_interval]
+
+
+@pytest.mark.parametrize("answer", ['{"id": "dep-1"}', "dep-1", '"dep-1"'])
+def test_flex_publish_understands_each_form_of_deployment_id(azure, client, answer):
+    azure.reply("POST", "/api/publish", Reply(200, answer))
+    azure.reply("GET", "/api/deployments/dep-1", done())
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-1"
+
+
+def test_flex_publish_retries_transient_answers_with_backoff(azure, client, fake_time):
+    azure.reply(
+        "POST",
+        "/api/publish",
+        Reply(503, "busy"),
+        Reply(409, "deployment in progress"),
+        Reply(429, "slow down", {"Retry-After": "2"}),
+        Reply(200, '"dep-1"'),
+    )
+    azure.reply("GET", "/api/deployments/dep-1", done())
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-1"
+    assert len(azure.calls("POST", "/api/publish")) == 4
+    assert fake_time.sleeps == [1, 2, 2]  # exponential, then Retry-After
+
+
+def test_flex_publish_again_when_the_app_identity_cannot_write_yet(azure, client, fake_time):
+    """Right after the role assignment, the platform's copy to the deployment container fails;
+    publishing again once the role has propagated succeeds."""
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'), Reply(200, '"dep-2"'))
+    azure.reply("GET", "/api/deployments/dep-1", done(status=3))
+    azure.reply(
+        "GET",
+        "/api/deployments/dep-1/log",
+        Reply(200, [{"message": "BlobUploadFailedException: 403 AuthorizationPermissionMismatch"}]),
+    )
+    azure.reply("GET", "/api/deployments/dep-2", done(deployment_id="dep-2"))
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-2"
+    assert len(azure.calls("POST", "/api/publish")) == 2
+
+
+def test_flex_deployment_failure_reports_the_log(azure, client):
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", done(status=3))
+    azure.reply(
+        "GET",
+        "/api/deployments/dep-1/log",
+        Reply(200, [{"message": "Extracting"}, {"message": "ModuleNotFoundError: azure"}]),
+    )
+    with pytest.raises(DeployError) as error:
+        publish_flex(client, azure.url, PACKAGE)
+    assert "dep-1 failed (status 3 FAILED)" in str(error.value)
+    assert "ModuleNotFoundError: azure" in str(error.value)
+    assert len(azure.calls("POST", "/api/publish")) == 1  # not transient: no second publish
+
+
+def test_flex_deployment_that_never_completes_times_out(azure, client, fake_time):
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(200, {"complete": False, "status": 2}))
+    with pytest.raises(DeployError, match=r"dep-1 did not finish within 10 s; see .*/log"):
+        publish_flex(client, azure.url, PACKAGE)
+    assert fake_time.now >= POLICY.poll_timeout
+
+
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (401, "access token was rejected: sign in again (`az login`)"),
+        (403, "access denied: the identity running `pulumi up` needs Contributor"),
+        (404, "is the app on the Flex Consumption plan?"),
+        (400, "HTTP 400"),
+    ],
+)
+def test_flex_publish_configuration_errors_fail_at_once(azure, client, status, expected):
+    azure.reply("POST", "/api/publish", Reply(status, "nope"))
+    with pytest.raises(DeployError) as error:
+        publish_flex(client, azure.url, PACKAGE)
+    message = str(error.value)
+    assert expected in message
+    assert f"POST {azure.url}/api/publish?RemoteBuild=false&Deployer=pulumi -> {status}" in message
+    assert "Response: nope" in message
+    assert len(azure.calls("POST", "/api/publish")) == 1
+
+
+
+@pytest.mark.parametrize(
+    "status, ends",
+    [
+        (DeployStatus.SUCCESS, "returns"),
+        (DeployStatus.PARTIAL_SUCCESS, "returns"),  # the host check that follows decides
+        (DeployStatus.FAILED, "raises"),
+    ],
+)
+def test_every_terminal_status_stops_polling_even_without_complete(azure, client, status, ends):
+    """Some answers carry a terminal status but no `complete` flag: the status decides."""
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply(
+        "GET",
+        "/api/deployments/dep-1",
+        Reply(200, {"status": 2}),
+        Reply(200, {"id": "dep-1", "status": int(status)}),
+    )
+    azure.reply("GET", "/api/deployments/dep-1/log", Reply(200, [{"message": "step"}]))
+    if ends == "returns":
+        assert publish_flex(client, azure.url, PACKAGE) == "dep-1"
+    else:
+        with pytest.raises(DeployError, match="status 3 FAILED"):
+            publish_flex(client, azure.url, PACKAGE)
+    assert len(azure.calls("GET", "/api/deployments/dep-1")) == 2
+    assert len(azure.calls("POST", "/api/publish")) == 1
+
+
+def test_conflict_waits_and_publishes_again(azure, client, fake_time):
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'), Reply(200, '"dep-2"'))
+    azure.reply("GET", "/api/deployments/dep-1", done(status=5))
+    azure.reply("GET", "/api/deployments/dep-2", done(deployment_id="dep-2"))
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-2"
+    assert len(azure.calls("POST", "/api/publish")) == 2
+    assert fake_time.sleeps == [POLICY.delay(1)]
+
+
+def test_unknown_status_values_keep_polling_until_the_deadline(azure, client, fake_time):
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(200, {"status": "weird"}))
+    with pytest.raises(DeployError, match="did not finish within 10 s"):
+        publish_flex(client, azure.url, PACKAGE)
+
+
+def test_404_after_publish_falls_back_to_the_latest_deployment_and_its_log(azure, client):
+    """Azure/azure-dev#4439: the id answered by /api/publish is unknown to the status API.
+    Instead of polling a missing id for the whole budget, read the latest deployment."""
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(404, "Not found"))
+    azure.reply("GET", "/api/deployments/latest", Reply(200, {"id": "dep-0", "status": 3}))
+    azure.reply(
+        "GET",
+        "/api/deployments/dep-0/log",
+        Reply(200, [{"message": "Failed to upload package: 409 BlobAlreadyExists"}]),
+    )
+    with pytest.raises(DeployError) as error:
+        publish_flex(client, azure.url, PACKAGE)
+    message = str(error.value)
+    assert "deployment dep-1 answered 404; latest deployment dep-0" in message
+    assert "BlobAlreadyExists" in message
+    assert len(azure.calls("GET", "/api/deployments/dep-1")) == 3  # a few polls, not the budget
+
+
+def test_404_for_the_deployment_and_for_latest_names_the_likely_cause(azure, client, fake_time):
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(404, "Not found"))
+    azure.reply("GET", "/api/deployments/latest", Reply(404, "Not found"))
+    with pytest.raises(DeployError) as error:
+        publish_flex(client, azure.url, PACKAGE)
+    message = str(error.value)
+    assert "unknown to the SCM site (404), and so is the latest deployment" in message
+    assert "Storage Blob Data role" in message
+    assert fake_time.now < POLICY.poll_timeout
+
+
+def test_403_upload_failures_republish_until_the_budget_then_report(azure, client, fake_time):
+    """The app's identity cannot write the deployment container for the whole budget."""
+    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", done(status=3))
+    azure.reply(
+        "GET",
+        "/api/deployments/dep-1/log",
+        Reply(200, [{"message": "BlobUploadFailedException: 403 AuthorizationPermissionMismatch"}]),
+    )
+    with pytest.raises(DeployError) as error:
+        publish_flex(client, azure.url, PACKAGE)
+    assert f"after {POLICY.attempts} publishes" in str(error.value)
+    assert "AuthorizationPermissionMismatch" in str(error.value)
+    assert len(azure.calls("POST", "/api/publish")) == POLICY.attempts
+
+
+def test_scm_url_prefers_the_enabled_scm_host_name():
+    assert (
+        scm_url_for("a.azurewebsites.net", ["a.azurewebsites.net", "a.scm.azurewebsites.net"])
+        == "https://a.scm.azurewebsites.net"
+    )
+    assert (
+        scm_url_for("a-b1c2.westeurope-01.azurewebsites.net", None)
+        == "https://a-b1c2.scm.westeurope-01.azurewebsites.net"
+    )
