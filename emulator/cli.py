@@ -1,6 +1,6 @@
 """``python -m emulator``: serve an app, print an instance's timeline, or replay a history.
 
-    python -m emulator [--app DIR] [--port N] [--state PATH|:memory:] [--time-skipping] ...
+    python -m emulator [--app DIR] [--port N] [--state PATH|:memory:] [--time-skipping[=MODE]] ...
     python -m emulator history INSTANCE_ID [--state PATH | --url URL] [--json]
     python -m emulator replay HISTORY.json [--app DIR]
 """
@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .clock import TimeSkipping
 from .enums import EventType, RuntimeStatus
 from .loader import AppLoadError, load_app
 from .server import DEFAULT_PORT, DEFAULT_STATE, HostOptions, LocalHostServer, configure_logging
@@ -26,6 +27,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 EPILOG = """examples:
   python -m emulator                                  serve ./function_app.py on :7071
   python -m emulator --time-skipping --state :memory: timers and retry delays take no time
+  python -m emulator --time-skipping=while-waiting    ... but only while a client waits
   python -m emulator --azurite                        also start Azurite for the app's blobs
   python -m emulator history <id>                     timeline of an instance (state file)
   python -m emulator history <id> --plot t.png        ... and draw it
@@ -52,6 +54,14 @@ def _positive(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
     return value
+
+
+def _time_skipping(text: str) -> TimeSkipping:
+    try:
+        return TimeSkipping.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected always, while-waiting or off, not {text!r}") from None
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -95,8 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state", default=DEFAULT_STATE, metavar="PATH|:memory:",
                        help="SQLite state file (relative paths: under the app folder), or "
                             ":memory: for no persistence")
-    serve.add_argument("--time-skipping", action="store_true",
-                       help="jump the clock to the next timer whenever nothing else can run")
+    serve.add_argument(
+        "--time-skipping", type=_time_skipping, nargs="?", const=TimeSkipping.ALWAYS,
+        default=TimeSkipping.OFF, metavar="MODE",
+        help="jump the clock to the next due timer when nothing else can run. 'always' "
+             "(what the bare flag means) skips whenever the host is idle: for tests and "
+             "scripts. 'while-waiting' skips only while a client waits on an instance (a "
+             "start with timeout, a status poll with waitingSeconds, LocalHost.wait, the "
+             "SDK's wait_for_completion_or_create_check_status_response): for a person at a "
+             "terminal, who can still act before a 24-hour timeout fires. 'off': real time")
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                        help="one line per orchestration and activity event at info")
     serve.add_argument("--max-activities", type=_positive, default=None, metavar="N",

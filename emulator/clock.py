@@ -31,6 +31,9 @@ class TimeSkipping(Enum):
     ALWAYS = "always"
     WHILE_WAITING = "while-waiting"
 
+    def __str__(self) -> str:
+        return self.value
+
     @classmethod
     def parse(cls, value: TimeSkipping | bool | str | None) -> TimeSkipping:
         """``True`` (the old flag) means ``always``; ``False``/None mean ``off``."""

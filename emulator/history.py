@@ -92,12 +92,14 @@ def orchestrator_completed(ts: datetime) -> dict[str, Any]:
 
 
 def execution_started(ts: datetime, *, name: str, instance_id: str, execution_id: str,
-                      input_json: str | None,
-                      parent: dict[str, Any] | None = None) -> dict[str, Any]:
+                      input_json: str | None, parent: dict[str, Any] | None = None,
+                      version: str | None = None) -> dict[str, Any]:
+    # ``Version`` is the instance's orchestration version (null when unversioned); the SDK
+    # reads it as ``context.version``.
     return _event(
         EventType.EXECUTION_STARTED, ts,
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
-        ParentInstance=parent, Name=name, Version="", Input=input_json, Tags=None,
+        ParentInstance=parent, Name=name, Version=version, Input=input_json, Tags=None,
         Correlation=None, ParentTraceContext=None, ScheduledStartTime=None, Generation=0,
     )
 
@@ -142,8 +144,9 @@ def task_failed(ts: datetime, task_id: int, reason: str, details: str | None) ->
 
 
 def sub_orchestration_created(ts: datetime, seq: int, name: str, instance_id: str,
-                              input_json: str | None) -> dict[str, Any]:
-    return _event(EventType.SUB_ORCHESTRATION_CREATED, ts, seq, Name=name, Version="",
+                              input_json: str | None,
+                              version: str | None = None) -> dict[str, Any]:
+    return _event(EventType.SUB_ORCHESTRATION_CREATED, ts, seq, Name=name, Version=version,
                   InstanceId=instance_id, Input=input_json, ClientSpanId=None, Tags=None)
 
 

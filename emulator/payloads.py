@@ -33,16 +33,19 @@ def status_time(iso: str) -> str:
 def status_payload(record: Any, history: list[dict[str, Any]] | None = None, *,
                    show_input: bool = True, show_history: bool = False,
                    show_history_output: bool = False) -> dict[str, Any]:
-    payload = {
-        "name": record.name,
-        "instanceId": record.instance_id,
+    payload = {"name": record.name, "instanceId": record.instance_id}
+    version = getattr(record, "version", None)
+    if version:
+        # The extension (3.x, 2026) adds the version after the id, and omits it when unknown.
+        payload["version"] = version
+    payload.update({
         "runtimeStatus": record.status,
         "input": parse_token(record.input) if show_input else None,
         "customStatus": parse_token(record.custom_status),
         "output": parse_token(record.output),
         "createdTime": status_time(record.created),
         "lastUpdatedTime": status_time(record.last_updated),
-    }
+    })
     if show_history and record.status != RuntimeStatus.Pending and history is not None:
         payload["historyEvents"] = history_view(history, show_input=show_input,
                                                 show_output=show_history_output)

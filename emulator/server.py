@@ -10,11 +10,19 @@ from pathlib import Path
 from aiohttp import web
 
 from . import sdk_compat, sdk_speedups
-from .clock import Clock, SkippingClock
+from .clock import TimeSkipping, make_clock
 from .engine import Engine, Limits
 from .http_api import create_app
-from .loader import LoadedApp, apply_settings, load_app, read_local_settings, restore_settings
+from .loader import (
+    AppLoadError,
+    LoadedApp,
+    apply_settings,
+    load_app,
+    read_local_settings,
+    restore_settings,
+)
 from .store import open_store
+from .versioning import VersioningConfigError, VersioningSettings
 
 log = logging.getLogger("emulator")
 
@@ -31,7 +39,7 @@ class HostOptions:
     port: int = DEFAULT_PORT
     bind: str = "127.0.0.1"
     state: str = DEFAULT_STATE  # a path (relative: to the app folder) or ":memory:"
-    time_skipping: bool = False
+    time_skipping: TimeSkipping | bool | str = TimeSkipping.OFF  # True means "always"
     max_activities: int | None = None
     max_orchestrators: int | None = None
     threads: int | None = None
@@ -55,6 +63,7 @@ class LocalHostServer:
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._previous_env: dict[str, str | None] = {}
+        self.versioning = VersioningSettings()
 
     def prepare(self) -> LoadedApp:
         """Apply settings and import the app (raises AppLoadError with a clear message)."""
@@ -63,6 +72,10 @@ class LocalHostServer:
         self._previous_env = apply_settings(read_local_settings(app_dir))
         self._previous_env.update(apply_settings(options.settings, override=True))
         self.app = load_app(app_dir)
+        try:
+            self.versioning = VersioningSettings.from_host_json(self.app.host_json)
+        except VersioningConfigError as exc:
+            raise AppLoadError(f"{app_dir / 'host.json'}: {exc}") from exc
         return self.app
 
     async def start(self) -> int:
@@ -75,7 +88,7 @@ class LocalHostServer:
         limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
-        clock: Clock = SkippingClock() if options.time_skipping else Clock()
+        clock = make_clock(options.time_skipping)
         store = open_store(options.state_path())
         self.engine = Engine(app, store, clock, limits,
                              hub_name=str(durable.get("hubName") or "TestHubName"))
@@ -102,7 +115,8 @@ class LocalHostServer:
         base = f"http://{self.options.bind}:{self.port}"
         prefix = f"/{app.route_prefix}" if app.route_prefix else ""
         lines = [f"Local host for {app.app_dir} (state: {store}; "
-                 f"{'time skipping' if self.options.time_skipping else 'real time'}; "
+                 f"{_clock_description(self.options.time_skipping)}; "
+                 f"{self.versioning.describe()}; "
                  f"activities <= {limits.max_activities or 'unlimited'}, "
                  f"orchestrators <= {limits.max_orchestrators or 'unlimited'}, "
                  f"threads {limits.threads})", "Functions:"]
@@ -126,6 +140,13 @@ class LocalHostServer:
             self._runner = None
         restore_settings(self._previous_env)
         self._previous_env = {}
+
+
+def _clock_description(mode: TimeSkipping | bool | str) -> str:
+    mode = TimeSkipping.parse(mode)
+    if mode == TimeSkipping.OFF:
+        return "real time"
+    return "time skipping" if mode == TimeSkipping.ALWAYS else "time skipping while waiting"
 
 
 def configure_logging(level: str) -> None:

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import requests
 
+from .clock import TimeSkipping
 from .enums import TERMINAL as _TERMINAL
 from .payloads import WEBHOOK_PATH
 from .server import HostOptions, LocalHostServer
@@ -48,7 +49,9 @@ class LocalHost:
 
     Args:
         app_dir: the app folder (``function_app.py``, ``host.json``).
-        time_skipping: jump the clock to the next timer whenever nothing else can run.
+        time_skipping: jump the clock to the next timer whenever nothing else can run:
+            ``True``/``"always"``, or ``"while-waiting"`` (only while a client waits, e.g.
+            ``wait``); ``False`` is real time.
         state: ``":memory:"`` (default) or an SQLite file path.
         settings: app settings that win over ``local.settings.json``.
         subprocess: run ``python -m emulator`` in a child process instead of in process.
@@ -57,7 +60,7 @@ class LocalHost:
     """
 
     def __init__(self, app_dir: str | os.PathLike[str] = REPO_ROOT, *,
-                 time_skipping: bool = False, state: str = ":memory:",
+                 time_skipping: bool | str = False, state: str = ":memory:",
                  settings: dict[str, str] | None = None, subprocess: bool = False,
                  max_activities: int | None = None, max_orchestrators: int | None = None,
                  threads: int | None = None, log_level: str = "warning",
@@ -128,8 +131,9 @@ class LocalHost:
         command = [sys.executable, "-m", "emulator", "--app", str(options.app_dir),
                    "--port", str(options.port), "--state", options.state,
                    "--log-level", self.log_level]
-        if options.time_skipping:
-            command.append("--time-skipping")
+        mode = TimeSkipping.parse(options.time_skipping)
+        if mode != TimeSkipping.OFF:
+            command.append(f"--time-skipping={mode.value}")
         for flag, value in (("--max-activities", options.max_activities),
                             ("--max-orchestrators", options.max_orchestrators),
                             ("--threads", options.threads)):
@@ -195,26 +199,36 @@ class LocalHost:
     def _instance_path(self, instance_id: str, tail: str = "") -> str:
         return f"{WEBHOOK_PATH}/instances/{quote(instance_id, safe='')}{tail}"
 
-    def start(self, name: str, input: Any = None, instance_id: str | None = None) -> str:
+    def start(self, name: str, input: Any = None, instance_id: str | None = None, *,
+              version: str | None = None) -> str:
         """Start orchestration ``name`` with ``input``; its instance id.
 
         The input is encoded as the SDK's ``DurableOrchestrationClient.start_new`` sends it (a
         JSON string holding the JSON text), so any JSON value arrives intact, strings included.
+        ``version`` overrides host.json's ``defaultVersion`` (``start_new(version=)``).
         """
         path = f"{WEBHOOK_PATH}/orchestrators/{quote(name, safe='')}"
         if instance_id:
             path += f"/{quote(instance_id, safe='')}"
         body = None if input is None else json.dumps(json.dumps(input))
         response = self.request("POST", path, data=body,
+                                params={"version": version} if version is not None else None,
                                 headers={"Content-Type": "application/json"})
         if response.status_code != 202:
             raise LocalHostError(f"start {name}: HTTP {response.status_code} {response.text}")
         return response.json()["id"]
 
-    def status(self, instance_id: str, *, history: bool = False) -> dict[str, Any] | None:
-        """The status payload, or None for an unknown instance."""
-        query = "?showHistory=true&showHistoryOutput=true" if history else ""
-        response = self.request("GET", self._instance_path(instance_id) + query)
+    def status(self, instance_id: str, *, history: bool = False,
+               waiting: float | None = None) -> dict[str, Any] | None:
+        """The status payload, or None for an unknown instance.
+
+        ``waiting``: seconds this request counts as a client waiting on the instance (lets a
+        ``while-waiting`` host skip time until then); None for a plain look.
+        """
+        params = {"showHistory": "true", "showHistoryOutput": "true"} if history else {}
+        if waiting is not None:
+            params["waitingSeconds"] = f"{waiting:g}"
+        response = self.request("GET", self._instance_path(instance_id), params=params)
         if response.status_code == 404:
             return None
         response.raise_for_status()
@@ -235,11 +249,13 @@ class LocalHost:
         return response.json()
 
     def wait_until(self, instance_id: str, predicate: Callable[[dict[str, Any]], bool], *,
-                   timeout: float = 30.0) -> dict[str, Any]:
+                   timeout: float = 30.0, waiting: bool = True) -> dict[str, Any]:
         """Wait until ``predicate(status)`` holds; the status that satisfied it.
 
         The host answers each long poll when the instance changes (``/admin/emulator/instances
-        /{id}/wait``), so this wakes on the change, not on a polling interval."""
+        /{id}/wait``), so this wakes on the change, not on a polling interval. The wait counts
+        as a waiting client (time skips on a ``while-waiting`` host) unless ``waiting=False``:
+        then the host is only watched, as a person would."""
         deadline = time.monotonic() + timeout
         path = f"/admin/emulator/instances/{quote(instance_id, safe='')}/wait"
         version, status = -1, None
@@ -247,9 +263,10 @@ class LocalHost:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            response = self.request("GET", path, params={"after": version,
-                                                         "timeout": f"{remaining:.3f}"},
-                                    timeout=remaining + 30)
+            params = {"after": version, "timeout": f"{remaining:.3f}"}
+            if not waiting:
+                params["waiting"] = "false"
+            response = self.request("GET", path, params=params, timeout=remaining + 30)
             response.raise_for_status()
             body = response.json()
             status = body["status"]
@@ -262,7 +279,10 @@ class LocalHost:
                              f"last status: {status}")
 
     def wait(self, instance_id: str, timeout: float = 30.0) -> dict[str, Any]:
-        """Wait for a terminal state (Completed, Failed, Terminated); the status payload."""
+        """Wait for a terminal state (Completed, Failed, Terminated); the status payload.
+
+        A waiting client: on a ``while-waiting`` host, time skips meanwhile.
+        """
         return self.wait_until(instance_id, lambda s: s["runtimeStatus"] in TERMINAL,
                                timeout=timeout)
 
@@ -291,6 +311,10 @@ class LocalHost:
 
     def resume(self, instance_id: str, reason: str | None = None) -> None:
         self._operation(instance_id, "resume", reason)
+
+    def rewind(self, instance_id: str, reason: str | None = None) -> None:
+        """Rewind a Failed instance: it resumes from its failed activities and children."""
+        self._operation(instance_id, "rewind", reason)
 
     def purge(self, instance_id: str) -> int:
         response = self.request("DELETE", self._instance_path(instance_id))

@@ -33,7 +33,8 @@ class InstanceRecord:
     last_updated: str
     output: str | None = None  # ExecutionCompleted.Result (JSON text or a plain message)
     custom_status: str | None = None  # JSON text
-    parent: dict[str, Any] | None = None  # instance_id, execution_id, task_id, name
+    parent: dict[str, Any] | None = None  # instance_id, execution_id, task_id, name, version
+    version: str | None = None  # orchestration version (ExecutionStarted.Version)
 
 
 @dataclass
