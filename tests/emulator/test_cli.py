@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.cli import build_parser
+from emulator.clock import TimeSkipping
 from emulator.loader import AppLoadError, load_app, route_pattern
 from emulator.testing import LocalHost
 
@@ -31,12 +33,31 @@ def test_help_documents_every_flag(args):
         assert flag in result.stdout
 
 
+@pytest.mark.parametrize("args,mode", [
+    ([], TimeSkipping.OFF),
+    (["--time-skipping"], TimeSkipping.ALWAYS),  # the bare flag keeps its old meaning
+    (["--time-skipping=always"], TimeSkipping.ALWAYS),
+    (["--time-skipping", "while-waiting"], TimeSkipping.WHILE_WAITING),
+    (["--time-skipping=off"], TimeSkipping.OFF),
+])
+def test_time_skipping_modes(args, mode):
+    assert build_parser().parse_args(["serve", *args]).time_skipping is mode
+
+
+def test_help_says_which_time_skipping_mode_fits_whom():
+    text = " ".join(_cli("--help").stdout.split())
+    assert "'always' (what the bare flag means)" in text and "for tests and scripts" in text
+    assert "'while-waiting' skips only while a client waits" in text
+    assert "for a person at a terminal" in text
+
+
 @pytest.mark.parametrize("args,named", [
     (["--port", "seventy"], "--port"),
     (["--port", "70000"], "--port"),
     (["--log-level", "loud"], "--log-level"),
     (["--max-activities", "-3"], "--max-activities"),
     (["--bogus"], "--bogus"),
+    (["--time-skipping=sometimes"], "--time-skipping"),
 ])
 def test_bad_flags_fail_naming_the_flag(args, named):
     result = _cli(*args)

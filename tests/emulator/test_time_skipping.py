@@ -85,3 +85,12 @@ def test_always_mode_is_unchanged():
         status = always.wait_until(instance_id, lambda s: s["runtimeStatus"] == "Completed",
                                    waiting=False)
         assert status["output"] == {"timed_out": True}
+
+
+def test_the_cli_flag_reaches_the_clock_of_a_subprocess_host():
+    with LocalHost(PROTOCOL_APP, time_skipping="while-waiting", subprocess=True) as child:
+        assert child.request("GET", "/admin/host/status").json()["emulator"][
+            "timeSkipping"] == "while-waiting"
+        instance_id = _awaiting(child)
+        assert _clock_ahead(child) < timedelta(minutes=5)
+        assert child.wait(instance_id, timeout=20)["output"] == {"timed_out": True}
