@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from emulator import history as h
 from emulator.history import EventType, RuntimeStatus
-from emulator.replay import ACTIVITY, replay
+from emulator.replay import ACTIVITY, NonDeterminismError, replay
 from emulator.rewind import can_rewind, revive_event, rewind_history
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -98,3 +100,33 @@ def test_only_failed_executions_can_be_rewound():
     assert not can_rewind(completed)
     assert not can_rewind(_failed_chain()[:8])  # still running
     assert not can_rewind(rewind_history(_failed_chain()).history)  # already rewound
+
+
+def test_a_rewound_retry_leaves_timers_the_replay_does_not_reproduce():
+    """DTFx's replay rules: the retry timers stay while the attempts are cleared, so replaying
+    the rewound history meets a timer that was not (yet) scheduled - non-determinism."""
+    history = [
+        h.orchestrator_started(_at(0)),
+        h.execution_started(_at(0), name="o", instance_id="i", execution_id="e",
+                            input_json=None),
+        h.task_scheduled(_at(0), 0, "f", "null"),
+        h.orchestrator_started(_at(1)),
+        h.task_failed(_at(1), 0, "r", None),
+        h.timer_created(_at(1), 1, h.format_ts(_at(6))),
+        h.orchestrator_started(_at(6)),
+        h.timer_fired(_at(6), 1, h.format_ts(_at(6))),
+        h.task_scheduled(_at(6), 2, "f", "null"),
+        h.orchestrator_started(_at(7)),
+        h.task_failed(_at(7), 2, "r", None),
+        h.timer_created(_at(7), 3, h.format_ts(_at(7))),
+        h.orchestrator_started(_at(8)),
+        h.timer_fired(_at(8), 3, h.format_ts(_at(8))),
+        h.execution_completed(_at(8), 4, RuntimeStatus.Failed, "x"),
+    ]
+    retry = [{"actionType": 12, "compoundActions": [{
+        "actionType": 1, "functionName": "f", "input": "null",
+        "retryOptions": {"firstRetryIntervalInMilliseconds": 5000, "maxNumberOfAttempts": 2}}]}]
+    rewound = rewind_history(history).history + [h.orchestrator_started(_at(9)),
+                                                 revive_event(_at(9), "again")]
+    with pytest.raises(NonDeterminismError, match="timer task with sequence ID 1"):
+        replay(rewound, retry, "e")
