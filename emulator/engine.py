@@ -38,6 +38,7 @@ from .orchestrations import Orchestrations
 from .pool import AbandonablePool
 from .store import Batch, MessageRecord, Store, WorkItem
 from .timers import TimerQueue
+from .versioning import VersioningSettings
 from .worker import call_function
 
 log = logging.getLogger("emulator")
@@ -56,8 +57,10 @@ class Engine:
     """Runs the orchestrations and activities of one app; see the module docstring."""
 
     def __init__(self, app: LoadedApp, store: Store, clock: Clock, limits: Limits, *,
-                 hub_name: str = "TestHubName") -> None:
+                 hub_name: str = "TestHubName",
+                 versioning: VersioningSettings | None = None) -> None:
         self.app = app
+        self.versioning = versioning or VersioningSettings()
         self.store = store
         self.clock = clock
         self.limits = limits
@@ -91,6 +94,9 @@ class Engine:
         """Load the committed state, re-dispatch pending work and start the loops."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        # A client starting to wait (while-waiting time skipping) or a released hold: re-check
+        # the timers. The clock may be told from any thread.
+        self.clock.subscribe(self._clock_changed)
         if self.limits.max_orchestrators > 0:
             self._orch_sem = asyncio.Semaphore(self.limits.max_orchestrators)
         self.activities.start()
@@ -142,6 +148,11 @@ class Engine:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("engine task failed", exc_info=task.exception())
+
+    def _clock_changed(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.timers.poke)
 
     def _call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any:
         return self._loop.call_later(delay, callback, *args)

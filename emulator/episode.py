@@ -25,6 +25,7 @@ from .history import compact, format_ts, parse_ts
 from .instance import Inbound
 from .replay import HTTP_ACTIVITY, NewWork, ReplayResult
 from .store import InstanceRecord
+from .versioning import MISMATCH_OUTPUT, mismatch_failure_details
 
 # (state, replay result, failure message): what worker.invoke_orchestrator returns
 Outcome = tuple[dict | None, ReplayResult | None, str | None]
@@ -62,20 +63,32 @@ def episode_time(history: list[dict[str, Any]], now: datetime) -> datetime:
 def step(record: InstanceRecord, history: list[dict[str, Any]], history_json: list[str],
          messages: list[Inbound], now: datetime, *, invoke: Invoke,
          check_work: Callable[[list[NewWork]], str | None],
-         clock_now: Callable[[], datetime]) -> EpisodeResult:
-    """Run one episode over ``messages`` (all live for the current execution)."""
+         clock_now: Callable[[], datetime], default_version: str | None = None,
+         version_mismatch: bool = False) -> EpisodeResult:
+    """Run one episode over ``messages`` (all live for the current execution).
+
+    ``default_version``: the host's ``defaultVersion``, for sub-orchestrations that name none.
+    ``version_mismatch``: the instance's version fails this host's versioning check and the
+    failure strategy is Fail: the instance fails without the orchestrator being called.
+    """
     result = EpisodeResult(record=replace(record), now=now)
     new_events = result.new_events
     new_events.append(h.orchestrator_started(now))
     first = messages[0].event
-    if first["EventType"] in CONTROL_EVENTS:
+    if version_mismatch:
+        for message in messages:
+            new_events.append(dict(message.event))
+            if message.message_id is not None:
+                result.fired_timers.append(message.message_id)
+        _fail_version(result, len(history), now)
+    elif first["EventType"] in CONTROL_EVENTS:
         _control(result, dict(first), now)
     else:
         for message in messages:
             new_events.append(dict(message.event))
             if message.message_id is not None:
                 result.fired_timers.append(message.message_id)
-        _orchestrate(result, history, history_json, now, invoke, check_work)
+        _orchestrate(result, history, history_json, now, invoke, check_work, default_version)
     for event in new_events:
         if event["EventType"] not in (EventType.ORCHESTRATOR_STARTED,
                                       EventType.ORCHESTRATOR_COMPLETED):
@@ -102,9 +115,22 @@ def _control(result: EpisodeResult, event: dict[str, Any], now: datetime) -> Non
     result.new_events.append(h.orchestrator_completed(now))
 
 
+def _fail_version(result: EpisodeResult, past_events: int, now: datetime) -> None:
+    """DTFx's versioning failure: an ``ExecutionCompleted`` (Failed) whose id is the count of
+    past events, with ``FailureDetails`` and no ``Result``; the output is the details' text."""
+    _complete(result, RuntimeStatus.Failed, MISMATCH_OUTPUT, past_events, now)
+    completed = result.new_events[-1]
+    completed["Result"] = None
+    completed["FailureDetails"] = mismatch_failure_details()
+    result.notes.append((logging.WARNING, f"failed: {MISMATCH_OUTPUT} (version "
+                                          f"{result.record.version!r})"))
+    result.new_events.append(h.orchestrator_completed(now))
+
+
 def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
                  history_json: list[str], now: datetime, invoke: Invoke,
-                 check_work: Callable[[list[NewWork]], str | None]) -> None:
+                 check_work: Callable[[list[NewWork]], str | None],
+                 default_version: str | None = None) -> None:
     record = result.record
     new_events = result.new_events
     texts = history_json + [json.dumps(event) for event in new_events]
@@ -123,6 +149,8 @@ def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
         new_events.append(h.orchestrator_completed(now))
         return
     for work in replayed.new_work:
+        if work.kind == WorkKind.SUB_ORCHESTRATION and work.version is None:
+            work.version = default_version  # the explicit version, else the host's default
         _schedule(result, work, now)
     error = state.get("error")
     if error and replayed.open_tasks == 0:
@@ -149,7 +177,7 @@ def _schedule(result: EpisodeResult, work: NewWork, now: datetime) -> None:
     else:
         input_json = json.dumps(work.input) if work.input is not None else None
         event = h.sub_orchestration_created(now, work.seq, work.name, work.instance_id,
-                                            input_json)
+                                            input_json, work.version)
     result.new_events.append(event)
     result.new_work.append(work)
 
@@ -171,7 +199,8 @@ def _continue_as_new(result: EpisodeResult, replayed: ReplayResult, now: datetim
     record.status = RuntimeStatus.Running
     result.continued_as_new = h.execution_started(
         now, name=record.name, instance_id=record.instance_id,
-        execution_id=record.execution_id, input_json=input_json, parent=None)
+        execution_id=record.execution_id, input_json=input_json, parent=None,
+        version=record.version)  # continue-as-new keeps the instance's version
     result.new_events.clear()
     result.new_work.clear()
     result.notes.append((logging.INFO, "continued as new"))

@@ -8,6 +8,7 @@ SDK's ``DurableOrchestrationClient`` calls - the same handlers, as in the extens
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import socket
 import time
@@ -27,6 +28,7 @@ from .http_errors import (
     flag,
     json_body,
     seconds,
+    waiting_seconds,
 )
 from .http_functions import APP, ENGINE, invoke_http, origin
 from .instance import Instance
@@ -57,9 +59,11 @@ async def start_instance(request: web.Request) -> web.Response:
         limit = seconds(request, "timeout", timeout)
         seconds(request, "pollingInterval", "1")  # accepted; the wait is woken, not polled
     input_json = await json_body(request)
-    instance_id = engine.operations.start(name, input_json, instance_id)
+    instance_id = engine.operations.start(name, input_json, instance_id,
+                                          version=request.query.get("version"))
     if timeout is not None:
-        inst = await engine.wait_for(instance_id, _finished, limit)
+        with engine.clock.waiting():  # a waiting client: while-waiting time skipping runs
+            inst = await engine.wait_for(instance_id, _finished, limit)
         if _finished(inst):
             return web.json_response(status_payload(inst.record), status=200)
     return _check_status(request, instance_id)
@@ -82,8 +86,11 @@ async def get_instance(request: web.Request) -> web.Response:
     show_history = flag(request, "showHistory", False)
     show_output = flag(request, "showHistoryOutput", False)
     fail_500 = flag(request, "returnInternalServerErrorOnFailure", False)
+    waiting = waiting_seconds(request)
     if inst is None:
         return web.Response(status=404)
+    if waiting is not None and not inst.is_terminal:
+        engine.clock.lease_wait(waiting)  # a polling client waits until its next poll
     body = status_payload(inst.record, inst.history, show_input=show_input,
                           show_history=show_history, show_history_output=show_output)
     if inst.status in ACTIVE:
@@ -223,11 +230,14 @@ async def host_status(request: web.Request) -> web.Response:
             "hubName": engine.hub_name,
             "maxConcurrentActivityFunctions": limits.max_activities,
             "maxConcurrentOrchestratorFunctions": limits.max_orchestrators,
+            "defaultVersion": engine.versioning.default_version,
+            "versionMatchStrategy": engine.versioning.match_strategy.value,
+            "versionFailureStrategy": engine.versioning.failure_strategy.value,
         }},
         "emulator": {
             "threadPoolSize": limits.threads,
             "store": engine.store.description,
-            "timeSkipping": engine.clock.skipping,
+            "timeSkipping": engine.clock.mode.value,
             "episodes": engine.stats["episodes"],
             "activities": engine.stats["activities"],
             "instances": len(engine.instances),
@@ -255,7 +265,7 @@ async def clock(request: web.Request) -> web.Response:
     elif action is not None:
         return web.Response(status=404)
     return web.json_response({"now": engine.clock.now().isoformat(),
-                              "timeSkipping": engine.clock.skipping})
+                              "timeSkipping": engine.clock.mode.value})
 
 
 async def wait_change(request: web.Request) -> web.Response:
@@ -267,8 +277,11 @@ async def wait_change(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise InvalidQuery("Query parameter 'after' must be an integer.") from exc
     limit = seconds(request, "timeout", "30")
-    inst = await engine.wait_for(request.match_info["instance_id"],
-                                 lambda i: i is not None and i.version > after, limit)
+    waiting = engine.clock.waiting() if flag(request, "waiting", True) \
+        else contextlib.nullcontext()
+    with waiting:  # LocalHost.wait is a waiting client unless it only watches
+        inst = await engine.wait_for(request.match_info["instance_id"],
+                                     lambda i: i is not None and i.version > after, limit)
     if inst is None:
         return web.json_response({"version": -1, "status": None})
     return web.json_response({"version": inst.version, "status": status_payload(inst.record)})

@@ -98,6 +98,21 @@ def seconds(request: web.Request, name: str, default: str) -> float:
     return max(0.0, value)
 
 
+def waiting_seconds(request: web.Request) -> float | None:
+    """``waitingSeconds=N`` (the local host's own): this request is a client waiting N s."""
+    value = request.query.get("waitingSeconds")
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise InvalidQuery("Query parameter 'waitingSeconds' must be a number of seconds "
+                           f"(>= 0), not {value!r}.")
+    return number
+
+
 async def json_body(request: web.Request) -> str | None:
     """The body as compact JSON text (None when empty); 400 when it is not JSON."""
     raw = await request.read()

@@ -46,6 +46,7 @@ class Instance:
     held_since: float | None = None  # results are being gathered for a larger batch
     last_arrival: float = 0.0
     stalled: bool = False  # a commit failed; it takes no episodes until the host restarts
+    version_rejected: bool = False  # its version does not match this host (Reject): left alone
     version: int = 0  # the engine's change counter at its last committed change
 
     @property
@@ -61,7 +62,7 @@ class Instance:
         return self.record.status.is_terminal
 
     def processable(self) -> bool:
-        if not self.inbox or self.stalled:
+        if not self.inbox or self.stalled or self.version_rejected:
             return False
         if self.record.status == RuntimeStatus.Suspended:
             return any(m.is_control for m in self.inbox)

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from . import history as h
 from .changes import Change
 from .enums import ACTIVE, SUSPENDABLE, TERMINAL, EventType, RuntimeStatus
-from .errors import BadRequest, Conflict, Gone, InvalidOperation, NotFound, Unsupported
+from .errors import BadRequest, Conflict, Gone, InvalidOperation, NotFound
 from .history import parse_ts
 from .instance import Inbound, Instance
+from .rewind import plan_rewind
 from .store import MessageRecord
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ class Management:
         return found
 
     # -- operations --------------------------------------------------------------------------
-    def start(self, name: str, input_json: str | None, instance_id: str | None = None) -> str:
+    def start(self, name: str, input_json: str | None, instance_id: str | None = None, *,
+              version: str | None = None) -> str:
+        """Start an instance of orchestration ``version`` (None: host.json's defaultVersion)."""
         engine = self.engine
         function = engine.app.orchestrator(name)
         if function is None:
@@ -84,9 +87,12 @@ class Management:
                 raise Conflict(f"An Orchestration instance with the status {existing.status} "
                                "already exists.")
             engine.plan_forget(existing, change)
-        engine.orchestrations.plan_create(change, function.name, instance_id, input_json)
+        version = engine.versioning.version_for_new_instance(version)
+        engine.orchestrations.plan_create(change, function.name, instance_id, input_json,
+                                          version=version)
         engine.commit(change)
-        log.info("[%s %s] scheduled", function.name, instance_id)
+        log.info("[%s %s] scheduled%s", function.name, instance_id,
+                 f" (version {version})" if version else "")
         return instance_id
 
     def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
@@ -148,9 +154,13 @@ class Management:
                            RuntimeStatus.Completed):
             raise Gone(f"The instance '{instance_id}' is {inst.status}.")
         if inst.status != RuntimeStatus.Failed:
-            raise InvalidOperation("The rewind operation is only supported on failed "
-                                   "orchestration instances.")
-        raise Unsupported("Rewind is not supported by the local host.")
+            # The extension's InvalidOperationException (a 500 there): a conflict with the
+            # instance's state.
+            raise Conflict("The rewind operation is only supported on failed orchestration "
+                           "instances.")
+        rewound = plan_rewind(self.engine, inst, reason)
+        log.info("[%s %s] rewound (%s)%s", inst.record.name, instance_id, reason or "no reason",
+                 f" with {len(rewound) - 1} sub-orchestration(s)" if len(rewound) > 1 else "")
 
     def _enqueue(self, inst: Instance, event: dict[str, Any]) -> None:
         engine = self.engine

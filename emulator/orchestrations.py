@@ -28,6 +28,7 @@ from .history import format_ts
 from .instance import ORCHESTRATION, Inbound, Instance
 from .replay import NewWork
 from .store import InstanceRecord, MessageRecord, WorkItem
+from .versioning import VersionDecision
 from .worker import invoke_orchestrator
 
 if TYPE_CHECKING:
@@ -44,27 +45,29 @@ class Orchestrations:
 
     # -- creating instances ----------------------------------------------------------------
     def plan_create(self, change: Change, name: str, instance_id: str, input_json: str | None,
-                    parent: dict[str, Any] | None = None) -> Instance:
-        """Add a new Pending instance and its ExecutionStarted message to ``change``; the
-        instance is registered and queued once the change commits."""
+                    parent: dict[str, Any] | None = None, *,
+                    version: str | None = None) -> Instance:
+        """Add a new Pending instance (of orchestration ``version``) and its ExecutionStarted
+        message to ``change``; the instance is registered and queued once the change commits."""
         engine = self.engine
         now = engine.clock.now()
         execution_id = uuid.uuid4().hex
         record = InstanceRecord(instance_id=instance_id, name=name, execution_id=execution_id,
                                 status=RuntimeStatus.Pending, input=input_json,
                                 created=format_ts(now), last_updated=format_ts(now),
-                                parent=parent)
+                                parent=parent, version=version)
         inst = Instance(record)
         parent_event = None
         if parent:
             parent_event = {
-                "Name": parent["name"], "Version": "", "TaskScheduleId": parent["task_id"],
+                "Name": parent["name"], "Version": parent.get("version"),
+                "TaskScheduleId": parent["task_id"],
                 "OrchestrationInstance": {"InstanceId": parent["instance_id"],
                                           "ExecutionId": parent["execution_id"]},
             }
         started = h.execution_started(now, name=name, instance_id=instance_id,
                                       execution_id=execution_id, input_json=input_json,
-                                      parent=parent_event)
+                                      parent=parent_event, version=version)
         message = MessageRecord(engine.new_id(), instance_id, started, None, execution_id)
         change.batch.put_instances.append(record)
         change.batch.put_messages.append(message)
@@ -103,12 +106,25 @@ class Orchestrations:
         live = [m for m in messages if m.execution_id in (None, record.execution_id)]
         if record.status.is_terminal or not live:
             return change  # late results for a finished instance or an older execution
+        decision = engine.versioning.decide(record.version)
+        if decision is VersionDecision.REJECT:
+            # The extension abandons the work item: nothing changes, the messages stay queued
+            # for a host whose host.json matches. This host will not take them (its settings
+            # are fixed until it restarts), so the instance is left alone from now on.
+            inst.version_rejected = True
+            log.warning("[%s %s] version %r does not match this host (%s): its work stays "
+                        "queued (versionFailureStrategy Reject) until a host with a matching "
+                        "host.json takes it", record.name, inst.id, record.version,
+                        engine.versioning.describe())
+            return None
         now = episode_time(inst.history, engine.clock.now())
         app = engine.app
         function = app.orchestrator(record.name)
         invoke = functools.partial(_invoke, function.fn if function else None)
         episode = functools.partial(step, record, inst.history, inst.history_json, live, now,
-                                    check_work=self.check_work, clock_now=engine.clock.now)
+                                    check_work=self.check_work, clock_now=engine.clock.now,
+                                    default_version=engine.versioning.default_version,
+                                    version_mismatch=decision is VersionDecision.FAIL)
         future = engine.orchestrator_pool.submit(episode, invoke=invoke)
         deadline = engine.limits.orchestrator_timeout
         try:
@@ -217,10 +233,10 @@ class Orchestrations:
         if existing is not None:
             engine.plan_forget(existing, change)
         parent = {"instance_id": inst.id, "execution_id": record.execution_id,
-                  "task_id": work.seq, "name": record.name}
+                  "task_id": work.seq, "name": record.name, "version": record.version}
         input_json = _json_or_none(work.input)
         self.plan_create(change, engine.app.orchestrator(work.name).name, work.instance_id,
-                         input_json, parent)
+                         input_json, parent, version=work.version)
         created.add(work.instance_id)
         return None
 

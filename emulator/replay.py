@@ -50,6 +50,7 @@ class NewWork:
     input: str | None = None  # the SDK's JSON text (activity / sub-orchestration input)
     instance_id: str | None = None  # sub-orchestrations
     fire_at: datetime | None = None  # timers
+    version: str | None = None  # sub-orchestrations: the version the action names, if any
 
 
 @dataclass
@@ -108,12 +109,13 @@ class _Coroutine(_Task):
 
 
 class _Pending:
-    __slots__ = ("seq", "kind", "name", "input", "instance_id", "fire_at")
+    __slots__ = ("seq", "kind", "name", "input", "instance_id", "fire_at", "version")
 
     def __init__(self, seq: int, kind: str, name: str | None = None, input: str | None = None,
-                 instance_id: str | None = None, fire_at: datetime | None = None) -> None:
+                 instance_id: str | None = None, fire_at: datetime | None = None,
+                 version: str | None = None) -> None:
         self.seq, self.kind, self.name, self.input = seq, kind, name, input
-        self.instance_id, self.fire_at = instance_id, fire_at
+        self.instance_id, self.fire_at, self.version = instance_id, fire_at, version
 
 
 class _Shim:
@@ -171,11 +173,13 @@ class _Shim:
         raise UnsupportedActionError(f"Unknown action type {kind!r}: {compact(action)}")
 
     def _schedule(self, kind: str, name: str | None, input_text: str | None = None, *,
-                  instance_id: str | None = None, fire_at: datetime | None = None) -> _Task:
+                  instance_id: str | None = None, fire_at: datetime | None = None,
+                  version: str | None = None) -> _Task:
         seq = self.next_seq
         self.next_seq += 1
         task = _Task()
-        self.pending[seq] = _Pending(seq, kind, name, input_text, instance_id, fire_at)
+        self.pending[seq] = _Pending(seq, kind, name, input_text, instance_id, fire_at,
+                                     version)
         self.tasks[seq] = task
         self.open.add(seq)
         return task
@@ -184,7 +188,7 @@ class _Shim:
         seq = self.next_seq
         instance_id = action.get("instanceId") or f"{self.execution_id}:{seq}"
         return self._schedule(SUB, action["functionName"], action.get("input"),
-                              instance_id=instance_id)
+                              instance_id=instance_id, version=action.get("version"))
 
     def _timer(self, fire_at: datetime, cancelled: bool = False) -> _Task:
         task = self._schedule(TIMER, None, fire_at=fire_at)
@@ -349,7 +353,7 @@ def replay(history: Iterable[dict[str, Any]], actions: list[dict[str, Any]],
     for event in history:
         shim.apply(event)
     new_work = [
-        NewWork(p.seq, p.kind, p.name, p.input, p.instance_id, p.fire_at)
+        NewWork(p.seq, p.kind, p.name, p.input, p.instance_id, p.fire_at, p.version)
         for p in sorted(shim.pending.values(), key=lambda p: p.seq)
     ]
     return ReplayResult(

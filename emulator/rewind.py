@@ -17,16 +17,27 @@ the default one (DTFx ``AzureTableTrackingStore.RewindHistoryAsync`` and
   reason: delivering it runs an episode, which re-schedules the failed work. Parents wake up when
   their children's results arrive.
 
-``rewind_history`` is that rewrite, pure; the engine applies it to an instance tree in one commit.
+``rewind_history`` is that rewrite, pure; ``plan_rewind`` applies it to a failed instance and
+its failed sub-orchestrations in one commit (checking the whole tree first, so a rewind that
+cannot be done changes nothing).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .history import EVENT_NAMES, EventType, RuntimeStatus, format_ts
+from .changes import Change
+from .enums import EventType, RuntimeStatus
+from .errors import Conflict
+from .history import EVENT_NAMES, format_ts
+from .instance import Inbound, Instance
+from .store import MessageRecord
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 REWOUND_PREFIX = "Rewound: "
 _FAILURES = (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED)
@@ -76,7 +87,7 @@ def rewind_history(history: list[dict[str, Any]]) -> RewoundHistory:
         clear = (
             kind in _FAILURES
             or (kind == EventType.EXECUTION_COMPLETED
-                and event.get("OrchestrationStatus") == RuntimeStatus.Failed)
+                and event.get("OrchestrationStatus") == RuntimeStatus.Failed.code)
             or (kind == EventType.TASK_SCHEDULED and event["EventId"] in failed_tasks)
         )
         if clear:
@@ -94,5 +105,61 @@ def can_rewind(history: list[dict[str, Any]]) -> bool:
     """The current execution ended in failure (its last ``ExecutionCompleted`` is Failed)."""
     for event in reversed(history):
         if event["EventType"] == EventType.EXECUTION_COMPLETED:
-            return event.get("OrchestrationStatus") == RuntimeStatus.Failed
+            return event.get("OrchestrationStatus") == RuntimeStatus.Failed.code
     return False
+
+
+def plan_rewind(engine: Engine, inst: Instance, reason: str | None) -> list[Instance]:
+    """Rewind Failed ``inst`` and, recursively, its failed sub-orchestrations; the instances
+    rewound. ``Conflict`` (and nothing changed) when a failed child is gone or not Failed."""
+    plans: list[tuple[Instance, RewoundHistory]] = []
+    todo, seen = [inst], set()
+    while todo:
+        current = todo.pop()
+        if current.id in seen:
+            continue
+        seen.add(current.id)
+        rewound = rewind_history(current.history)
+        plans.append((current, rewound))
+        for child_id in rewound.failed_children:
+            child = engine.instances.get(child_id)
+            if child is None:
+                raise Conflict(f"Cannot rewind '{inst.id}': its failed sub-orchestration "
+                               f"'{child_id}' no longer exists.")
+            if child.status != RuntimeStatus.Failed:
+                raise Conflict(f"Cannot rewind '{inst.id}': its sub-orchestration '{child_id}' "
+                               f"is {child.status}; only failed sub-orchestrations can be "
+                               "rewound.")
+            todo.append(child)
+    now = engine.clock.now()
+    change = Change()
+    for current, rewound in plans:
+        _plan_one(engine, change, current, rewound, now, reason)
+    engine.commit(change)
+    return [current for current, _ in plans]
+
+
+def _plan_one(engine: Engine, change: Change, inst: Instance, rewound: RewoundHistory,
+              now: datetime, reason: str | None) -> None:
+    batch = change.batch
+    texts = [json.dumps(event) for event in rewound.history]
+    record = replace(inst.record, status=RuntimeStatus.Pending, output=None,
+                     last_updated=format_ts(now))
+    batch.reset_history.append(inst.id)
+    batch.append_history.append((inst.id, 0, texts))
+    batch.put_instances.append(record)
+    message = None
+    if rewound.is_leaf:
+        message = MessageRecord(engine.new_id(), inst.id, revive_event(now, reason), None,
+                                record.execution_id)
+        batch.put_messages.append(message)
+
+    def apply() -> None:
+        inst.record = record
+        inst.history = rewound.history
+        inst.history_json = texts
+        if message is not None:
+            inst.inbox.append(Inbound(message.event, message.execution_id, message.id))
+            engine.mark_ready(inst)
+        engine.emit(inst)
+    change.then(apply)

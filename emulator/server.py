@@ -91,7 +91,8 @@ class LocalHostServer:
         clock = make_clock(options.time_skipping)
         store = open_store(options.state_path())
         self.engine = Engine(app, store, clock, limits,
-                             hub_name=str(durable.get("hubName") or "TestHubName"))
+                             hub_name=str(durable.get("hubName") or "TestHubName"),
+                             versioning=self.versioning)
         self._runner = web.AppRunner(create_app(self.engine, app), access_log=None,
                                      handle_signals=False)
         await self._runner.setup()

@@ -55,6 +55,14 @@ MISMATCH_MESSAGE = "Orchestration version did not comply with Worker Versioning"
 # What the Azure Storage backend writes as the instance's output: FailureDetails.ToString().
 MISMATCH_OUTPUT = f"{MISMATCH_ERROR_TYPE}: {MISMATCH_MESSAGE}"
 
+
+
+def mismatch_failure_details() -> dict[str, Any]:
+    """``ExecutionCompleted.FailureDetails`` of a versioning failure (DTFx ``FailureDetails``)."""
+    return {"ErrorType": MISMATCH_ERROR_TYPE, "ErrorMessage": MISMATCH_MESSAGE,
+            "StackTrace": None, "InnerFailure": None, "IsNonRetriable": True}
+
+
 # .NET enum order (VersioningSettings): configuration binding also accepts the numbers.
 _MATCH_NUMBERS = {0: VersionMatchStrategy.NONE, 1: VersionMatchStrategy.STRICT,
                   2: VersionMatchStrategy.CURRENT_OR_OLDER}
