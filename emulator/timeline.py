@@ -86,6 +86,14 @@ def format_timeline(record: dict[str, Any], history: list[dict[str, Any]]) -> st
             detail = f"reason={_short(event.get('Input'))}"
         elif kind in (EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED):
             detail = f"reason={_short(event.get('Reason'))}"
+        elif kind == EventType.GENERIC:
+            # Rewind: cleared events keep their row ("Rewound: <type>"); the revive message
+            # carries the rewind's reason as Data.
+            if event.get("Reason"):
+                seq = event.get("EventId", -1)
+                detail = event["Reason"] + (f" #{seq}" if seq >= 0 else "")
+            else:
+                detail = f"rewind  reason={_short(event.get('Data'))}"
         lines.append(f"  {offset}  {name:<40} {detail}".rstrip())
     total = (parse_ts(history[-1]["Timestamp"]) - t0).total_seconds()
     lines.append(f"  {len(history)} events, {episodes} episodes, {total:.3f} s")

@@ -6,6 +6,7 @@ import pytest
 
 from emulator.history import EventType
 from emulator.testing import LocalHost
+from emulator.timeline import format_timeline
 
 from .conftest import APPS
 
@@ -66,6 +67,9 @@ def test_rewind_through_the_sdk_client_reruns_only_the_failed_activity(host, app
     finals = [e["OrchestrationStatus"] for e in history
               if e["EventType"] == EventType.EXECUTION_COMPLETED]
     assert finals == [1]  # only the new completion is an ExecutionCompleted
+    timeline = format_timeline(host.raw_history(instance_id)["instance"], history)
+    assert "Rewound: TaskScheduled #1" in timeline and "Rewound: ExecutionCompleted #2" in timeline
+    assert "rewind  reason=fixed the db" in timeline
 
 
 def test_rewind_of_a_fan_out_reruns_the_failed_branches_only(host, app):
