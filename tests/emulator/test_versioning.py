@@ -94,6 +94,12 @@ def test_sub_orchestrations_get_their_explicit_or_the_default_version(v1_host):
     assert started["ParentInstance"]["Version"] == "1.0"
 
 
+def test_continue_as_new_keeps_the_version_and_retried_children_get_theirs(v1_host):
+    instance_id = v1_host.start("version_loop", version="0.8")
+    assert v1_host.wait(instance_id)["output"] == {"after_continue_as_new": "0.8",
+                                                   "retried_child": "0.1"}
+
+
 def test_a_newer_instance_is_left_pending_by_current_or_older_reject(v1_host, caplog):
     with caplog.at_level(logging.WARNING, logger="emulator"):
         instance_id = _client(v1_host, "start", name="version_of", version="2.0").json()["id"]

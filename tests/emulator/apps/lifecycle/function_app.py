@@ -50,6 +50,18 @@ def version_of(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def version_loop(context: df.DurableOrchestrationContext):
+    """Continues as new once; the new execution reports its version."""
+    if context.get_input() is None:
+        context.continue_as_new("again")
+        return None
+    retry = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=2)
+    child = yield context.call_sub_orchestrator_with_retry("version_of", retry, None, None,
+                                                           "0.1")
+    return {"after_continue_as_new": context.version, "retried_child": child}
+
+
+@app.orchestration_trigger(context_name="context")
 def versioned_parent(context: df.DurableOrchestrationContext):
     pinned = yield context.call_sub_orchestrator("version_of", None, None, "0.9")
     default = yield context.call_sub_orchestrator("version_of")
