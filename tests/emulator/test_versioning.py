@@ -126,6 +126,14 @@ def test_fail_strategy_fails_a_mismatched_instance_without_running_it(tmp_path):
         assert completed["Result"] is None
 
 
+def test_a_child_failed_by_versioning_reports_the_mismatch_to_its_parent(tmp_path):
+    app = _app_copy(tmp_path, versionFailureStrategy="Fail")
+    with LocalHost(app) as host:
+        instance_id = host.start("newer_child_parent")
+        output = host.wait(instance_id)["output"]
+        assert output["child_failed"].startswith(MISMATCH)
+
+
 def test_strict_runs_only_the_exact_version(tmp_path):
     app = _app_copy(tmp_path, versionMatchStrategy="Strict", versionFailureStrategy="Fail")
     with LocalHost(app) as host:

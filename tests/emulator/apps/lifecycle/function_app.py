@@ -69,6 +69,15 @@ def versioned_parent(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def newer_child_parent(context: df.DurableOrchestrationContext):
+    """Calls a child pinned to a version newer than any host here; reports how it ended."""
+    try:
+        return (yield context.call_sub_orchestrator("version_of", None, None, "9.0"))
+    except Exception as exc:  # the SDK's Exception("<Reason> \n <Details>")
+        return {"child_failed": str(exc)}
+
+
+@app.orchestration_trigger(context_name="context")
 def fragile_chain(context: df.DurableOrchestrationContext):
     key = context.get_input()
     first = yield context.call_activity("echo", f"{key}: first")
