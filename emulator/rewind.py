@@ -101,14 +101,6 @@ def rewind_history(history: list[dict[str, Any]]) -> RewoundHistory:
     return result
 
 
-def can_rewind(history: list[dict[str, Any]]) -> bool:
-    """The current execution ended in failure (its last ``ExecutionCompleted`` is Failed)."""
-    for event in reversed(history):
-        if event["EventType"] == EventType.EXECUTION_COMPLETED:
-            return event.get("OrchestrationStatus") == RuntimeStatus.Failed.code
-    return False
-
-
 def plan_rewind(engine: Engine, inst: Instance, reason: str | None) -> list[Instance]:
     """Rewind Failed ``inst`` and, recursively, its failed sub-orchestrations; the instances
     rewound. ``Conflict`` (and nothing changed) when a failed child is gone or not Failed."""

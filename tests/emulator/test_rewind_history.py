@@ -7,7 +7,7 @@ import pytest
 from emulator import history as h
 from emulator.history import EventType, RuntimeStatus
 from emulator.replay import ACTIVITY, NonDeterminismError, replay
-from emulator.rewind import can_rewind, revive_event, rewind_history
+from emulator.rewind import revive_event, rewind_history
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -91,15 +91,6 @@ def test_failed_sub_orchestration_is_kept_and_its_child_named_for_rewind():
     result = replay(rewound.history, actions, "e")
     assert result.new_work == []  # the child is rewound in place, not created again
     assert result.open_tasks == 1
-
-
-def test_only_failed_executions_can_be_rewound():
-    assert can_rewind(_failed_chain())
-    completed = _failed_chain()[:9] + [
-        h.execution_completed(_at(2), 2, RuntimeStatus.Completed, "1")]
-    assert not can_rewind(completed)
-    assert not can_rewind(_failed_chain()[:8])  # still running
-    assert not can_rewind(rewind_history(_failed_chain()).history)  # already rewound
 
 
 def test_a_rewound_retry_leaves_timers_the_replay_does_not_reproduce():
