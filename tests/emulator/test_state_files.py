@@ -298,3 +298,16 @@ def test_a_full_disk_at_start_refuses_in_one_line(tmp_path):
             assert "full" in result.stderr or "No space" in result.stderr
         finally:
             filler.unlink()
+
+
+def test_a_state_file_with_a_damaged_record_refuses_to_start_in_one_line(tmp_path):
+    path = tmp_path / "state.db"
+    _state_with_data(path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE instances SET record = '{broken' WHERE instance_id = 'a'")
+    db.commit()
+    db.close()
+    result = _serve(path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "cannot read the stored state" in result.stderr
+    SqliteStore(str(path)).close()  # the refused start released the state
