@@ -311,3 +311,17 @@ def test_a_state_file_with_a_damaged_record_refuses_to_start_in_one_line(tmp_pat
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "cannot read the stored state" in result.stderr
     SqliteStore(str(path)).close()  # the refused start released the state
+
+
+def test_two_hosts_on_one_file_in_one_process_the_second_is_refused(tmp_path):
+    from emulator.testing import LocalHost
+
+    state = str(tmp_path / "state.db")
+    with LocalHost(PROTOCOL_APP, state=state) as first:
+        instance_id = first.start("chain", "mine")
+        first.wait(instance_id)
+        with pytest.raises(StateInUse, match=f"pid {os.getpid()}"):
+            LocalHost(PROTOCOL_APP, state=state).start_host()
+        assert first.status(instance_id)["runtimeStatus"] == "Completed"  # undisturbed
+    with LocalHost(PROTOCOL_APP, state=state) as second:  # released on stop
+        assert second.status(instance_id)["output"] == ["mine-a", "mine-b", "mine-c"]
