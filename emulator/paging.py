@@ -46,6 +46,8 @@ class ContinuationTokens:
             raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
         except (ValueError, UnicodeEncodeError):
             raise InvalidContinuationToken("The continuation token is not valid.") from None
+        if base64.urlsafe_b64encode(raw).decode() != token:  # only the form this host writes
+            raise InvalidContinuationToken("The continuation token is not valid.")
         payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
         if len(raw) <= _MAC_BYTES or not hmac.compare_digest(mac, self._mac(payload, query)):
             raise InvalidContinuationToken(

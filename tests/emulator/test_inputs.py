@@ -179,6 +179,7 @@ def test_tokens_round_trip_and_are_bound_to_their_query_and_host():
     other_query = query_fingerprint({"runtimeStatus": "Failed"})
     for forged, where in [(token, other_query), (token[:-4], query), ("MTAw", query),
                           ("not base64!", query), ("", query), ("é", query),
+                          (token + "A", query), (token.rstrip("=") + "=A", query),
                           (token[:5] + ("A" if token[5] != "A" else "B") + token[6:], query)]:
         with pytest.raises(InvalidContinuationToken):
             tokens.decode(forged, where)
