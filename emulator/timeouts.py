@@ -9,25 +9,21 @@ A call that runs longer fails with the host's own message, ``Timeout value of 00
 exceeded by function: Functions.<name>`` (WebJobs ``FunctionExecutor``); for an activity the
 extension wraps it as ``Activity function '<name>' failed: <that message>`` (``TaskActivityShim``).
 
-Python cannot stop a thread. When a synchronous function outlives its timeout (an activity
-blocked on a FIFO, a socket without a timeout), the host still fails the call and keeps its
-capacity: ``ReplaceablePool.abandon`` writes the stuck worker off and starts a replacement, so
-the pool keeps ``workers`` threads that can take new calls. The stuck thread runs on until its
-call returns (the result is dropped), then exits; ``stuck`` counts such threads. Async functions
-are cancelled instead, without waiting for a coroutine that ignores its cancellation.
+``call_with_timeout`` enforces it. Python cannot stop a thread blocked in C (an activity
+reading a FIFO, a socket without a timeout): a synchronous call that runs too long is given up
+through its pool's ``abandon`` (``pool.AbandonablePool``: the thread is asked to stop, written
+off and replaced, so the pool keeps its size and the concurrency slot is free at once). Async
+functions are cancelled, without waiting for a coroutine that ignores its cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import queue
 import re
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 DEFAULT_FUNCTION_TIMEOUT = timedelta(minutes=30)
 UNLIMITED = ("-1", "-00:00:01")
@@ -94,115 +90,16 @@ def function_timeout(host_json: dict[str, Any]) -> timedelta | None:
         raise ValueError(f"functionTimeout {value!r} is shorter than the minimum, 00:00:01")
     return timeout
 
-class ReplaceablePool(Executor):
-    def __init__(self, workers: int, name: str = "functions") -> None:
-        self.workers = max(1, workers)
-        self._name = name
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._running: dict[Future, threading.Thread] = {}
-        self._abandoned: set[Future] = set()
-        self._threads: set[threading.Thread] = set()
-        self._counter = itertools.count(1)
-        self._shutdown = False
-        for _ in range(self.workers):
-            self._spawn()
 
-    def _spawn(self) -> None:
-        thread = threading.Thread(target=self._work, daemon=True,
-                                  name=f"{self._name}_{next(self._counter)}")
-        self._threads.add(thread)
-        thread.start()
+class AbandoningExecutor(Protocol):
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future: ...
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        with self._lock:
-            if self._shutdown:
-                raise RuntimeError("cannot schedule new calls after shutdown")
-            self._queue.put((future, fn, args, kwargs))
-        return future
-
-    def _work(self) -> None:
-        me = threading.current_thread()
-        while True:
-            item = self._queue.get()
-            if item is None:
-                break
-            future, fn, args, kwargs = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            with self._lock:
-                self._running[future] = me
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                outcome: tuple[bool, Any] = (False, exc)
-            else:
-                outcome = (True, result)
-            with self._lock:
-                del self._running[future]
-                written_off = future in self._abandoned
-                self._abandoned.discard(future)
-            if written_off:
-                break  # a replacement took this thread's place
-            if outcome[0]:
-                future.set_result(outcome[1])
-            else:
-                future.set_exception(outcome[1])
-        with self._lock:
-            self._threads.discard(me)
-
-    def abandon(self, future: Future) -> bool:
-        """Give up on ``future``'s call: cancel it if it has not started, else write its
-        thread off and start a replacement. True when a thread was written off."""
-        if future.cancel():
-            return False
-        with self._lock:
-            if future not in self._running or future in self._abandoned or self._shutdown:
-                return False
-            self._abandoned.add(future)
-            self._spawn()
-        return True
-
-    @property
-    def stuck(self) -> int:
-        """Threads still running a call that was given up on."""
-        with self._lock:
-            return len(self._abandoned)
-
-    @property
-    def idle_capacity(self) -> int:
-        """Threads free to take a call now (for tests and the status page)."""
-        with self._lock:
-            return len(self._threads) - len(self._running)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._lock:
-            self._shutdown = True
-            threads = list(self._threads)
-        if cancel_futures:
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    item[0].cancel()
-        for _ in threads:
-            self._queue.put(None)
-        if wait:
-            for thread in threads:
-                if thread not in self._abandoned_threads():
-                    thread.join()
-
-    def _abandoned_threads(self) -> set[threading.Thread]:
-        with self._lock:
-            return {self._running[f] for f in self._abandoned if f in self._running}
+    def abandon(self, future: Future) -> Any: ...
 
 
 async def call_with_timeout(function_name: str, timeout: timedelta | None,
                             call: Awaitable[Any] | None = None, *,
-                            pool: ReplaceablePool | None = None,
+                            pool: AbandoningExecutor | None = None,
                             fn: Callable[[], Any] | None = None) -> Any:
     """Await ``call`` (a coroutine), or run ``fn`` in ``pool``, for at most ``timeout``
     (None: no limit); ``FunctionTimeout`` with the host's message when it runs longer."""

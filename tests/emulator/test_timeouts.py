@@ -2,15 +2,14 @@
 
 import asyncio
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 
+from emulator.pool import AbandonablePool
 from emulator.timeouts import (
     DEFAULT_FUNCTION_TIMEOUT,
     FunctionTimeout,
-    ReplaceablePool,
     call_with_timeout,
     format_timespan,
     function_timeout,
@@ -50,37 +49,38 @@ def test_the_message_is_the_hosts():
         timedelta(hours=3, microseconds=7)
 
 
-def _wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met"
-        time.sleep(0.01)
-
-
 def test_stuck_sync_calls_time_out_and_the_pool_keeps_its_capacity():
-    pool = ReplaceablePool(2)
+    pool = AbandonablePool(2, "functions")
     release = threading.Event()
+    stuck_threads = []
+
+    def hang():
+        stuck_threads.append(threading.current_thread())
+        release.wait()  # blocked in C: nothing can interrupt it
 
     async def scenario():
         for _ in range(2):  # every worker gets stuck
             with pytest.raises(FunctionTimeout, match="exceeded by function: Functions.hang"):
-                await call_with_timeout("hang", SHORT, pool=pool, fn=release.wait)
-        assert pool.stuck == 2 and pool.idle_capacity == 2
-        # New calls still run at once, on the replacements.
-        assert await call_with_timeout("quick", SHORT * 50, pool=pool, fn=lambda: 42) == 42
+                await call_with_timeout("hang", SHORT, pool=pool, fn=hang)
+        assert pool.replaced == 2
+        # New calls still run, on the replacements, while the stuck threads are still stuck.
+        results = await asyncio.gather(*(call_with_timeout("quick", SHORT * 50, pool=pool,
+                                                           fn=lambda n=n: n) for n in range(4)))
+        assert results == [0, 1, 2, 3]
+        assert all(t.is_alive() for t in stuck_threads)
 
     try:
         asyncio.run(scenario())
-        release.set()  # the stuck calls return; their threads leave
-        _wait_for(lambda: pool.stuck == 0)
-        assert pool.idle_capacity == 2
     finally:
-        release.set()
+        release.set()  # the stuck calls return; their threads end
+        for thread in stuck_threads:
+            thread.join(timeout=10)
         pool.shutdown()
+    assert not any(t.is_alive() for t in stuck_threads)
 
 
 def test_failures_and_results_pass_through_and_no_timeout_means_no_limit():
-    pool = ReplaceablePool(1)
+    pool = AbandonablePool(1, "functions")
 
     def boom():
         raise ValueError("boom")
