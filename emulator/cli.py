@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from . import jsonsafe
 from .enums import EventType, RuntimeStatus
 from .loader import AppLoadError, load_app
 from .server import DEFAULT_PORT, DEFAULT_STATE, HostOptions, LocalHostServer, configure_logging
@@ -259,8 +260,8 @@ def _replay(args: argparse.Namespace) -> int:
     from .timeline import check_replay
 
     try:
-        data = json.loads(Path(args.history_file).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = jsonsafe.loads(Path(args.history_file).read_bytes(), max_bytes=1 << 31)
+    except (OSError, jsonsafe.JsonInputError) as exc:
         return _fail(f"cannot read {args.history_file}: {exc}")
     history = data["history"] if isinstance(data, dict) else data
     record = data.get("instance", {}) if isinstance(data, dict) else {}

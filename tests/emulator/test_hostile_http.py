@@ -62,6 +62,16 @@ def test_bad_page_sizes_answer_400(host, value):
     assert response.status_code == 400 and "top" in response.text
 
 
+@pytest.mark.parametrize("value", BAD_NUMBERS)
+@pytest.mark.parametrize("parameter", ["timeout", "after"])
+def test_bad_numbers_on_the_wait_route_answer_400(host, parameter, value):
+    if parameter == "after" and value == "-1":
+        return  # "after=-1" is the route's own "any version"
+    response = host.request("GET", f"/admin/emulator/instances/x/wait?{parameter}="
+                                   f"{quote(value)}")
+    assert response.status_code == 400 and parameter in response.text
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "-1", "1e300", "9" * 400, ""])
 def test_bad_clock_moves_answer_400_and_the_engine_keeps_running(host, value):
     before = host.now()
