@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def _umount(path: Path) -> None:
     for _ in range(50):
         if subprocess.run(["umount", str(path)], capture_output=True).returncode == 0:
             return
-        subprocess.run(["sleep", "0.1"])  # a child that held a file there is still exiting
+        time.sleep(0.1)  # a child that held a file there is still exiting
     subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
