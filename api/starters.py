@@ -4,7 +4,9 @@ The JSON body is the orchestration's input. Inputs are checked at the door with 
 ``parse_*`` function the orchestrator applies to its own input, so a bad request answers 400
 ``{"error": ..., "field": ...}`` at once instead of starting an instance that fails later. On
 success: 202 with the check-status payload (status, raise-event, terminate, purge URLs) and a
-``Location`` header. An instance id that is still running answers 409.
+``Location`` header. An instance id that is still running answers 409 - also when two requests
+for one id race past the status check: the durable runtime refuses the second start ("already
+exists"), and that answer becomes the same 409.
 """
 
 from __future__ import annotations
@@ -61,16 +63,42 @@ VALIDATORS: dict[str, Callable[[Any], dict[str, Any]]] = {
 def instance_id_problem(instance_id: str) -> str | None:
     """Why ``instance_id`` is not acceptable to the Durable runtime, or None if it is.
 
-    Same rules as the runtime: 1 to 256 characters, no ``/ \\ ? #``, no control characters,
-    and no leading ``@`` (reserved for entities).
+    Same rules as the runtime (``DurableClient.StartNewAsync``): 1 to 256 characters, no
+    ``/ \\ ? #``, no control characters (.NET ``char.IsControl``: U+0000-U+001F and
+    U+007F-U+009F), no leading ``@`` (reserved for entities); and not ``.`` or ``..``, which a
+    URL path cannot carry, so the instance could never be addressed.
     """
     if not instance_id or len(instance_id) > MAX_INSTANCE_ID_LENGTH:
         return f"instance id must have 1 to {MAX_INSTANCE_ID_LENGTH} characters"
     if instance_id.startswith("@"):
         return "instance id must not start with '@'"
-    if any(c in "/\\?#" or ord(c) < 32 or ord(c) == 127 for c in instance_id):
+    if any(c in "/\\?#" or ord(c) < 32 or 127 <= ord(c) <= 159 for c in instance_id):
         return "instance id must not contain '/', '\\', '?', '#' or control characters"
+    if instance_id in (".", ".."):
+        return "instance id must not be '.' or '..'"
     return None
+
+
+def _strict_json(raw: bytes) -> Any:
+    """The body as JSON; ValueError for what strict JSON parsers would refuse (NaN, Infinity,
+    numbers beyond a double) and RecursionError for absurd nesting."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not a JSON value")
+
+    def finite(text: str) -> float:
+        value = float(text)
+        if value in (float("inf"), float("-inf")):
+            raise ValueError(f"{text[:40]} does not fit a double")
+        return value
+
+    return json.loads(raw, parse_constant=refuse, parse_float=finite)
+
+
+def _already_exists(error: Exception) -> bool:
+    """The runtime's answer to starting an id that is still active (the extension answers 500
+    with this message, the local host 409; the SDK raises both as a plain Exception)."""
+    return "already exists" in str(error)
 
 
 def _error(status: int, message: str, **extra: Any) -> func.HttpResponse:
@@ -104,9 +132,11 @@ async def _start(
 
     raw = req.get_body()
     try:
-        body = json.loads(raw) if raw.strip() else None
+        body = _strict_json(raw) if raw.strip() else None
     except ValueError as error:  # includes UnicodeDecodeError
         return _error(400, f"request body is not valid JSON: {error}", field="body")
+    except RecursionError:
+        return _error(400, "request body is not valid JSON: nested too deeply", field="body")
     try:
         orchestration_input = validate(body)
     except InputError as error:
@@ -123,6 +153,12 @@ async def _start(
                 field="instance_id",
             )
 
-    instance_id = await client.start_new(name, instance_id, orchestration_input)
+    try:
+        instance_id = await client.start_new(name, instance_id, orchestration_input)
+    except Exception as error:  # the SDK raises plain Exceptions for every refusal
+        if instance_id is None or not _already_exists(error):
+            raise
+        return _error(409, f"instance {instance_id!r} already exists and is active",
+                      field="instance_id")
     log.info("started %s instance %s", name, instance_id)
     return client.create_check_status_response(req, instance_id)

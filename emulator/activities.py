@@ -1,7 +1,8 @@
 """Activity dispatch: run work items under the concurrency limit and report their results.
 
 ``dispatch`` starts a committed work item; the activity runs through ``worker.py`` (async on the
-loop, sync in the functions pool; ``BuiltIn::HttpActivity`` with aiohttp) and its outcome, as a
+loop, sync in the functions pool, at most ``functionTimeout``, after which it fails with the
+host's message and its slot is free; ``BuiltIn::HttpActivity`` with aiohttp) and its outcome, as a
 ``TaskCompleted`` / ``TaskFailed`` event, goes to ``on_result``. A work item stays ``pending``
 until the episode that consumes its result commits (``retire``): the engine is idle only when
 nothing is pending.
@@ -13,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Executor
+from datetime import timedelta
 from typing import Any
 
 from . import history as h
@@ -21,18 +22,21 @@ from .clock import Clock
 from .loader import LoadedApp
 from .replay import HTTP_ACTIVITY
 from .store import WorkItem
+from .timeouts import AbandoningExecutor
 from .worker import activity_failure, http_activity, invoke_activity
 
 log = logging.getLogger("emulator")
 
 
 class ActivityDispatcher:
-    def __init__(self, app: LoadedApp, clock: Clock, pool: Executor, max_concurrent: int,
-                 spawn: Callable[[Coroutine[Any, Any, Any]], Any],
-                 on_result: Callable[[WorkItem, dict[str, Any]], None]) -> None:
+    def __init__(self, app: LoadedApp, clock: Clock, pool: AbandoningExecutor,
+                 max_concurrent: int, spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+                 on_result: Callable[[WorkItem, dict[str, Any]], None],
+                 timeout: timedelta | None = None) -> None:
         self.app = app
         self.clock = clock
         self.pool = pool
+        self.timeout = timeout  # functionTimeout: a call past it fails and frees its slot
         self.max_concurrent = max_concurrent
         self.spawn = spawn
         self.on_result = on_result
@@ -74,8 +78,8 @@ class ActivityDispatcher:
             if name == HTTP_ACTIVITY:
                 result = await self._http(item.input)
             else:
-                result = await invoke_activity(self.app.activity(name), item.input, self._loop,
-                                               self.pool)
+                result = await invoke_activity(self.app.activity(name), item.input,
+                                               self.pool, self.timeout)
             event = h.task_completed(self.clock.now(), item.task_id, result)
             log.info("[%s] activity %s#%d completed in %.0f ms", item.instance_id, name,
                      item.task_id, (time.perf_counter() - started) * 1000)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import StoreFull, StoreUnavailable
-from .store import Batch, Store
+from .store import Batch, CommitError, CommitFailure, Store
 
 log = logging.getLogger("emulator")
 
@@ -53,6 +53,11 @@ def write(store: Store, batch: Batch) -> None:
 
 
 def _store_error(exc: BaseException) -> StoreUnavailable:
+    if isinstance(exc, CommitError):  # the store says why (store/base.py)
+        if exc.failure is CommitFailure.FULL:
+            return StoreFull(f"The state store is full; nothing was changed ({exc}).", exc)
+        return StoreUnavailable(f"The state store could not commit; nothing was changed "
+                                f"({exc}).", exc)
     name = getattr(exc, "sqlite_errorname", None)
     full = (isinstance(exc, sqlite3.Error) and name in _FULL_SQLITE) \
         or (isinstance(exc, OSError) and exc.errno in _FULL_ERRNO)

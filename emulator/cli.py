@@ -17,10 +17,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from . import jsonsafe
 from .clock import TimeSkipping
 from .enums import EventType, RuntimeStatus
 from .loader import AppLoadError, load_app
 from .server import DEFAULT_PORT, DEFAULT_STATE, HostOptions, LocalHostServer, configure_logging
+from .store import StoreError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -195,7 +197,7 @@ def _serve(args: argparse.Namespace) -> int:
                           settings=settings, sdk_dateutil=args.sdk_dateutil)
     try:
         return asyncio.run(_run(options))
-    except AppLoadError as exc:
+    except (AppLoadError, StoreError) as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(str(exc))
@@ -239,11 +241,14 @@ def _load_instance(args: argparse.Namespace) -> tuple[dict, list[dict]] | str:
     path = Path(args.state) if args.state else Path(args.app) / DEFAULT_STATE
     if not path.exists():
         return f"no state file at {path} (pass --state or --url)"
-    store = SqliteStore(str(path))
     try:
-        snapshot = store.load()
-    finally:
-        store.close()
+        store = SqliteStore(str(path), read_only=True)  # a running host may own it
+        try:
+            snapshot = store.load()
+        finally:
+            store.close()
+    except StoreError as exc:
+        return str(exc)
     record = snapshot.instances.get(args.instance_id)
     if record is None:
         return f"no instance {args.instance_id!r} in {path}"
@@ -272,8 +277,8 @@ def _replay(args: argparse.Namespace) -> int:
     from .timeline import check_replay
 
     try:
-        data = json.loads(Path(args.history_file).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = jsonsafe.loads(Path(args.history_file).read_bytes(), max_bytes=1 << 31)
+    except (OSError, jsonsafe.JsonInputError) as exc:
         return _fail(f"cannot read {args.history_file}: {exc}")
     history = data["history"] if isinstance(data, dict) else data
     record = data.get("instance", {}) if isinstance(data, dict) else {}

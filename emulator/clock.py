@@ -19,6 +19,7 @@ between seeing an instance wait for an event and raising that event).
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +50,14 @@ class TimeSkipping(Enum):
                 return member
         raise ValueError(f"time skipping must be one of "
                          f"{', '.join(m.value for m in cls)}, not {value!r}")
+
+# The clock never passes this: timestamps stay printable, and adding the SDK's timer intervals
+# (at most 3 days) or a 24-hour timeout to "now" can never overflow ``datetime``.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class ClockRangeError(ValueError):
+    """A move the clock refuses: not finite, backwards, or past ``LATEST``."""
 
 
 class Clock:
@@ -126,12 +135,23 @@ class SkippingClock(Clock):
 
     def advance_to(self, when: datetime) -> None:
         with self._lock:
-            gap = when - self.now()
+            gap = min(when, LATEST) - self.now()
             if gap > timedelta(0):
                 self._offset += gap
 
     def advance_by(self, seconds: float) -> None:
+        """Move forward by ``seconds`` (finite, >= 0); ``ClockRangeError`` leaves it as it was."""
+        if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+            raise ClockRangeError(f"the clock moves forward by a finite number of seconds, "
+                                  f"not {seconds!r}")
         with self._lock:
+            try:
+                target = self.now() + timedelta(seconds=seconds)
+            except OverflowError:
+                target = None
+            if target is None or target > LATEST:
+                raise ClockRangeError(f"advancing by {seconds:g} s would pass "
+                                      f"{LATEST.date().isoformat()}")
             self._offset += timedelta(seconds=seconds)
 
     def hold(self) -> None:

@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from .activities import ActivityDispatcher
@@ -69,12 +68,12 @@ class Engine:
         self.stats = {"episodes": 0, "activities": 0}
         self.listeners: list[Callable[[Instance], None]] = []
         self.orchestrator_pool = AbandonablePool(2, "orchestrator")
-        self.functions_pool = ThreadPoolExecutor(max_workers=max(1, limits.threads),
-                                                 thread_name_prefix="functions")
+        # Synchronous functions; a call past functionTimeout gives its thread up (replaced).
+        self.functions_pool = AbandonablePool(max(1, limits.threads), "functions")
         self.timers = TimerQueue(clock, self._timer_due, self.idle)
         self.activities = ActivityDispatcher(app, clock, self.functions_pool,
                                              limits.max_activities, self.spawn,
-                                             self._activity_result)
+                                             self._activity_result, limits.function_timeout)
         self.hold = HoldPolicy(self.mark_ready, self._call_later)
         self.orchestrations = Orchestrations(self)
         self.kinds: dict[str, InstanceKind] = {ORCHESTRATION: self.orchestrations}
@@ -107,10 +106,12 @@ class Engine:
             history = snapshot.histories.get(record.instance_id, [])
             self.instances[record.instance_id] = Instance(
                 record, history, [json.dumps(event) for event in history])
+        orphans = Batch()  # rows nobody will ever read: left by a purge or a crash
         for message in snapshot.messages:
             ids.append(message.id)
             inst = self.instances.get(message.instance_id)
-            if inst is None:
+            if inst is None or inst.is_terminal:
+                orphans.delete_messages.append(message.id)
                 continue
             if message.visible_at:
                 self.timers.arm(inst, message)
@@ -118,8 +119,18 @@ class Engine:
                 inst.inbox.append(Inbound(message.event, message.execution_id, message.id))
         for work in snapshot.work:
             ids.append(work.id)
+            inst = self.instances.get(work.instance_id)
+            if inst is None or inst.is_terminal or inst.record.execution_id != work.execution_id:
+                orphans.delete_work.append(work.id)
+                continue
             self.dispatch_activity(work)
         self._next_id = max(ids) + 1
+        if orphans:
+            try:
+                self.commit(Change(orphans))
+            except StoreUnavailable as exc:  # harmless: they are skipped again next time
+                log.warning("could not delete %d orphaned rows: %s",
+                            len(orphans.delete_messages) + len(orphans.delete_work), exc)
         for inst in self.instances.values():
             self.mark_ready(inst)
         if snapshot.instances:
@@ -268,10 +279,17 @@ class Engine:
         inst.inbox.append(Inbound(event, item.execution_id, None, item.id))
         self.hold.result_arrived(inst)
 
-    async def call_function(self, fn: Callable[..., Any], kwargs: dict[str, Any], *,
+    async def call_function(self, name: str, fn: Callable[..., Any], kwargs: dict[str, Any], *,
                             is_async: bool) -> Any:
-        """Call one of the app's functions (HTTP functions) through the worker."""
-        return await call_function(fn, kwargs, is_async, self._loop, self.functions_pool)
+        """Call one of the app's functions (HTTP functions) through the worker, bounded by
+        ``functionTimeout`` (``timeouts.FunctionTimeout``)."""
+        return await call_function(name, fn, kwargs, is_async, self.functions_pool,
+                                   self.limits.function_timeout)
+
+    @property
+    def replaced_threads(self) -> int:
+        """Function threads given up after functionTimeout (each replaced by a new one)."""
+        return self.functions_pool.replaced
 
     # -- episodes ----------------------------------------------------------------------------
     def mark_ready(self, inst: Instance) -> None:

@@ -7,66 +7,62 @@ SDK's ``DurableOrchestrationClient`` calls - the same handlers, as in the extens
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import re
 import socket
 import time
 from dataclasses import asdict
-from datetime import datetime
 
 from aiohttp import web
 
 from . import __version__
 from .engine import Engine
 from .enums import ACTIVE, RuntimeStatus
-from .history import parse_ts
 from .http_errors import (
     InvalidQuery,
+    clock_seconds,
     error_response,
     errors_middleware,
     flag,
+    instance_id,
+    integer,
     json_body,
-    seconds,
+    json_response,
+    timestamp,
+    wait_seconds,
     waiting_seconds,
 )
 from .http_functions import APP, ENGINE, invoke_http, origin
 from .instance import Instance
 from .loader import LoadedApp
+from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
+from .params import CLOCK_ADVANCE_LIMIT_SECONDS
 from .payloads import RPC_PATH, WEBHOOK_PATH, check_status_payload, status_payload
 
 STARTED = web.AppKey("started", float)
-_BAD_ID = re.compile(r"[/\\?#\x00-\x1f\x7f]")
-
-
-def validate_instance_id(instance_id: str) -> None:
-    if not instance_id or instance_id.startswith("@") or len(instance_id) > 256 \
-            or _BAD_ID.search(instance_id):
-        raise InvalidQuery(
-            f"Invalid instance ID {instance_id!r}: it must be 1 to 256 characters, must not "
-            "start with '@', and must not contain '/', '\\', '?', '#' or control characters.")
+TOKENS = web.AppKey("tokens", ContinuationTokens)
+DEFAULT_PAGE_SIZE = 100
 
 
 # -- management API ------------------------------------------------------------------------
 async def start_instance(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     name = request.match_info["function"]
-    instance_id = request.match_info.get("instance_id")
-    if instance_id is not None:
-        validate_instance_id(instance_id)
-    timeout = request.query.get("timeout")
-    if timeout is not None:  # checked before anything is created
-        limit = seconds(request, "timeout", timeout)
-        seconds(request, "pollingInterval", "1")  # accepted; the wait is woken, not polled
+    chosen = request.match_info.get("instance_id")
+    if chosen is not None:
+        instance_id(chosen)
+    # Everything is checked before anything is created. The wait is woken by the instance's
+    # changes, never polled, so pollingInterval is only checked (0 cannot spin).
+    limit = wait_seconds(request, "timeout")
+    wait_seconds(request, "pollingInterval")
     input_json = await json_body(request)
-    instance_id = engine.operations.start(name, input_json, instance_id,
-                                          version=request.query.get("version"))
-    if timeout is not None:
+    started = engine.operations.start(name, input_json, chosen,
+                                      version=request.query.get("version"))
+    if limit is not None:
         with engine.clock.waiting():  # a waiting client: while-waiting time skipping runs
-            inst = await engine.wait_for(instance_id, _finished, limit)
+            inst = await engine.wait_for(started, _finished, limit)
         if _finished(inst):
-            return web.json_response(status_payload(inst.record), status=200)
-    return _check_status(request, instance_id)
+            return json_response(status_payload(inst.record), status=200)
+    return _check_status(request, started)
 
 
 def _finished(inst: Instance | None) -> bool:
@@ -75,7 +71,7 @@ def _finished(inst: Instance | None) -> bool:
 
 def _check_status(request: web.Request, instance_id: str) -> web.Response:
     payload = check_status_payload(origin(request), instance_id, request.app[ENGINE].hub_name)
-    return web.json_response(payload, status=202, headers={
+    return json_response(payload, status=202, headers={
         "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
 
@@ -94,21 +90,10 @@ async def get_instance(request: web.Request) -> web.Response:
     body = status_payload(inst.record, inst.history, show_input=show_input,
                           show_history=show_history, show_history_output=show_output)
     if inst.status in ACTIVE:
-        return web.json_response(body, status=202, headers={
+        return json_response(body, status=202, headers={
             "Location": str(request.url), "Retry-After": "5"})
     status = 500 if inst.status == RuntimeStatus.Failed and fail_500 else 200
-    return web.json_response(body, status=status)
-
-
-def _time_param(request: web.Request, name: str) -> datetime | None:
-    value = request.query.get(name)
-    if not value:
-        return None
-    try:
-        return parse_ts(value if value.endswith("Z") or "+" in value else value + "Z")
-    except ValueError as exc:
-        raise InvalidQuery(f"Query parameter '{name}' is not a valid date/time: {value!r}") \
-            from exc
+    return json_response(body, status=status)
 
 
 def _status_filter(request: web.Request) -> set[RuntimeStatus] | None:
@@ -124,35 +109,45 @@ def _status_filter(request: web.Request) -> set[RuntimeStatus] | None:
     return {RuntimeStatus(s) for s in statuses}
 
 
+_FILTERS = ("createdTimeFrom", "createdTimeTo", "runtimeStatus", "instanceIdPrefix")
+
+
 def _filtered(request: web.Request) -> list[Instance]:
+    """The instances the query's filters select, oldest first: all filters are checked (400)
+    before any is applied, and an instance is selected only if every filter holds."""
+    created_from = timestamp(request, "createdTimeFrom")
+    created_to = timestamp(request, "createdTimeTo")
+    statuses = _status_filter(request)
     return request.app[ENGINE].operations.find(
-        created_from=_time_param(request, "createdTimeFrom"),
-        created_to=_time_param(request, "createdTimeTo"),
-        statuses=_status_filter(request), prefix=request.query.get("instanceIdPrefix"))
+        created_from=created_from, created_to=created_to, statuses=statuses,
+        prefix=request.query.get("instanceIdPrefix"))
+
+
+def _position(inst: Instance) -> tuple[str, str]:
+    return inst.record.created, inst.record.instance_id
 
 
 async def list_instances(request: web.Request) -> web.Response:
     show_input = flag(request, "showInput", True)
-    try:
-        top = int(request.query.get("top", "100"))
-        if top <= 0:
-            raise ValueError
-    except ValueError as exc:
-        raise InvalidQuery("Query parameter 'top' must be a positive integer.") from exc
+    top = integer(request, "top", DEFAULT_PAGE_SIZE, minimum=1)
+    query = query_fingerprint({name: request.query.get(name) for name in _FILTERS})
     token = request.headers.get("x-ms-continuation-token")
-    offset = 0
+    after = None
     if token and token != "null":
         try:
-            offset = int(base64.b64decode(token).decode())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidQuery("Invalid x-ms-continuation-token header.") from exc
+            after = request.app[TOKENS].decode(token, query)
+        except InvalidContinuationToken as exc:
+            raise InvalidQuery(f"Invalid x-ms-continuation-token header: {exc}") from None
     found = _filtered(request)
-    page = found[offset:offset + top]
+    if after is not None:  # keyset paging: purges between pages skip and repeat nothing
+        found = [i for i in found if _position(i) > after]
+    page = found[:top]
     headers = {}
-    if offset + top < len(found):
-        headers["x-ms-continuation-token"] = base64.b64encode(str(offset + top).encode()).decode()
+    if len(found) > top:
+        headers["x-ms-continuation-token"] = request.app[TOKENS].encode(_position(page[-1]),
+                                                                        query)
     body = [status_payload(i.record, show_input=show_input) for i in page]
-    return web.json_response(body, headers=headers)
+    return json_response(body, headers=headers)
 
 
 async def purge_instance(request: web.Request) -> web.Response:
@@ -160,7 +155,7 @@ async def purge_instance(request: web.Request) -> web.Response:
     instance_id = request.match_info["instance_id"]
     if instance_id not in engine.instances:
         return web.Response(status=404)
-    return web.json_response({"instancesDeleted": engine.operations.purge_one(instance_id)})
+    return json_response({"instancesDeleted": engine.operations.purge_one(instance_id)})
 
 
 async def purge_instances(request: web.Request) -> web.Response:
@@ -170,7 +165,7 @@ async def purge_instances(request: web.Request) -> web.Response:
     deleted = engine.operations.purge(i.id for i in _filtered(request) if i.is_terminal)
     if deleted == 0:
         return web.Response(status=404)
-    return web.json_response({"instancesDeleted": deleted})
+    return json_response({"instancesDeleted": deleted})
 
 
 async def raise_event(request: web.Request) -> web.Response:
@@ -221,7 +216,7 @@ async def not_found(request: web.Request) -> web.Response:
 async def host_status(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     limits = engine.limits
-    return web.json_response({
+    return json_response({
         "id": socket.gethostname(),
         "state": "Running",
         "version": f"emulator {__version__}",
@@ -241,6 +236,8 @@ async def host_status(request: web.Request) -> web.Response:
             "episodes": engine.stats["episodes"],
             "activities": engine.stats["activities"],
             "instances": len(engine.instances),
+            "functionTimeout": engine.limits.function_timeout_text,
+            "replacedThreads": engine.replaced_threads,
         },
     })
 
@@ -256,35 +253,28 @@ async def clock(request: web.Request) -> web.Response:
         engine.clock.release()
         engine.timers.poke()
     elif action == "advance":
-        try:
-            seconds = float(request.query["seconds"])
-        except (KeyError, ValueError):
-            return error_response(400, "Query parameter 'seconds' (a number) is required.")
-        engine.clock.advance_by(seconds)
+        engine.clock.advance_by(clock_seconds(request, CLOCK_ADVANCE_LIMIT_SECONDS).total_seconds())
         engine.timers.poke()
     elif action is not None:
         return web.Response(status=404)
-    return web.json_response({"now": engine.clock.now().isoformat(),
-                              "timeSkipping": engine.clock.mode.value})
+    return json_response({"now": engine.clock.now().isoformat(),
+                          "timeSkipping": engine.clock.mode.value})
 
 
 async def wait_change(request: web.Request) -> web.Response:
     """Long poll for ``LocalHost.wait``: answer as soon as the instance's change counter passes
     ``after`` (or at ``timeout``) with ``{"version": n, "status": payload or null}``."""
     engine = request.app[ENGINE]
-    try:
-        after = int(request.query.get("after", "-1"))
-    except ValueError as exc:
-        raise InvalidQuery("Query parameter 'after' must be an integer.") from exc
-    limit = seconds(request, "timeout", "30")
+    after = integer(request, "after", -1, minimum=-1, maximum=2**63 - 1)
+    limit = wait_seconds(request, "timeout", "30")
     waiting = engine.clock.waiting() if flag(request, "waiting", True) \
         else contextlib.nullcontext()
     with waiting:  # LocalHost.wait is a waiting client unless it only watches
         inst = await engine.wait_for(request.match_info["instance_id"],
                                      lambda i: i is not None and i.version > after, limit)
     if inst is None:
-        return web.json_response({"version": -1, "status": None})
-    return web.json_response({"version": inst.version, "status": status_payload(inst.record)})
+        return json_response({"version": -1, "status": None})
+    return json_response({"version": inst.version, "status": status_payload(inst.record)})
 
 
 async def raw_history(request: web.Request) -> web.Response:
@@ -294,7 +284,7 @@ async def raw_history(request: web.Request) -> web.Response:
     if inst is None:
         return error_response(404, f"No instance with ID '{request.match_info['instance_id']}' "
                                    "found.")
-    return web.json_response({"instance": asdict(inst.record), "history": inst.history})
+    return json_response({"instance": asdict(inst.record), "history": inst.history})
 
 
 def _management_routes(base: str) -> list[web.RouteDef]:
@@ -318,6 +308,7 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
     """The aiohttp application of the local host; the engine's loops run with it."""
     web_app = web.Application(middlewares=[errors_middleware], client_max_size=100 * 1024 * 1024)
     web_app[ENGINE] = engine
+    web_app[TOKENS] = ContinuationTokens()
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""

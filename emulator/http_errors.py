@@ -1,19 +1,26 @@
 """The HTTP edge's error mapping: domain errors (``errors.py``) to the extension's status codes
-and JSON bodies, and the query-parameter checks of the management API.
+and JSON bodies, and the request checks of the management API.
 
 Bodies follow the extension: ``{"Message": ..., "ExceptionMessage": ...}``. A failed store
 write answers 503 (507 for a full disk) with the reason; nothing of the request happened.
+
+Every query value and body is read through ``params`` (finite, bounded numbers; timestamps in
+UTC), ``ids`` (the extension's instance-id rules) and ``jsonsafe`` (strict JSON with depth and
+size limits) before the engine sees it, and everything served goes out as strict JSON
+(``json_response``: ``NaN``/``Infinity`` become ``null``).
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
-import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from . import jsonsafe
+from .clock import ClockRangeError
 from .errors import (
     BadRequest,
     Conflict,
@@ -25,7 +32,8 @@ from .errors import (
     StoreUnavailable,
     Unsupported,
 )
-from .history import compact
+from .ids import InvalidInstanceId, validate_instance_id
+from .params import InvalidParameter, parse_flag, parse_int, parse_seconds, parse_timestamp
 
 log = logging.getLogger("emulator")
 
@@ -35,13 +43,23 @@ GENERIC = "Something went wrong while processing your request"
 class InvalidQuery(Exception):
     """A malformed request parameter or body, found at the edge (400, message twice)."""
 
+    status = 400
+
+
+class PayloadTooLarge(InvalidQuery):
+    status = 413
+
+
+# Everything the host serves: strict JSON (non-finite floats written as null).
+json_response = functools.partial(web.json_response, dumps=jsonsafe.dumps)
+
 
 def error_response(status: int, message: str,
                    exception_message: str | None = None) -> web.Response:
     body = {"Message": message}
     if exception_message is not None:
         body["ExceptionMessage"] = exception_message
-    return web.json_response(body, status=status)
+    return json_response(body, status=status)
 
 
 def engine_error_response(exc: EngineError) -> web.Response:
@@ -75,50 +93,66 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
     except EngineError as exc:
         return engine_error_response(exc)
     except InvalidQuery as exc:
+        return error_response(exc.status, str(exc), str(exc))
+    except (InvalidParameter, InvalidInstanceId, ClockRangeError) as exc:
         return error_response(400, str(exc), str(exc))
 
 
 def flag(request: web.Request, name: str, default: bool) -> bool:
     value = request.query.get(name)
-    if value is None:
-        return default
-    if value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise InvalidQuery(f"Query parameter '{name}' must be true or false, not {value!r}.")
+    return default if value is None else parse_flag(value, name)
 
 
-def seconds(request: web.Request, name: str, default: str) -> float:
-    """A finite number of seconds from the query (negative counts as 0)."""
+def wait_seconds(request: web.Request, name: str, default: str | None = None) -> float | None:
+    """A wait in seconds (finite, 0 to one day); None when absent and no default."""
+    value = request.query.get(name, default)
+    return None if value is None else parse_seconds(value, name).total_seconds()
+
+
+def integer(request: web.Request, name: str, default: int, *, minimum: int,
+            maximum: int = 2**31 - 1) -> int:
+    value = request.query.get(name)
+    return default if value is None else parse_int(value, name, minimum=minimum,
+                                                   maximum=maximum)
+
+
+def timestamp(request: web.Request, name: str) -> datetime | None:
+    value = request.query.get(name)
+    return parse_timestamp(value, name) if value else None
+
+
+def instance_id(value: str) -> str:
+    """``value`` when the extension accepts it as an instance id; InvalidQuery otherwise."""
     try:
-        value = float(request.query.get(name, default))
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InvalidQuery("'timeout' and 'pollingInterval' must be numbers (seconds)")
-    return max(0.0, value)
+        return validate_instance_id(value)
+    except InvalidInstanceId as exc:
+        raise InvalidQuery(f"Invalid instance ID {value[:300]!r}: {exc}") from None
+
+
+def clock_seconds(request: web.Request, maximum: float) -> timedelta:
+    value = request.query.get("seconds")
+    if value is None:
+        raise InvalidQuery("Query parameter 'seconds' (a number) is required.")
+    return parse_seconds(value, "seconds", maximum=maximum)
 
 
 def waiting_seconds(request: web.Request) -> float | None:
     """``waitingSeconds=N`` (the local host's own): this request is a client waiting N s."""
-    value = request.query.get("waitingSeconds")
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or number < 0:
-        raise InvalidQuery("Query parameter 'waitingSeconds' must be a number of seconds "
-                           f"(>= 0), not {value!r}.")
-    return number
+    return wait_seconds(request, "waitingSeconds")
 
 
 async def json_body(request: web.Request) -> str | None:
-    """The body as compact JSON text (None when empty); 400 when it is not JSON."""
+    """The body as compact strict JSON text (None when empty); 400 when it is not strict
+    JSON or nests too deeply, 413 when it is larger than ``jsonsafe.MAX_BYTES``."""
+    if request.content_length is not None and request.content_length > jsonsafe.MAX_BYTES:
+        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the "
+                              f"limit for JSON is {jsonsafe.MAX_BYTES}.")
     raw = await request.read()
     if not raw.strip():
         return None
     try:
-        return compact(json.loads(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidQuery(f"Invalid JSON content: {exc}") from exc
+        return jsonsafe.dumps(jsonsafe.loads(raw))
+    except jsonsafe.JsonInputError as exc:
+        error = PayloadTooLarge if exc.problem is jsonsafe.JsonProblem.TOO_LARGE \
+            else InvalidQuery
+        raise error(f"Invalid JSON content: {exc}") from None

@@ -12,8 +12,10 @@ import azure.functions as func
 from aiohttp import web
 
 from .engine import Engine
+from .http_errors import json_response
 from .loader import HttpFunction, LoadedApp
 from .payloads import RPC_PATH, client_binding
+from .timeouts import FunctionTimeout
 from .worker import InvocationContext
 
 log = logging.getLogger("emulator")
@@ -62,11 +64,15 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
         kwargs[other.split(" ")[0]] = None
     started = time.perf_counter()
     try:
-        result = await engine.call_function(function.fn, kwargs, is_async=function.is_async)
+        result = await engine.call_function(function.name, function.fn, kwargs,
+                                            is_async=function.is_async)
+    except FunctionTimeout as exc:  # the host answers 500 and logs the timeout
+        log.error("Executed 'Functions.%s' (Failed): %s", function.name, exc)
+        return json_response({"error": str(exc)}, status=500)
     except Exception:
         log.exception("Executed 'Functions.%s' (Failed)", function.name)
-        return web.json_response({"error": "The function raised an exception; see the host "
-                                           "log."}, status=500)
+        return json_response({"error": "The function raised an exception; see the host "
+                                       "log."}, status=500)
     log.info("Executed 'Functions.%s' (Succeeded, Duration=%.0fms)", function.name,
              (time.perf_counter() - started) * 1000)
     return to_response(result)
@@ -84,4 +90,4 @@ def to_response(result: Any) -> web.Response:
     if isinstance(result, bytes | str):
         return web.Response(status=200, body=result if isinstance(result, bytes)
                             else result.encode(), content_type="text/plain")
-    return web.json_response(result)
+    return json_response(result)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from .timeouts import DEFAULT_FUNCTION_TIMEOUT, format_timespan, function_timeout
 
 DEFAULT_ORCHESTRATOR_TIMEOUT = 60.0  # seconds an orchestrator call may take (one episode)
 
@@ -15,6 +18,12 @@ class Limits:
     max_orchestrators: int  # concurrent orchestrator episodes (0: unlimited)
     threads: int  # thread pool for synchronous functions
     orchestrator_timeout: float | None = DEFAULT_ORCHESTRATOR_TIMEOUT  # one episode's code
+    # One activity or HTTP function call (None: unlimited); see timeouts.py.
+    function_timeout: timedelta | None = DEFAULT_FUNCTION_TIMEOUT
+
+    @property
+    def function_timeout_text(self) -> str:
+        return "-1" if self.function_timeout is None else format_timespan(self.function_timeout)
 
     @classmethod
     def from_host_json(cls, host_json: dict[str, Any], *, max_activities: int | None = None,
@@ -25,7 +34,9 @@ class Limits:
         Defaults are the Functions host's: 10 x processors for both limits, and the Python
         worker's thread pool of min(32, processors + 4) (``PYTHON_THREADPOOL_THREAD_COUNT``).
         An orchestrator call may take host.json's ``functionTimeout`` (``-1``: no limit), by
-        default 60 s: longer means code that never returns, and its instance fails.
+        default 60 s: longer means code that never returns, and its instance fails. An activity
+        or HTTP function call may take ``functionTimeout`` too, by default the Functions host's
+        30 minutes (``timeouts.py``).
         """
         environ = os.environ if environ is None else environ
         durable = ((host_json.get("extensions") or {}).get("durableTask") or {})
@@ -38,30 +49,17 @@ class Limits:
                                      durable.get("maxConcurrentOrchestratorFunctions"), 10 * cpus),
             threads=_first(threads, int(pool) if pool and pool.isdigit() else None,
                            min(32, cpus + 4)),
-            orchestrator_timeout=parse_timespan(host_json.get("functionTimeout"),
-                                                DEFAULT_ORCHESTRATOR_TIMEOUT),
+            orchestrator_timeout=_orchestrator_timeout(host_json),
+            function_timeout=function_timeout(host_json),
         )
 
 
-def parse_timespan(value: Any, default: float | None) -> float | None:
-    """host.json's ``[d.]hh:mm:ss[.fff]`` timespan in seconds; ``-1`` means no limit."""
-    if value is None:
-        return default
-    text = str(value).strip()
-    if text == "-1":
-        return None
-    days, _, clock = text.rpartition(".") if text.count(":") == 2 and "." in text.split(":")[0] \
-        else ("", "", text)
-    try:
-        hours, minutes, seconds = clock.split(":")
-        total = (int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60
-                 + float(seconds))
-    except ValueError as exc:
-        raise ValueError(f"host.json functionTimeout {value!r} is not a timespan "
-                         "like '00:05:00'") from exc
-    if total <= 0:
-        raise ValueError(f"host.json functionTimeout {value!r} must be positive (or -1)")
-    return total
+def _orchestrator_timeout(host_json: dict[str, Any]) -> float | None:
+    """``functionTimeout`` in seconds when host.json sets it, else 60 s; None: no limit."""
+    if host_json.get("functionTimeout") is None:
+        return DEFAULT_ORCHESTRATOR_TIMEOUT
+    timeout = function_timeout(host_json)
+    return None if timeout is None else timeout.total_seconds()
 
 
 def _first(*values: Any) -> int:

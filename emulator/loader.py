@@ -19,8 +19,11 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from .timeouts import function_timeout
 
 log = logging.getLogger("emulator")
 
@@ -80,6 +83,11 @@ class LoadedApp:
 
     def activity(self, name: str) -> ActivityFunction | None:
         return self.activities.get(name.lower())
+
+    @property
+    def function_timeout(self) -> timedelta | None:
+        """``functionTimeout`` from host.json (30 minutes when absent; None: unlimited)."""
+        return function_timeout(self.host_json)
 
     @property
     def route_prefix(self) -> str:
@@ -246,6 +254,10 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
     if not app_dir.is_dir():
         raise AppLoadError(f"App folder {app_dir} does not exist")
     host_json = read_host_json(app_dir)
+    try:
+        function_timeout(host_json)  # a bad value fails the start, before the app's import
+    except ValueError as exc:
+        raise AppLoadError(f"{app_dir / 'host.json'}: {exc}") from None
     module = _import_app_module(app_dir)
     functions = _index(module, app_dir)
 

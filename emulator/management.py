@@ -21,6 +21,7 @@ from .changes import Change
 from .enums import ACTIVE, SUSPENDABLE, TERMINAL, EventType, RuntimeStatus
 from .errors import BadRequest, Conflict, Gone, InvalidOperation, NotFound
 from .history import parse_ts
+from .ids import instance_id_problem
 from .instance import Inbound, Instance
 from .rewind import plan_rewind
 from .store import MessageRecord
@@ -80,6 +81,9 @@ class Management:
         if function is None:
             raise BadRequest(engine.orchestrations.unknown(name))
         instance_id = instance_id or uuid.uuid4().hex
+        problem = instance_id_problem(instance_id)
+        if problem is not None:
+            raise BadRequest(problem)
         existing = engine.instances.get(instance_id)
         change = Change()
         if existing is not None:

@@ -25,6 +25,7 @@ from .changes import Change
 from .enums import ACTIVE, RuntimeStatus, WorkKind
 from .episode import EpisodeResult, episode_time, step, unknown_function_message, unknown_work
 from .history import format_ts
+from .ids import instance_id_problem
 from .instance import ORCHESTRATION, Inbound, Instance
 from .replay import NewWork
 from .store import InstanceRecord, MessageRecord, WorkItem
@@ -182,7 +183,7 @@ class Orchestrations:
                 failure = self._plan_child(change, inst, record, work, now, created)
                 if failure is not None:
                     outgoing.append(failure)
-        if result.completed and record.parent:
+        if result.completed and record.parent and self._parent_waits(record.parent):
             parent = record.parent
             if record.status == RuntimeStatus.Completed:
                 event = h.sub_orchestration_completed(now, parent["task_id"], record.output)
@@ -221,8 +222,13 @@ class Orchestrations:
     def _plan_child(self, change: Change, inst: Instance, record: InstanceRecord,
                     work: NewWork, now: datetime,
                     created: set[str]) -> MessageRecord | None:
-        """Plan a sub-orchestration; the failure message for the parent if its id is taken."""
+        """Plan a sub-orchestration; the failure message for the parent if its id is taken or
+        is not a valid instance id (``ids.py``: the store and the URLs could not hold it)."""
         engine = self.engine
+        problem = instance_id_problem(work.instance_id)
+        if problem is not None:
+            event = h.sub_orchestration_failed(now, work.seq, problem, None)
+            return MessageRecord(engine.new_id(), inst.id, event, None, record.execution_id)
         existing = engine.instances.get(work.instance_id)
         status = RuntimeStatus.Pending if work.instance_id in created \
             else existing.status if existing is not None else None
@@ -239,6 +245,13 @@ class Orchestrations:
                          input_json, parent, version=work.version)
         created.add(work.instance_id)
         return None
+
+    def _parent_waits(self, parent: dict[str, Any]) -> bool:
+        """Whether the parent can still take the child's result: a purged, finished or
+        restarted parent never reads it, so it is not stored (it would stay forever)."""
+        target = self.engine.instances.get(parent["instance_id"])
+        return target is not None and not target.is_terminal \
+            and target.record.execution_id == parent["execution_id"]
 
     def check_work(self, new_work: list[NewWork]) -> str | None:
         """The failure message if new work calls a function the app does not have."""

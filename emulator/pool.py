@@ -1,7 +1,9 @@
-"""The orchestrator thread pool: daemon workers whose stuck calls can be abandoned.
+"""Thread pools of daemon workers whose stuck calls can be abandoned.
 
-Orchestrator code runs in these threads (``episode.step``). Code that never returns (an infinite
-loop in the generator) must not hold a thread forever: after its deadline the engine calls
+Orchestrator code runs in one such pool (``episode.step``), synchronous activities and HTTP
+functions in another (``timeouts.call_with_timeout`` bounds them by ``functionTimeout``). Code
+that never returns (an infinite loop, a read that never ends) must not hold a thread forever:
+after its deadline the engine calls
 ``abandon(future)``, which returns the stack the thread is stuck in (``sys._current_frames``),
 asks the thread to stop (an ``OrchestratorDeadline`` raised asynchronously in it, which ends a
 loop of Python code at its next bytecode), retires that thread, and starts a replacement so the

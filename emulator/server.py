@@ -21,7 +21,7 @@ from .loader import (
     read_local_settings,
     restore_settings,
 )
-from .store import open_store
+from .store import Store, open_store
 from .versioning import VersioningConfigError, VersioningSettings
 
 log = logging.getLogger("emulator")
@@ -60,23 +60,37 @@ class LocalHostServer:
         self.options = options
         self.app: LoadedApp | None = None
         self.engine: Engine | None = None
+        self.store: Store | None = None  # opened by prepare(), handed to the engine by start()
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._previous_env: dict[str, str | None] = {}
         self.versioning = VersioningSettings()
 
     def prepare(self) -> LoadedApp:
-        """Apply settings and import the app (raises AppLoadError with a clear message)."""
+        """Take the state (raises StoreError: not ours, damaged, read-only, owned by another
+        host), apply settings and import the app (raises AppLoadError) - in that order, so a
+        refused state file never runs the app's import-time code."""
         options = self.options
+        if self.store is None:
+            self.store = open_store(options.state_path())
         app_dir = Path(options.app_dir).resolve()
-        self._previous_env = apply_settings(read_local_settings(app_dir))
-        self._previous_env.update(apply_settings(options.settings, override=True))
-        self.app = load_app(app_dir)
         try:
-            self.versioning = VersioningSettings.from_host_json(self.app.host_json)
-        except VersioningConfigError as exc:
-            raise AppLoadError(f"{app_dir / 'host.json'}: {exc}") from exc
+            self._previous_env = apply_settings(read_local_settings(app_dir))
+            self._previous_env.update(apply_settings(options.settings, override=True))
+            self.app = load_app(app_dir)
+            try:
+                self.versioning = VersioningSettings.from_host_json(self.app.host_json)
+            except VersioningConfigError as exc:
+                raise AppLoadError(f"{app_dir / 'host.json'}: {exc}") from exc
+        except BaseException:
+            self._close_store()
+            raise
         return self.app
+
+    def _close_store(self) -> None:
+        store, self.store = self.store, None
+        if store is not None:
+            store.close()
 
     async def start(self) -> int:
         options = self.options
@@ -89,13 +103,18 @@ class LocalHostServer:
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
         clock = make_clock(options.time_skipping)
-        store = open_store(options.state_path())
-        self.engine = Engine(app, store, clock, limits,
-                             hub_name=str(durable.get("hubName") or "TestHubName"),
-                             versioning=self.versioning)
-        self._runner = web.AppRunner(create_app(self.engine, app), access_log=None,
-                                     handle_signals=False)
-        await self._runner.setup()
+        store = self.store
+        try:
+            self.engine = Engine(app, store, clock, limits,
+                                 hub_name=str(durable.get("hubName") or "TestHubName"),
+                                 versioning=self.versioning)
+            self._runner = web.AppRunner(create_app(self.engine, app), access_log=None,
+                                         handle_signals=False)
+            await self._runner.setup()  # the engine loads the state here
+        except BaseException:
+            self._close_store()
+            raise
+        self.store = None  # the engine owns it now and closes it when it stops
         # A fan-out opens hundreds of connections at once; the default backlog (128) would
         # drop SYNs and cost a second of TCP retransmission (the Functions host uses more).
         site = web.TCPSite(self._runner, options.bind, options.port, reuse_address=True,
@@ -135,6 +154,7 @@ class LocalHostServer:
         log.info("\n".join(lines))
 
     async def stop(self) -> None:
+        self._close_store()  # prepared but never started
         await sdk_compat.close_loop_session()
         if self._runner is not None:
             await self._runner.cleanup()

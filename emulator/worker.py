@@ -8,13 +8,12 @@ worker's own converters, so the app sees exactly the values it would see in Azur
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
 import traceback
 import uuid
-from concurrent.futures import Executor
+from datetime import timedelta
 from typing import Any
 
 from azure.functions import meta
@@ -30,6 +29,7 @@ from .replay import (
     top_level_actions,
 )
 from .store import InstanceRecord
+from .timeouts import AbandoningExecutor, FunctionTimeout, call_with_timeout
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
@@ -46,7 +46,14 @@ class InvocationContext:
 
 
 def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
-    """Reason and Details of a TaskFailed event, in the formats the host writes (protocol 4.3)."""
+    """Reason and Details of a TaskFailed event, in the formats the host writes (protocol 4.3).
+    A timeout is the host's own exception, not the worker's: no type name, no RPC wrapper."""
+    if isinstance(exc, FunctionTimeout):
+        return f"Activity function '{name}' failed: {exc}", compact({
+            "$type": "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException, "
+                     "Microsoft.Azure.WebJobs.Host",
+            "ClassName": "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException",
+            "Message": str(exc), "Data": None, "InnerException": None})
     friendly = f" {type(exc).__name__}: {exc}"
     stack = "".join(traceback.format_exception(exc)).rstrip()
     details = compact({
@@ -141,18 +148,17 @@ def invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str,
 
 
 async def invoke_activity(activity: ActivityFunction, input_text: str | None,
-                          loop: asyncio.AbstractEventLoop, pool: Executor) -> str | None:
+                          pool: AbandoningExecutor, timeout: timedelta | None) -> str | None:
     """Decode the input as the worker does, call the activity (async on the loop, sync in the
-    pool) and return its result as JSON text; exceptions propagate to the caller."""
+    pool) for at most ``timeout`` and return its result as JSON text; exceptions (and
+    ``FunctionTimeout``) propagate to the caller."""
     value = ActivityTriggerConverter.decode(meta.Datum(input_text, "json"),
                                             trigger_metadata=None)
     kwargs = {activity.input_param: value}
     if activity.wants_context:
         kwargs["context"] = InvocationContext(activity.function_name)
-    if activity.is_async:
-        returned = await activity.fn(**kwargs)
-    else:
-        returned = await loop.run_in_executor(pool, functools.partial(activity.fn, **kwargs))
+    returned = await call_function(activity.function_name, activity.fn, kwargs,
+                                   activity.is_async, pool, timeout)
     return ActivityTriggerConverter.encode(returned, expected_type=None).value
 
 
@@ -169,10 +175,11 @@ async def http_activity(session: Any, request_json: str | None) -> str:
                         "content": content})
 
 
-async def call_function(fn: Any, kwargs: dict[str, Any], is_async: bool,
-                        loop: asyncio.AbstractEventLoop, pool: Executor) -> Any:
+async def call_function(name: str, fn: Any, kwargs: dict[str, Any], is_async: bool,
+                        pool: AbandoningExecutor, timeout: timedelta | None) -> Any:
     """Call one of the app's functions as the worker does: a coroutine function on the loop, a
-    plain function in the worker's thread pool. Exceptions propagate to the caller."""
+    plain function in the worker's thread pool; at most ``timeout`` (``FunctionTimeout``).
+    Exceptions propagate to the caller."""
     if is_async:
-        return await fn(**kwargs)
-    return await loop.run_in_executor(pool, functools.partial(fn, **kwargs))
+        return await call_with_timeout(name, timeout, fn(**kwargs))
+    return await call_with_timeout(name, timeout, pool=pool, fn=functools.partial(fn, **kwargs))

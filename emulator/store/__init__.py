@@ -1,6 +1,18 @@
 """Persistence for the local host: one ``Store`` contract, a memory and an SQLite backend."""
 
-from .base import Batch, InstanceRecord, MessageRecord, Snapshot, Store, WorkItem
+from .base import (
+    Batch,
+    CommitError,
+    CommitFailure,
+    InstanceRecord,
+    MessageRecord,
+    Snapshot,
+    StateFileError,
+    StateInUse,
+    Store,
+    StoreError,
+    WorkItem,
+)
 from .memory import MemoryStore
 from .sqlite import SqliteStore
 
@@ -10,5 +22,6 @@ def open_store(spec: str) -> Store:
     return MemoryStore() if spec == ":memory:" else SqliteStore(spec)
 
 
-__all__ = ["Batch", "InstanceRecord", "MessageRecord", "MemoryStore", "Snapshot", "SqliteStore",
-           "Store", "WorkItem", "open_store"]
+__all__ = ["Batch", "CommitError", "CommitFailure", "InstanceRecord", "MessageRecord",
+           "MemoryStore", "Snapshot", "SqliteStore", "StateFileError", "StateInUse", "Store",
+           "StoreError", "WorkItem", "open_store"]

@@ -17,7 +17,45 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
+
+
+class StoreError(Exception):
+    """The state cannot be used as asked. ``str()`` is one line meant for the user."""
+
+
+class StateFileError(StoreError):
+    """The state cannot be opened: not ours, damaged, too new, read-only, or in use. Nothing
+    was changed; the host must not start on it."""
+
+
+class StateInUse(StateFileError):
+    """Another live host owns the state; ``pid`` is its process id when it could be read."""
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class CommitFailure(Enum):
+    """Why a commit failed, for the HTTP edge to choose its answer (507 for FULL, else 503)."""
+
+    FULL = "the disk holding the state is full"
+    READ_ONLY = "the state file has become read-only"
+    IO = "the state file could not be written (I/O error)"
+    BUSY = "the state file is locked by another process"
+    DAMAGED = "the state file is damaged"
+
+
+class CommitError(StoreError):
+    """A commit failed and applied nothing of its batch; what was committed before stays
+    readable. The store can be used again once the cause is gone (space freed, ...)."""
+
+    def __init__(self, failure: CommitFailure, detail: str = "") -> None:
+        super().__init__(f"{failure.value}{f' ({detail})' if detail else ''}; "
+                         "nothing of this change was stored")
+        self.failure = failure
 
 
 @dataclass
@@ -102,7 +140,8 @@ class Store(ABC):
 
     @abstractmethod
     def commit(self, batch: Batch) -> None:
-        """Apply ``batch`` atomically."""
+        """Apply ``batch`` atomically; raise ``CommitError`` (nothing applied) when the
+        backend cannot write it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the store must not be used afterwards."""

@@ -1,6 +1,7 @@
 """The HTTP functions on the local host: the durable starter (202 and every 400) and F1/F2."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -41,6 +42,25 @@ def test_a_chosen_instance_id_is_used_and_a_running_one_is_not_started_twice(hos
         host.terminate("trip-ada-2026", "test done")
 
 
+def test_a_storm_of_starts_for_one_id_answers_one_202_and_409s_never_500(host):
+    """Every request passes the status check before the first start lands (check-then-start
+    race); the runtime's "already exists" must come back as 409."""
+    request = {**TRIP, "approval": {"required": True, "timeout_s": 600}}
+    path = "/api/orchestrators/book_trip/storm-1"
+    with host.clock_held(), ThreadPoolExecutor(24) as pool:
+        codes = sorted(pool.map(lambda _: post(host, path, request).status_code, range(48)))
+        assert codes.count(202) == 1 and set(codes) == {202, 409}, codes
+        host.terminate("storm-1", "test done")
+
+
+@pytest.mark.parametrize("body", [b'{"count": NaN}', b'{"count": Infinity}', b'{"count": 1e400}',
+                                  b"[" * 100_000 + b"]" * 100_000])
+def test_non_strict_or_absurdly_deep_json_answers_400(host, body):
+    response = host.request("POST", "/api/orchestrators/process_sites", data=body,
+                            headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["field"] == "body"
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("/api/orchestrators/no_such_thing", {}, "name"),
     ("/api/orchestrators/book_trip/@entity", TRIP, "instance_id"),
@@ -48,6 +68,7 @@ def test_a_chosen_instance_id_is_used_and_a_running_one_is_not_started_twice(hos
     ("/api/orchestrators/book_trip/a%23b", TRIP, "instance_id"),
     ("/api/orchestrators/book_trip/a%5Cb", TRIP, "instance_id"),
     ("/api/orchestrators/book_trip/" + "x" * 257, TRIP, "instance_id"),
+    ("/api/orchestrators/book_trip/%C2%85", TRIP, "instance_id"),  # C1 control (NEL)
     ("/api/orchestrators/process_sites", {"count": -5}, "count"),
     ("/api/orchestrators/process_sites", {"count": 3, "connect_ms": "slow"}, "connect_ms"),
     ("/api/orchestrators/process_sites", None, "body"),

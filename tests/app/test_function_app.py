@@ -58,6 +58,8 @@ def test_every_orchestrator_can_be_started_over_http():
     ("trip-ada-2026", True), ("a:b.c_d", True), ("x" * 256, True),
     ("", False), ("x" * 257, False), ("@counter@1", False), ("a/b", False), ("a\\b", False),
     ("a?b", False), ("a#b", False), ("a\nb", False), ("a\x7fb", False),
+    ("a\x85b", False), ("a\x9fb", False), ("a\xa0b", True), (".", False), ("..", False),
+    ("...", True),
 ])
 def test_instance_ids_follow_the_runtime_rules(instance_id, ok):
     assert (instance_id_problem(instance_id) is None) is ok

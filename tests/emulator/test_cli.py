@@ -151,3 +151,12 @@ def test_history_timeline_and_replay_against_changed_code(tmp_path):
 def test_history_of_unknown_instance_fails_cleanly(tmp_path):
     result = _cli("history", "nope", "--state", str(tmp_path / "missing.db"))
     assert result.returncode == 2 and result.stderr.startswith("error:")
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b"[NaN]", b"\xff{"])
+def test_replay_of_a_hostile_history_file_is_a_one_line_error(tmp_path, content):
+    history_file = tmp_path / "h.json"
+    history_file.write_bytes(content)
+    result = _cli("replay", str(history_file), "--app", str(PROTOCOL_APP))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: cannot read")

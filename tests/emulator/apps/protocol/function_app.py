@@ -49,6 +49,11 @@ def explode(message: str):
     raise ValueError(message)
 
 
+@app.activity_trigger(input_name="value")
+def not_a_number(value):
+    return float("nan")
+
+
 @app.orchestration_trigger(context_name="context")
 def chain(context: df.DurableOrchestrationContext):
     value = context.get_input()
@@ -87,6 +92,12 @@ def parent(context: df.DurableOrchestrationContext):
         context.call_sub_orchestrator("chain", "z", instance_id=f"{context.instance_id}-z"),
     ])
     return [first, *both]
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_of_waiter(context: df.DurableOrchestrationContext):
+    return (yield context.call_sub_orchestrator("waiter", None,
+                                                instance_id=f"{context.instance_id}-child"))
 
 
 @app.orchestration_trigger(context_name="context")
@@ -146,6 +157,13 @@ def failing(context: df.DurableOrchestrationContext):
     message = context.get_input()
     yield context.call_activity("explode", message)
     return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
+def non_finite(context: df.DurableOrchestrationContext):
+    value = yield context.call_activity("not_a_number", 1)
+    context.set_custom_status({"inf": float("inf")})
+    return [value, float("-inf")]
 
 
 @app.orchestration_trigger(context_name="context")
