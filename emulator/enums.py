@@ -99,3 +99,4 @@ class WorkKind(StrEnum):
     ACTIVITY = "activity"
     TIMER = "timer"
     SUB_ORCHESTRATION = "sub-orchestration"
+    ENTITY = "entity"  # a call or signal to a durable entity

@@ -172,3 +172,9 @@ def timer_fired(ts: datetime, timer_id: int, fire_at: str) -> dict[str, Any]:
 def event_raised(ts: datetime, name: str, input_json: str | None) -> dict[str, Any]:
     return _event(EventType.EVENT_RAISED, ts, Name=name, Input=input_json,
                   ParentTraceContext=None)
+
+
+def event_sent(ts: datetime, seq: int, instance_id: str, name: str,
+               input_json: str | None) -> dict[str, Any]:
+    return _event(EventType.EVENT_SENT, ts, seq, InstanceId=instance_id, Name=name,
+                  Input=input_json)

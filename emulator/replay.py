@@ -12,12 +12,14 @@ work. This module is that walk, with no I/O: ``replay(history, actions, ...)`` -
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict, deque
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from .entity_protocol import EntityId, EntityProtocolError, request_id
 from .enums import ActionType, EventType, WorkKind
 from .history import compact, parse_ts
 
@@ -25,10 +27,12 @@ HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 SIX_DAYS_MS = 6 * 24 * 3600 * 1000
 
 ACTIVITY, TIMER, SUB = WorkKind.ACTIVITY, WorkKind.TIMER, WorkKind.SUB_ORCHESTRATION
+ENTITY = WorkKind.ENTITY
 _SCHEDULING_KIND = {
     EventType.TASK_SCHEDULED: ACTIVITY,
     EventType.TIMER_CREATED: TIMER,
     EventType.SUB_ORCHESTRATION_CREATED: SUB,
+    EventType.EVENT_SENT: ENTITY,  # the extension's entity requests are DTFx SendEvent calls
 }
 
 
@@ -37,7 +41,7 @@ class NonDeterminismError(Exception):
 
 
 class UnsupportedActionError(Exception):
-    """The orchestrator used a feature the local host does not implement (entities)."""
+    """The orchestrator returned an action the host cannot run."""
 
 
 @dataclass
@@ -46,21 +50,30 @@ class NewWork:
 
     seq: int
     kind: WorkKind
-    name: str | None = None
-    input: str | None = None  # the SDK's JSON text (activity / sub-orchestration input)
-    instance_id: str | None = None  # sub-orchestrations
+    name: str | None = None  # ENTITY: the entity operation
+    input: str | None = None  # the SDK's JSON text (activity / sub-orchestration / operation)
+    instance_id: str | None = None  # sub-orchestrations; ENTITY: the target's '@name@key'
     fire_at: datetime | None = None  # timers
     version: str | None = None  # sub-orchestrations: the version the action names, if any
+    request_id: str | None = None  # ENTITY: the request's id (a call's response carries it)
+    signal: bool = False  # ENTITY: one-way
 
 
 @dataclass
 class ReplayResult:
     new_work: list[NewWork]
     finished: bool  # the shim walked past every action
-    open_tasks: int  # scheduled activities/children/un-cancelled timers not yet completed
+    open_tasks: int  # scheduled activities/children/entity calls/timers not yet completed
     next_seq: int  # the id the completion event takes
     continue_as_new: str | None = None  # the new input text, when the SDK asked for it
     continued: bool = False
+    waits_for_events: bool = False  # some action waits for an external event
+
+    def waits_on_nothing(self, state: dict[str, Any]) -> bool:
+        """The SDK is not done, yet every action it returned has completed and none waits for
+        an event: nothing can ever resume it (a yielded ``signal_entity`` task does this)."""
+        return (self.finished and self.open_tasks == 0 and not self.waits_for_events
+                and not state.get("isDone") and not state.get("error"))
 
 
 class _Task:
@@ -109,13 +122,16 @@ class _Coroutine(_Task):
 
 
 class _Pending:
-    __slots__ = ("seq", "kind", "name", "input", "instance_id", "fire_at", "version")
+    __slots__ = ("seq", "kind", "name", "input", "instance_id", "fire_at", "version",
+                 "request_id", "signal")
 
     def __init__(self, seq: int, kind: str, name: str | None = None, input: str | None = None,
                  instance_id: str | None = None, fire_at: datetime | None = None,
                  version: str | None = None) -> None:
         self.seq, self.kind, self.name, self.input = seq, kind, name, input
         self.instance_id, self.fire_at, self.version = instance_id, fire_at, version
+        self.request_id: str | None = None
+        self.signal = False
 
 
 class _Shim:
@@ -129,9 +145,11 @@ class _Shim:
         self.open: set[int] = set()
         self.waiters: dict[str, deque[_Task]] = defaultdict(deque)
         self.buffered: dict[str, deque[dict]] = defaultdict(deque)
+        self.responses: dict[str, int] = {}  # request id -> seq of the entity call awaiting it
         self.finished = False
         self.continue_as_new: str | None = None
         self.continued = False
+        self.waits_for_events = False
 
     # -- the C# shim: invoke each top-level action and await it before the next ----------------
     def start(self) -> None:
@@ -165,11 +183,11 @@ class _Shim:
         if kind in (ActionType.WHEN_ALL, ActionType.WHEN_ANY):
             children = [self._invoke(child) for child in action.get("compoundActions", [])]
             return _when_all(children) if kind == ActionType.WHEN_ALL else _when_any(children)
-        if kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY,
-                    ActionType.SCHEDULED_SIGNAL_ENTITY):
+        if kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY):
+            return self._entity(action, signal=kind == ActionType.SIGNAL_ENTITY)
+        if kind == ActionType.SCHEDULED_SIGNAL_ENTITY:
             raise UnsupportedActionError(
-                "Durable entities are not supported by the local host "
-                f"(action {action.get('operation')!r} on {action.get('instanceId')!r}).")
+                "Scheduled entity signals are not supported (the Python SDK never sends them).")
         raise UnsupportedActionError(f"Unknown action type {kind!r}: {compact(action)}")
 
     def _schedule(self, kind: str, name: str | None, input_text: str | None = None, *,
@@ -198,7 +216,25 @@ class _Shim:
             task.resolve(False)
         return task
 
+    def _entity(self, action: dict[str, Any], signal: bool) -> _Task:
+        """``CallEntityAsync`` / ``SignalEntity``: one EventSent each; a call then waits for the
+        EventRaised named by its request id, a signal is complete at once."""
+        try:
+            target = EntityId.parse(action.get("instanceId") or "")
+        except EntityProtocolError as exc:
+            raise UnsupportedActionError(str(exc)) from exc
+        seq = self.next_seq
+        task = self._schedule(ENTITY, action.get("operation") or "", action.get("input"),
+                              instance_id=target.scheduler_id)
+        pending = self.pending[seq]
+        pending.request_id, pending.signal = request_id(self.execution_id, seq), signal
+        if signal:
+            self.open.discard(seq)
+            task.resolve(True)
+        return task
+
     def _wait_event(self, name: str) -> _Task:
+        self.waits_for_events = True
         key = name.lower()
         task = _Task()
         if self.buffered[key]:
@@ -243,6 +279,10 @@ class _Shim:
             self.now = parse_ts(event["Timestamp"])
         elif kind == EventType.EXECUTION_STARTED:
             self.start()
+        elif kind == EventType.EVENT_SENT:
+            pending = self._match(event, ENTITY)
+            if not pending.signal:
+                self.responses[_sent_request_id(event)] = pending.seq
         elif kind in _SCHEDULING_KIND:
             self._match(event, _SCHEDULING_KIND[kind])
         elif kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED):
@@ -251,14 +291,15 @@ class _Shim:
             self._complete(event["TaskScheduledId"], False)
         elif kind == EventType.TIMER_FIRED:
             self._complete(event["TimerId"], True)
+        elif kind == EventType.EVENT_RAISED and event.get("Name") in self.responses:
+            seq = self.responses.pop(event["Name"])
+            self._complete(seq, not _is_error_response(event.get("Input")))
         elif kind == EventType.EVENT_RAISED:
             key = (event.get("Name") or "").lower()
             if self.waiters[key]:
                 self.waiters[key].popleft().resolve(True)
             else:
                 self.buffered[key].append(event)
-        elif kind == EventType.EVENT_SENT:
-            raise UnsupportedActionError("Durable entities are not supported by the local host.")
 
     def _complete(self, seq: int, ok: bool) -> None:
         task = self.tasks.get(seq)
@@ -267,12 +308,13 @@ class _Shim:
         self.open.discard(seq)
         task.resolve(ok)
 
-    def _match(self, event: dict[str, Any], kind: str) -> None:
+    def _match(self, event: dict[str, Any], kind: str) -> _Pending:
         seq = event["EventId"]
         pending = self.pending.get(seq)
         if pending is None or pending.kind != kind:
             raise NonDeterminismError(_missing_message(event, kind))
-        if kind != TIMER and (pending.name or "").lower() != (event.get("Name") or "").lower():
+        if kind not in (TIMER, ENTITY) \
+                and (pending.name or "").lower() != (event.get("Name") or "").lower():
             raise NonDeterminismError(
                 f"A previous execution of this orchestration scheduled a {kind} task with "
                 f"sequence number {seq} named '{event.get('Name')}', but the current "
@@ -280,10 +322,32 @@ class _Shim:
                 "with this sequence number. Was a change made to the orchestrator code after "
                 "this instance had already started running?")
         del self.pending[seq]
+        return pending
+
+
+def _sent_request_id(event: dict[str, Any]) -> str:
+    try:
+        return str(json.loads(event.get("Input") or "")["id"])
+    except (json.JSONDecodeError, TypeError, KeyError) as exc:
+        raise NonDeterminismError(f"EventSent #{event.get('EventId')} carries no entity request "
+                                  f"id: {event.get('Input')!r}") from exc
+
+
+def _is_error_response(text: str | None) -> bool:
+    try:
+        return "exceptionType" in json.loads(text or "{}")
+    except (json.JSONDecodeError, TypeError):
+        return False
 
 
 def _missing_message(event: dict[str, Any], kind: str) -> str:
     seq = event["EventId"]
+    if kind == ENTITY:
+        return (f"A previous execution of this orchestration scheduled a send event task with "
+                f"sequence ID {seq}, type 'EventSent' name '{event.get('Name')}', instance ID "
+                f"'{event.get('InstanceId')}', but the current replay execution hasn't (yet?) "
+                "scheduled this task. Was a change made to the orchestrator code after this "
+                "instance had already started running?")
     if kind == TIMER:
         what = f"a timer task with sequence ID {seq}"
     elif kind == SUB:
@@ -347,17 +411,19 @@ def replay(history: Iterable[dict[str, Any]], actions: list[dict[str, Any]],
     """Walk ``history`` (this execution, old and new events) against the SDK's ``actions``.
 
     Raises NonDeterminismError when a recorded scheduling event has no matching action, and
-    UnsupportedActionError for entity actions.
+    UnsupportedActionError for an action the host cannot run.
     """
     shim = _Shim(actions, execution_id)
     for event in history:
         shim.apply(event)
     new_work = [
-        NewWork(p.seq, p.kind, p.name, p.input, p.instance_id, p.fire_at, p.version)
+        NewWork(p.seq, p.kind, p.name, p.input, p.instance_id, p.fire_at, p.version,
+                p.request_id, p.signal)
         for p in sorted(shim.pending.values(), key=lambda p: p.seq)
     ]
     return ReplayResult(
         new_work=new_work, finished=shim.finished, open_tasks=len(shim.open),
         next_seq=shim.next_seq, continue_as_new=shim.continue_as_new, continued=shim.continued,
+        waits_for_events=shim.waits_for_events,
     )
 

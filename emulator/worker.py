@@ -19,6 +19,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from .entity_protocol import YIELDED_SIGNAL
 from .history import EventType, compact
 from .loader import ActivityFunction
 from .replay import (
@@ -144,6 +145,8 @@ def invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str,
         return state, None, f"Non-Deterministic workflow detected: {exc}"
     except UnsupportedActionError as exc:
         return state, None, f"Orchestrator function '{name}' failed: {exc}"
+    if replayed.waits_on_nothing(state):
+        return state, None, f"Orchestrator function '{name}' failed: {YIELDED_SIGNAL}"
     return state, replayed, None
 
 

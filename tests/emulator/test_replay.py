@@ -152,7 +152,7 @@ def test_default_sub_orchestration_id_uses_execution_and_sequence():
     assert result.new_work[0].instance_id == "exec42:0"
 
 
-def test_entities_are_reported_unsupported():
-    actions = [{"actionType": 7, "instanceId": "@counter@a", "operation": "add", "input": "1"}]
-    with pytest.raises(UnsupportedActionError, match="entities"):
+def test_scheduled_entity_signals_are_reported_unsupported():
+    actions = [{"actionType": 10, "instanceId": "@counter@a", "operation": "add", "input": "1"}]
+    with pytest.raises(UnsupportedActionError, match="Scheduled entity signals"):
         replay(History().episode().started(), actions, "e")
