@@ -4,6 +4,7 @@ from .base import (
     Batch,
     CommitError,
     CommitFailure,
+    EntityRecord,
     InstanceRecord,
     MessageRecord,
     Snapshot,
@@ -22,6 +23,6 @@ def open_store(spec: str) -> Store:
     return MemoryStore() if spec == ":memory:" else SqliteStore(spec)
 
 
-__all__ = ["Batch", "CommitError", "CommitFailure", "InstanceRecord", "MessageRecord",
-           "MemoryStore", "Snapshot", "SqliteStore", "StateFileError", "StateInUse", "Store",
-           "StoreError", "WorkItem", "open_store"]
+__all__ = ["Batch", "CommitError", "CommitFailure", "EntityRecord", "InstanceRecord",
+           "MessageRecord", "MemoryStore", "Snapshot", "SqliteStore", "StateFileError",
+           "StateInUse", "Store", "StoreError", "WorkItem", "open_store"]

@@ -86,6 +86,17 @@ class MessageRecord:
     execution_id: str | None = None  # completions: the execution that scheduled the work
 
 
+@dataclass
+class EntityRecord:
+    """A durable entity's row: what its last committed batch left (requests for it are
+    ``MessageRecord`` rows addressed to its ``@name@key`` id, like any other message)."""
+
+    entity_id: str  # '@name@key'
+    exists: bool
+    state: str | None  # the SDK's JSON text of the state
+    last_operation: str  # ISO-8601 UTC of the last batch
+
+
 @dataclass(frozen=True)
 class WorkItem:
     """An activity to run; retired by the episode that consumes its result. Immutable."""
@@ -110,11 +121,13 @@ class Batch:
     delete_messages: list[int] = field(default_factory=list)
     put_work: list[WorkItem] = field(default_factory=list)
     delete_work: list[int] = field(default_factory=list)
+    put_entities: list[EntityRecord] = field(default_factory=list)
+    delete_entities: list[str] = field(default_factory=list)  # with the messages queued for them
 
     def __bool__(self) -> bool:
         return any((self.put_instances, self.delete_instances, self.reset_history,
                     self.append_history, self.put_messages, self.delete_messages,
-                    self.put_work, self.delete_work))
+                    self.put_work, self.delete_work, self.put_entities, self.delete_entities))
 
 
 @dataclass
@@ -125,13 +138,15 @@ class Snapshot:
     histories: dict[str, list[dict[str, Any]]]  # instance id -> events, in order
     messages: list[MessageRecord]  # in id order
     work: list[WorkItem]  # in id order
+    entities: dict[str, EntityRecord] = field(default_factory=dict)
 
 
 class Store(ABC):
     """Contract: ``commit`` is atomic and durable once it returns (as far as the backend is
     durable at all); ``load`` reflects every committed batch and nothing else. Batches are applied
-    in this order: deletes of instances, history resets, appends, puts, deletes of messages and
-    work items. Appends carry the index of their first event, which equals the history's length.
+    in this order: deletes of instances and entities, history resets, appends, puts, deletes of
+    messages and work items. Appends carry the index of their first event, which equals the
+    history's length.
     """
 
     @abstractmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 
-from .base import Batch, InstanceRecord, MessageRecord, Snapshot, Store, WorkItem
+from .base import Batch, EntityRecord, InstanceRecord, MessageRecord, Snapshot, Store, WorkItem
 
 
 class MemoryStore(Store):
@@ -20,6 +20,7 @@ class MemoryStore(Store):
         self._histories: dict[str, list[str]] = {}
         self._messages: dict[int, tuple[str, str]] = {}  # id -> (instance id, record)
         self._work: dict[int, WorkItem] = {}
+        self._entities: dict[str, str] = {}
 
     def load(self) -> Snapshot:
         loads = json.loads
@@ -30,6 +31,7 @@ class MemoryStore(Store):
                 messages=[MessageRecord(**loads(r)) for _, (_, r) in
                           sorted(self._messages.items())],
                 work=[w for _, w in sorted(self._work.items())],
+                entities={k: EntityRecord(**loads(v)) for k, v in self._entities.items()},
             )
 
     def commit(self, batch: Batch) -> None:
@@ -38,7 +40,11 @@ class MemoryStore(Store):
         instances = [(r.instance_id, dumps(vars(r))) for r in batch.put_instances]
         appends = batch.append_history
         messages = [(m.id, (m.instance_id, dumps(vars(m)))) for m in batch.put_messages]
+        entities = [(e.entity_id, dumps(vars(e))) for e in batch.put_entities]
         with self._lock:
+            for entity_id in batch.delete_entities:
+                self._entities.pop(entity_id, None)
+                self._messages = {k: m for k, m in self._messages.items() if m[0] != entity_id}
             for instance_id in batch.delete_instances:
                 self._instances.pop(instance_id, None)
                 self._histories.pop(instance_id, None)
@@ -53,6 +59,7 @@ class MemoryStore(Store):
                 del history[start:]
                 history.extend(events)
             self._instances.update(instances)
+            self._entities.update(entities)
             self._messages.update(messages)
             self._work.update((w.id, w) for w in batch.put_work)
             for message_id in batch.delete_messages:

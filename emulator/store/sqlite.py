@@ -24,6 +24,7 @@ from .base import (
     Batch,
     CommitError,
     CommitFailure,
+    EntityRecord,
     InstanceRecord,
     MessageRecord,
     Snapshot,
@@ -151,13 +152,18 @@ class SqliteStore(Store):
                                 db.execute("SELECT record FROM messages ORDER BY id")]
                     work = [WorkItem(**loads(r)) for (r,) in
                             db.execute("SELECT record FROM work ORDER BY id")]
+                    entities = {}
+                    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                  "name='entities'").fetchone():  # schema 1 files read-only
+                        entities = {key: EntityRecord(**loads(record)) for key, record in
+                                    db.execute("SELECT entity_id, record FROM entities")}
                 finally:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
         except (sqlite3.Error, ValueError, TypeError) as exc:
             raise StateFileError(f"{self.path}: cannot read the stored state ({exc}); move "
                                  "it away or pass another --state") from None
-        return Snapshot(instances, histories, messages, work)
+        return Snapshot(instances, histories, messages, work, entities)
 
     def commit(self, batch: Batch) -> None:
         if self.read_only:
@@ -167,15 +173,19 @@ class SqliteStore(Store):
         instances = [(r.instance_id, dumps(vars(r))) for r in batch.put_instances]
         messages = [(m.id, m.instance_id, dumps(vars(m))) for m in batch.put_messages]
         work = [(w.id, w.instance_id, dumps(vars(w))) for w in batch.put_work]
+        entities = [(e.entity_id, dumps(vars(e))) for e in batch.put_entities]
         try:
             with self._tx() as db:
-                self._apply(db, batch, instances, messages, work)
+                self._apply(db, batch, instances, messages, work, entities)
         except sqlite3.Error as exc:
             raise CommitError(_failure(exc), str(exc)) from exc
 
     @staticmethod
     def _apply(db: sqlite3.Connection, batch: Batch, instances: list, messages: list,
-               work: list) -> None:
+               work: list, entities: list) -> None:
+        for entity_id in batch.delete_entities:
+            db.execute("DELETE FROM entities WHERE entity_id=?", (entity_id,))
+            db.execute("DELETE FROM messages WHERE instance_id=?", (entity_id,))
         for instance_id in batch.delete_instances:
             for table in ("instances", "history", "messages", "work"):
                 db.execute(f"DELETE FROM {table} WHERE instance_id=?", (instance_id,))
@@ -188,6 +198,8 @@ class SqliteStore(Store):
                            [(instance_id, start + i, text) for i, text in enumerate(events)])
         if instances:
             db.executemany("INSERT OR REPLACE INTO instances VALUES (?, ?)", instances)
+        if entities:
+            db.executemany("INSERT OR REPLACE INTO entities VALUES (?, ?)", entities)
         if messages:
             db.executemany("INSERT OR REPLACE INTO messages VALUES (?, ?, ?)", messages)
         if work:

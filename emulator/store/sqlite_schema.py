@@ -24,7 +24,7 @@ from urllib.parse import quote
 from .base import StateFileError
 
 APPLICATION_ID = 0x44464C48  # "DFLH": Durable Functions local host
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: durable entities (the entities table)
 
 DDL = (
     """CREATE TABLE instances (
@@ -36,11 +36,17 @@ DDL = (
         id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL, record TEXT NOT NULL)""",
     """CREATE TABLE work (
         id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL, record TEXT NOT NULL)""",
+    """CREATE TABLE entities (
+        entity_id TEXT PRIMARY KEY, record TEXT NOT NULL)""",
     "CREATE INDEX messages_instance ON messages (instance_id)",
     "CREATE INDEX work_instance ON work (instance_id)",
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
 )
-TABLES = frozenset({"instances", "history", "messages", "work", "meta"})
+TABLES = frozenset({"instances", "history", "messages", "work", "meta"})  # schema 1
+UPGRADES = {  # schema version -> statements that bring the previous one up to it
+    2: ("""CREATE TABLE IF NOT EXISTS entities (
+        entity_id TEXT PRIMARY KEY, record TEXT NOT NULL)""",),
+}
 
 _MAGIC = b"SQLite format 3\x00"
 _HINT = "move it away or pass another --state"
@@ -144,11 +150,18 @@ def classify(connection: sqlite3.Connection, path: str) -> FileKind:
 
 
 def create_or_adopt(connection: sqlite3.Connection, kind: FileKind) -> None:
-    """In the caller's write transaction: create the schema, or mark a legacy file."""
+    """In the caller's write transaction: create the schema, or bring an older one (or a legacy
+    file, which is schema 1) up to ``SCHEMA_VERSION`` and mark it."""
     if kind is FileKind.NEW:
         for statement in DDL:
             connection.execute(statement)
         connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    else:
+        version = 1 if kind is FileKind.LEGACY else \
+            connection.execute("PRAGMA user_version").fetchone()[0]
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in UPGRADES[step]:
+                connection.execute(statement)
     if kind is not FileKind.OURS:
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -18,6 +18,7 @@ from emulator.store import (
     Batch,
     CommitError,
     CommitFailure,
+    EntityRecord,
     InstanceRecord,
     SqliteStore,
     StateFileError,
@@ -180,9 +181,11 @@ def test_empty_files_become_state_files(tmp_path, make):
 def test_a_state_file_from_before_the_marker_is_adopted_with_its_data(tmp_path):
     path = tmp_path / "state.db"
     _state_with_data(path)
-    db = sqlite3.connect(path)  # what the previous version wrote: no application id
+    db = sqlite3.connect(path)  # what the previous version wrote: no application id, schema 1
     db.execute("PRAGMA application_id = 0")
     db.execute("PRAGMA user_version = 0")
+    db.execute("DROP TABLE entities")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     db.commit()
     db.close()
     store = SqliteStore(str(path))
@@ -190,6 +193,28 @@ def test_a_state_file_from_before_the_marker_is_adopted_with_its_data(tmp_path):
     store.close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+
+
+def test_a_schema_1_state_file_is_upgraded_for_entities_and_readable_before(tmp_path):
+    path = tmp_path / "state.db"
+    _state_with_data(path)
+    db = sqlite3.connect(path)  # a marked file of schema 1: no entities table
+    db.execute("PRAGMA user_version = 1")
+    db.execute("DROP TABLE entities")
+    db.commit()
+    db.close()
+    reader = SqliteStore(str(path), read_only=True)  # reads it as it is, changes nothing
+    assert sorted(reader.load().instances) == ["a", "b"] and reader.load().entities == {}
+    reader.close()
+    store = SqliteStore(str(path))
+    store.commit(Batch(put_entities=[EntityRecord("@c@k", True, "1", "2026-01-01T00:00:00Z")]))
+    assert list(store.load().entities) == ["@c@k"]
+    assert sorted(store.load().instances) == ["a", "b"]
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     db.close()
 
 

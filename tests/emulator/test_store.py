@@ -6,6 +6,7 @@ import pytest
 
 from emulator.store import (
     Batch,
+    EntityRecord,
     InstanceRecord,
     MemoryStore,
     MessageRecord,
@@ -122,3 +123,43 @@ def test_sqlite_state_survives_reopening(tmp_path):
     second = SqliteStore(path)
     assert second.load().histories["i1"] == [_event(0)]
     second.close()
+
+
+def _entity(entity_id="@counter@a", state="1", exists=True):
+    return EntityRecord(entity_id, exists, state, "2026-01-01T00:00:00Z")
+
+
+def test_entities_round_trip_and_update_with_their_messages(store):
+    request = MessageRecord(1, "@counter@a", {"EventType": 15, "Name": "op"})
+    store.commit(Batch(put_entities=[_entity()], put_messages=[request]))
+    snapshot = store.load()
+    assert snapshot.entities == {"@counter@a": _entity()}
+    assert [m.instance_id for m in snapshot.messages] == ["@counter@a"]
+    # A batch: state written, the request consumed, a response queued - all or nothing.
+    response = MessageRecord(2, "i1", {"EventType": 15, "Name": "guid"}, None, "e1")
+    store.commit(Batch(put_entities=[_entity(state="2")], delete_messages=[1],
+                       put_messages=[response]))
+    snapshot = store.load()
+    assert snapshot.entities["@counter@a"].state == "2"
+    assert [m.id for m in snapshot.messages] == [2]
+
+
+def test_delete_entity_removes_its_row_and_queued_requests(store):
+    store.commit(Batch(put_entities=[_entity("@c@a"), _entity("@c@b")],
+                       put_messages=[MessageRecord(1, "@c@a", {}), MessageRecord(2, "@c@b", {})]))
+    store.commit(Batch(delete_entities=["@c@a"]))
+    snapshot = store.load()
+    assert list(snapshot.entities) == ["@c@b"]
+    assert [m.instance_id for m in snapshot.messages] == ["@c@b"]
+
+
+def test_sqlite_entity_batch_is_atomic(tmp_path):
+    store = SqliteStore(str(tmp_path / "state.db"))
+    store.commit(Batch(put_entities=[_entity()], put_messages=[MessageRecord(1, "@counter@a", {})]))
+    unstorable = MessageRecord(2, "i1", {"not": object()})
+    with pytest.raises(TypeError):
+        store.commit(Batch(put_entities=[_entity(state="2")], delete_messages=[1],
+                           put_messages=[unstorable]))
+    snapshot = store.load()
+    assert snapshot.entities["@counter@a"].state == "1" and len(snapshot.messages) == 1
+    store.close()
