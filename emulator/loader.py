@@ -57,6 +57,13 @@ class OrchestratorFunction:
 
 
 @dataclass
+class EntityFunction:
+    name: str
+    function_name: str
+    fn: Any  # the SDK's handle(context) -> result JSON string
+
+
+@dataclass
 class ActivityFunction:
     name: str
     function_name: str
@@ -73,7 +80,7 @@ class LoadedApp:
     http: list[HttpFunction]
     orchestrators: dict[str, OrchestratorFunction]
     activities: dict[str, ActivityFunction]
-    entities: list[str]
+    entities: dict[str, EntityFunction]
     host_json: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
 
@@ -83,6 +90,9 @@ class LoadedApp:
 
     def activity(self, name: str) -> ActivityFunction | None:
         return self.activities.get(name.lower())
+
+    def entity(self, name: str) -> EntityFunction | None:
+        return self.entities.get(name.lower())
 
     @property
     def function_timeout(self) -> timedelta | None:
@@ -264,7 +274,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
     http: list[HttpFunction] = []
     orchestrators: dict[str, OrchestratorFunction] = {}
     activities: dict[str, ActivityFunction] = {}
-    entities: list[str] = []
+    entities: dict[str, EntityFunction] = {}
     skipped: list[str] = []
     seen_names: set[str] = set()
 
@@ -293,7 +303,10 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
                 name, fname, user_fn, _is_async(user_fn), trigger.name,
                 "context" in params and trigger.name != "context")
         elif ttype == "entityTrigger":
-            entities.append(getattr(trigger, "entity_name", None) or fname)
+            name = getattr(trigger, "entity_name", None) or fname
+            if name.lower() in entities:
+                raise AppLoadError(f"Two entity functions are named {name!r}")
+            entities[name.lower()] = EntityFunction(name, fname, user_fn)
         else:
             skipped.append(f"{fname} ({ttype})")
 

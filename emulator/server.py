@@ -147,8 +147,8 @@ class LocalHostServer:
             lines.append(f"  {fn.name}: orchestrationTrigger")
         for fn in app.activities.values():
             lines.append(f"  {fn.name}: activityTrigger")
-        for name in app.entities:
-            lines.append(f"  {name}: entityTrigger (not supported by the local host)")
+        for fn in app.entities.values():
+            lines.append(f"  {fn.name}: entityTrigger")
         for name in app.skipped:
             lines.append(f"  {name}: not served by the local host")
         log.info("\n".join(lines))

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter
+from azure.functions.durable_functions import ActivityTriggerConverter, EnitityTriggerConverter
 
 from .entity_protocol import YIELDED_SIGNAL
 from .history import EventType, compact
@@ -148,6 +148,15 @@ def invoke_orchestrator(fn: Any, record: InstanceRecord, history: list[dict[str,
     if replayed.waits_on_nothing(state):
         return state, None, f"Orchestrator function '{name}' failed: {YIELDED_SIGNAL}"
     return state, replayed, None
+
+
+def invoke_entity(fn: Any, trigger: str) -> str:
+    """Call an entity function with its batch (the worker wraps the trigger JSON in an
+    ``EntityContext``; the SDK's handler answers the batch result JSON). Runs in a pool thread;
+    exceptions propagate (the whole batch then fails)."""
+    context = EnitityTriggerConverter.decode(meta.Datum(trigger, "json"), trigger_metadata=None)
+    result = fn(context)
+    return EnitityTriggerConverter.encode(result, expected_type=None).value
 
 
 async def invoke_activity(activity: ActivityFunction, input_text: str | None,
