@@ -9,7 +9,8 @@ host-side replay run in a small thread pool (``episode.step``) so the loop keeps
 activities meanwhile; ``worker.py`` does the Python worker's part of every call into the app.
 
 Extension points: ``kinds`` maps ``Instance.kind`` to the object that runs that kind's episodes
-(``orchestrations.Orchestrations``; entities add theirs); management operations are functions
+(``orchestrations.Orchestrations``); durable entities run in ``entity_host.EntityHost``
+(``deliver`` routes messages for ``@name@key`` ids to it); management operations are functions
 over this class's public methods (``management.Management``); ``emit`` tells listeners and
 waiters that an instance changed.
 """
@@ -27,6 +28,8 @@ from .activities import ActivityDispatcher
 from .batching import HoldPolicy
 from .changes import Change, commit
 from .clock import Clock
+from .entity_host import EntityHost, EntityLinks
+from .entity_protocol import is_entity_instance
 from .enums import EventType, RuntimeStatus
 from .errors import StoreUnavailable
 from .instance import ORCHESTRATION, Inbound, Instance
@@ -76,6 +79,10 @@ class Engine:
                                              self._activity_result, limits.function_timeout)
         self.hold = HoldPolicy(self.mark_ready, self._call_later)
         self.orchestrations = Orchestrations(self)
+        self.entities = EntityHost(app, EntityLinks(
+            commit=lambda batch: self.commit(Change(batch)), now=clock.now, new_id=self.new_id,
+            pool=self.orchestrator_pool, timeout=limits.function_timeout,
+            spawn=self.spawn, deliver=self._deliver_all, changed=self._entity_done))
         self.kinds: dict[str, InstanceKind] = {ORCHESTRATION: self.orchestrations}
         self.operations = Management(self)
         self._next_id = 1
@@ -133,6 +140,7 @@ class Engine:
                             len(orphans.delete_messages) + len(orphans.delete_work), exc)
         for inst in self.instances.values():
             self.mark_ready(inst)
+        self.entities.restore(snapshot)
         if snapshot.instances:
             log.info("restored %d instances, %d messages, %d activities from %s",
                      len(snapshot.instances), len(snapshot.messages), len(snapshot.work),
@@ -177,7 +185,8 @@ class Engine:
     def idle(self) -> bool:
         """Nothing can run now: no episode, no ready instance, and no activity running or
         waiting for its result to be consumed."""
-        return self._episodes_running == 0 and not self._ready and not self.activities.pending
+        return self._episodes_running == 0 and not self._ready and not self.activities.pending \
+            and not self.entities.busy()
 
     # -- changes -----------------------------------------------------------------------------
     def commit(self, change: Change) -> None:
@@ -200,7 +209,11 @@ class Engine:
 
     def deliver(self, message: MessageRecord) -> None:
         """A committed message reaches its instance: a timer is armed, others go in the inbox
-        (ExecutionStarted messages were put there when their instance was created)."""
+        (ExecutionStarted messages were put there when their instance was created); requests
+        to entities go to the entity host."""
+        if is_entity_instance(message.instance_id):
+            self.entities.deliver(message)
+            return
         target = self.instances.get(message.instance_id)
         if target is None:
             return
@@ -209,6 +222,14 @@ class Engine:
         elif message.event["EventType"] != EventType.EXECUTION_STARTED:
             target.inbox.append(Inbound(message.event, message.execution_id, message.id))
             self.mark_ready(target)
+
+    def _deliver_all(self, messages: list[MessageRecord]) -> None:
+        for message in messages:
+            self.deliver(message)
+
+    def _entity_done(self) -> None:
+        """An entity batch ended: time may skip again."""
+        self.timers.poke()
 
     def emit(self, inst: Instance) -> None:
         """``inst`` changed (committed): tell listeners and wake whoever waits on it."""

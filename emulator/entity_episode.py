@@ -76,23 +76,34 @@ def run_batch(entity: EntityId, state: EntityState, requests: list[Request],
     operation of the batch with that message and leaves the state unchanged.
     """
     trigger = batch_trigger_json(entity, state.exists, state.state, requests)
-    failure = None
     try:
         result = parse_batch_result(invoke(trigger), len(requests))
     except EntityProtocolError as exc:
-        failure = str(exc)
+        return failed_batch(entity, state, requests, now, str(exc))
     except Exception as exc:  # the entity function itself could not run
-        failure = f"{type(exc).__name__}: {exc}"
-    if failure is not None:
-        # Every operation fails with the message and the state stays as it was (what the
-        # extension does when a batch times out).
-        error = OperationResult(json.dumps(failure), is_error=True)
-        result = BatchResult(state.exists, state.state, [error] * len(requests))
-        new_state = EntityState(state.exists, state.state, h.format_ts(now))
-    else:
-        new_state = EntityState(result.exists, result.state if result.exists else None,
-                                h.format_ts(now))
-    outcome = BatchOutcome(new_state, result.results, failure=failure)
+        return failed_batch(entity, state, requests, now, f"{type(exc).__name__}: {exc}")
+    new_state = EntityState(result.exists, result.state if result.exists else None,
+                            h.format_ts(now))
+    return _outcome(entity, new_state, requests, result, now, new_request_id)
+
+
+def failed_batch(entity: EntityId, state: EntityState, requests: list[Request], now: datetime,
+                 message: str, *, raw: bool = False) -> BatchOutcome:
+    """Every operation fails with ``message`` and the state stays as it was. ``raw`` sends the
+    message as it is, not as JSON text: what the extension does when a batch times out (the
+    Functions host's "Timeout value of ..." text, which the SDK recognises)."""
+    error = OperationResult(message if raw else json.dumps(message), is_error=True)
+    result = BatchResult(state.exists, state.state, [error] * len(requests))
+    outcome = _outcome(entity, EntityState(state.exists, state.state, h.format_ts(now)),
+                       requests, result, now, lambda: "")
+    outcome.failure = message
+    return outcome
+
+
+def _outcome(entity: EntityId, new_state: EntityState, requests: list[Request],
+             result: BatchResult, now: datetime,
+             new_request_id: Callable[[], str]) -> BatchOutcome:
+    outcome = BatchOutcome(new_state, result.results)
     for request, op_result in zip(requests, result.results, strict=True):
         if request.signal or request.parent is None:
             continue
@@ -103,4 +114,3 @@ def run_batch(entity: EntityId, state: EntityState, requests: list[Request],
                           signal=True, parent=entity.scheduler_id)
         outcome.signals.append(Signal(signal.target, request))
     return outcome
-

@@ -16,17 +16,18 @@ orchestration instances.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import history as h
-from .entity_episode import EntityState, run_batch
+from .entity_episode import BatchOutcome, EntityState, failed_batch, run_batch
 from .entity_protocol import (
     DEFAULT_BATCH_SIZE,
     REQUEST_EVENT,
@@ -35,26 +36,30 @@ from .entity_protocol import (
     Request,
     is_entity_instance,
 )
+from .errors import BadRequest
 from .history import parse_ts
 from .loader import LoadedApp
+from .pool import AbandonablePool
 from .store import Batch, EntityRecord, MessageRecord, Snapshot
+from .timeouts import timeout_message
 from .worker import invoke_entity
 
 log = logging.getLogger("emulator")
 
 
-class EntityRequestError(ValueError):
-    """A client request about an entity that cannot be honoured (a bad request)."""
+class EntityRequestError(BadRequest):
+    """A client request about an entity that cannot be honoured (400 with its message)."""
 
 
 @dataclass
 class EntityLinks:
     """What the entity host borrows from the engine."""
 
-    commit: Callable[[Batch], None]
+    commit: Callable[[Batch], None]  # raises StoreUnavailable; nothing changed then
     now: Callable[[], datetime]
     new_id: Callable[[], int]
-    run_code: Callable[..., Awaitable[Any]]  # run a blocking call in the orchestrator pool
+    pool: AbandonablePool  # where entity functions run (the orchestrator pool)
+    timeout: timedelta | None  # host.json functionTimeout for one batch (None: no limit)
     spawn: Callable[[Any], Any]  # start a coroutine as an engine task
     deliver: Callable[[list[MessageRecord]], None]  # committed messages to orchestrations
     changed: Callable[[], None] = lambda: None  # an entity batch finished (idleness, waiters)
@@ -226,9 +231,15 @@ class EntityHost:
                 raise EntityProtocolError(unknown)
             return invoke_entity(function.fn, trigger)
 
-        outcome = await self.links.run_code(
-            run_batch, entity.entity, state, requests, invoke, self.links.now(),
-            new_request_id=lambda: str(uuid.uuid4()))
+        now = self.links.now()
+        future = self.links.pool.submit(run_batch, entity.entity, state, requests, invoke, now,
+                                        new_request_id=lambda: str(uuid.uuid4()))
+        timeout = self.links.timeout
+        try:
+            outcome = await asyncio.wait_for(asyncio.wrap_future(future),
+                                             timeout.total_seconds() if timeout else None)
+        except TimeoutError:
+            outcome = self._timed_out(entity, state, requests, now, future)
         new = outcome.state
         record = EntityRecord(entity.entity.scheduler_id, new.exists, new.state,
                               new.last_operation)
@@ -250,6 +261,18 @@ class EntityHost:
         self.links.deliver(responses)
         for message in signals:
             self.deliver(message)
+
+
+    def _timed_out(self, entity: _Entity, state: EntityState, requests: list[Request],
+                   now: datetime, future: Any) -> BatchOutcome:
+        """The batch ran past functionTimeout: its thread is abandoned (and replaced) and every
+        operation fails with the Functions host's timeout text, as in Azure."""
+        stack = self.links.pool.abandon(future)
+        function = self.app.entity(entity.entity.name)
+        message = timeout_message(self.links.timeout,
+                                  function.function_name if function else entity.entity.name)
+        log.error("[%s] %s Stuck at:\n%s", entity.entity, message, stack)
+        return failed_batch(entity.entity, state, requests, now, message, raw=True)
 
 
 def page(records: list[Any], top: int, token: str | None) -> tuple[list[Any], str | None]:

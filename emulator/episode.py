@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import history as h
+from .entity_protocol import REQUEST_EVENT, Request
 from .enums import CONTROL_EVENTS, EventType, RuntimeStatus, WorkKind
 from .history import compact, format_ts, parse_ts
 from .instance import Inbound
@@ -174,12 +175,21 @@ def _schedule(result: EpisodeResult, work: NewWork, now: datetime) -> None:
         event = h.task_scheduled(now, work.seq, work.name, work.input)
     elif work.kind == WorkKind.TIMER:
         event = h.timer_created(now, work.seq, format_ts(work.fire_at))
+    elif work.kind == WorkKind.ENTITY:
+        request = entity_request(work, result.record)
+        event = h.event_sent(now, work.seq, work.instance_id, REQUEST_EVENT, request.to_json())
     else:
         input_json = json.dumps(work.input) if work.input is not None else None
         event = h.sub_orchestration_created(now, work.seq, work.name, work.instance_id,
                                             input_json, work.version)
     result.new_events.append(event)
     result.new_work.append(work)
+
+
+def entity_request(work: NewWork, record: InstanceRecord) -> Request:
+    """The RequestMessage of an entity call or signal the orchestration makes."""
+    return Request.from_orchestrator(work.request_id, work.name, work.input, work.signal,
+                                     record.instance_id, record.execution_id)
 
 
 def _complete(result: EpisodeResult, status: RuntimeStatus, output: str | None, seq: int,

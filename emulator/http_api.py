@@ -16,6 +16,7 @@ from aiohttp import web
 
 from . import __version__
 from .engine import Engine
+from .entity_api import ENTITIES, admin_routes, entity_routes
 from .enums import ACTIVE, RuntimeStatus
 from .http_errors import (
     InvalidQuery,
@@ -204,10 +205,6 @@ async def instance_operation(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
-async def entities(request: web.Request) -> web.Response:
-    return error_response(501, "Durable entities are not supported by the local host.")
-
-
 async def not_found(request: web.Request) -> web.Response:
     return web.Response(status=404)
 
@@ -238,6 +235,8 @@ async def host_status(request: web.Request) -> web.Response:
             "instances": len(engine.instances),
             "functionTimeout": engine.limits.function_timeout_text,
             "replacedThreads": engine.replaced_threads,
+            "entities": len(engine.entities.entities),
+            **engine.entities.stats,
         },
     })
 
@@ -299,7 +298,7 @@ def _management_routes(base: str) -> list[web.RouteDef]:
         web.delete(f"{base}/instances/{{instance_id}}", purge_instance),
         web.post(f"{base}/instances/{{instance_id}}/raiseEvent/{{event}}", raise_event),
         web.post(f"{base}/instances/{{instance_id}}/{{operation}}", instance_operation),
-        web.route("*", f"{base}/entities{{tail:.*}}", entities),
+        *entity_routes(base),
         web.route("*", f"{base}/{{tail:.*}}", not_found),
     ]
 
@@ -309,6 +308,7 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
     web_app = web.Application(middlewares=[errors_middleware], client_max_size=100 * 1024 * 1024)
     web_app[ENGINE] = engine
     web_app[TOKENS] = ContinuationTokens()
+    web_app[ENTITIES] = engine.entities
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""
@@ -318,6 +318,7 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
         web.post("/admin/emulator/clock/{action}", clock),
         web.get("/admin/emulator/instances/{instance_id}/history", raw_history),
         web.get("/admin/emulator/instances/{instance_id}/wait", wait_change),
+        *admin_routes(),
         *_management_routes(WEBHOOK_PATH),
         *_management_routes(RPC_PATH),
         web.route("*", f"{prefix}/{{tail:.*}}", invoke_http),

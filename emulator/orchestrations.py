@@ -6,8 +6,10 @@ messages, new work items, timer and completion messages, child instances) and th
 updates that follow the commit (inbox, history, timers armed, work dispatched, children
 registered). Nothing in memory changes before ``Engine.commit``.
 
-Another kind of instance (durable entities) lives in a module like this one and registers with
-``Engine.kinds``; the engine calls ``episode(inst)`` on the instance's kind.
+Another kind of instance would live in a module like this one and register with
+``Engine.kinds``; the engine calls ``episode(inst)`` on the instance's kind. Durable entities are
+not instances: ``entity_host.py`` keeps their queues and state, and an episode's entity calls and
+signals leave it as outgoing messages (``Engine.deliver`` routes ``@name@key`` ids there).
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 from . import history as h
 from .changes import Change
+from .entity_protocol import EntityId
 from .enums import ACTIVE, RuntimeStatus, WorkKind
-from .episode import EpisodeResult, episode_time, step, unknown_function_message, unknown_work
+from .episode import (
+    EpisodeResult,
+    entity_request,
+    episode_time,
+    step,
+    unknown_function_message,
+    unknown_work,
+)
 from .history import format_ts
 from .ids import instance_id_problem
 from .instance import ORCHESTRATION, Inbound, Instance
@@ -179,6 +189,9 @@ class Orchestrations:
                                       record.execution_id)
                 batch.put_messages.append(timer)
                 timers.append(timer)
+            elif work.kind == WorkKind.ENTITY:
+                outgoing.append(engine.entities.request_message(
+                    EntityId.parse(work.instance_id), entity_request(work, record)))
             else:
                 failure = self._plan_child(change, inst, record, work, now, created)
                 if failure is not None:
@@ -256,9 +269,14 @@ class Orchestrations:
     def check_work(self, new_work: list[NewWork]) -> str | None:
         """The failure message if new work calls a function the app does not have."""
         app = self.engine.app
-        return unknown_work(new_work, app.activity, app.orchestrator,
-                            lambda: [f.name for f in app.activities.values()],
-                            lambda: [f.name for f in app.orchestrators.values()])
+        unknown = unknown_work(new_work, app.activity, app.orchestrator,
+                               lambda: [f.name for f in app.activities.values()],
+                               lambda: [f.name for f in app.orchestrators.values()])
+        for work in new_work:
+            if unknown is None and work.kind == WorkKind.ENTITY:
+                unknown = self.engine.entities.unknown_function(
+                    EntityId.parse(work.instance_id).name)
+        return unknown
 
     def unknown(self, name: str) -> str:
         app = self.engine.app

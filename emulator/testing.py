@@ -337,3 +337,56 @@ class LocalHost:
 
     def now(self) -> str:
         return self.request("GET", "/admin/emulator/clock").json()["now"]
+
+    # -- durable entities --------------------------------------------------------------------
+    def _entity_path(self, name: str, key: str) -> str:
+        return f"{WEBHOOK_PATH}/entities/{quote(name, safe='')}/{quote(key or '$', safe='')}"
+
+    def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
+        """Signal an entity, with the input encoded as the SDK's client encodes it."""
+        body = json.dumps(json.dumps(input)) if input is not None else None
+        response = self.request("POST", self._entity_path(name, key),
+                                params={"op": operation}, data=body,
+                                headers={"Content-Type": "application/json"})
+        if response.status_code != 202:
+            raise LocalHostError(f"signal_entity {name}/{key} {operation}: "
+                                 f"{response.status_code} {response.text}")
+
+    def entity_state(self, name: str, key: str) -> Any:
+        """The entity's state, or ``None`` when the entity does not exist."""
+        response = self.request("GET", self._entity_path(name, key))
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
+
+    def wait_entity(self, name: str, key: str, predicate: Callable[[Any], bool], *,
+                    timeout: float = 30.0) -> Any:
+        """Poll the entity's state until ``predicate(state)`` holds (state ``None``: absent)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.entity_state(name, key)
+            if predicate(state):
+                return state
+            if time.monotonic() > deadline:
+                raise LocalHostError(f"entity {name}/{key} still has state {state!r}")
+            time.sleep(0.005)
+
+    def entities(self, name: str | None = None, *, fetch_state: bool = True) -> list[dict]:
+        """Every existing entity (of one entity function), following continuation tokens."""
+        path = f"{WEBHOOK_PATH}/entities" + (f"/{quote(name, safe='')}" if name else "")
+        out: list[dict] = []
+        token = None
+        while True:
+            response = self.request("GET", path, params={"fetchState": str(fetch_state).lower()},
+                                    headers={"x-ms-continuation-token": token} if token else {})
+            response.raise_for_status()
+            out.extend(response.json())
+            token = response.headers.get("x-ms-continuation-token")
+            if not token:
+                return out
+
+    def clean_entity_storage(self) -> dict[str, int]:
+        response = self.request("POST", "/admin/emulator/entities/clean")
+        response.raise_for_status()
+        return response.json()

@@ -1,5 +1,7 @@
 """A SIGKILL mid-run loses no instance and no recorded result."""
 
+import time
+
 from emulator.testing import LocalHost
 
 from .conftest import PROTOCOL_APP
@@ -29,3 +31,39 @@ def test_sigkill_mid_fan_out_then_restart_on_the_same_state(tmp_path):
         assert scheduled == list(range(40)) and completed == list(range(40))
         # The instance finished before the crash is intact.
         assert restarted.status(finished)["output"] == ["before-a", "before-b", "before-c"]
+
+
+def test_sigkill_mid_entity_batch_applies_each_operation_exactly_once(tmp_path):
+    from .test_entities import ENTITY_APP
+
+    state = str(tmp_path / "state.db")
+    flag, marker = tmp_path / "stall-once", tmp_path / "stalled"
+    flag.write_text("stall the first batch that runs the stall operation")
+    host = LocalHost(ENTITY_APP, state=state, subprocess=True).start_host()
+    try:
+        for _ in range(10):
+            host.signal_entity("Counter", "crash", "add", 1)
+        host.signal_entity("Counter", "crash", "stall", {"flag": str(flag),
+                                                          "marker": str(marker)})
+        for _ in range(10):
+            host.signal_entity("Counter", "crash", "add", 1)
+        caller = host.start("add_and_get", {"key": "crash", "count": 3})
+        host.wait_until(caller, lambda s: s["runtimeStatus"] == "Running")
+        # Every signal was committed before its 202; the batch holding "stall" is running.
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the stalling batch never started"
+            time.sleep(0.01)
+        before = host.entity_state("Counter", "crash")
+        host.kill()  # SIGKILL inside the entity function, before its batch commits
+    finally:
+        host.stop_host()
+
+    assert before is None or before < 110  # the stalled batch's effects are not committed
+    with LocalHost(ENTITY_APP, state=state, subprocess=True) as restarted:
+        status = restarted.wait(caller, timeout=60)
+        assert status["runtimeStatus"] == "Completed"
+        # 10 + 100 + 10 signals and 3 calls, each applied once; a last get queues behind all.
+        final = restarted.wait(restarted.start("add_and_get", {"key": "crash", "count": 0}))
+        assert final["output"] == 123
+        assert restarted.entity_state("Counter", "crash") == 123

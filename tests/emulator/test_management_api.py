@@ -179,9 +179,11 @@ def test_restart_starts_a_new_instance_with_the_same_input(host):
     assert host.wait(original)["output"] == ["again-a", "again-b", "again-c"]
 
 
-def test_entities_are_reported_unsupported(host):
-    response = host.request("GET", f"{BASE}/entities/counter/one")
-    assert response.status_code == 501
+def test_an_entity_of_an_app_without_entities_is_not_found(host):
+    assert host.request("GET", f"{BASE}/entities/counter/one").status_code == 404
+    signal = host.request("POST", f"{BASE}/entities/counter/one?op=add")
+    assert signal.status_code == 400
+    assert "No entity functions are currently registered!" in signal.json()["Message"]
 
 
 def test_unknown_management_route_is_404(host):

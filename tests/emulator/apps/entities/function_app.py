@@ -4,6 +4,8 @@ Used by tests/emulator and benchmarks/entities.py; not part of the deployed app.
 """
 
 import json
+import os
+import time
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -32,6 +34,17 @@ def Counter(context: df.DurableEntityContext):  # noqa: N802 - entity names are 
         context.set_result(value)
         context.destruct_on_exit()
         return
+    elif operation == "stall":
+        # Crash tests: the first time (while the flag file exists) the batch blocks, after
+        # saying so through the marker file, so that the test can kill the host mid-batch.
+        spec = context.get_input()
+        if os.path.exists(spec["flag"]):
+            os.remove(spec["flag"])
+            with open(spec["marker"], "w") as marker:
+                marker.write("stalled")
+            time.sleep(60)
+        value += 100
+        context.set_state(value)
     elif operation == "whoami":
         context.set_result([context.entity_name, context.entity_key])
         return
@@ -48,6 +61,14 @@ def add_and_get(context: df.DurableOrchestrationContext):
     for _ in range(spec.get("count", 1)):
         yield context.call_entity(entity, "add", spec.get("amount", 1))
     return (yield context.call_entity(entity, "get"))
+
+
+@app.orchestration_trigger(context_name="context")
+def call_op(context: df.DurableOrchestrationContext):
+    """One call: ``{"name", "key", "op", "input"}`` -> the operation's result."""
+    spec = context.get_input()
+    entity = df.EntityId(spec.get("name", COUNTER), spec["key"])
+    return (yield context.call_entity(entity, spec["op"], spec.get("input")))
 
 
 @app.orchestration_trigger(context_name="context")
