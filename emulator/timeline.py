@@ -77,6 +77,9 @@ def format_timeline(record: dict[str, Any], history: list[dict[str, Any]]) -> st
             detail = f"fires at {event['FireAt']} (+{due:.3f}s)"
         elif kind == EventType.TIMER_FIRED:
             name += f" #{event.get('TimerId')}"
+        elif kind == EventType.EVENT_SENT:
+            name += f" #{event['EventId']}"
+            detail = f"{event.get('InstanceId')}  {_entity_request(event.get('Input'))}"
         elif kind == EventType.EVENT_RAISED:
             detail = f"{event.get('Name')}  input={_short(event.get('Input'))}"
         elif kind in (EventType.EXECUTION_COMPLETED, EventType.CONTINUE_AS_NEW):
@@ -98,6 +101,16 @@ def format_timeline(record: dict[str, Any], history: list[dict[str, Any]]) -> st
     total = (parse_ts(history[-1]["Timestamp"]) - t0).total_seconds()
     lines.append(f"  {len(history)} events, {episodes} episodes, {total:.3f} s")
     return "\n".join(lines)
+
+
+def _entity_request(text: str | None) -> str:
+    """An entity request (EventSent.Input) as 'call add input=...' / 'signal add ...'."""
+    try:
+        request = json.loads(text or "")
+        kind = "signal" if request.get("signal") else f"call (response {request.get('id')})"
+        return f"{kind} {request.get('op')!r}  input={_short(request.get('input'))}"
+    except (json.JSONDecodeError, AttributeError):
+        return f"input={_short(text)}"
 
 
 def check_replay(fn: Any, record: dict[str, Any], history: list[dict[str, Any]]) -> tuple[

@@ -172,3 +172,15 @@ def test_entities_survive_a_restart_on_the_same_state_file(tmp_path):
     with LocalHost(ENTITY_APP, state=state) as second:
         assert second.entity_state("Counter", "durable") == 9
         assert output_of(second, "add_and_get", {"key": "durable", "count": 1}) == 10
+
+
+def test_the_history_timeline_shows_entity_requests_and_responses(host):
+    from emulator.timeline import format_timeline
+
+    instance_id = host.start("signal_then_get", "timeline")
+    host.wait(instance_id)
+    raw = host.raw_history(instance_id)
+    text = format_timeline(raw["instance"], raw["history"])
+    assert "EventSent #0" in text and "@counter@timeline  signal 'add'" in text
+    assert "EventSent #2" in text and "call (response " in text
+    assert '{"result":"12"}' in text
