@@ -184,3 +184,23 @@ def test_the_history_timeline_shows_entity_requests_and_responses(host):
     assert "EventSent #0" in text and "@counter@timeline  signal 'add'" in text
     assert "EventSent #2" in text and "call (response " in text
     assert '{"result":"12"}' in text
+
+
+def test_a_batch_past_function_timeout_fails_its_operations_as_in_azure(tmp_path):
+    import json
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(ENTITY_APP, app)
+    host_json = json.loads((app / "host.json").read_text())
+    host_json["functionTimeout"] = "00:00:01"
+    (app / "host.json").write_text(json.dumps(host_json))
+    with LocalHost(app) as short:
+        short.signal_entity("Counter", "slow", "add", 2)
+        short.wait_entity("Counter", "slow", lambda state: state == 2)
+        status = short.wait(short.start("call_op", {"key": "slow", "op": "spin"}))
+        assert status["runtimeStatus"] == "Failed"
+        assert "Timeout value of 00:00:01 was exceeded by function: Functions.Counter" \
+            in status["output"]
+        # The state is the one before the timed-out batch, and the entity keeps working.
+        assert output_of(short, "call_op", {"key": "slow", "op": "get"}) == 2

@@ -45,6 +45,9 @@ def Counter(context: df.DurableEntityContext):  # noqa: N802 - entity names are 
             time.sleep(60)
         value += 100
         context.set_state(value)
+    elif operation == "spin":
+        while True:  # never returns: the batch runs into functionTimeout
+            value += 1
     elif operation == "whoami":
         context.set_result([context.entity_name, context.entity_key])
         return
