@@ -12,13 +12,19 @@ work. This module is that walk, with no I/O: ``replay(history, actions, ...)`` -
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict, deque
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from .determinism import (
+    NonDeterminismError,
+    is_error_response,
+    missing_message,
+    renamed_message,
+    sent_request_id,
+)
 from .entity_protocol import EntityId, EntityProtocolError, request_id
 from .enums import ActionType, EventType, WorkKind
 from .history import compact, parse_ts
@@ -34,10 +40,6 @@ _SCHEDULING_KIND = {
     EventType.SUB_ORCHESTRATION_CREATED: SUB,
     EventType.EVENT_SENT: ENTITY,  # the extension's entity requests are DTFx SendEvent calls
 }
-
-
-class NonDeterminismError(Exception):
-    """History and the current orchestrator code disagree; the instance must fail."""
 
 
 class UnsupportedActionError(Exception):
@@ -282,7 +284,7 @@ class _Shim:
         elif kind == EventType.EVENT_SENT:
             pending = self._match(event, ENTITY)
             if not pending.signal:
-                self.responses[_sent_request_id(event)] = pending.seq
+                self.responses[sent_request_id(event)] = pending.seq
         elif kind in _SCHEDULING_KIND:
             self._match(event, _SCHEDULING_KIND[kind])
         elif kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED):
@@ -293,7 +295,7 @@ class _Shim:
             self._complete(event["TimerId"], True)
         elif kind == EventType.EVENT_RAISED and event.get("Name") in self.responses:
             seq = self.responses.pop(event["Name"])
-            self._complete(seq, not _is_error_response(event.get("Input")))
+            self._complete(seq, not is_error_response(event.get("Input")))
         elif kind == EventType.EVENT_RAISED:
             key = (event.get("Name") or "").lower()
             if self.waiters[key]:
@@ -312,53 +314,12 @@ class _Shim:
         seq = event["EventId"]
         pending = self.pending.get(seq)
         if pending is None or pending.kind != kind:
-            raise NonDeterminismError(_missing_message(event, kind))
+            raise NonDeterminismError(missing_message(event, kind))
         if kind not in (TIMER, ENTITY) \
                 and (pending.name or "").lower() != (event.get("Name") or "").lower():
-            raise NonDeterminismError(
-                f"A previous execution of this orchestration scheduled a {kind} task with "
-                f"sequence number {seq} named '{event.get('Name')}', but the current "
-                f"orchestration replay instead scheduled a {kind} task named '{pending.name}' "
-                "with this sequence number. Was a change made to the orchestrator code after "
-                "this instance had already started running?")
+            raise NonDeterminismError(renamed_message(event, kind, pending.name))
         del self.pending[seq]
         return pending
-
-
-def _sent_request_id(event: dict[str, Any]) -> str:
-    try:
-        return str(json.loads(event.get("Input") or "")["id"])
-    except (json.JSONDecodeError, TypeError, KeyError) as exc:
-        raise NonDeterminismError(f"EventSent #{event.get('EventId')} carries no entity request "
-                                  f"id: {event.get('Input')!r}") from exc
-
-
-def _is_error_response(text: str | None) -> bool:
-    try:
-        return "exceptionType" in json.loads(text or "{}")
-    except (json.JSONDecodeError, TypeError):
-        return False
-
-
-def _missing_message(event: dict[str, Any], kind: str) -> str:
-    seq = event["EventId"]
-    if kind == ENTITY:
-        return (f"A previous execution of this orchestration scheduled a send event task with "
-                f"sequence ID {seq}, type 'EventSent' name '{event.get('Name')}', instance ID "
-                f"'{event.get('InstanceId')}', but the current replay execution hasn't (yet?) "
-                "scheduled this task. Was a change made to the orchestrator code after this "
-                "instance had already started running?")
-    if kind == TIMER:
-        what = f"a timer task with sequence ID {seq}"
-    elif kind == SUB:
-        what = (f"a sub-orchestration task with sequence ID {seq} and name "
-                f"'{event.get('Name')}' (version '', instance ID '{event.get('InstanceId')}')")
-    else:
-        what = (f"an activity task with sequence ID {seq} and name '{event.get('Name')}' "
-                "(version '')")
-    return (f"A previous execution of this orchestration scheduled {what}, but the current "
-            "replay execution hasn't (yet?) scheduled this task. Was a change made to the "
-            "orchestrator code after this instance had already started running?")
 
 
 def _done() -> _Task:
