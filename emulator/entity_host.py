@@ -144,8 +144,8 @@ class EntityHost:
 
     def deliver(self, message: MessageRecord, *, start: bool = True) -> None:
         """Queue a committed request message for its entity."""
-        entity = self._get(EntityId.parse(message.instance_id))
         try:
+            entity = self._get(EntityId.parse(message.instance_id))
             request = Request.from_json(message.event.get("Input"))
         except EntityProtocolError as exc:
             # Nothing can answer it; drop it durably so that it is not retried forever.

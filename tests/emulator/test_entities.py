@@ -27,6 +27,8 @@ def output_of(host, name, input=None):
 def test_call_entity_chain_returns_each_result_in_order(host):
     assert output_of(host, "add_and_get", {"key": "chain", "count": 5, "amount": 2}) == 10
     assert host.entity_state("Counter", "chain") == 10
+    counters = host.request("GET", "/admin/host/status").json()["emulator"]
+    assert counters["entity_operations"] >= 6 and counters["entity_batches"] >= 1
 
 
 def test_signals_then_a_call_from_one_orchestrator_are_delivered_in_order(host):
