@@ -7,10 +7,11 @@ function (``entity_episode.run_batch``, the worker call in the engine's pool) an
 batch: the new state, the requests consumed, the responses to the calling orchestrations and the
 signals to other entities. A process killed before that commit re-runs the whole batch from the
 committed state on restart; after it, nothing re-runs. Each operation's effect therefore reaches
-the committed state exactly once - the same atomicity as an orchestrator episode.
+the committed state exactly once - the same atomicity as an orchestrator episode. As in the
+rest of the engine, memory changes only after the commit succeeded.
 
-The engine hands this module what it needs as plain callables (``EntityLinks``): message ids, the
-store, the clock, running code in its pool, spawning tasks and delivering messages to
+The engine hands this module what it needs (``EntityLinks``): its commit, clock and message
+ids, its orchestrator pool and functionTimeout, spawning tasks and delivering messages to
 orchestration instances.
 """
 
@@ -261,7 +262,6 @@ class EntityHost:
         self.links.deliver(responses)
         for message in signals:
             self.deliver(message)
-
 
     def _timed_out(self, entity: _Entity, state: EntityState, requests: list[Request],
                    now: datetime, future: Any) -> BatchOutcome:
