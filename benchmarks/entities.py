@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -23,11 +24,28 @@ from pathlib import Path
 
 from emulator.testing import LocalHost
 
-from .__main__ import median_of, run
-
 APP = Path(__file__).parent / "entity_app"
 START = "/runtime/webhooks/durabletask/orchestrators/{name}"
+WAIT = "?timeout=600&pollingInterval=0.001"
 _runs = itertools.count()
+
+
+def run(host: LocalHost, name: str, payload) -> tuple[float, dict]:
+    """Start ``name`` and wait for it server-side; (seconds, status payload)."""
+    started = time.perf_counter()
+    response = host.request("POST", START.format(name=name) + WAIT,
+                            data=json.dumps(json.dumps(payload)),
+                            headers={"Content-Type": "application/json"}, timeout=700)
+    elapsed = time.perf_counter() - started
+    status = response.json()
+    if response.status_code != 200 or status.get("runtimeStatus") != "Completed":
+        raise SystemExit(f"{name} did not complete: HTTP {response.status_code} {status}")
+    return elapsed, status
+
+
+def median_of(repeat: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+    samples = [measure() for _ in range(repeat)]
+    return statistics.median(samples), samples
 
 
 def counters(host: LocalHost) -> dict:
