@@ -91,6 +91,17 @@ def test_the_sdk_client_signals_and_reads_state(host):
     assert host.request("GET", "/api/state/Counter/sdk").json() == {"exists": True, "state": 11}
 
 
+def test_client_signals_run_in_the_order_they_were_accepted(host):
+    for number in range(40):
+        host.signal_entity("Log", "order", "append", number)
+    assert host.wait_entity("Log", "order", lambda state: state and len(state) == 40) == \
+        list(range(40))
+    # Calls from an orchestration queue behind them, in order too.
+    assert output_of(host, "call_op", {"name": "Log", "key": "order", "op": "append",
+                                       "input": "last"}) == 41
+    assert host.entity_state("Log", "order")[-1] == "last"
+
+
 def test_destruct_on_exit_deletes_and_clean_storage_removes_the_row(host):
     host.signal_entity("Counter", "doomed", "add", 3)
     host.wait_entity("Counter", "doomed", lambda state: state == 3)
@@ -98,6 +109,8 @@ def test_destruct_on_exit_deletes_and_clean_storage_removes_the_row(host):
     assert response.status_code == 202
     host.wait_entity("Counter", "doomed", lambda state: state is None)
     assert "doomed" not in [e["entityId"]["key"] for e in host.entities("counter")]
+    kept = host.request("POST", "/admin/emulator/entities/clean?removeEmptyEntities=false")
+    assert kept.json() == {"NumberOfOrphanedLocksRemoved": 0, "NumberOfEmptyEntitiesRemoved": 0}
     result = host.clean_entity_storage()
     assert result["NumberOfEmptyEntitiesRemoved"] >= 1
     assert result["NumberOfOrphanedLocksRemoved"] == 0

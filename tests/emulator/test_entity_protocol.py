@@ -94,6 +94,17 @@ def test_operation_inputs_from_orchestrators_and_clients_decode_to_the_value(val
     assert context.get_input() == value
 
 
+def test_a_raw_json_object_body_reaches_the_sdk_as_a_token_it_cannot_decode():
+    # As in Azure: the extension keeps the parsed body's text; the SDK decodes it twice.
+    text = input_from_http(b'{"x": 1}', "application/json")
+    assert text == '{"x":1}'
+    context, _ = df.DurableEntityContext.from_json(
+        batch_trigger_json(ENTITY_ID, False, None, [Request("r", "echo", text)]))
+    context._input = text
+    with pytest.raises(TypeError):
+        context.get_input()
+
+
 def test_http_input_rules():
     assert input_from_http(b"", "application/json") is None
     assert input_from_http(b"plain", "text/plain") == '"plain"'

@@ -56,6 +56,16 @@ def Counter(context: df.DurableEntityContext):  # noqa: N802 - entity names are 
     context.set_result(value)
 
 
+@app.entity_trigger(context_name="context", entity_name="Log")
+def log_entity(context: df.DurableEntityContext):
+    """Appends each input to a list: the order operations ran in."""
+    entries = context.get_state(list)
+    if context.operation_name == "append":
+        entries.append(context.get_input())
+        context.set_state(entries)
+    context.set_result(len(entries))
+
+
 @app.orchestration_trigger(context_name="context")
 def add_and_get(context: df.DurableOrchestrationContext):
     """Calls ``add`` on one counter ``count`` times in a chain, then reads it."""
