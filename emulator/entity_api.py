@@ -7,50 +7,30 @@ entity's state, list entities, signal one; plus the local host's route for the .
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from .entity_host import EntityHost, EntityRequestError, page
+from . import jsonsafe
+from .entity_host import EntityHost, EntityRequestError
 from .entity_protocol import EntityId, EntityProtocolError, input_from_http
-from .history import parse_ts
+from .http_errors import PayloadTooLarge, error_response, flag, integer, json_response, timestamp
+from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
 
 ENTITIES = web.AppKey("entities", EntityHost)
+ENTITY_TOKENS = web.AppKey("entity_tokens", ContinuationTokens)
 EMPTY_KEY = "$"
 
 
 def _bad_request(message: str) -> web.Response:
-    return web.json_response({"Message": message}, status=400)
+    return error_response(400, message)
 
 
-def _entity_id(name: str, key: str) -> EntityId:
+def _entity_id(name: str | None, key: str) -> EntityId:
     try:
         return EntityId.of(name, key)
     except EntityProtocolError as exc:
         raise EntityRequestError(str(exc)) from exc
-
-
-def _bool(request: web.Request, name: str, default: bool) -> bool:
-    value = request.query.get(name)
-    if value is None:
-        return default
-    if value.lower() not in ("true", "false"):
-        raise EntityRequestError(f"Query parameter '{name}' must be true or false, not "
-                                 f"{value!r}.")
-    return value.lower() == "true"
-
-
-def _time(request: web.Request, name: str) -> datetime | None:
-    value = request.query.get(name)
-    if not value:
-        return None
-    try:
-        return parse_ts(value if value.endswith("Z") or "+" in value else value + "Z")
-    except ValueError as exc:
-        raise EntityRequestError(f"Query parameter '{name}' is not a valid date/time: "
-                                 f"{value!r}") from exc
 
 
 async def entity_route(request: web.Request) -> web.StreamResponse:
@@ -73,24 +53,34 @@ def _read(host: EntityHost, name: str | None, key: str) -> web.Response:
     record = host.read(_entity_id(name, "" if key == EMPTY_KEY else key))
     if record is None:
         return web.Response(status=404)
-    return web.Response(status=200, text=record.state if record.state is not None else "null",
-                        content_type="application/json")
+    state = jsonsafe.normalise(record.state) if record.state is not None else "null"
+    return web.Response(status=200, text=state, content_type="application/json")
 
 
 def _list(request: web.Request, host: EntityHost, name: str | None) -> web.Response:
-    try:
-        top = int(request.query.get("top", "100"))
-        if top <= 0:
-            raise ValueError
-    except ValueError as exc:
-        raise EntityRequestError("Query parameter 'top' must be a positive integer.") from exc
-    fetch_state = _bool(request, "fetchState", False)
-    records = host.query(name, _time(request, "lastOperationTimeFrom"),
-                         _time(request, "lastOperationTimeTo"))
-    chunk, token = page(records, top, request.headers.get("x-ms-continuation-token"))
-    body = [entity_status(record, fetch_state) for record in chunk]
-    headers = {"x-ms-continuation-token": token} if token else {}
-    return web.json_response(body, headers=headers)
+    top = integer(request, "top", 100, minimum=1)
+    fetch_state = flag(request, "fetchState", False)
+    last_from = timestamp(request, "lastOperationTimeFrom")
+    last_to = timestamp(request, "lastOperationTimeTo")
+    records = host.query(name, last_from, last_to)
+    # Keyset paging by entity id with a signed token, as for instances (paging.py).
+    query = query_fingerprint({"entities": (name or "").lower(),
+                               "from": request.query.get("lastOperationTimeFrom"),
+                               "to": request.query.get("lastOperationTimeTo")})
+    token = request.headers.get("x-ms-continuation-token")
+    if token and token != "null":
+        try:
+            _, after = request.app[ENTITY_TOKENS].decode(token, query)
+        except InvalidContinuationToken as exc:
+            raise EntityRequestError(str(exc)) from exc
+        records = [r for r in records if r.entity_id > after]
+    chunk = records[:top]
+    headers = {}
+    if len(records) > top:
+        headers["x-ms-continuation-token"] = request.app[ENTITY_TOKENS].encode(
+            ("", chunk[-1].entity_id), query)
+    return json_response([entity_status(record, fetch_state) for record in chunk],
+                         headers=headers)
 
 
 def entity_status(record: Any, fetch_state: bool) -> dict[str, Any]:
@@ -99,9 +89,9 @@ def entity_status(record: Any, fetch_state: bool) -> dict[str, Any]:
     state = None
     if fetch_state and record.state is not None:
         try:
-            state = json.loads(record.state)
-        except json.JSONDecodeError:
-            state = record.state
+            state = jsonsafe.loads(jsonsafe.normalise(record.state))
+        except jsonsafe.JsonInputError:
+            state = record.state  # not JSON: the raw text, as DurableEntityStatus falls back
     return {"entityId": entity.to_json(), "lastOperationTime": record.last_operation,
             "state": state}
 
@@ -110,6 +100,9 @@ async def _signal(request: web.Request, host: EntityHost, name: str | None,
                   key: str) -> web.Response:
     entity = _entity_id(name, key)
     operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
+    if request.content_length is not None and request.content_length > jsonsafe.MAX_BYTES:
+        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the "
+                              f"limit is {jsonsafe.MAX_BYTES}.")
     body = await request.read()
     try:
         input_text = input_from_http(body, request.content_type)
@@ -121,12 +114,9 @@ async def _signal(request: web.Request, host: EntityHost, name: str | None,
 
 async def clean_storage(request: web.Request) -> web.Response:
     host = request.app[ENTITIES]
-    try:
-        result = host.clean(_bool(request, "removeEmptyEntities", True),
-                            _bool(request, "releaseOrphanedLocks", True))
-    except EntityRequestError as exc:
-        return _bad_request(str(exc))
-    return web.json_response(result)
+    result = host.clean(flag(request, "removeEmptyEntities", True),
+                        flag(request, "releaseOrphanedLocks", True))
+    return json_response(result)
 
 
 def entity_routes(base: str) -> list[web.RouteDef]:

@@ -18,7 +18,6 @@ orchestration instances.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 import uuid
@@ -274,15 +273,3 @@ class EntityHost:
         log.error("[%s] %s Stuck at:\n%s", entity.entity, message, stack)
         return failed_batch(entity.entity, state, requests, now, message, raw=True)
 
-
-def page(records: list[Any], top: int, token: str | None) -> tuple[list[Any], str | None]:
-    """One page of a listing and the continuation token of the next (base64 offset)."""
-    offset = 0
-    if token and token != "null":
-        try:
-            offset = int(base64.b64decode(token).decode())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise EntityRequestError("Invalid x-ms-continuation-token header.") from exc
-    chunk = records[offset:offset + top]
-    more = offset + top < len(records)
-    return chunk, base64.b64encode(str(offset + top).encode()).decode() if more else None

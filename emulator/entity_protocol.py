@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import jsonsafe
 from .history import compact
 
 REQUEST_EVENT = "op"  # EventSent / EventRaised name of every operation request to an entity
@@ -141,13 +142,15 @@ def input_from_http(body: bytes, media_type: str) -> str | None:
     none; application/json -> the compact token; anything else -> the raw text as a string."""
     if not body:
         return None
-    text = body.decode("utf-8")
     if media_type.lower() == "application/json":
         try:
-            return compact(json.loads(text))
-        except json.JSONDecodeError as exc:
+            return jsonsafe.dumps(jsonsafe.loads(body))
+        except jsonsafe.JsonInputError as exc:
             raise EntityProtocolError(f"Could not parse JSON content: {exc}") from exc
-    return json.dumps(text)
+    try:
+        return json.dumps(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise EntityProtocolError(f"The request body is not UTF-8 text: {exc}") from exc
 
 
 def request_id(execution_id: str, seq: int) -> str:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from . import __version__
 from .engine import Engine
-from .entity_api import ENTITIES, admin_routes, entity_routes
+from .entity_api import ENTITIES, ENTITY_TOKENS, admin_routes, entity_routes
 from .enums import ACTIVE, RuntimeStatus
 from .http_errors import (
     InvalidQuery,
@@ -309,6 +309,7 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
     web_app[ENGINE] = engine
     web_app[TOKENS] = ContinuationTokens()
     web_app[ENTITIES] = engine.entities
+    web_app[ENTITY_TOKENS] = ContinuationTokens()
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""

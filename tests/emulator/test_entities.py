@@ -164,6 +164,7 @@ def test_list_entities_with_state_filters_and_pages(host):
 @pytest.mark.parametrize(("method", "path", "body", "message"), [
     ("POST", "/nosuch/x?op=add", None, "is not an entity function"),
     ("POST", "/counter/x?op=add", "{nope", "Could not parse JSON content"),
+    ("POST", "/counter/x?op=add", "NaN", "not strict JSON"),
     ("POST", "/counter/tab%09key?op=add", None, "must not contain"),
     ("GET", "?top=0", None, "'top'"),
     ("GET", "?fetchState=maybe", None, "'fetchState'"),
@@ -173,6 +174,20 @@ def test_bad_entity_requests_answer_400_with_a_message(host, method, path, body,
                             headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert message in response.json()["Message"]
+
+
+def test_a_forged_continuation_token_is_refused(host):
+    response = host.request("GET", f"{ENTITIES}/counter",
+                            headers={"x-ms-continuation-token": "Zm9yZ2Vk"})
+    assert response.status_code == 400 and "continuation token" in response.json()["Message"]
+
+
+def test_a_state_python_wrote_with_nan_is_served_as_strict_json(host):
+    host.signal_entity("Counter", "nan", "nan")
+    state = host.wait_entity("Counter", "nan", lambda state: state is not None)
+    assert state == {"value": None}
+    listed = [e for e in host.entities("counter") if e["entityId"]["key"] == "nan"]
+    assert listed[0]["state"] == {"value": None}
 
 
 def test_other_methods_on_entities_answer_404(host):

@@ -45,6 +45,11 @@ def Counter(context: df.DurableEntityContext):  # noqa: N802 - entity names are 
             time.sleep(60)
         value += 100
         context.set_state(value)
+    elif operation == "nan":
+        value = float("nan")  # the SDK writes NaN into the state text; the host serves null
+        context.set_state({"value": value})
+        context.set_result(None)
+        return
     elif operation == "spin":
         while True:  # never returns: the batch runs into functionTimeout
             value += 1
