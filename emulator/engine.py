@@ -116,6 +116,8 @@ class Engine:
         orphans = Batch()  # rows nobody will ever read: left by a purge or a crash
         for message in snapshot.messages:
             ids.append(message.id)
+            if is_entity_instance(message.instance_id):
+                continue  # requests to entities: the entity host restores them
             inst = self.instances.get(message.instance_id)
             if inst is None or inst.is_terminal:
                 orphans.delete_messages.append(message.id)

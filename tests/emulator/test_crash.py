@@ -33,12 +33,19 @@ def test_sigkill_mid_fan_out_then_restart_on_the_same_state(tmp_path):
         assert restarted.status(finished)["output"] == ["before-a", "before-b", "before-c"]
 
 
-def test_sigkill_mid_entity_batch_applies_each_operation_exactly_once(tmp_path):
+def _wait_for_marker(marker, text):
+    deadline = time.monotonic() + 30
+    while not (marker.exists() and marker.read_text() == text):
+        assert time.monotonic() < deadline, "the stalling batch never started"
+        time.sleep(0.01)
+
+
+def test_sigkill_mid_entity_batch_twice_applies_each_operation_exactly_once(tmp_path):
     from .test_entities import ENTITY_APP
 
     state = str(tmp_path / "state.db")
-    flag, marker = tmp_path / "stall-once", tmp_path / "stalled"
-    flag.write_text("stall the first batch that runs the stall operation")
+    flag, marker = tmp_path / "stalls-left", tmp_path / "stalled"
+    flag.write_text("2")  # the batch holding "stall" blocks in the first two runs
     host = LocalHost(ENTITY_APP, state=state, subprocess=True).start_host()
     try:
         for _ in range(10):
@@ -50,16 +57,22 @@ def test_sigkill_mid_entity_batch_applies_each_operation_exactly_once(tmp_path):
         caller = host.start("add_and_get", {"key": "crash", "count": 3})
         host.wait_until(caller, lambda s: s["runtimeStatus"] == "Running")
         # Every signal was committed before its 202; the batch holding "stall" is running.
-        deadline = time.monotonic() + 30
-        while not marker.exists():
-            assert time.monotonic() < deadline, "the stalling batch never started"
-            time.sleep(0.01)
+        _wait_for_marker(marker, "2")
         before = host.entity_state("Counter", "crash")
         host.kill()  # SIGKILL inside the entity function, before its batch commits
     finally:
         host.stop_host()
-
     assert before is None or before < 110  # the stalled batch's effects are not committed
+
+    # The restart runs the uncommitted batch again from the committed state, and is killed in
+    # it too: the requests must still be stored for the third run.
+    again = LocalHost(ENTITY_APP, state=state, subprocess=True).start_host()
+    try:
+        _wait_for_marker(marker, "1")
+        again.kill()
+    finally:
+        again.stop_host()
+
     with LocalHost(ENTITY_APP, state=state, subprocess=True) as restarted:
         status = restarted.wait(caller, timeout=60)
         assert status["runtimeStatus"] == "Completed"

@@ -35,13 +35,16 @@ def Counter(context: df.DurableEntityContext):  # noqa: N802 - entity names are 
         context.destruct_on_exit()
         return
     elif operation == "stall":
-        # Crash tests: the first time (while the flag file exists) the batch blocks, after
-        # saying so through the marker file, so that the test can kill the host mid-batch.
+        # Crash tests: while the flag file holds a positive count, the batch decrements it,
+        # says so through the marker file and blocks, so that the test can kill the host
+        # mid-batch (once per count).
         spec = context.get_input()
-        if os.path.exists(spec["flag"]):
-            os.remove(spec["flag"])
+        left = int(open(spec["flag"]).read() or 0) if os.path.exists(spec["flag"]) else 0
+        if left > 0:
+            with open(spec["flag"], "w") as flag:
+                flag.write(str(left - 1))
             with open(spec["marker"], "w") as marker:
-                marker.write("stalled")
+                marker.write(str(left))
             time.sleep(60)
         value += 100
         context.set_state(value)
