@@ -82,7 +82,8 @@ class Engine:
         self.entities = EntityHost(app, EntityLinks(
             commit=lambda batch: self.commit(Change(batch)), now=clock.now, new_id=self.new_id,
             pool=self.orchestrator_pool, timeout=limits.function_timeout,
-            spawn=self.spawn, deliver=self._deliver_all, changed=self._entity_done))
+            spawn=self.spawn, deliver=self._deliver_all, changed=self._entity_done,
+            waits=self._execution_waits))
         self.kinds: dict[str, InstanceKind] = {ORCHESTRATION: self.orchestrations}
         self.operations = Management(self)
         self._next_id = 1
@@ -228,6 +229,11 @@ class Engine:
     def _deliver_all(self, messages: list[MessageRecord]) -> None:
         for message in messages:
             self.deliver(message)
+
+    def _execution_waits(self, instance_id: str, execution_id: str | None) -> bool:
+        inst = self.instances.get(instance_id)
+        return inst is not None and not inst.is_terminal \
+            and execution_id in (None, inst.record.execution_id)
 
     def _entity_done(self) -> None:
         """An entity batch ended: time may skip again."""

@@ -63,6 +63,8 @@ class EntityLinks:
     spawn: Callable[[Any], Any]  # start a coroutine as an engine task
     deliver: Callable[[list[MessageRecord]], None]  # committed messages to orchestrations
     changed: Callable[[], None] = lambda: None  # an entity batch finished (idleness, waiters)
+    # Whether an orchestration execution still waits for responses (instance id, execution id).
+    waits: Callable[[str, str | None], bool] = lambda instance_id, execution_id: True
 
 
 @dataclass
@@ -244,8 +246,10 @@ class EntityHost:
         record = EntityRecord(entity.entity.scheduler_id, new.exists, new.state,
                               new.last_operation)
         batch = Batch(put_entities=[record], delete_messages=[mid for mid, _ in taken])
+        # A caller that finished, restarted or was purged never reads its response: not stored.
         responses = [MessageRecord(self.links.new_id(), r.instance_id, r.event, None,
-                                   r.execution_id) for r in outcome.responses]
+                                   r.execution_id) for r in outcome.responses
+                     if self.links.waits(r.instance_id, r.execution_id)]
         signals = [self.request_message(s.target, s.request) for s in outcome.signals]
         batch.put_messages.extend(responses + signals)
         self.links.commit(batch)

@@ -234,3 +234,27 @@ def test_a_batch_past_function_timeout_fails_its_operations_as_in_azure(tmp_path
             in status["output"]
         # The state is the one before the timed-out batch, and the entity keeps working.
         assert output_of(short, "call_op", {"key": "slow", "op": "get"}) == 2
+
+
+def test_a_response_for_a_purged_caller_is_not_stored(tmp_path):
+    import time
+
+    from emulator.store import SqliteStore
+
+    state = tmp_path / "state.db"
+    flag, marker = tmp_path / "stalls-left", tmp_path / "stalled"
+    flag.write_text("1")
+    spec = {"flag": str(flag), "marker": str(marker), "seconds": 1.0}
+    with LocalHost(ENTITY_APP, state=str(state)) as running:
+        caller = running.start("call_op", {"key": "late", "op": "stall", "input": spec})
+        deadline = time.monotonic() + 30
+        while not marker.exists():  # the entity is running the call
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        running.terminate(caller, "not waiting any more")
+        assert running.wait(caller)["runtimeStatus"] == "Terminated"
+        assert running.purge(caller) == 1
+        running.wait_entity("Counter", "late", lambda value: value == 100)
+        reader = SqliteStore(str(state), read_only=True)
+        assert [m for m in reader.load().messages if m.instance_id == caller] == []
+        reader.close()

@@ -45,7 +45,7 @@ def Counter(context: df.DurableEntityContext):  # noqa: N802 - entity names are 
                 flag.write(str(left - 1))
             with open(spec["marker"], "w") as marker:
                 marker.write(str(left))
-            time.sleep(60)
+            time.sleep(spec.get("seconds", 60))
         value += 100
         context.set_state(value)
     elif operation == "nan":
