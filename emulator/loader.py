@@ -100,9 +100,28 @@ class LoadedApp:
         return function_timeout(self.host_json)
 
     @property
+    def hub_name(self) -> str:
+        """``extensions.durableTask.hubName``, with ``%SETTING%`` references resolved from the
+        app settings as the Functions host resolves them (AppLoadError when one is missing)."""
+        durable = (self.host_json.get("extensions") or {}).get("durableTask") or {}
+        return resolve_setting_refs(str(durable.get("hubName") or "TestHubName"), "hubName")
+
+    @property
     def route_prefix(self) -> str:
         http = (self.host_json.get("extensions") or {}).get("http") or {}
         return str(http.get("routePrefix", "api")).strip("/")
+
+
+def resolve_setting_refs(value: str, key: str) -> str:
+    """Replace each ``%NAME%`` in a host.json value with the app setting ``NAME``."""
+    def setting(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise AppLoadError(f"host.json: {key} refers to app setting '%{name}%', "
+                               f"which is not set (local.settings.json Values or --setting)")
+        return os.environ[name]
+
+    return re.sub(r"%([^%]+)%", setting, value)
 
 
 def read_host_json(app_dir: Path) -> dict[str, Any]:

@@ -82,6 +82,7 @@ class LocalHostServer:
                 self.versioning = VersioningSettings.from_host_json(self.app.host_json)
             except VersioningConfigError as exc:
                 raise AppLoadError(f"{app_dir / 'host.json'}: {exc}") from exc
+            _ = self.app.hub_name  # an unresolved %SETTING% fails here, before any state changes
         except BaseException:
             self._close_store()
             raise
@@ -98,7 +99,6 @@ class LocalHostServer:
         if not options.sdk_dateutil:
             sdk_speedups.install()
         sdk_compat.install()
-        durable = (app.host_json.get("extensions") or {}).get("durableTask") or {}
         limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
@@ -106,7 +106,7 @@ class LocalHostServer:
         store = self.store
         try:
             self.engine = Engine(app, store, clock, limits,
-                                 hub_name=str(durable.get("hubName") or "TestHubName"),
+                                 hub_name=app.hub_name,
                                  versioning=self.versioning)
             self._runner = web.AppRunner(create_app(self.engine, app), access_log=None,
                                          handle_signals=False)

@@ -1,6 +1,7 @@
 """The command line: flags, start-up errors, the history timeline and the replay check."""
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -160,3 +161,31 @@ def test_replay_of_a_hostile_history_file_is_a_one_line_error(tmp_path, content)
     result = _cli("replay", str(history_file), "--app", str(PROTOCOL_APP))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: cannot read")
+
+
+def _app_with_hub_name(tmp_path: Path, hub_name: str) -> Path:
+    app = tmp_path / "app"
+    shutil.copytree(PROTOCOL_APP, app, ignore=shutil.ignore_patterns("__pycache__"))
+    host_json = json.loads((app / "host.json").read_text())
+    host_json["extensions"]["durableTask"]["hubName"] = hub_name
+    (app / "host.json").write_text(json.dumps(host_json))
+    return app
+
+
+def test_hub_name_resolves_app_setting_references(tmp_path):
+    # The DTS package's host.json names its hub as "%TASKHUB_NAME%", as the Functions host allows.
+    app = _app_with_hub_name(tmp_path, "%TASKHUB_NAME%")
+    with LocalHost(app, settings={"TASKHUB_NAME": "DtsHub"}) as host:
+        response = host.request("POST", "/runtime/webhooks/durabletask/orchestrators/chain")
+        assert response.status_code == 202
+        assert "taskHub=DtsHub&" in response.json()["statusQueryGetUri"]
+        durable = host.request("GET", "/admin/host/status").json()["extensions"]["durableTask"]
+        assert durable["hubName"] == "DtsHub"
+
+
+def test_hub_name_with_a_missing_app_setting_is_a_one_line_error(tmp_path):
+    app = _app_with_hub_name(tmp_path, "%NO_SUCH_HUB_SETTING%")
+    result = _cli("--app", str(app), "--state", ":memory:")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "NO_SUCH_HUB_SETTING" in errors[0]
