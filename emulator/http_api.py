@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from . import __version__
+from . import __version__, dashboard
 from .engine import Engine
 from .entity_api import ENTITIES, ENTITY_TOKENS, admin_routes, entity_routes
 from .enums import ACTIVE, RuntimeStatus
@@ -313,6 +313,7 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""
+    dashboard.setup(web_app, engine)  # before the app's catch-all route
     web_app.add_routes([
         web.get("/admin/host/status", host_status),
         web.get("/admin/emulator/clock", clock),

@@ -151,6 +151,7 @@ class LocalHostServer:
             lines.append(f"  {fn.name}: entityTrigger")
         for name in app.skipped:
             lines.append(f"  {name}: not served by the local host")
+        lines.append(f"Dashboard: {base}/dashboard/")
         log.info("\n".join(lines))
 
     async def stop(self) -> None:

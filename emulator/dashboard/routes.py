@@ -1,0 +1,105 @@
+"""The dashboard's HTTP routes: its static files under ``/dashboard/`` and its JSON endpoints
+under ``/admin/emulator/dashboard/`` (host info, a filtered instance page, an instance timeline).
+
+Everything the dashboard *changes* goes through the public management API and the existing
+``/admin/emulator/clock`` endpoints, exactly as a user's own scripts would.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..history import parse_ts
+from . import host_info, timeline_data
+
+STATIC = Path(__file__).resolve().parent / "static"
+UI_PATH = "/dashboard"
+API_PATH = "/admin/emulator/dashboard"
+STATUS_NAMES = ("Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated",
+                "Pending", "Suspended")
+MAX_TOP = 1000
+# The dashboard loads nothing from elsewhere and may not be framed by other pages.
+HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                      "frame-ancestors 'none'; form-action 'self'",
+           "X-Frame-Options": "DENY", "Cache-Control": "no-cache",
+           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def _bad(message: str) -> web.Response:
+    return web.json_response({"Message": message}, status=400)
+
+
+def _base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _when(request: web.Request, name: str) -> datetime | None:
+    value = request.query.get(name)
+    if not value:
+        return None
+    return parse_ts(value if value.endswith("Z") or "+" in value else value + "Z")
+
+
+def routes(engine: Any) -> list[web.RouteDef]:
+    async def static(request: web.Request) -> web.StreamResponse:
+        name = request.match_info.get("file") or "index.html"
+        path = (STATIC / name).resolve()
+        if STATIC not in path.parents or not path.is_file():
+            return web.json_response({"Message": f"No dashboard file {name!r}."}, status=404)
+        content_type = "text/javascript" if path.suffix == ".js" else \
+            mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return web.FileResponse(path, headers={**HEADERS, "Content-Type": content_type})
+
+    async def redirect(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(f"{UI_PATH}/")
+
+    async def host(request: web.Request) -> web.Response:
+        return web.json_response(host_info.host(engine, _base_url(request)))
+
+    async def instances(request: web.Request) -> web.Response:
+        query = request.query
+        statuses = {s for s in query.get("runtimeStatus", "").split(",") if s}
+        unknown = statuses - set(STATUS_NAMES)
+        if unknown:
+            return _bad(f"Unknown runtimeStatus {', '.join(sorted(unknown))}; expected one or "
+                        f"more of {', '.join(STATUS_NAMES)}.")
+        try:
+            offset = int(query.get("offset", "0"))
+            top = int(query.get("top", "50"))
+            if offset < 0 or not 0 < top <= MAX_TOP:
+                raise ValueError
+        except ValueError:
+            return _bad(f"'offset' must be >= 0 and 'top' between 1 and {MAX_TOP}.")
+        try:
+            created_from, created_to = _when(request, "createdTimeFrom"), \
+                _when(request, "createdTimeTo")
+        except ValueError as exc:
+            return _bad(f"Invalid createdTimeFrom/createdTimeTo: {exc}")
+        page = host_info.list_instances(
+            engine, name=query.get("name") or None, statuses=statuses or None,
+            prefix=query.get("instanceIdPrefix") or None, created_from=created_from,
+            created_to=created_to, offset=offset, top=top)
+        return web.json_response(page)
+
+    async def timeline(request: web.Request) -> web.Response:
+        instance_id = request.match_info["instance_id"]
+        found = host_info.instance(engine, instance_id)
+        if found is None:
+            return web.json_response({"Message": f"No instance with ID '{instance_id}' found."},
+                                     status=404)
+        record, history = found
+        return web.json_response(timeline_data.build(record, history, engine.clock.now()))
+
+    return [
+        web.get(UI_PATH, redirect),
+        web.get(f"{UI_PATH}/", static),
+        web.get(f"{UI_PATH}/{{file:[A-Za-z0-9_.-]+}}", static),
+        web.get(f"{API_PATH}/host", host),
+        web.get(f"{API_PATH}/instances", instances),
+        web.get(f"{API_PATH}/instances/{{instance_id}}/timeline", timeline),
+    ]

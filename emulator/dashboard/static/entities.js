@@ -1,0 +1,68 @@
+// Durable entities: list, state, signal an operation (the extension's entities/ HTTP API).
+import { ApiError, MGMT, call } from "./api.js";
+import { confirmDialog, fmtDate, h, jsonProblem, pretty, short, toast } from "./dom.js";
+
+const entityPath = (name, key) => `${MGMT}/entities/${encodeURIComponent(name)}/${encodeURIComponent(key === "" ? "$" : key)}`;
+
+export async function entitiesPage(main, { arg, params }) {
+  const box = h("div", {});
+  main.replaceChildren(h("h1", {}, "Entities"), box);
+  const nameFilter = params.get("name") || "";
+  let list;
+  try {
+    list = (await call("GET", `${MGMT}/entities/${nameFilter ? encodeURIComponent(nameFilter) : ""}?fetchState=true&top=200`)).data;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 501) {
+      box.replaceChildren(h("div", { class: "notice", id: "entities-unsupported" },
+        h("h2", {}, "Entities are not available on this host"),
+        h("p", {}, "The host answered 501 Not Implemented to GET entities/:"), h("pre", {}, e.message),
+        h("p", { class: "muted" }, "This page lists entities, shows their state and signals operations as soon as the host supports durable entities.")));
+      return {};
+    }
+    throw e;
+  }
+  const selected = arg ? arg.split("/") : null;
+  const rows = (list || []).map((e) => {
+    const { name, key } = e.entityId || {};
+    return h("tr", { dataset: { name, key } },
+      h("td", {}, h("a", { href: `#/entities/${encodeURIComponent(name)}/${encodeURIComponent(key)}` }, name)),
+      h("td", { class: "mono" }, key), h("td", { class: "nowrap" }, fmtDate(e.lastOperationTime)),
+      h("td", { class: "custom" }, short(e.state, 80)));
+  });
+  const table = h("table", { class: "grid", id: "entities" },
+    h("thead", {}, h("tr", {}, ["Entity", "Key", "Last operation", "State"].map((x) => h("th", {}, x)))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No entities yet."))));
+  box.replaceChildren(table);
+  if (selected && selected.length >= 2) box.append(await entityDetail(selected[0], selected.slice(1).join("/")));
+  return {};
+}
+
+async function entityDetail(name, key) {
+  const state = h("pre", { id: "entity-state" });
+  const load = async () => {
+    try {
+      const response = await call("GET", entityPath(name, key));
+      state.textContent = pretty(response.data) || "null";
+    } catch (e) {
+      state.textContent = e.status === 404 ? "(no state: the entity does not exist yet)" : e.message;
+    }
+  };
+  const signal = async () => {
+    const values = await confirmDialog({ title: `Signal ${name}@${key}`, confirmLabel: "Signal",
+      fields: [{ name: "op", label: "Operation", placeholder: "add", validate: (v) => (v.trim() ? null : "An operation name is required") },
+        { name: "input", label: "Input (JSON, optional)", type: "textarea", validate: (v) => jsonProblem(v) }] });
+    if (!values) return;
+    try {
+      const input = values.input.trim();
+      await call("POST", `${entityPath(name, key)}?op=${encodeURIComponent(values.op.trim())}`, input ? { raw: input } : {});
+      toast(`Signalled ${values.op} to ${name}@${key}`, "ok");
+      setTimeout(load, 300);
+    } catch (e) {
+      toast(`Signal failed — ${e.message}`, "error");
+    }
+  };
+  await load();
+  return h("section", { class: "card", id: "entity-detail" }, h("h2", {}, `${name} @ ${key}`),
+    h("div", { class: "buttons" }, h("button", { type: "button", class: "primary", id: "signal", onclick: signal }, "Signal operation"),
+      h("button", { type: "button", onclick: load }, "Refresh state")), h("h3", {}, "State"), state);
+}

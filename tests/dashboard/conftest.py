@@ -1,0 +1,85 @@
+"""Fixtures of the dashboard tests: a real headless Chromium (Debian's package, driven by
+Playwright) and local hosts serving the project app.
+
+Without a browser the browser tests skip on a developer's machine (``make test`` installs one
+when it can) and FAIL in CI (``CI=true``), so a missing install step cannot pass unnoticed.
+Screenshots go to ``$DASHBOARD_SCREENSHOTS`` when set (``make screenshots`` points it at
+docs/screenshots/), else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator.testing import REPO_ROOT, LocalHost
+
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+VIEWPORT = {"width": 1280, "height": 800}
+UI_TIMEOUT_MS = 20_000
+
+
+def chromium_path() -> str | None:
+    explicit = os.environ.get("DASHBOARD_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for name in CHROMIUM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: the browser tests must run in CI; see Makefile "
+                    "'browser')", pytrace=False)
+    pytest.skip(f"{reason}; run `make browser` (apt-get install chromium) to enable")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed")
+    executable = chromium_path()
+    if executable is None:
+        _missing("no Chromium found on PATH")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable,
+                                              args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page; a JavaScript error on it fails the test."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def app_host() -> Iterator[LocalHost]:
+    """The project app as ``python -m emulator --time-skipping`` in a child process."""
+    with LocalHost(REPO_ROOT, time_skipping=True, subprocess=True) as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    target = os.environ.get("DASHBOARD_SCREENSHOTS")
+    folder = Path(target) if target else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

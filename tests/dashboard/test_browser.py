@@ -1,0 +1,216 @@
+"""The dashboard end to end in headless Chromium, on the project app: start book_trip with
+approval from the form, find it, approve it, watch it complete and read its timeline; terminate
+and purge; the host and entities pages; a cross-origin POST from another page is refused."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
+
+import pytest
+
+from emulator.payloads import WEBHOOK_PATH
+
+TRIP = {"traveler": "Ada", "conference": "PyCon DE", "origin": "Paris", "destination": "Berlin",
+        "departure_date": "2026-04-20", "return_date": "2026-04-23"}
+WITH_APPROVAL = {**TRIP, "approval": {"required": True}}
+
+
+def open_page(page, host, route: str, ready: str):
+    page.goto(f"{host.base_url}/dashboard/#{route}")
+    page.wait_for_selector(f'body[data-ready="{ready}"]')
+    return page
+
+
+def status_of(host, instance_id: str) -> str | None:
+    status = host.status(instance_id)
+    return status and status["runtimeStatus"]
+
+
+def awaiting_approval(host, instance_id: str) -> None:
+    host.wait_until(instance_id, lambda s: s["customStatus"] == "awaiting approval")
+
+
+def test_book_trip_with_approval_from_start_to_completed(page, app_host, screenshots):
+    # Hold the clock from the host page, or time skipping would fire the 24 h approval timeout.
+    open_page(page, app_host, "/host", "host")
+    page.click("#clock-hold")
+    page.wait_for_selector("#clock-state:text('held')")
+    try:
+        open_page(page, app_host, "/new", "new")
+        page.select_option("#new-name", "book_trip")
+        page.fill("#new-id", "dash-trip-approved")
+        page.fill("#new-input", '{"traveler": ')  # checked before anything is sent
+        assert "Not valid JSON" in page.inner_text("#input-error")
+        assert page.is_disabled("#start")
+        page.fill("#new-input", json.dumps(WITH_APPROVAL, indent=2))
+        assert page.is_enabled("#start")
+        page.screenshot(path=screenshots / "new-orchestration.png")
+        page.click("#start")
+        page.wait_for_selector('main[data-instance="dash-trip-approved"]')
+        awaiting_approval(app_host, "dash-trip-approved")
+
+        open_page(page, app_host, "/instances?name=book_trip", "instances")
+        row = page.wait_for_selector('#instances tr[data-id="dash-trip-approved"]')
+        assert "Running" in row.inner_text()
+        page.wait_for_selector('#instances tr[data-id="dash-trip-approved"] '
+                               ':text("awaiting approval")')  # live refresh shows it
+        row.query_selector("a").click()
+        page.wait_for_selector('main[data-instance="dash-trip-approved"]')
+
+        page.click('[data-action="raise"]')
+        page.fill("#f-event", "approval")
+        page.fill("#f-data", '{"approved": true}')
+        page.click("dialog button[type=submit]")
+        page.wait_for_selector('h1 .badge[data-status="Completed"]')
+    finally:
+        app_host.request("POST", "/admin/emulator/clock/release").raise_for_status()
+
+    status = app_host.status("dash-trip-approved")
+    assert status["output"]["outcome"] == "booked"
+    for activity in ("book_conference_ticket", "book_flight", "book_hotel"):
+        page.wait_for_selector(f'g.bar[data-name="{activity}"][data-outcome="completed"]')
+    assert page.query_selector('g.bar.timer[data-outcome="cancelled"]')  # the lost timeout
+    assert page.query_selector('g.point[data-kind="EventRaised"][data-name="approval"]')
+    page.click('g.bar[data-name="book_flight"]')
+    assert "Output" in page.inner_text("#detail")
+    assert "reference" in page.inner_text("#detail")
+    page.screenshot(path=screenshots / "instance-timeline.png", full_page=True)
+
+    page.click('[data-tab="history"]')
+    history = page.wait_for_selector("#history").inner_text()
+    assert "EventRaised" in history and "ExecutionCompleted" in history
+
+
+def test_terminate_and_purge_from_the_instance_page(page, app_host):
+    with app_host.clock_held():
+        instance_id = app_host.start("book_trip", WITH_APPROVAL, instance_id="dash-trip-stop")
+        awaiting_approval(app_host, instance_id)
+        open_page(page, app_host, f"/instance/{instance_id}", "instance")
+        assert page.is_disabled('[data-action="purge"]')  # only finished instances purge
+        page.click('[data-action="terminate"]')
+        page.fill("#f-reason", "changed my mind")
+        page.click("dialog button[type=submit]")
+        page.wait_for_selector('h1 .badge[data-status="Terminated"]')
+    assert app_host.status(instance_id)["output"] == "changed my mind"
+
+    page.click('[data-action="purge"]')
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector('body[data-ready="instances"]')
+    assert app_host.status(instance_id) is None
+    open_page(page, app_host, f"/instance/{instance_id}", "instance")
+    assert "No instance with id 'dash-trip-stop'" in page.inner_text("#not-found")
+
+
+def test_restart_works_and_a_refused_action_shows_the_apis_message(page, app_host):
+    failed = app_host.start("book_trip", {"traveler": 3}, instance_id="dash-trip-bad-input")
+    assert app_host.wait(failed)["runtimeStatus"] == "Failed"
+    open_page(page, app_host, f"/instance/{failed}", "instance")
+    page.click('[data-action="rewind"]')  # enabled for Failed; this host answers 501
+    page.click("dialog button[type=submit]")
+    assert "HTTP 501: Rewind is not supported" in page.inner_text(".toast.error")
+
+    page.click('[data-action="restart"]')
+    page.uncheck("#f-newId")  # the same id: allowed once the instance has finished
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector(".toast.ok")
+    assert app_host.wait(failed)["runtimeStatus"] == "Failed"
+    assert len(app_host.history(failed)) >= 2  # a fresh execution ran
+
+
+class _AttackerPage(BaseHTTPRequestHandler):
+    """Serves a page on another loopback port that tries to terminate an instance."""
+
+    target = ""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        body = (f"<!doctype html><form id=f method=POST action='{self.target}'>"
+                "<button>win a prize</button></form>").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def attacker_site():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AttackerPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_a_cross_origin_post_is_refused_and_the_dashboard_one_works(page, app_host,
+                                                                    attacker_site):
+    with app_host.clock_held():
+        instance_id = app_host.start("book_trip", WITH_APPROVAL, instance_id="dash-trip-csrf")
+        awaiting_approval(app_host, instance_id)
+        terminate = (f"{app_host.base_url}{WEBHOOK_PATH}/instances/"
+                     f"{quote(instance_id)}/terminate?reason=csrf")
+        _AttackerPage.target = terminate
+        page.goto(f"http://127.0.0.1:{attacker_site.server_port}/")
+        # A no-cors fetch: the browser sends it, the page cannot read the answer.
+        page.evaluate("url => fetch(url, {method: 'POST', mode: 'no-cors'})", terminate)
+        # A plain form post, the classic cross-site request: the answer is the refusal.
+        with page.expect_navigation():
+            page.click("#f button")
+        assert "Cross-site request refused" in page.inner_text("body")
+        assert status_of(app_host, instance_id) == "Running"
+
+        open_page(page, app_host, f"/instance/{instance_id}", "instance")
+        page.click('[data-action="terminate"]')
+        page.click("dialog button[type=submit]")
+        page.wait_for_selector('h1 .badge[data-status="Terminated"]')
+    assert status_of(app_host, instance_id) == "Terminated"
+
+
+def test_instance_list_filters_paging_and_shareable_urls(page, app_host, screenshots):
+    ids = [app_host.start("book_trip", TRIP, instance_id=f"dash-page-{n:02d}")
+           for n in range(55)]
+    for instance_id in ids:
+        app_host.wait(instance_id)
+    open_page(page, app_host, "/instances?prefix=dash-page-", "instances")
+    page.wait_for_selector("#range:text('1–50 of 55')")
+    assert page.input_value("#filter-prefix") == "dash-page-"
+    newest = page.query_selector("#instances tbody tr").get_attribute("data-id")
+    assert newest == "dash-page-54"  # newest first
+    page.click("text=Older ›")
+    page.wait_for_selector("#range:text('51–55 of 55')")
+    assert "page=1" in page.url  # the URL is shareable
+    page.click('.chip[data-status="Failed"]')
+    page.wait_for_selector("td.empty")
+    assert "status=Failed" in page.url
+
+    open_page(page, app_host, "/instances?status=Completed&prefix=dash-page-0", "instances")
+    page.wait_for_selector("#range:text('1–10 of 10')")
+    assert page.get_attribute('.chip[data-status="Completed"]', "aria-pressed") == "true"
+    open_page(page, app_host, "/instances", "instances")
+    page.screenshot(path=screenshots / "instances.png")
+
+
+def test_host_page_shows_functions_limits_work_and_the_clock(page, app_host, screenshots):
+    open_page(page, app_host, "/host", "host")
+    functions = page.inner_text("#functions")
+    assert "book_trip" in functions and "orchestrationTrigger" in functions
+    assert "/api/orchestrators/{name}" in functions
+    assert "maxConcurrentActivityFunctions" in page.inner_text("#limits")
+    before = app_host.now()
+    page.fill("#advance-seconds", "3600")
+    page.click("#clock-advance")
+    page.wait_for_selector(".toast.ok")
+    assert app_host.now() > before
+    page.screenshot(path=screenshots / "host.png", full_page=True)
+
+
+def test_entities_page_says_what_the_host_answers(page, app_host, screenshots):
+    open_page(page, app_host, "/entities", "entities")
+    notice = page.wait_for_selector("#entities-unsupported").inner_text()
+    assert "501" in notice and "not supported" in notice
+    page.screenshot(path=screenshots / "entities.png")
