@@ -77,9 +77,28 @@ def app_host() -> Iterator[LocalHost]:
         yield host
 
 
+class Screenshots:
+    """Writes small PNGs: toasts hidden, colours reduced to a 256-colour palette."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def take(self, page, name: str, *, full_page: bool = False) -> Path:
+        from PIL import Image
+
+        path = self.folder / f"{name}.png"
+        for toast in page.query_selector_all(".toast"):
+            toast.click()  # a click dismisses it
+        page.screenshot(path=path, full_page=full_page)
+        with Image.open(path) as image:
+            small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+        small.save(path, optimize=True)
+        return path
+
+
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory) -> Path:
+def screenshots(tmp_path_factory) -> Screenshots:
     target = os.environ.get("DASHBOARD_SCREENSHOTS")
     folder = Path(target) if target else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return Screenshots(folder)

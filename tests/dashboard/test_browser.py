@@ -47,7 +47,7 @@ def test_book_trip_with_approval_from_start_to_completed(page, app_host, screens
         assert page.is_disabled("#start")
         page.fill("#new-input", json.dumps(WITH_APPROVAL, indent=2))
         assert page.is_enabled("#start")
-        page.screenshot(path=screenshots / "new-orchestration.png")
+        screenshots.take(page, "new-orchestration")
         page.click("#start")
         page.wait_for_selector('main[data-instance="dash-trip-approved"]')
         awaiting_approval(app_host, "dash-trip-approved")
@@ -77,7 +77,7 @@ def test_book_trip_with_approval_from_start_to_completed(page, app_host, screens
     page.click('g.bar[data-name="book_flight"]')
     assert "Output" in page.inner_text("#detail")
     assert "reference" in page.inner_text("#detail")
-    page.screenshot(path=screenshots / "instance-timeline.png", full_page=True)
+    screenshots.take(page, "instance-approval")
 
     page.click('[data-tab="history"]')
     history = page.wait_for_selector("#history").inner_text()
@@ -192,7 +192,7 @@ def test_instance_list_filters_paging_and_shareable_urls(page, app_host, screens
     page.wait_for_selector("#range:text('1–10 of 10')")
     assert page.get_attribute('.chip[data-status="Completed"]', "aria-pressed") == "true"
     open_page(page, app_host, "/instances", "instances")
-    page.screenshot(path=screenshots / "instances.png")
+    screenshots.take(page, "instances")
 
 
 def test_host_page_shows_functions_limits_work_and_the_clock(page, app_host, screenshots):
@@ -206,11 +206,39 @@ def test_host_page_shows_functions_limits_work_and_the_clock(page, app_host, scr
     page.click("#clock-advance")
     page.wait_for_selector(".toast.ok")
     assert app_host.now() > before
-    page.screenshot(path=screenshots / "host.png", full_page=True)
+    screenshots.take(page, "host", full_page=True)
 
 
 def test_entities_page_says_what_the_host_answers(page, app_host, screenshots):
     open_page(page, app_host, "/entities", "entities")
     notice = page.wait_for_selector("#entities-unsupported").inner_text()
     assert "501" in notice and "not supported" in notice
-    page.screenshot(path=screenshots / "entities.png")
+    screenshots.take(page, "entities")
+
+
+def test_sub_orchestrations_link_parent_and_children(page, app_host):
+    parent = app_host.start("book_trips", {"trips": [TRIP, {**TRIP, "traveler": "Grace"}]},
+                            instance_id="dash-trips")
+    assert app_host.wait(parent)["runtimeStatus"] == "Completed"
+    open_page(page, app_host, f"/instance/{parent}", "instance")
+    bars = page.query_selector_all('g.bar.suborchestration[data-outcome="completed"]')
+    assert [b.get_attribute("data-name") for b in bars] == ["book_trip", "book_trip"]
+    page.click("dd .links a >> nth=0")  # the first child
+    page.wait_for_selector('main[data-instance="dash-trips:trip-0"]')
+    page.click(f'dd a[href="#/instance/{parent}"]')  # and back to its parent
+    page.wait_for_selector(f'main[data-instance="{parent}"]')
+
+
+def test_retries_and_backoff_show_on_the_timeline(page, app_host, screenshots):
+    request = {**TRIP, "simulate": {"flight": {"fail_times": 3}, "hotel": {"fail_times": 1}}}
+    instance_id = app_host.start("book_trip", request, instance_id="dash-trip-retries")
+    assert app_host.wait(instance_id)["output"]["fallback"]["to"] == "train"
+    open_page(page, app_host, f"/instance/{instance_id}", "instance")
+    failed = page.query_selector_all('g.bar[data-name="book_flight"][data-outcome="failed"]')
+    assert len(failed) == 3
+    assert page.query_selector('g.bar[data-name="book_train"][data-outcome="completed"]')
+    assert len(page.query_selector_all('g.bar.timer[data-outcome="fired"]')) == 3  # 2 + 1
+    assert "attempt 3" in page.text_content("svg.gantt")
+    failed[-1].click()
+    assert "TransientProviderError" in page.inner_text("#detail .error-text")
+    screenshots.take(page, "instance-timeline", full_page=True)

@@ -71,7 +71,8 @@ export function short(value, n = 80) {
 export const badge = (status) => h("span", { class: `badge st-${status}`, dataset: { status } }, status);
 
 export function toast(message, kind = "info") {
-  const box = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  const box = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status", title: "click to dismiss" }, message);
+  box.addEventListener("click", () => box.remove());
   document.getElementById("toasts").append(box);
   setTimeout(() => box.remove(), kind === "error" ? 12000 : 4000);
 }

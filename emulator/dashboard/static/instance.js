@@ -166,27 +166,31 @@ export async function instancePage(main, { arg: id, params }) {
   }
 
   function showDetail(item) {
+    detail.replaceChildren(h("div", {}, detailOf(item)));
+    detail.scrollIntoView({ block: "nearest" });
+  }
+
+  function detailOf(item) {
     const kv = (k, v) => (v === undefined || v === null || v === "" ? null : [h("dt", {}, k), h("dd", {}, v)]);
     const block = (label, text, cls = "") => (text ? h("section", {}, h("h4", {}, label), h("pre", { class: cls }, pretty(text))) : null);
     if (item.type === "bar") {
-      detail.replaceChildren(h("h3", {}, `${item.kind === "timer" ? "Timer" : item.name} #${item.seq}`),
+      return [h("h3", {}, `${item.kind === "timer" ? "Timer" : item.name} #${item.seq}`),
         h("dl", { class: "summary" }, kv("Kind", item.kind), kv("Outcome", item.outcome), kv("Attempt", item.attempt > 1 ? String(item.attempt) : null),
           kv("Started", `+${fmtMs(item.start)}`), kv("Ended", item.end === null ? "not yet" : `+${fmtMs(item.end)}`),
           kv("Took", item.end === null ? null : fmtMs(item.end - item.start)), kv("Fires at", item.fireAt),
           kv("Child instance", item.child ? h("a", { href: `#/instance/${encodeURIComponent(item.child)}` }, item.child) : null)),
-        block("Input", item.input), block("Output", item.output), block("Error", item.error, "error-text"));
-    } else if (item.type === "point") {
-      detail.replaceChildren(h("h3", {}, `${item.kind} ${item.name}`), h("dl", { class: "summary" }, kv("At", `+${fmtMs(item.at)}`)), block("Data", item.data));
-    } else {
-      const d = item.duration || {};
-      detail.replaceChildren(h("h3", {}, `${item.name} ×${item.count}`),
+        block("Input", item.input), block("Output", item.output), block("Error", item.error, "error-text")];
+    }
+    if (item.type === "point") {
+      return [h("h3", {}, `${item.kind} ${item.name}`), h("dl", { class: "summary" }, kv("At", `+${fmtMs(item.at)}`)), block("Data", item.data)];
+    }
+    const d = item.duration || {};
+    return [h("h3", {}, `${item.name} ×${item.count}`),
         h("dl", { class: "summary" }, kv("Kind", item.kind), kv("Outcomes", Object.entries(item.outcomes).map(([k, v]) => `${k} ${v}`).join(", ")),
           kv("Retries", item.retries ? String(item.retries) : null), kv("Peak in flight", String(item.peak)),
           kv("From", `+${fmtMs(item.start)} to +${fmtMs(item.end)}`),
           kv("Durations", d.p50 === undefined ? null : `min ${fmtMs(d.min)} · p50 ${fmtMs(d.p50)} · p95 ${fmtMs(d.p95)} · max ${fmtMs(d.max)}`)),
-        block("First error", item.firstError, "error-text"));
-    }
-    detail.scrollIntoView({ block: "nearest" });
+      block("First error", item.firstError, "error-text")];
   }
 
   let lastKey = "";

@@ -85,14 +85,14 @@ export async function instancesPage(main, { params, host }) {
     const chip = (label, value, count) => {
       const on = value === null ? state.status.length === 0 : state.status.includes(value);
       return h("button", {
-        type: "button", class: `chip${on ? " on" : ""}${value ? ` st-${value}` : ""}`, "aria-pressed": String(on), dataset: { status: value || "all" },
+        type: "button", class: `chip${on ? " on" : ""}`, "aria-pressed": String(on), dataset: { status: value || "all" },
         onclick: () => {
           if (value === null) state.status = [];
           else state.status = on ? state.status.filter((x) => x !== value) : [...state.status, value];
           state.page = 0;
           apply();
         },
-      }, label, h("span", { class: "count" }, fmtCount(count)));
+      }, value ? h("span", { class: `dot st-${value}` }) : null, label, h("span", { class: "count" }, fmtCount(count)));
     };
     chips.replaceChildren(chip("All", null, all),
       ...STATUSES.map((st) => chip(st, st, counts[st] || 0)));
