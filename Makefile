@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve test lint package lock bench clean
+.PHONY: setup browser run serve test lint package lock bench bench-dashboard screenshots clean
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -18,6 +18,16 @@ node_modules/.package-lock.json: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
+## browser: Debian's Chromium for the dashboard's browser tests (installed when missing and root)
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the dashboard tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "no chromium: the dashboard's browser tests will skip (and fail in CI); install Debian's 'chromium'"; \
+	fi
+
 ## run: the main job: Azurite + the app on the local host + the fan-out experiment (both modes)
 run: setup
 	$(PY) -m experiment demo
@@ -27,7 +37,7 @@ serve: setup
 	$(PY) -m emulator --app . --azurite
 
 ## test: lint + the whole test suite
-test: setup
+test: setup browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -49,6 +59,14 @@ lock: setup
 ## bench: the local host's benchmarks (prints figures; not a test)
 bench: setup
 	$(PY) -m benchmarks
+
+## bench-dashboard: the dashboard's render times in Chromium (10,000 instances, 10,000-wide fan-out)
+bench-dashboard: setup browser
+	$(PY) -m benchmarks.dashboard
+
+## screenshots: re-draw docs/screenshots/ from the dashboard's browser tests
+screenshots: setup browser
+	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/dashboard -q
 
 clean:
 	rm -rf $(VENV) node_modules .emulator .azurite dist .pytest_cache .ruff_cache

@@ -49,7 +49,7 @@ def browser() -> Iterator[object]:
         _missing("Playwright is not installed")
     executable = chromium_path()
     if executable is None:
-        _missing("no Chromium found on PATH")
+        _missing("no Chromium found (DASHBOARD_CHROMIUM, or chromium on PATH)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable,
                                               args=["--no-sandbox"])
@@ -89,6 +89,7 @@ class Screenshots:
         path = self.folder / f"{name}.png"
         for toast in page.query_selector_all(".toast"):
             toast.click()  # a click dismisses it
+        page.mouse.move(0, 0)  # no hover highlight in the picture
         page.screenshot(path=path, full_page=full_page)
         with Image.open(path) as image:
             small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)

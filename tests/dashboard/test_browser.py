@@ -33,6 +33,12 @@ def awaiting_approval(host, instance_id: str) -> None:
     host.wait_until(instance_id, lambda s: s["customStatus"] == "awaiting approval")
 
 
+def awaiting_approval_started(host, instance_id: str) -> str:
+    host.start("book_trip", WITH_APPROVAL, instance_id=instance_id)
+    awaiting_approval(host, instance_id)
+    return instance_id
+
+
 def test_book_trip_with_approval_from_start_to_completed(page, app_host, screenshots):
     # Hold the clock from the host page, or time skipping would fire the 24 h approval timeout.
     open_page(page, app_host, "/host", "host")
@@ -74,10 +80,10 @@ def test_book_trip_with_approval_from_start_to_completed(page, app_host, screens
         page.wait_for_selector(f'g.bar[data-name="{activity}"][data-outcome="completed"]')
     assert page.query_selector('g.bar.timer[data-outcome="cancelled"]')  # the lost timeout
     assert page.query_selector('g.point[data-kind="EventRaised"][data-name="approval"]')
+    screenshots.take(page, "instance-approval")
     page.click('g.bar[data-name="book_flight"]')
     assert "Output" in page.inner_text("#detail")
     assert "reference" in page.inner_text("#detail")
-    screenshots.take(page, "instance-approval")
 
     page.click('[data-tab="history"]')
     history = page.wait_for_selector("#history").inner_text()
@@ -191,8 +197,17 @@ def test_instance_list_filters_paging_and_shareable_urls(page, app_host, screens
     open_page(page, app_host, "/instances?status=Completed&prefix=dash-page-0", "instances")
     page.wait_for_selector("#range:text('1–10 of 10')")
     assert page.get_attribute('.chip[data-status="Completed"]', "aria-pressed") == "true"
-    open_page(page, app_host, "/instances", "instances")
-    screenshots.take(page, "instances")
+    with app_host.clock_held():  # two live ones on top of the list for the picture
+        waiting = awaiting_approval_started(app_host, "dash-demo-waiting")
+        suspended = awaiting_approval_started(app_host, "dash-demo-suspended")
+        app_host.suspend(suspended, "on hold")
+        app_host.wait_until(suspended, lambda s: s["runtimeStatus"] == "Suspended")
+        open_page(page, app_host, "/instances", "instances")
+        page.wait_for_selector('#instances tr[data-id="dash-demo-suspended"] '
+                               '.badge[data-status="Suspended"]')
+        screenshots.take(page, "instances")
+        app_host.terminate(waiting)
+        app_host.terminate(suspended)
 
 
 def test_host_page_shows_functions_limits_work_and_the_clock(page, app_host, screenshots):
