@@ -97,7 +97,7 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
                             "groups": [], "points": [], "episodes": [], "aggregated": False,
                             "children": []}
     if not history:
-        view.update(t0=None, span=0)
+        view.update(t0=None, span=0, episodeCount=0, pointCount=0, barCount=0)
         return view
     t0 = parse_ts(history[0]["Timestamp"])
 
@@ -154,8 +154,9 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
             if bar is not None:
                 bar.outcome = Outcome.FIRED
         elif kind in _POINT_EVENTS:
-            detail = event.get("Input") if kind != EventType.EXECUTION_SUSPENDED and \
-                kind != EventType.EXECUTION_RESUMED else event.get("Reason")
+            detail = event.get("Reason") if kind in (EventType.EXECUTION_SUSPENDED,
+                                                     EventType.EXECUTION_RESUMED) \
+                else event.get("Input")
             points.append({"kind": EVENT_NAMES[kind], "name": event.get("Name") or "",
                            "at": ms(event["Timestamp"]), "data": _preview(detail)})
         elif kind in (EventType.EXECUTION_COMPLETED, EventType.CONTINUE_AS_NEW):

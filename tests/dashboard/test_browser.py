@@ -194,6 +194,15 @@ def test_instance_list_filters_paging_and_shareable_urls(page, app_host, screens
     page.wait_for_selector("td.empty")
     assert "status=Failed" in page.url
 
+    open_page(page, app_host, "/instances?prefix=dash-page-", "instances")
+    page.wait_for_selector("#range:text('1–50 of 55')")
+    app_host.wait(app_host.start("book_trip", TRIP, instance_id="dash-page-55"))
+    page.wait_for_selector('#instances tr[data-id="dash-page-55"]')  # live, no reload
+    page.wait_for_selector("#range:text('1–50 of 56')")
+    page.fill("#filter-from", "2999-01-01T00:00")  # created from: nothing yet
+    page.wait_for_selector("td.empty")
+    assert "from=2999" in page.url
+
     open_page(page, app_host, "/instances?status=Completed&prefix=dash-page-0", "instances")
     page.wait_for_selector("#range:text('1–10 of 10')")
     assert page.get_attribute('.chip[data-status="Completed"]', "aria-pressed") == "true"

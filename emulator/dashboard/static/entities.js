@@ -1,43 +1,55 @@
 // Durable entities: list, state, signal an operation (the extension's entities/ HTTP API).
 import { ApiError, MGMT, call } from "./api.js";
-import { confirmDialog, fmtDate, h, jsonProblem, pretty, short, toast } from "./dom.js";
+import { confirmDialog, every, fmtDate, h, jsonProblem, pretty, short, toast } from "./dom.js";
 
+const REFRESH_MS = 3000;
 const entityPath = (name, key) => `${MGMT}/entities/${encodeURIComponent(name)}/${encodeURIComponent(key === "" ? "$" : key)}`;
 
+function unsupported(message) {
+  return h("div", { class: "notice", id: "entities-unsupported" },
+    h("h2", {}, "Entities are not available on this host"),
+    h("p", {}, "The host answered 501 Not Implemented to GET entities/:"), h("pre", {}, message),
+    h("p", { class: "muted" }, "This page lists entities, shows their state and signals operations as soon as the host supports durable entities."));
+}
+
 export async function entitiesPage(main, { arg, params }) {
-  const box = h("div", {});
-  main.replaceChildren(h("h1", {}, "Entities"), box);
   const nameFilter = params.get("name") || "";
-  let list;
+  const tbody = h("tbody");
+  const box = h("div", {}, h("table", { class: "grid", id: "entities" },
+    h("thead", {}, h("tr", {}, ["Entity", "Key", "Last operation", "State"].map((x) => h("th", {}, x)))), tbody));
+  main.replaceChildren(h("h1", {}, "Entities"), box);
+
+  const loadList = async () => {
+    const list = (await call("GET", `${MGMT}/entities/${nameFilter ? encodeURIComponent(nameFilter) : ""}?fetchState=true&top=200`)).data || [];
+    tbody.replaceChildren(...(list.length ? list.map((e) => {
+      const { name, key } = e.entityId || {};
+      return h("tr", { dataset: { name, key } },
+        h("td", {}, h("a", { href: `#/entities/${encodeURIComponent(name)}/${encodeURIComponent(key)}` }, name)),
+        h("td", { class: "mono" }, key), h("td", { class: "nowrap" }, fmtDate(e.lastOperationTime)),
+        h("td", { class: "custom" }, short(e.state, 80)));
+    }) : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No entities yet."))]));
+  };
   try {
-    list = (await call("GET", `${MGMT}/entities/${nameFilter ? encodeURIComponent(nameFilter) : ""}?fetchState=true&top=200`)).data;
+    await loadList();
   } catch (e) {
     if (e instanceof ApiError && e.status === 501) {
-      box.replaceChildren(h("div", { class: "notice", id: "entities-unsupported" },
-        h("h2", {}, "Entities are not available on this host"),
-        h("p", {}, "The host answered 501 Not Implemented to GET entities/:"), h("pre", {}, e.message),
-        h("p", { class: "muted" }, "This page lists entities, shows their state and signals operations as soon as the host supports durable entities.")));
+      main.replaceChildren(h("h1", {}, "Entities"), unsupported(e.message));
       return {};
     }
     throw e;
   }
   const selected = arg ? arg.split("/") : null;
-  const rows = (list || []).map((e) => {
-    const { name, key } = e.entityId || {};
-    return h("tr", { dataset: { name, key } },
-      h("td", {}, h("a", { href: `#/entities/${encodeURIComponent(name)}/${encodeURIComponent(key)}` }, name)),
-      h("td", { class: "mono" }, key), h("td", { class: "nowrap" }, fmtDate(e.lastOperationTime)),
-      h("td", { class: "custom" }, short(e.state, 80)));
-  });
-  const table = h("table", { class: "grid", id: "entities" },
-    h("thead", {}, h("tr", {}, ["Entity", "Key", "Last operation", "State"].map((x) => h("th", {}, x)))),
-    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No entities yet."))));
-  box.replaceChildren(table);
-  if (selected && selected.length >= 2) box.append(await entityDetail(selected[0], selected.slice(1).join("/")));
-  return {};
+  let loadState = async () => {};
+  if (selected && selected.length >= 2) {
+    const detail = entityDetail(selected[0], selected.slice(1).join("/"), async () => { await loadList(); await loadState(); });
+    box.append(detail.element);
+    loadState = detail.load;
+    await loadState();
+  }
+  return { dispose: every(REFRESH_MS, async () => { await loadList(); await loadState(); }) };
 }
 
-async function entityDetail(name, key) {
+function entityDetail(name, key, changed) {
   const state = h("pre", { id: "entity-state" });
   const load = async () => {
     try {
@@ -56,13 +68,13 @@ async function entityDetail(name, key) {
       const input = values.input.trim();
       await call("POST", `${entityPath(name, key)}?op=${encodeURIComponent(values.op.trim())}`, input ? { raw: input } : {});
       toast(`Signalled ${values.op} to ${name}@${key}`, "ok");
-      setTimeout(load, 300);
+      setTimeout(changed, 300); // the operation runs asynchronously
     } catch (e) {
       toast(`Signal failed — ${e.message}`, "error");
     }
   };
-  await load();
-  return h("section", { class: "card", id: "entity-detail" }, h("h2", {}, `${name} @ ${key}`),
+  const element = h("section", { class: "card spaced", id: "entity-detail" }, h("h2", {}, `${name} @ ${key}`),
     h("div", { class: "buttons" }, h("button", { type: "button", class: "primary", id: "signal", onclick: signal }, "Signal operation"),
-      h("button", { type: "button", onclick: load }, "Refresh state")), h("h3", {}, "State"), state);
+      h("button", { type: "button", onclick: changed }, "Refresh")), h("h3", {}, "State"), state);
+  return { element, load };
 }

@@ -22,6 +22,17 @@ function barLabel(bar) {
   return `${KIND_ICON[bar.kind]}${bar.name}${bar.attempt > 1 ? `  (attempt ${bar.attempt})` : ""}`;
 }
 
+// Clickable with the mouse, and with Enter or Space once focused with Tab.
+function onActivate(g, handler) {
+  g.addEventListener("click", handler);
+  g.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      handler();
+    }
+  });
+}
+
 export function drawGantt(container, tl, onSelect) {
   const width = Math.max(640, container.clientWidth || 900);
   const chartW = width - LABEL_W - PAD_R;
@@ -59,7 +70,7 @@ export function drawGantt(container, tl, onSelect) {
       const g = s("g", { class: `point clickable kind-${p.kind}`, dataset: { kind: p.kind, name: p.name }, tabindex: 0 },
         s("path", { d: `M${cx} ${y - 7} L${cx + 7} ${y} L${cx} ${y + 7} L${cx - 7} ${y} Z` }),
         s("title", {}, `${p.kind} ${p.name} at ${fmtMs(p.at)}`));
-      g.addEventListener("click", () => onSelect({ type: "point", ...p }));
+      onActivate(g, () => onSelect({ type: "point", ...p }));
       root.append(g);
     });
   }
@@ -82,7 +93,7 @@ function drawBar(root, bar, y, x, span, onSelect, hit) {
     s("rect", { class: "bar-rect", x: x0, y: y + 4, width: w, height: ROW_H - 8, rx: 3 }),
     s("text", { class: "bar-note", x: x0 + w + 5, y: y + 16 }, bar.end === null ? "running…" : fmtMs(end - bar.start)),
     s("title", {}, `${barLabel(bar)}: ${bar.outcome}, ${fmtMs(bar.start)} → ${bar.end === null ? "now" : fmtMs(end)}`));
-  g.addEventListener("click", () => onSelect({ type: "bar", ...bar }));
+  onActivate(g, () => onSelect({ type: "bar", ...bar }));
   root.append(g);
 }
 
@@ -121,7 +132,7 @@ function drawGroup(root, group, y, x, span, onSelect, hit) {
     g.append(s("path", { class: `area ${lane}`, d }));
   }
   g.append(s("title", {}, `${label}: peak ${fmtCount(peak)} in flight`));
-  g.addEventListener("click", () => onSelect({ type: "group", ...group, peak }));
+  onActivate(g, () => onSelect({ type: "group", ...group, peak }));
   root.append(g);
 }
 
