@@ -41,8 +41,10 @@ def _missing(reason: str) -> None:
     pytest.skip(f"{reason}; run `make browser` (apt-get install chromium) to enable")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Not for the whole session: Playwright's sync API keeps an
+    event loop running in this thread while it is open, and later tests call asyncio.run()."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
