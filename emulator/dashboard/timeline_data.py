@@ -61,6 +61,7 @@ class Bar:
     input: str | None = None
     output: str | None = None
     error: str | None = None
+    details: str | None = None  # the failure's details (exception JSON, stack)
     attempt: int = 1
     child: str | None = None
     fire_at: str | None = None
@@ -69,7 +70,7 @@ class Bar:
         body = {"kind": self.kind.value, "seq": self.seq, "name": self.name,
                 "start": self.start, "end": self.end, "outcome": self.outcome.value,
                 "attempt": self.attempt}
-        for key in ("input", "output", "error", "child", "fire_at"):
+        for key in ("input", "output", "error", "details", "child", "fire_at"):
             value = getattr(self, key)
             if value is not None:
                 body[key if key != "fire_at" else "fireAt"] = value
@@ -141,8 +142,7 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
                     bar.output = _preview(event.get("Result"))
                 else:
                     bar.error = _preview(event.get("Reason") or event.get("Result"))
-                    if event.get("Details"):
-                        bar.error = _preview(f"{bar.error}\n{event['Details']}")
+                    bar.details = _preview(event.get("Details"))
         elif kind == EventType.TIMER_CREATED:
             bar = Bar(BarKind.TIMER, event["EventId"], "timer", ms(event["Timestamp"]),
                       end=ms(event["FireAt"]), outcome=Outcome.WAITING,

@@ -41,7 +41,9 @@ export function drawGantt(container, tl, onSelect) {
   const rows = tl.aggregated ? tl.groups : tl.bars;
   const rowH = tl.aggregated ? GROUP_H : ROW_H;
   const hasPoints = tl.points.length > 0;
-  const top = AXIS_H + (hasPoints ? ROW_H : 0);
+  const hasEpisodes = tl.episodes.length > 0;
+  const episodeY = AXIS_H + (hasPoints ? ROW_H : 0);
+  const top = episodeY + (hasEpisodes ? ROW_H : 0);
   const height = top + rows.length * rowH + 8;
   const root = s("svg", { class: "gantt", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Instance timeline" });
 
@@ -60,7 +62,14 @@ export function drawGantt(container, tl, onSelect) {
     root.append(s("line", { class: "tick", x1: x(t), x2: x(t), y1: AXIS_H - 6, y2: height }),
       s("text", { class: "tick-label", x: x(t), y: AXIS_H - 10, "text-anchor": "middle" }, fmtMs(t)));
   }
-  root.append(s("text", { class: "axis-title", x: 8, y: AXIS_H - 10 }, `+ time since start (${tl.episodeCount} episodes)`));
+  root.append(s("text", { class: "axis-title", x: 8, y: AXIS_H - 10 }, "+ time since start"));
+  if (hasEpisodes) {
+    root.append(s("text", { class: "row-label", x: 8, y: episodeY + 16 }, `episodes (${tl.episodeCount})`));
+    for (const [a, b] of tl.episodes) {
+      root.append(s("rect", { class: "episode-mark", x: x(a), y: episodeY + 6, width: Math.max(2, x(b) - x(a)), height: ROW_H - 12, rx: 1 },
+        s("title", {}, `orchestrator episode at +${fmtMs(a)}, ran ${fmtMs(b - a)}`)));
+    }
+  }
 
   if (hasPoints) {
     const y = AXIS_H + ROW_H / 2;

@@ -179,7 +179,8 @@ export async function instancePage(main, { arg: id, params }) {
           kv("Started", `+${fmtMs(item.start)}`), kv("Ended", item.end === null ? "not yet" : `+${fmtMs(item.end)}`),
           kv("Took", item.end === null ? null : fmtMs(item.end - item.start)), kv("Fires at", item.fireAt),
           kv("Child instance", item.child ? h("a", { href: `#/instance/${encodeURIComponent(item.child)}` }, item.child) : null)),
-        block("Input", item.input), block("Output", item.output), block("Error", item.error, "error-text")];
+        block("Input", item.input), block("Output", item.output), block("Error", item.error, "error-text"),
+        item.details ? h("details", {}, h("summary", {}, "Failure details (exception, stack)"), h("pre", { class: "error-text" }, pretty(item.details))) : null];
     }
     if (item.type === "point") {
       return [h("h3", {}, `${item.kind} ${item.name}`), h("dl", { class: "summary" }, kv("At", `+${fmtMs(item.at)}`)), block("Data", item.data)];
