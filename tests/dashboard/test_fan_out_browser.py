@@ -27,5 +27,5 @@ def test_a_wide_fan_out_draws_as_one_aggregated_row(page, bench_host, screenshot
     assert page.query_selector("g.group path.area.completed")
     group.click()
     detail = page.inner_text("#detail")
-    assert f"completed {WIDTH}" in detail and "Peak in flight" in detail
+    assert f"completed {WIDTH}" in detail and "Peak outstanding" in detail
     screenshots.take(page, "fan-out-timeline")

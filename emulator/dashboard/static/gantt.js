@@ -140,7 +140,7 @@ function drawGroup(root, group, y, x, span, onSelect, hit) {
     }
     g.append(s("path", { class: `area ${lane}`, d }));
   }
-  g.append(s("title", {}, `${label}: peak ${fmtCount(peak)} in flight`));
+  g.append(s("title", {}, `${label}: at most ${fmtCount(peak)} outstanding at once (scheduled, no result yet)`));
   onActivate(g, () => onSelect({ type: "group", ...group, peak }));
   root.append(g);
 }
@@ -153,5 +153,5 @@ function legend(tl) {
     item("completed", "completed"), item("failed", "failed"), item("running", "running"),
     item("timer", "timer"), item("cancelled", "cancelled timer"), item("episode", "orchestrator episode"),
     item("point", "event"),
-    tl.aggregated ? h("span", { class: "muted" }, ` · ${fmtCount(tl.barCount)} tasks aggregated by function: each row shows how many were in flight over time`) : null);
+    tl.aggregated ? h("span", { class: "muted" }, ` · ${fmtCount(tl.barCount)} tasks aggregated by function: each row shows how many were outstanding (scheduled, no result yet) over time`) : null);
 }

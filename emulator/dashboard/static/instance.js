@@ -188,7 +188,7 @@ export async function instancePage(main, { arg: id, params }) {
     const d = item.duration || {};
     return [h("h3", {}, `${item.name} ×${item.count}`),
         h("dl", { class: "summary" }, kv("Kind", item.kind), kv("Outcomes", Object.entries(item.outcomes).map(([k, v]) => `${k} ${v}`).join(", ")),
-          kv("Retries", item.retries ? String(item.retries) : null), kv("Peak in flight", String(item.peak)),
+          kv("Retries", item.retries ? String(item.retries) : null), kv("Peak outstanding", `${item.peak} (scheduled, no result yet)`),
           kv("From", `+${fmtMs(item.start)} to +${fmtMs(item.end)}`),
           kv("Durations", d.p50 === undefined ? null : `min ${fmtMs(d.min)} · p50 ${fmtMs(d.p50)} · p95 ${fmtMs(d.p95)} · max ${fmtMs(d.max)}`)),
       block("First error", item.firstError, "error-text")];
