@@ -1,9 +1,11 @@
 """Read-only views of a running engine that the management API does not give.
 
 This is the only dashboard module that reads the engine's working state, and it reads as little
-of it as it can: the loaded app, the limits, the clock, the instances (record, history, inbox,
-timers) and the activity work items. Every function returns plain JSON-ready data, runs on the
-loop thread (aiohttp handlers do) and changes nothing.
+of it as it can: the loaded app, the limits, the clock, the instances (``instance.Instance``:
+record, history, inbox, counters), the pending activity work items
+(``activities.ActivityDispatcher.pending``) and the armed timer messages of
+``timers.TimerQueue`` (which has no public list of them). Every function returns plain
+JSON-ready data, runs on the loop thread (aiohttp handlers do) and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from ..history import EVENT_NAMES, EventType, parse_ts
+from ..enums import EventType
+from ..history import EVENT_NAMES, parse_ts
 from ..payloads import status_payload
 
 LIST_CAP = 200  # rows per host table; the totals are always exact
@@ -46,7 +49,7 @@ def limits(engine: Any) -> dict[str, Any]:
             "threadPoolSize": lim.threads,
             "store": engine.store.description,
             "episodes": engine.stats["episodes"],
-            "activitiesRun": engine.stats["activities"],
+            "activitiesRun": engine.activities.completed,
             "instances": len(engine.instances)}
 
 
@@ -77,9 +80,9 @@ def work(engine: Any) -> dict[str, Any]:
                             "held": inst.held_since is not None})
     activities = [{"instanceId": item.instance_id, "name": item.name, "taskId": item.task_id,
                    "state": "result waiting" if item.id in waiting else "running"}
-                  for item in engine._work.values()]
+                  for item in engine.activities.pending.values()]
     timers = sorted(({"instanceId": m.instance_id, "timerId": m.event.get("TimerId"),
-                      "fireAt": m.visible_at} for m in engine._timer_messages.values()),
+                      "fireAt": m.visible_at} for m in engine.timers._messages.values()),
                     key=lambda t: t["fireAt"])
     return {"activities": _capped(activities), "episodes": _capped(episodes),
             "messages": _capped(inboxes), "timers": _capped(timers)}

@@ -14,13 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from ..history import RuntimeStatus, parse_ts
+from ..enums import RuntimeStatus
+from ..history import parse_ts
 from . import host_info, timeline_data
 
 STATIC = Path(__file__).resolve().parent / "static"
 UI_PATH = "/dashboard"
 API_PATH = "/admin/emulator/dashboard"
-STATUS_NAMES = tuple(status.name for status in RuntimeStatus)
+STATUS_NAMES = tuple(status.value for status in RuntimeStatus)
 MAX_TOP = 1000
 # The dashboard loads nothing from elsewhere and may not be framed by other pages.
 HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "

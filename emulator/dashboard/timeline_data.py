@@ -16,7 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ..history import EVENT_NAMES, EventType, RuntimeStatus, parse_ts
+from ..enums import EventType, RuntimeStatus
+from ..history import EVENT_NAMES, parse_ts
 
 MAX_BARS = 400
 BUCKETS = 160
@@ -161,7 +162,7 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
                            "at": ms(event["Timestamp"]), "data": _preview(detail)})
         elif kind in (EventType.EXECUTION_COMPLETED, EventType.CONTINUE_AS_NEW):
             finished_at = ms(event["Timestamp"])
-            view["result"] = {"status": RuntimeStatus(event["OrchestrationStatus"]).name,
+            view["result"] = {"status": RuntimeStatus.from_code(event["OrchestrationStatus"]),
                               "at": finished_at}
     last = ms(history[-1]["Timestamp"])
     end = finished_at if finished_at is not None else max(last, ms(now))
