@@ -50,12 +50,24 @@ def limits(engine: Any) -> dict[str, Any]:
             "store": engine.store.description,
             "episodes": engine.stats["episodes"],
             "activitiesRun": engine.activities.completed,
-            "instances": len(engine.instances)}
+            "instances": len(engine.instances),
+            "versioning": _versioning(engine)}
+
+
+def _versioning(engine: Any) -> dict[str, Any] | None:
+    settings = getattr(engine, "versioning", None)
+    if settings is None:
+        return None
+    return {"defaultVersion": settings.default_version,
+            "versionMatchStrategy": settings.match_strategy.value,
+            "versionFailureStrategy": settings.failure_strategy.value}
 
 
 def clock(engine: Any) -> dict[str, Any]:
     clk = engine.clock
+    mode = getattr(clk, "mode", None)
     return {"now": clk.now().isoformat(), "timeSkipping": clk.skipping,
+            "mode": getattr(mode, "value", None),
             "held": bool(clk.skipping and not clk.can_skip()),
             "offsetSeconds": clk.offset.total_seconds() if clk.skipping else 0.0}
 

@@ -1,11 +1,11 @@
 """The Gantt view of one instance, computed from its stored history (pure: no engine, no I/O).
 
 Bars are activities, sub-orchestrations and timers, from scheduling to result; points are
-events raised, terminations, suspensions and resumptions; episodes are the intervals in which
-the orchestrator ran. Times are milliseconds from the first event. Above ``MAX_BARS`` bars the
-view aggregates: one row per (kind, function name) with its counts, duration percentiles and
-how many of its tasks were in flight in each of ``BUCKETS`` time slices, so a 10,000-wide
-fan-out still draws at once.
+events raised, terminations, suspensions, resumptions and rewinds; episodes are the intervals
+in which the orchestrator ran. Times are milliseconds from the first event. Above ``MAX_BARS``
+bars the view aggregates: one row per (kind, function name) with its counts, duration
+percentiles and how many of its tasks were outstanding in each of ``BUCKETS`` time slices, so
+a 10,000-wide fan-out still draws at once.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ BUCKETS = 160
 MAX_POINTS = 500
 MAX_EPISODES = 2000
 PREVIEW = 4000  # characters of an input, output or error kept per bar
+REWIND = "Rewind"  # point kinds besides the history's own event names
+REWOUND_FAILURE = "RewoundFailure"
 
 
 class BarKind(StrEnum):
@@ -160,6 +162,16 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
                 else event.get("Input")
             points.append({"kind": EVENT_NAMES[kind], "name": event.get("Name") or "",
                            "at": ms(event["Timestamp"]), "data": _preview(detail)})
+        elif kind == EventType.GENERIC:
+            # Rewind (rewind.py): the message that revived the instance carries the reason
+            # as Data; the failure it cleared keeps its row as "Rewound: ExecutionCompleted".
+            reason = event.get("Reason") or ""
+            if not reason:
+                points.append({"kind": REWIND, "name": "", "at": ms(event["Timestamp"]),
+                               "data": _preview(event.get("Data"))})
+            elif reason.endswith("ExecutionCompleted"):
+                points.append({"kind": REWOUND_FAILURE, "name": "", "at": ms(event["Timestamp"]),
+                               "data": reason})
         elif kind in (EventType.EXECUTION_COMPLETED, EventType.CONTINUE_AS_NEW):
             finished_at = ms(event["Timestamp"])
             view["result"] = {"status": RuntimeStatus.from_code(event["OrchestrationStatus"]),

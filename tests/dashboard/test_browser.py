@@ -118,20 +118,36 @@ def test_terminate_and_purge_from_the_instance_page(page, app_host):
     assert "No instance with id 'dash-trip-stop'" in page.inner_text("#not-found")
 
 
-def test_restart_works_and_a_refused_action_shows_the_apis_message(page, app_host):
+def test_rewind_restart_and_a_refused_action_shows_the_apis_message(page, app_host):
     failed = app_host.start("book_trip", {"traveler": 3}, instance_id="dash-trip-bad-input")
     assert app_host.wait(failed)["runtimeStatus"] == "Failed"
     open_page(page, app_host, f"/instance/{failed}", "instance")
-    page.click('[data-action="rewind"]')  # enabled for Failed; this host answers 501
+    page.click('[data-action="rewind"]')  # enabled for Failed only
+    page.fill("#f-reason", "input fixed")
     page.click("dialog button[type=submit]")
-    assert "HTTP 501: Rewind is not supported" in page.inner_text(".toast.error")
+    page.wait_for_selector(".toast.ok:text('Rewind: done')")
+    # The input is still bad, so the rewound instance fails again; the timeline shows both
+    # the failure the rewind cleared and the rewind with its reason.
+    page.wait_for_selector('g.point[data-kind="Rewind"]')
+    assert page.query_selector('g.point[data-kind="RewoundFailure"]')
+    page.click('g.point[data-kind="Rewind"]')
+    assert "input fixed" in page.inner_text("#detail")
+    assert app_host.wait(failed)["runtimeStatus"] == "Failed"
 
     page.click('[data-action="restart"]')
     page.uncheck("#f-newId")  # the same id: allowed once the instance has finished
     page.click("dialog button[type=submit]")
-    page.wait_for_selector(".toast.ok")
-    assert app_host.wait(failed)["runtimeStatus"] == "Failed"
-    assert len(app_host.history(failed)) >= 2  # a fresh execution ran
+    page.wait_for_selector(".toast.ok:text('Restart: done')")
+
+    with app_host.clock_held():
+        running = awaiting_approval_started(app_host, "dash-trip-restart-running")
+        open_page(page, app_host, f"/instance/{running}", "instance")
+        page.click('[data-action="restart"]')
+        page.uncheck("#f-newId")  # the same id while it runs: the API refuses
+        page.click("dialog button[type=submit]")
+        error = page.wait_for_selector(".toast.error").inner_text()
+        assert "HTTP 409" in error and "already exists" in error
+        app_host.terminate(running)
 
 
 class _AttackerPage(BaseHTTPRequestHandler):
@@ -233,6 +249,7 @@ def test_host_page_shows_functions_limits_work_and_the_clock(page, app_host, scr
     assert "book_trip" in functions and "orchestrationTrigger" in functions
     assert "/api/orchestrators/{name}" in functions
     assert "maxConcurrentActivityFunctions" in page.inner_text("#limits")
+    assert "defaultVersion none" in page.inner_text("#versioning")
     before = app_host.now()
     page.fill("#advance-seconds", "3600")
     page.click("#clock-advance")
@@ -274,3 +291,21 @@ def test_retries_and_backoff_show_on_the_timeline(page, app_host, screenshots):
     failed[-1].click()
     assert "TransientProviderError" in page.inner_text("#detail .error-text")
     screenshots.take(page, "instance-timeline", full_page=True)
+
+
+def test_a_version_given_in_the_form_is_sent_and_shown(page, app_host):
+    open_page(page, app_host, "/new", "new")
+    page.select_option("#new-name", "book_trip")
+    page.fill("#new-id", "dash-trip-versioned")
+    page.fill("#new-version", "2.1")
+    page.fill("#new-input", json.dumps(TRIP))
+    page.click("#start")
+    page.wait_for_selector('main[data-instance="dash-trip-versioned"]')
+    assert page.inner_text("#instance-version") == "2.1"
+    assert app_host.status("dash-trip-versioned")["version"] == "2.1"
+    # This app's host.json sets no defaultVersion, so the host holds a 2.1 instance back
+    # (versionMatchStrategy CurrentOrOlder): it stays Pending, and the list says which version.
+    open_page(page, app_host, "/instances?prefix=dash-trip-versioned", "instances")
+    row = page.wait_for_selector('#instances tr[data-id="dash-trip-versioned"]').inner_text()
+    assert "2.1" in row and "Pending" in row
+    app_host.terminate("dash-trip-versioned")

@@ -78,3 +78,16 @@ def test_a_wide_fan_out_aggregates_by_function():
 def test_an_empty_history_is_an_empty_timeline():
     view = timeline_data.build(RECORD, [], at(0))
     assert view["bars"] == [] and view["span"] == 0
+
+
+def test_a_rewind_shows_as_points_with_its_reason():
+    cleared = {"EventType": int(h.EventType.GENERIC), "EventId": 1, "IsPlayed": True,
+               "Timestamp": h.format_ts(at(1)), "Data": None,
+               "Reason": "Rewound: ExecutionCompleted"}
+    revive = {"EventType": int(h.EventType.GENERIC), "EventId": -1, "IsPlayed": False,
+              "Timestamp": h.format_ts(at(5)), "Data": "fixed the API"}
+    history = [*episode(0, cleared), *episode(5, revive)]
+    points = timeline_data.build(RECORD, history, at(6))["points"]
+    assert [(p["kind"], p["at"], p["data"]) for p in points] == [
+        ("RewoundFailure", 1000, "Rewound: ExecutionCompleted"),
+        ("Rewind", 5000, "fixed the API")]

@@ -34,7 +34,7 @@ export async function hostPage(main, { host }) {
     const c = info.clock;
     clockBox.replaceChildren(h("h2", {}, "Clock"),
       h("p", {}, h("strong", { id: "clock-now" }, fmtDate(c.now)), " ",
-        c.timeSkipping ? h("span", { class: `badge ${c.held ? "st-Suspended" : "st-Running"}`, id: "clock-state" }, c.held ? "held" : "skipping") : h("span", { class: "badge", id: "clock-state" }, "real time")),
+        c.timeSkipping ? h("span", { class: `badge ${c.held ? "st-Suspended" : "st-Running"}`, id: "clock-state" }, c.held ? "held" : `skipping${c.mode ? ` (${c.mode})` : ""}`) : h("span", { class: "badge", id: "clock-state" }, "real time")),
       c.timeSkipping
         ? h("p", { class: "muted small" }, `skipped ahead ${(c.offsetSeconds / 3600).toFixed(2)} h in all. While held, timers wait for real time or for Advance.`)
         : h("p", { class: "muted small" }, "Start the host with --time-skipping to hold, release and advance the clock."),
@@ -49,6 +49,7 @@ export async function hostPage(main, { host }) {
       h("dt", {}, "maxConcurrentActivityFunctions"), h("dd", {}, lim(l.maxConcurrentActivityFunctions)),
       h("dt", {}, "maxConcurrentOrchestratorFunctions"), h("dd", {}, lim(l.maxConcurrentOrchestratorFunctions)),
       h("dt", {}, "thread pool (sync functions)"), h("dd", {}, fmtCount(l.threadPoolSize)),
+      l.versioning ? [h("dt", {}, "versioning"), h("dd", { id: "versioning" }, `defaultVersion ${l.versioning.defaultVersion ?? "none"} · ${l.versioning.versionMatchStrategy} · ${l.versioning.versionFailureStrategy}`)] : null,
       h("dt", {}, "task hub"), h("dd", {}, l.hubName),
       h("dt", {}, "state"), h("dd", {}, l.store),
       h("dt", {}, "totals"), h("dd", {}, `${fmtCount(l.instances)} instances · ${fmtCount(l.episodes)} episodes · ${fmtCount(l.activitiesRun)} activities run`)));

@@ -50,7 +50,7 @@ export async function instancePage(main, { arg: id, params }) {
       ...row("Created", fmtDate(status.createdTime)),
       ...row("Last updated", fmtDate(status.lastUpdatedTime)),
       ...row("Custom status", h("span", { id: "custom-status" }, status.customStatus === null ? "—" : short(status.customStatus, 120))),
-      ...row("Version", status.version || timeline?.instance?.version || "—"),
+      ...row("Version", h("span", { id: "instance-version" }, status.version || timeline?.instance?.version || "—")),
       ...row("Parent", parent ? h("a", { href: `#/instance/${encodeURIComponent(parent.instance_id)}` }, `${parent.name} ${parent.instance_id}`) : "—"),
       ...row("Children", children.length ? h("span", { class: "links" }, children.slice(0, 20).map((c) => h("a", { href: `#/instance/${encodeURIComponent(c.instanceId)}` }, c.name)), children.length > 20 ? ` … ${children.length} in all` : "") : "—"));
   }
