@@ -2,7 +2,7 @@
 
 This is the only dashboard module that reads the engine's working state, and it reads as little
 of it as it can: the loaded app, the limits, the clock, the instances (``instance.Instance``:
-record, history, inbox, counters), the pending activity work items
+record, history, inbox, counters), the number of entities, the pending activity work items
 (``activities.ActivityDispatcher.pending``) and the armed timer messages of
 ``timers.TimerQueue`` (which has no public list of them). Every function returns plain
 JSON-ready data, runs on the loop thread (aiohttp handlers do) and changes nothing.
@@ -32,7 +32,7 @@ def functions(engine: Any, base_url: str) -> list[dict[str, Any]]:
              for fn in app.orchestrators.values()]
     rows += [{"name": fn.name, "trigger": "activityTrigger", "async": fn.is_async}
              for fn in app.activities.values()]
-    rows += [{"name": name, "trigger": "entityTrigger"} for name in app.entities]
+    rows += [{"name": fn.name, "trigger": "entityTrigger"} for fn in app.entities.values()]
     rows += [{"name": name, "trigger": "other (not served)"} for name in app.skipped]
     return rows
 
@@ -51,6 +51,7 @@ def limits(engine: Any) -> dict[str, Any]:
             "episodes": engine.stats["episodes"],
             "activitiesRun": engine.activities.completed,
             "instances": len(engine.instances),
+            "entities": len(engine.entities.entities),
             "versioning": _versioning(engine)}
 
 

@@ -1,11 +1,11 @@
 """The Gantt view of one instance, computed from its stored history (pure: no engine, no I/O).
 
-Bars are activities, sub-orchestrations and timers, from scheduling to result; points are
-events raised, terminations, suspensions, resumptions and rewinds; episodes are the intervals
-in which the orchestrator ran. Times are milliseconds from the first event. Above ``MAX_BARS``
-bars the view aggregates: one row per (kind, function name) with its counts, duration
-percentiles and how many of its tasks were outstanding in each of ``BUCKETS`` time slices, so
-a 10,000-wide fan-out still draws at once.
+Bars are activities, sub-orchestrations, entity calls and timers, from scheduling to result;
+points are events raised, entity signals, terminations, suspensions, resumptions and rewinds;
+episodes are the intervals in which the orchestrator ran. Times are milliseconds from the first
+event. Above ``MAX_BARS`` bars the view aggregates: one row per (kind, function name) with its
+counts, duration percentiles and how many of its tasks were outstanding in each of ``BUCKETS``
+time slices, so a 10,000-wide fan-out still draws at once.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ MAX_EPISODES = 2000
 PREVIEW = 4000  # characters of an input, output or error kept per bar
 REWIND = "Rewind"  # point kinds besides the history's own event names
 REWOUND_FAILURE = "RewoundFailure"
+ENTITY_SIGNAL = "EntitySignal"
 
 
 class BarKind(StrEnum):
     ACTIVITY = "activity"
     SUB = "suborchestration"
     TIMER = "timer"
+    ENTITY = "entity"  # call_entity: the request sent, the response raised back
 
 
 class Outcome(StrEnum):
@@ -95,6 +97,15 @@ def _activity_input(raw: str | None) -> str | None:
         return raw
 
 
+def _entity_request(event: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of an entity request (EventSent) or response (EventRaised)."""
+    try:
+        body = json.loads(event.get("Input") or "{}")
+    except (json.JSONDecodeError, TypeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """The timeline JSON of an instance (see the module docstring)."""
     view: dict[str, Any] = {"instance": record, "events": len(history), "bars": [],
@@ -110,6 +121,7 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
         return round((value - t0).total_seconds() * 1000, 3)
 
     bars, open_bars, timers, points, episodes = [], {}, {}, [], []
+    entity_calls: dict[str, Bar] = {}  # request id -> the call's bar
     last_by_name: dict[tuple[BarKind, str], Bar] = {}
     episode_start = None
     finished_at = None
@@ -156,6 +168,26 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
             bar = timers.pop(event.get("TimerId"), None)
             if bar is not None:
                 bar.outcome = Outcome.FIRED
+        elif kind == EventType.EVENT_SENT and str(event.get("InstanceId", "")).startswith("@"):
+            request = _entity_request(event)
+            target = event["InstanceId"][1:]
+            if request.get("signal"):
+                points.append({"kind": ENTITY_SIGNAL, "name": f"{target} {request.get('op')}",
+                               "at": ms(event["Timestamp"]),
+                               "data": _preview(request.get("input"))})
+            else:
+                bar = Bar(BarKind.ENTITY, event["EventId"], f"{target} {request.get('op')}",
+                          ms(event["Timestamp"]), input=_preview(request.get("input")))
+                entity_calls[request.get("id")] = bar
+                bars.append(bar)
+        elif kind == EventType.EVENT_RAISED and event.get("Name") in entity_calls:
+            bar = entity_calls.pop(event["Name"])
+            bar.end = max(bar.start, ms(event["Timestamp"]))
+            response = _entity_request(event)
+            if response.get("exceptionType"):
+                bar.outcome, bar.error = Outcome.FAILED, _preview(response.get("result"))
+            else:
+                bar.outcome, bar.output = Outcome.COMPLETED, _preview(response.get("result"))
         elif kind in _POINT_EVENTS:
             detail = event.get("Reason") if kind in (EventType.EXECUTION_SUSPENDED,
                                                      EventType.EXECUTION_RESUMED) \

@@ -258,11 +258,9 @@ def test_host_page_shows_functions_limits_work_and_the_clock(page, app_host, scr
     screenshots.take(page, "host", full_page=True)
 
 
-def test_entities_page_says_what_the_host_answers(page, app_host, screenshots):
+def test_the_entities_page_of_an_app_without_entities(page, app_host):
     open_page(page, app_host, "/entities", "entities")
-    notice = page.wait_for_selector("#entities-unsupported").inner_text()
-    assert "501" in notice and "not supported" in notice
-    screenshots.take(page, "entities")
+    assert "No entities yet" in page.wait_for_selector("#entities td.empty").inner_text()
 
 
 def test_sub_orchestrations_link_parent_and_children(page, app_host):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from emulator import history as h
@@ -91,3 +92,22 @@ def test_a_rewind_shows_as_points_with_its_reason():
     assert [(p["kind"], p["at"], p["data"]) for p in points] == [
         ("RewoundFailure", 1000, "Rewound: ExecutionCompleted"),
         ("Rewind", 5000, "fixed the API")]
+
+
+def test_entity_calls_are_bars_and_signals_are_points():
+    def sent(seq, op, request_id, signal=False):
+        body = {"op": op, "input": '"5"', "id": request_id, "parent": "i"}
+        if signal:
+            body["signal"] = True
+        return {"EventType": int(h.EventType.EVENT_SENT), "EventId": seq, "IsPlayed": True,
+                "Timestamp": h.format_ts(at(0)), "InstanceId": "@counter@k1", "Name": "op",
+                "Input": json.dumps(body)}
+
+    history = [*episode(0, sent(0, "add", "r0", signal=True), sent(1, "get", "r1")),
+               *episode(2, h.event_raised(at(2), "r1", '{"result":"12"}'))]
+    view = timeline_data.build(RECORD, history, at(3))
+    (call,) = view["bars"]
+    assert (call["kind"], call["name"], call["outcome"], call["end"], call["output"]) == (
+        "entity", "counter@k1 get", "completed", 2000, "12")
+    assert [(p["kind"], p["name"]) for p in view["points"]] == [
+        ("EntitySignal", "counter@k1 add")]  # the response is not a point of its own

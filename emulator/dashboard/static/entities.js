@@ -66,7 +66,9 @@ function entityDetail(name, key, changed) {
     if (!values) return;
     try {
       const input = values.input.trim();
-      await call("POST", `${entityPath(name, key)}?op=${encodeURIComponent(values.op.trim())}`, input ? { raw: input } : {});
+      // The input goes as the SDK's client sends it (a JSON string holding the JSON text):
+      // a Python entity's get_input() decodes twice, so a raw JSON body would not reach it.
+      await call("POST", `${entityPath(name, key)}?op=${encodeURIComponent(values.op.trim())}`, input ? { json: JSON.stringify(JSON.parse(input)) } : {});
       toast(`Signalled ${values.op} to ${name}@${key}`, "ok");
       setTimeout(changed, 300); // the operation runs asynchronously
     } catch (e) {

@@ -8,7 +8,7 @@ const GROUP_H = 44;
 const AXIS_H = 26;
 const PAD_R = 70;
 
-const KIND_ICON = { activity: "", suborchestration: "↳ ", timer: "" };
+const KIND_ICON = { activity: "", suborchestration: "↳ ", timer: "", entity: "entity " };
 
 function niceStep(span, target = 8) {
   const raw = Math.max(span, 1) / target;

@@ -52,7 +52,7 @@ export async function hostPage(main, { host }) {
       l.versioning ? [h("dt", {}, "versioning"), h("dd", { id: "versioning" }, `defaultVersion ${l.versioning.defaultVersion ?? "none"} · ${l.versioning.versionMatchStrategy} · ${l.versioning.versionFailureStrategy}`)] : null,
       h("dt", {}, "task hub"), h("dd", {}, l.hubName),
       h("dt", {}, "state"), h("dd", {}, l.store),
-      h("dt", {}, "totals"), h("dd", {}, `${fmtCount(l.instances)} instances · ${fmtCount(l.episodes)} episodes · ${fmtCount(l.activitiesRun)} activities run`)));
+      h("dt", {}, "totals"), h("dd", {}, `${fmtCount(l.instances)} instances · ${fmtCount(l.entities)} entities · ${fmtCount(l.episodes)} episodes · ${fmtCount(l.activitiesRun)} activities run`)));
     const w = info.work;
     workBox.replaceChildren(
       h("div", {}, h("h2", {}, `Running activities (${fmtCount(w.activities.total)})`),
