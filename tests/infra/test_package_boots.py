@@ -121,14 +121,22 @@ def test_the_package_host_json_matches_its_backend(repo_packages, backend):
 def test_the_unzipped_package_serves_an_orchestration_on_the_local_host(unzipped, backend):
     """`python -m emulator --app <unzipped> --port 0 --state :memory:`, in its own process so
     the app's modules come from the package, not from this test process; the local host
-    accepts either host.json (it reads only the hub name and the limits)."""
+    accepts either host.json (it reads only the hub name and the limits). The DTS host.json
+    names its hub through the app setting the program sets, so the host gets that setting too
+    and the status URLs must carry the resolved name."""
     from emulator.testing import LocalHost
 
     trip = {"traveler": "Ada", "conference": "PyCon DE", "origin": "Paris",
             "destination": "Berlin", "departure_date": "2026-04-20", "return_date": "2026-04-23"}
-    with LocalHost(unzipped[backend], subprocess=True, time_skipping=True) as host:
+    settings = {hostjson.TASKHUB_SETTING: "PackagedHub"}
+    with LocalHost(unzipped[backend], subprocess=True, time_skipping=True,
+                   settings=settings) as host:
         status = host.wait(host.start("book_trip", trip), timeout=60)
+        durable = host.request("GET", "/admin/host/status").json()["extensions"]["durableTask"]
     assert status["runtimeStatus"] == "Completed", status
+    hub = json.loads((unzipped[backend] / "host.json").read_text())["extensions"]["durableTask"]
+    expected = "PackagedHub" if backend == pkg.DTS else hub["hubName"]
+    assert durable["hubName"] == expected
 
 
 def test_the_lock_pins_every_requirement_with_hashes():
