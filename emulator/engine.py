@@ -92,6 +92,7 @@ class Engine:
         self._episodes_running = 0
         self._tasks: set[asyncio.Task] = set()
         self._waiters: dict[str, list[asyncio.Future]] = {}
+        self._closing = False  # the host is shutting down: waits answer at once
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._orch_sem: asyncio.Semaphore | None = None
@@ -260,7 +261,7 @@ class Engine:
         while True:
             inst = self.instances.get(instance_id)
             remaining = deadline - loop.time()
-            if predicate(inst) or remaining <= 0:
+            if predicate(inst) or remaining <= 0 or self._closing:
                 return inst
             future = loop.create_future()
             waiters = self._waiters.setdefault(instance_id, [])
@@ -275,6 +276,20 @@ class Engine:
                     waiters.remove(future)
                     if not waiters:
                         del self._waiters[instance_id]
+
+    @property
+    def open_waits(self) -> int:
+        """Clients waiting on an instance right now (long polls, starts with a timeout)."""
+        return sum(len(waiters) for waiters in self._waiters.values())
+
+    def release_waiters(self) -> None:
+        """Shutdown: every wait answers now with the instance as it is, so long polls do not
+        hold the host's exit for their whole timeout."""
+        self._closing = True
+        for waiters in self._waiters.values():
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)
 
     # -- timers and activities ----------------------------------------------------------------
     def _timer_due(self, message: MessageRecord) -> None:

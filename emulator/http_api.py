@@ -331,5 +331,9 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
         yield
         await engine.stop()
 
+    async def release_waiters(_: web.Application) -> None:
+        engine.release_waiters()  # long polls answer before the runner waits for handlers
+
     web_app.cleanup_ctx.append(engine_ctx)
+    web_app.on_shutdown.append(release_waiters)
     return web_app

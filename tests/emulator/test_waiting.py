@@ -1,6 +1,7 @@
 """Waiting wakes on the instance's change: LocalHost.wait and the start API's ``timeout``."""
 
 import threading
+import time
 
 from emulator.testing import LocalHost
 
@@ -41,3 +42,37 @@ def test_start_with_a_timeout_answers_the_terminal_status():
                                 "&pollingInterval=0", json='"w"')
         assert response.status_code == 200, response.text
         assert response.json()["runtimeStatus"] == "Completed"
+
+
+def test_shutdown_answers_open_long_polls_instead_of_waiting_for_their_timeout():
+    host = LocalHost(PROTOCOL_APP).start_host()
+    answers = []
+    try:
+        instance_id = host.start("waiter")
+        host.wait_until(instance_id, lambda s: s["customStatus"] == "waiting")
+        seen = host.status(instance_id)
+
+        def long_poll():
+            try:
+                answers.append(host.request("GET", f"/admin/emulator/instances/{instance_id}/wait",
+                                            params={"timeout": "600", "waiting": "false",
+                                                    "after": str(10**9)}))
+            except Exception as exc:  # the host cut the request off
+                answers.append(exc)
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        engine = host.server.engine
+        for _ in range(1000):  # until the poll is parked in the engine (bounded)
+            if engine.open_waits:
+                break
+            time.sleep(0.005)
+        assert engine.open_waits == 1
+    finally:
+        host.stop_host()
+    poller.join(120)
+    # Without the release the runner waits for the handler until its shutdown timeout and then
+    # cancels it: the client sees a dropped connection, not an answer.
+    assert len(answers) == 1 and not isinstance(answers[0], Exception), answers
+    assert answers[0].status_code == 200
+    assert answers[0].json()["status"]["runtimeStatus"] == seen["runtimeStatus"] == "Running"
