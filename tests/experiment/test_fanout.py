@@ -174,7 +174,9 @@ def test_f1_runs_all_calls_at_once_beyond_aiohttps_default_cap_of_100(fake_host)
     assert status == 200, body
     assert body["calls"] == 150 and body["max_connections"] is None
     assert body["target"] == f"{fake_host.base_url}/api/delay"
-    assert 300 <= body["fanout_ms"] < 590  # a cap of 100 would need >= 600
+    assert body["fanout_ms"] >= 300
+    # All at once, shown by the calls themselves rather than by a wall-clock bound that a busy
+    # machine can break: one wave, and more calls in flight together than a cap of 100 allows.
     assert body["waves"] == 1
     assert body["peak_concurrency"] > 100
     assert body["per_call_ms"]["count"] == 150
