@@ -1,127 +1,175 @@
-"""Measure the local host against the targets of shared/design/performance.md.
+"""Measure the local host against its baselines and the targets of shared/design/performance.md.
 
-    python -m benchmarks               # everything, medians of 5 (about 2 minutes)
-    python -m benchmarks --repeat 3 --only fanout_1000x3s chain
+    python -m benchmarks                        # everything, medians of 5 pairs (a few minutes)
+    python -m benchmarks --only http            # a group (http, fanout, scaling, big, chain,
+    python -m benchmarks --only fanout_1000x0s chain --repeat 3   #  single) or single benchmarks
 
-The host runs as a subprocess (``python -m emulator``) on the benchmark app, in memory, so the
-load client does not share its interpreter. Each orchestration is started with the management
-API's ``timeout``/``pollingInterval`` options, so the host answers the moment the instance
-completes: the time measured is start request to completion as a client sees it, over loopback.
+Every figure is printed next to its baseline, measured in the same run, pair by pair (see
+``benchmarks/suite.py``): durable workloads against a minimal in-process driver of the SDK
+(``sdk_driver.py``), the F1 -> F2 experiment against a bare aiohttp server (``bare_http.py``).
+The host, the driver and the bare server each run as a process of their own.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from emulator.testing import LocalHost
 
+from .processes import REPO_ROOT, BareServer, SdkDriver
+from .suite import (
+    BENCHES,
+    GROUPS,
+    Bench,
+    Sample,
+    SplitClient,
+    durable_sample,
+    http_sample,
+    warm_http,
+)
+
 APP = Path(__file__).parent / "app"
-START = "/runtime/webhooks/durabletask/orchestrators/{name}?timeout=600&pollingInterval=0.001"
+UNITS = {"total_s": "s", "overhead_s": "s", "per_activity_us": "us", "per_step_ms": "ms",
+         "ms": "ms", "ratio": "s"}
 
 
-def run(host: LocalHost, name: str, payload) -> tuple[float, dict]:
-    """Start ``name`` and wait for it server-side; (seconds, status payload)."""
-    started = time.perf_counter()
-    response = host.request("POST", START.format(name=name), data=json.dumps(json.dumps(payload)),
-                            headers={"Content-Type": "application/json"}, timeout=700)
-    elapsed = time.perf_counter() - started
-    status = response.json()
-    if response.status_code != 200 or status.get("runtimeStatus") != "Completed":
-        raise SystemExit(f"{name} did not complete: HTTP {response.status_code} {status}")
-    return elapsed, status
+def select(names: list[str] | None) -> list[Bench]:
+    if not names:
+        return list(BENCHES)
+    return [b for b in BENCHES if b.name in names or b.group in names]
 
 
-def episodes(host: LocalHost, instance_id: str) -> int:
-    history = host.raw_history(instance_id)["history"]
-    return sum(1 for event in history if event["EventType"] == 12)
+def summarize(bench: Bench, samples: list[Sample]) -> dict[str, Any]:
+    host_s = statistics.median(s.host_s for s in samples)
+    base_s = statistics.median(s.base_s for s in samples)
+    figure, base = bench.value(host_s), bench.value(base_s)
+    result: dict[str, Any] = {
+        "what": bench.what, "figure": bench.figure, "host_median_s": host_s,
+        "baseline_median_s": base_s, "host_samples_s": [s.host_s for s in samples],
+        "baseline_samples_s": [s.base_s for s in samples],
+        "value": host_s / base_s if bench.figure == "ratio" else figure,
+        "baseline_value": None if bench.figure == "ratio" else base,
+        "ratio": host_s / base_s if bench.figure == "ratio" else figure / base if base else None,
+        "target": bench.target,
+    }
+    for key in samples[-1].extra:
+        values = [s.extra[key] for s in samples if s.extra.get(key) is not None]
+        if values:
+            result[key] = statistics.median(values)
+    return result
 
 
-def median_of(repeat: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
-    samples = [measure() for _ in range(repeat)]
-    return statistics.median(samples), samples
+def _show(value: float, unit: str) -> str:
+    return f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
 
 
-def bench_fanout(count: int, seconds: float) -> Callable[[LocalHost, int], dict]:
-    def bench(host: LocalHost, repeat: int) -> dict:
-        last: dict = {}
+def line(bench: Bench, result: dict[str, Any]) -> str:
+    unit = UNITS[bench.figure]
+    if bench.figure == "ratio":
+        shown = _show(result["host_median_s"], unit)
+        base = _show(result["baseline_median_s"], unit)
+        target = f"<= {bench.target:.2f}x"
+    else:
+        shown, base = _show(result["value"], unit), _show(result["baseline_value"], unit)
+        target = "" if bench.target is None else f"< {bench.target:g} {unit}"
+    ratio = f"{result['ratio']:.2f}x" if result["ratio"] is not None else "-"
+    verdict = ""
+    if bench.target is not None:
+        verdict = "ok" if result["value"] < bench.target or (
+            bench.figure == "ratio" and result["value"] <= bench.target) else "MISSED"
+    notes = []
+    if "episodes" in result:
+        notes.append(f"episodes={result['episodes']:.0f}/{result['driver_episodes']:.0f}")
+    if "host_f1_s" in result:
+        notes.append(f"F1's own fan-out {result['host_f1_s']:.3f}/{result['bare_f1_s']:.3f} s "
+                     f"= {result['host_f1_s'] / result['bare_f1_s']:.2f}x")
+    if result.get("host_peak_mib") is not None:
+        notes.append(f"peak RSS {result['host_peak_mib']:.0f}/"
+                     f"{result.get('driver_peak_mib') or 0:.0f} MiB")
+    samples = ", ".join(f"{s:.3f}" for s in result["host_samples_s"][:5])
+    return (f"{bench.what:<46} {shown:>10} {base:>10} {ratio:>7} {target:>10} {verdict:>6}"
+            f"  [{samples}] {' '.join(notes)}")
 
-        def once() -> float:
-            elapsed, status = run(host, "fan_out", {"count": count, "seconds": seconds})
-            last["id"] = status["instanceId"]
-            return elapsed
 
-        med, samples = median_of(repeat, once)
-        return {"median_s": med, "samples": samples, "episodes": episodes(host, last["id"]),
-                "overhead_s": med - seconds, "per_activity_us": (med - seconds) / count * 1e6}
-    return bench
-
-
-def bench_chain(steps: int) -> Callable[[LocalHost, int], dict]:
-    def bench(host: LocalHost, repeat: int) -> dict:
-        med, samples = median_of(repeat, lambda: run(host, "chain", steps)[0])
-        return {"median_s": med, "samples": samples, "per_step_ms": med / steps * 1000}
-    return bench
-
-
-def bench_single(host: LocalHost, repeat: int) -> dict:
-    med, samples = median_of(max(repeat, 20), lambda: run(host, "chain", 1)[0])
-    return {"median_s": med, "samples": samples, "ms": med * 1000}
+def linearity(results: dict[str, dict[str, Any]]) -> str | None:
+    """Per-activity cost of the 0 s fan-outs from 1k to 10k: flat means linear in N."""
+    rows = [(1000, "fanout_1000x0s"), (2000, "scaling_2000x0s"), (5000, "scaling_5000x0s"),
+            (10_000, "scaling_10000x0s"), (100_000, "fanout_100000x0s")]
+    costs = []
+    for count, name in rows:
+        if name in results:
+            result = results[name]
+            host = result["host_median_s"] / count * 1e6
+            base = result["baseline_median_s"] / count * 1e6
+            costs.append(f"N={count}: {host:.0f} us ({base:.0f} us)")
+    if len(costs) < 2:
+        return None
+    return "per activity, host (SDK driver): " + "; ".join(costs)
 
 
-# name -> (what, function, figure to compare, target, unit)
-BENCHES = {
-    "fanout_1000x3s": ("fan-out 1000 x 3 s async activities", bench_fanout(1000, 3.0),
-                       "median_s", 3.2, "s"),
-    "fanout_10000x3s": ("fan-out 10,000 x 3 s async activities", bench_fanout(10_000, 3.0),
-                        "median_s", 4.0, "s"),
-    "fanout_1000x0s": ("fan-out 1000 x 0 s (pure overhead)", bench_fanout(1000, 0.0),
-                       "median_s", 0.15, "s"),
-    "scaling_2000x0s": ("fan-out 2000 x 0 s", bench_fanout(2000, 0.0), "per_activity_us",
-                        None, "us/activity"),
-    "scaling_5000x0s": ("fan-out 5000 x 0 s", bench_fanout(5000, 0.0), "per_activity_us",
-                        None, "us/activity"),
-    "scaling_10000x0s": ("fan-out 10,000 x 0 s", bench_fanout(10_000, 0.0), "per_activity_us",
-                         None, "us/activity"),
-    "chain": ("sequential chain of 50 steps, per step", bench_chain(50), "per_step_ms", 5.0,
-              "ms"),
-    "single": ("start to completion, one activity", bench_single, "ms", 20.0, "ms"),
-}
+def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    benches = select(args.only)
+    results: dict[str, dict[str, Any]] = {}
+    durable = [b for b in benches if b.kind == "durable"]
+    http = [b for b in benches if b.kind == "http"]
+    print(f"{'benchmark':<46} {'figure':>10} {'baseline':>10} {'ratio':>7} {'target':>10}"
+          f"        host samples", flush=True)
+    with contextlib.ExitStack() as stack:
+        if http:
+            host = stack.enter_context(LocalHost(REPO_ROOT, subprocess=True, state=":memory:",
+                                                 log_level=args.log_level or "info"))
+            server = stack.enter_context(BareServer())
+            client = SplitClient(server)
+            stack.callback(client.close)
+            for bench in http:
+                bare = client if bench.split else server
+                warm_http(host, bare, bench)
+                samples = [http_sample(host, bare, bench, i % 2 == 0)
+                           for i in range(args.repeat)]
+                results[bench.name] = summarize(bench, samples)
+                print(line(bench, results[bench.name]), flush=True)
+            stack.close()
+        if durable:
+            host = stack.enter_context(LocalHost(APP, subprocess=True, state=args.state,
+                                                 log_level=args.log_level or "warning"))
+            driver = stack.enter_context(SdkDriver())
+            warm = Bench("warm", "", "", "durable", "total_s", count=100)
+            durable_sample(host, driver, warm, True)  # imports and caches
+            for bench in durable:
+                samples = [durable_sample(host, driver, bench, i % 2 == 0)
+                            for i in range(args.repeat)]
+                results[bench.name] = summarize(bench, samples)
+                print(line(bench, results[bench.name]), flush=True)
+    scaling = linearity(results)
+    if scaling:
+        print(scaling)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
-    parser.add_argument("--only", nargs="+", choices=sorted(BENCHES), default=None,
-                        metavar="NAME", help=f"run only these: {', '.join(BENCHES)}")
+    parser.add_argument("--repeat", type=int, default=5, help="pairs per figure (median)")
+    names = [b.name for b in BENCHES]
+    parser.add_argument("--only", nargs="+", choices=GROUPS + names, default=None,
+                        metavar="NAME", help=f"groups ({', '.join(GROUPS)}) or benchmarks "
+                                             f"({', '.join(names)})")
     parser.add_argument("--state", default=":memory:",
-                        help="the host's state (a path measures SQLite commits)")
+                        help="the durable host's state (a path measures SQLite commits)")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        help="the hosts' log level (default: info for http, the host's "
+                             "default; warning for the durable benchmarks)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    names = args.only or list(BENCHES)
-    results = {}
-    with LocalHost(APP, subprocess=True, state=args.state) as host:
-        run(host, "fan_out", {"count": 100, "seconds": 0})  # warm up imports and caches
-        print(f"{'benchmark':<44} {'figure':>12} {'target':>10}  samples", flush=True)
-        for name in names:
-            what, bench, key, target, unit = BENCHES[name]
-            figures = bench(host, args.repeat)
-            results[name] = figures
-            value = figures[key]
-            shown = f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
-            verdict = "" if target is None else ("  ok" if value < target else "  MISSED")
-            extra = f"  episodes={figures['episodes']}" if "episodes" in figures else ""
-            samples = ", ".join(f"{s:.3f}" for s in figures["samples"][:5])
-            print(f"{what:<44} {shown:>12} {('< ' + str(target)) if target else '':>10}"
-                  f"{verdict}  [{samples}]{extra}", flush=True)
+    results = run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

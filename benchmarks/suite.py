@@ -1,0 +1,224 @@
+"""What ``python -m benchmarks`` measures: each benchmark, its baseline, its figure and target.
+
+Every benchmark is measured as pairs: one run through the local host and one run of its
+baseline, back to back, alternating which goes first, so both see the same machine in the same
+minute. The figure and the baseline's figure are medians over those pairs; the ratio is theirs.
+
+- Durable benchmarks: the host (``benchmarks/app``, in memory, started with the management API's
+  ``timeout`` so it answers the moment the instance completes, over loopback) against the minimal
+  in-process SDK driver (``sdk_driver.py``) running the same orchestrator and activities.
+- The HTTP benchmark: the app's F1 -> F2 (``POST /api/fanout``, 1000 calls of 1 s) through the
+  local host at its default log level, against the same F1 client and an F2 on a bare aiohttp
+  server (``bare_http.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.fanout import close_shared_sessions, parse_fanout_body, run_fanout
+from emulator.testing import LocalHost
+
+from .processes import BareServer, SdkDriver, peak_memory_mib, reset_peak_memory
+
+START = "/runtime/webhooks/durabletask/orchestrators/{name}?timeout=600&pollingInterval={poll}"
+
+
+@dataclass
+class Sample:
+    host_s: float  # one run through the local host, seconds
+    base_s: float  # one run of the baseline, seconds
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Bench:
+    name: str
+    group: str  # what ``--only`` also accepts
+    what: str
+    kind: str  # "durable" or "http"
+    figure: str  # "total_s", "overhead_s", "per_activity_us", "per_step_ms", "ms", "ratio"
+    target: float | None = None  # the figure must stay below this
+    orchestrator: str = "fan_out"
+    count: int = 1
+    seconds: float = 0.0
+    poll: float = 0.001  # pollingInterval of the start request (server-side wait)
+    memory: bool = False
+    split: bool = False  # HTTP: the baseline's F1 runs in the load client's process
+
+    @property
+    def input(self) -> Any:
+        if self.orchestrator == "fan_out":
+            return {"count": self.count, "seconds": self.seconds}
+        return self.count
+
+    def value(self, total_s: float) -> float:
+        """The benchmark's figure from one median wall time."""
+        if self.figure == "overhead_s":
+            return total_s - self.seconds
+        if self.figure == "per_activity_us":
+            return (total_s - self.seconds) / self.count * 1e6
+        if self.figure == "per_step_ms":
+            return total_s / self.count * 1000
+        if self.figure == "ms":
+            return total_s * 1000
+        return total_s
+
+
+def _durable(name: str, what: str, figure: str, target: float | None, count: int,
+             seconds: float = 0.0, group: str = "fanout", **kw: Any) -> Bench:
+    return Bench(name, group, what, "durable", figure, target, count=count, seconds=seconds,
+                 **kw)
+
+
+BENCHES = [
+    Bench("http_f1f2", "http", "F1 -> F2 1000 x 1 s vs bare, F1 in the server", "http",
+          "ratio", 1.10, count=1000, seconds=1.0),
+    Bench("http_f1f2_split", "http", "F1 -> F2 1000 x 1 s vs bare, F1 in a client", "http",
+          "ratio", 1.10, count=1000, seconds=1.0, split=True),
+    _durable("fanout_1000x0s", "fan-out 1000 x 0 s (pure overhead)", "overhead_s", 0.1, 1000),
+    _durable("fanout_1000x3s", "fan-out 1000 x 3 s async activities", "overhead_s", 0.1, 1000,
+             3.0),
+    _durable("fanout_10000x3s", "fan-out 10,000 x 3 s async activities", "total_s", 3.8,
+             10_000, 3.0),
+    _durable("scaling_2000x0s", "fan-out 2000 x 0 s, per activity", "per_activity_us", None,
+             2000, group="scaling"),
+    _durable("scaling_5000x0s", "fan-out 5000 x 0 s, per activity", "per_activity_us", None,
+             5000, group="scaling"),
+    _durable("scaling_10000x0s", "fan-out 10,000 x 0 s, per activity", "per_activity_us", None,
+             10_000, group="scaling"),
+    _durable("fanout_100000x0s", "fan-out 100,000 x 0 s (and peak memory)", "total_s", None,
+             100_000, group="big", memory=True),
+    _durable("chain", "sequential chain of 50 steps, per step", "per_step_ms", 5.0, 50,
+             group="chain", orchestrator="chain"),
+    _durable("single", "start to completion, one activity", "ms", 20.0, 1, group="single",
+             orchestrator="chain"),
+    _durable("single_wait", "... waited with pollingInterval=1 s", "ms", 20.0, 1,
+             group="single", orchestrator="chain", poll=1.0),
+]
+GROUPS = sorted({bench.group for bench in BENCHES})
+
+
+def episodes(host: LocalHost, instance_id: str) -> int:
+    history = host.raw_history(instance_id)["history"]
+    return sum(1 for event in history if event["EventType"] == 12)
+
+
+def run_on_host(host: LocalHost, bench: Bench) -> tuple[float, str]:
+    """Start the orchestration and wait for it server-side; (seconds, instance id)."""
+    path = START.format(name=bench.orchestrator, poll=bench.poll)
+    body = json.dumps(json.dumps(bench.input))
+    started = time.perf_counter()
+    response = host.request("POST", path, data=body,
+                            headers={"Content-Type": "application/json"}, timeout=700)
+    elapsed = time.perf_counter() - started
+    status = response.json()
+    if response.status_code != 200 or status.get("runtimeStatus") != "Completed":
+        raise SystemExit(f"{bench.name} did not complete: HTTP {response.status_code} {status}")
+    return elapsed, status["instanceId"]
+
+
+def durable_sample(host: LocalHost, driver: SdkDriver, bench: Bench,
+                   host_first: bool) -> Sample:
+    extra: dict[str, Any] = {}
+
+    def on_host() -> float:
+        if bench.memory:
+            reset_peak_memory(host.process.pid)
+        elapsed, instance_id = run_on_host(host, bench)
+        extra["episodes"] = episodes(host, instance_id)
+        if bench.memory:
+            extra["host_peak_mib"] = peak_memory_mib(host.process.pid)
+        return elapsed
+
+    def on_driver() -> float:
+        if bench.memory:
+            reset_peak_memory(driver.pid)
+        answer = driver.run(bench.orchestrator, bench.input)
+        extra["driver_episodes"] = answer["episodes"]
+        if bench.memory:
+            extra["driver_peak_mib"] = peak_memory_mib(driver.pid)
+        return answer["seconds"]
+
+    return _paired(on_host, on_driver, host_first, extra)
+
+
+class SplitClient:
+    """The app's F1 client run in this (the load client's) process against the bare server's
+    F2: the layout where client and server each have a core, the loopback floor of the
+    pattern on this machine. One event loop for the whole run keeps F1's session warm."""
+
+    def __init__(self, bare: BareServer) -> None:
+        self.url = bare.base_url + "/api/delay"
+        self.runner = asyncio.Runner()
+
+    def request(self, method: str, path: str, json: dict[str, Any], timeout: float) -> Any:
+        params = parse_fanout_body(json)
+        started = time.perf_counter()
+        answer = self.runner.run(run_fanout(self.url, params))
+        return _Answer(time.perf_counter() - started, answer)
+
+    def close(self) -> None:
+        self.runner.run(close_shared_sessions())
+        self.runner.close()
+
+
+@dataclass
+class _Answer:
+    """What ``_fanout_once`` reads of a response, for the in-process client."""
+
+    elapsed: float
+    answer: dict[str, Any]
+    status_code: int = 200
+
+    def json(self) -> dict[str, Any]:
+        return self.answer
+
+
+def _fanout_once(request: Callable[..., Any], calls: int, delay_ms: int) -> tuple[float, float]:
+    started = time.perf_counter()
+    response = request("POST", "/api/fanout", json={"calls": calls, "delay_ms": delay_ms},
+                       timeout=120)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise SystemExit(f"POST /api/fanout: HTTP {response.status_code} {response.text[:300]}")
+    return elapsed, response.json()["fanout_ms"] / 1000
+
+
+def http_sample(host: LocalHost, bare: BareServer | SplitClient, bench: Bench,
+                host_first: bool) -> Sample:
+    extra: dict[str, Any] = {}
+    delay_ms = int(bench.seconds * 1000)
+
+    def on_host() -> float:
+        elapsed, extra["host_f1_s"] = _fanout_once(host.request, bench.count, delay_ms)
+        return elapsed
+
+    def on_bare() -> float:
+        elapsed, extra["bare_f1_s"] = _fanout_once(bare.request, bench.count, delay_ms)
+        return elapsed
+
+    return _paired(on_host, on_bare, host_first, extra)
+
+
+def warm_http(host: LocalHost, bare: BareServer | SplitClient, bench: Bench) -> None:
+    """One run each first: F1 keeps its connections, as the experiment's warm-up does."""
+    delay_ms = int(bench.seconds * 1000)
+    _fanout_once(host.request, bench.count, delay_ms)
+    _fanout_once(bare.request, bench.count, delay_ms)
+
+
+def _paired(on_host: Callable[[], float], on_base: Callable[[], float], host_first: bool,
+            extra: dict[str, Any]) -> Sample:
+    if host_first:
+        host_s = on_host()
+        base_s = on_base()
+    else:
+        base_s = on_base()
+        host_s = on_host()
+    return Sample(host_s, base_s, extra)
