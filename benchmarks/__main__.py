@@ -86,6 +86,8 @@ def line(bench: Bench, result: dict[str, Any]) -> str:
     notes = []
     if "episodes" in result:
         notes.append(f"episodes={result['episodes']:.0f}/{result['driver_episodes']:.0f}")
+    if "host_cpu_s" in result:
+        notes.append(f"cpu {result['host_cpu_s']:.3f}/{result['base_cpu_s']:.3f} s")
     if "host_f1_s" in result:
         notes.append(f"F1's own fan-out {result['host_f1_s']:.3f}/{result['bare_f1_s']:.3f} s "
                      f"= {result['host_f1_s'] / result['bare_f1_s']:.2f}x")

@@ -24,7 +24,7 @@ from typing import Any
 from api.fanout import close_shared_sessions, parse_fanout_body, run_fanout
 from emulator.testing import LocalHost
 
-from .processes import BareServer, SdkDriver, peak_memory_mib, reset_peak_memory
+from .processes import BareServer, SdkDriver, cpu_seconds, peak_memory_mib, reset_peak_memory
 
 START = "/runtime/webhooks/durabletask/orchestrators/{name}?timeout=600&pollingInterval={poll}"
 
@@ -130,7 +130,9 @@ def durable_sample(host: LocalHost, driver: SdkDriver, bench: Bench,
     def on_host() -> float:
         if bench.memory:
             reset_peak_memory(host.process.pid)
+        cpu = cpu_seconds(host.process.pid)
         elapsed, instance_id = run_on_host(host, bench)
+        extra["host_cpu_s"] = cpu_seconds(host.process.pid) - cpu
         extra["episodes"] = episodes(host, instance_id)
         if bench.memory:
             extra["host_peak_mib"] = peak_memory_mib(host.process.pid)
@@ -139,7 +141,9 @@ def durable_sample(host: LocalHost, driver: SdkDriver, bench: Bench,
     def on_driver() -> float:
         if bench.memory:
             reset_peak_memory(driver.pid)
+        cpu = cpu_seconds(driver.pid)
         answer = driver.run(bench.orchestrator, bench.input)
+        extra["base_cpu_s"] = cpu_seconds(driver.pid) - cpu
         extra["driver_episodes"] = answer["episodes"]
         if bench.memory:
             extra["driver_peak_mib"] = peak_memory_mib(driver.pid)
@@ -155,7 +159,12 @@ class SplitClient:
 
     def __init__(self, bare: BareServer) -> None:
         self.url = bare.base_url + "/api/delay"
+        self.server = bare
         self.runner = asyncio.Runner()
+
+    def cpu_seconds(self) -> float:
+        """The bare server's CPU time plus this process's (where the client runs)."""
+        return self.server.cpu_seconds() + time.process_time()
 
     def request(self, method: str, path: str, json: dict[str, Any], timeout: float) -> Any:
         params = parse_fanout_body(json)
@@ -196,11 +205,15 @@ def http_sample(host: LocalHost, bare: BareServer | SplitClient, bench: Bench,
     delay_ms = int(bench.seconds * 1000)
 
     def on_host() -> float:
+        cpu = cpu_seconds(host.process.pid)
         elapsed, extra["host_f1_s"] = _fanout_once(host.request, bench.count, delay_ms)
+        extra["host_cpu_s"] = cpu_seconds(host.process.pid) - cpu
         return elapsed
 
     def on_bare() -> float:
+        cpu = bare.cpu_seconds()
         elapsed, extra["bare_f1_s"] = _fanout_once(bare.request, bench.count, delay_ms)
+        extra["base_cpu_s"] = bare.cpu_seconds() - cpu
         return elapsed
 
     return _paired(on_host, on_bare, host_first, extra)
