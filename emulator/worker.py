@@ -164,14 +164,50 @@ async def invoke_activity(activity: ActivityFunction, input_text: str | None,
     """Decode the input as the worker does, call the activity (async on the loop, sync in the
     pool) for at most ``timeout`` and return its result as JSON text; exceptions (and
     ``FunctionTimeout``) propagate to the caller."""
-    value = ActivityTriggerConverter.decode(meta.Datum(input_text, "json"),
-                                            trigger_metadata=None)
-    kwargs = {activity.input_param: value}
+    kwargs = {activity.input_param: decode_activity_input(input_text)}
     if activity.wants_context:
         kwargs["context"] = InvocationContext(activity.function_name)
     returned = await call_function(activity.function_name, activity.fn, kwargs,
                                    activity.is_async, pool, timeout)
-    return ActivityTriggerConverter.encode(returned, expected_type=None).value
+    return encode_activity_result(returned)
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def decode_activity_input(text: str | None) -> Any:
+    """The activity's input as the worker's ``ActivityTriggerConverter.decode`` gives it.
+
+    The converter parses with a hook that rebuilds custom objects (objects with ``__class__``,
+    ``__module__`` and ``__data__`` keys) and reads an environment variable for every value.
+    Text with neither ``__`` nor a backslash cannot spell such a key, and for it the converter
+    returns exactly ``json.loads(text)``, in loose and strict typing mode alike; anything else
+    (and anything ``json.loads`` refuses) goes through the converter itself.
+    """
+    if text is not None and "__" not in text and "\\" not in text:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return ActivityTriggerConverter.decode(meta.Datum(text, "json"), trigger_metadata=None)
+
+
+def encode_activity_result(value: Any) -> str | None:
+    """The activity's result as JSON text, as ``ActivityTriggerConverter.encode`` writes it.
+
+    The converter's custom-object hook only runs for what JSON cannot encode natively, so for
+    plain values, lists and dicts its text is ``json.dumps(value)`` in both typing modes;
+    anything JSON refuses (a custom object somewhere inside) goes through the converter.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return json.dumps(value)
+    if kind is dict or kind is list:
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError):
+            pass
+    return ActivityTriggerConverter.encode(value, expected_type=None).value
 
 
 async def http_activity(session: Any, request_json: str | None) -> str:
