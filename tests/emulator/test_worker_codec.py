@@ -34,8 +34,9 @@ def envelope(x: int, y: int) -> str:
                        "__data__": {"x": x, "y": y}})
 
 
-# The same envelope with its first key spelt with escapes: json.loads still reads "__class__".
-ESCAPED_ENVELOPE = envelope(5, 6).replace('"__class__"', '"\\u005f\\u005fclass__"', 1)
+# The same envelope with every underscore of its keys escaped: no "__" in the text, yet
+# json.loads reads "__class__", "__module__" and "__data__".
+ESCAPED_ENVELOPE = envelope(5, 6).replace("__", "\\u005f\\u005f")
 INPUTS = [
     "0", "1.5", "true", "null", '"text"', '"with \\"escapes\\" and \\u00e9"', "[1, 2, 3]",
     '{"count": 1000, "seconds": 0}', '{"nested": {"list": [1, {"a": null}]}}',
