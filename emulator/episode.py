@@ -75,6 +75,7 @@ def step(record: InstanceRecord, history: list[dict[str, Any]], history_json: li
     result = EpisodeResult(record=replace(record), now=now)
     new_events = result.new_events
     new_events.append(h.orchestrator_started(now))
+    sent: dict[int, str] = {}  # id(event) -> its JSON as the orchestrator was sent it
     first = messages[0].event
     if version_mismatch:
         for message in messages:
@@ -89,15 +90,30 @@ def step(record: InstanceRecord, history: list[dict[str, Any]], history_json: li
             new_events.append(dict(message.event))
             if message.message_id is not None:
                 result.fired_timers.append(message.message_id)
-        _orchestrate(result, history, history_json, now, invoke, check_work, default_version)
+        _orchestrate(result, history, history_json, now, invoke, check_work, sent,
+                     default_version)
     for event in new_events:
         if event["EventType"] not in (EventType.ORCHESTRATOR_STARTED,
                                       EventType.ORCHESTRATOR_COMPLETED):
             event["IsPlayed"] = True
     # Each event is encoded once: the same text is stored and sent in later episodes.
-    result.texts = [json.dumps(event) for event in new_events]
+    result.texts = [stored_text(event, sent) for event in new_events]
     result.record.last_updated = format_ts(max(clock_now(), now))
     return result
+
+
+_UNPLAYED, _PLAYED = '"IsPlayed": false', '"IsPlayed": true'
+
+
+def stored_text(event: dict[str, Any], sent: dict[int, str]) -> str:
+    """The event's JSON as stored. Events the orchestrator was just sent (the messages, with
+    ``IsPlayed`` false) are not encoded again: their text gets ``IsPlayed`` flipped. The first
+    ``"IsPlayed": false`` in the text is the event's own key: nested objects do not have it,
+    and JSON strings inside (inputs, results) have their quotes escaped."""
+    text = sent.get(id(event))
+    if text is None:
+        return json.dumps(event)
+    return text.replace(_UNPLAYED, _PLAYED, 1) if event.get("IsPlayed") is True else text
 
 
 def _control(result: EpisodeResult, event: dict[str, Any], now: datetime) -> None:
@@ -131,10 +147,12 @@ def _fail_version(result: EpisodeResult, past_events: int, now: datetime) -> Non
 def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
                  history_json: list[str], now: datetime, invoke: Invoke,
                  check_work: Callable[[list[NewWork]], str | None],
-                 default_version: str | None = None) -> None:
+                 sent: dict[int, str], default_version: str | None = None) -> None:
     record = result.record
     new_events = result.new_events
-    texts = history_json + [json.dumps(event) for event in new_events]
+    for event in new_events:
+        sent[id(event)] = json.dumps(event)
+    texts = history_json + [sent[id(event)] for event in new_events]
     if record.status == RuntimeStatus.Pending:
         record.status = RuntimeStatus.Running
         result.notes.append((logging.INFO, "started"))
