@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -42,32 +43,48 @@ class ActivityDispatcher:
         self.on_result = on_result
         self.pending: dict[int, WorkItem] = {}
         self.completed = 0
-        self._sem: asyncio.Semaphore | None = None
+        self._free: int | None = None  # activities that may still start (None: no limit)
+        self._waiting: deque[WorkItem] = deque()  # dispatched, waiting for a free slot
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http_session: Any = None
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self.max_concurrent > 0:
-            self._sem = asyncio.Semaphore(self.max_concurrent)
+            self._free = self.max_concurrent
 
     async def stop(self) -> None:
         if self._http_session is not None:
             await self._http_session.close()
 
     def dispatch(self, item: WorkItem) -> None:
+        """Start the item now, or once a slot frees (first come, first served). A counter, not
+        an ``asyncio.Semaphore``: a 10,000-wide fan-out then creates no task, and takes no
+        lock, for an activity before it can run."""
         self.pending[item.id] = item
-        self.spawn(self._run(item))
+        if self._free is None:
+            self.spawn(self._run(item))
+        elif self._free > 0:
+            self._free -= 1
+            self.spawn(self._run(item))
+        else:
+            self._waiting.append(item)
+
+    def _release(self) -> None:
+        """An activity finished: its slot goes to the longest-waiting item, if any."""
+        if self._waiting:
+            self.spawn(self._run(self._waiting.popleft()))
+        elif self._free is not None:
+            self._free += 1
 
     def retire(self, work_id: int) -> None:
         self.pending.pop(work_id, None)
 
     async def _run(self, item: WorkItem) -> None:
-        if self._sem is not None:
-            async with self._sem:
-                event = await self._call(item)
-        else:
+        try:
             event = await self._call(item)
+        finally:
+            self._release()
         self.completed += 1
         self.on_result(item, event)
 

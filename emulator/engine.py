@@ -162,7 +162,7 @@ class Engine:
         self.store.close()
 
     def spawn(self, coro: Any) -> asyncio.Task:
-        task = asyncio.ensure_future(coro)
+        task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
