@@ -71,9 +71,13 @@ def parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(body).replace(tzinfo=UTC)
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def compact(value: Any) -> str:
-    """JSON text the way the host re-serialises tokens (no insignificant whitespace)."""
-    return json.dumps(value, separators=(",", ":"))
+    """JSON text the way the host re-serialises tokens (no insignificant whitespace). One
+    encoder for every call: ``json.dumps`` with options builds a new one each time."""
+    return _COMPACT.encode(value)
 
 
 def _event(kind: EventType, ts: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
