@@ -130,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--setting", type=_setting, action="append", default=[],
                        metavar="KEY=VALUE", help="an app setting (wins over local.settings.json)")
     serve.add_argument("--sdk-dateutil", action="store_true",
-                       help="keep the SDK's own (slow) timestamp parser instead of the local "
-                            "host's equivalent fast path")
+                       help="keep the SDK's own slow paths (its timestamp parser, and the "
+                            "typing-mode lookup for every value) instead of the local host's "
+                            "equivalent fast ones")
     serve.add_argument("--azurite", action="store_true",
                        help="start Azurite (blob) on a free port and point "
                             "AzureWebJobsStorage and BACKUP_STORAGE_CONNECTION at it")

@@ -1,11 +1,13 @@
 """The local host's fast activity codec gives exactly what the worker's converter gives."""
 
+import importlib
 import json
 
 import pytest
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from emulator import sdk_speedups
 from emulator.worker import decode_activity_input, encode_activity_result
 
 STRICT = "AZURE_FUNCTIONS_DURABLE_STRICT_TYPING"
@@ -27,6 +29,15 @@ class Point:
     @staticmethod
     def from_json(data: dict) -> "Point":
         return Point(data["x"], data["y"])
+
+
+@pytest.fixture(autouse=True)
+def _codec_reads_the_environment(monkeypatch):
+    """The converter as the worker has it: reading the typing mode for every value (a host
+    started earlier in this process made it read the mode once)."""
+    codec = importlib.import_module("azure.functions._durable_functions")
+    original = sdk_speedups._installed.get("strict", codec._is_strict_mode)
+    monkeypatch.setattr(codec, "_is_strict_mode", original)
 
 
 def envelope(x: int, y: int) -> str:
