@@ -21,7 +21,13 @@ from . import jsonsafe
 from .clock import TimeSkipping
 from .enums import EventType, RuntimeStatus
 from .loader import AppLoadError, load_app
-from .server import DEFAULT_PORT, DEFAULT_STATE, HostOptions, LocalHostServer, configure_logging
+from .server import (
+    DEFAULT_PORT,
+    DEFAULT_STATE,
+    HostOptions,
+    LocalHostServer,
+    configure_logging,
+)
 from .store import StoreError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -178,7 +184,14 @@ def _fail(message: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level)
+    output = configure_logging(args.log_level)
+    try:
+        return _serve_logged(args)
+    finally:
+        output.stop()
+
+
+def _serve_logged(args: argparse.Namespace) -> int:
     settings = dict(args.setting)
     azurite = None
     if args.azurite:
@@ -213,7 +226,10 @@ async def _run(options: HostOptions) -> int:
     server = LocalHostServer(options)
     server.prepare()
     port = await server.start()
-    print(f"Local host listening on http://{options.bind}:{port}", flush=True)
+    # One write: log lines come from another thread to the same terminal or pipe, and this
+    # line (which LocalHost and scripts wait for) must not be split by one.
+    sys.stdout.write(f"Local host listening on http://{options.bind}:{port}\n")
+    sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

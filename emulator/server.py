@@ -21,6 +21,7 @@ from .loader import (
     read_local_settings,
     restore_settings,
 )
+from .logs import LogThread
 from .store import Store, open_store
 from .versioning import VersioningConfigError, VersioningSettings
 
@@ -171,9 +172,13 @@ def _clock_description(mode: TimeSkipping | bool | str) -> str:
     return "time skipping" if mode == TimeSkipping.ALWAYS else "time skipping while waiting"
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper()),
-                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+def configure_logging(level: str) -> LogThread:
+    """The host's log lines, written by a thread of their own (``logs.py``); stop the
+    returned ``LogThread`` to write out what is still queued."""
+    output = LogThread()
+    root = logging.getLogger()
+    root.setLevel(getattr(logging, level.upper()))
+    root.addHandler(output.handler)
     logging.getLogger("emulator").setLevel(getattr(logging, level.upper()))
     if level.upper() != "DEBUG":
         # Library chatter (the Azure SDK logs every HTTP request and response at info) would
@@ -181,3 +186,4 @@ def configure_logging(level: str) -> None:
         for noisy in ("aiohttp", "azure"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+    return output

@@ -1,0 +1,87 @@
+"""The host's log output, written by a thread of its own so logging never holds up the loop.
+
+At the default level the host writes a line per orchestration event, per activity and per HTTP
+function call: 1000 lines for one F1 -> F2 run, 10,000 for a 10,000-wide fan-out. Formatting
+and writing each one on the event loop (a terminal or a pipe that is slow to drain blocks it
+outright) delays every request and activity behind it. Here the loop only creates the record
+and queues it (``QueueHandler``); a ``QueueListener`` thread formats the records and writes
+whatever has piled up in one write.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import logging.handlers
+import queue
+import sys
+from typing import Any, TextIO
+
+FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+DATEFMT = "%H:%M:%S"
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+class _HandOff(logging.handlers.QueueHandler):
+    """Queues the record itself: formatting happens in the listener thread.
+
+    (The stock ``prepare`` formats the message in the caller's thread, so that the record can
+    be pickled; in one process it need not be.) Arguments that could change before the
+    listener formats them - anything but str, numbers, bool and None - are merged into the
+    message at once, so every line says what was true when it was logged.
+    """
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        args = record.args
+        if args and not (type(args) is tuple and all(type(a) in _IMMUTABLE for a in args)):
+            record.msg, record.args = record.getMessage(), None
+        return record
+
+
+class _BatchWriter(logging.StreamHandler):
+    """Writes the records the listener has gathered in one write and one flush."""
+
+    def __init__(self, records: queue.SimpleQueue, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.records = records
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        lines = [self._line(record)]
+        while True:
+            try:
+                more = self.records.get_nowait()
+            except queue.Empty:
+                break
+            if more is logging.handlers.QueueListener._sentinel:
+                self.records.put(more)  # let the listener see it and stop
+                break
+            lines.append(self._line(more))
+        try:
+            self.stream.write("".join(lines))
+            self.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stream: nothing left to tell
+        return True
+
+    def _line(self, record: logging.LogRecord) -> str:
+        try:
+            return self.format(record) + self.terminator
+        except Exception:  # noqa: BLE001 - logging must not kill its thread
+            return f"(unformattable log record {record.msg!r})\n"
+
+
+class LogThread:
+    """The root logger's output through a listener thread; ``stop()`` writes what is left."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        records: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        writer = _BatchWriter(records, stream or sys.stderr)
+        writer.setFormatter(logging.Formatter(FORMAT, DATEFMT))
+        self.handler = _HandOff(records)
+        self.listener = logging.handlers.QueueListener(records, writer)
+        self.listener.start()
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        if self.listener._thread is not None:
+            self.listener.stop()
