@@ -27,6 +27,7 @@ from .server import (
     HostOptions,
     LocalHostServer,
     configure_logging,
+    tune_gc,
 )
 from .store import StoreError
 
@@ -226,6 +227,7 @@ async def _run(options: HostOptions) -> int:
     server = LocalHostServer(options)
     server.prepare()
     port = await server.start()
+    tune_gc()  # this process is the host's own (in-process test hosts keep the defaults)
     # One write: log lines come from another thread to the same terminal or pipe, and this
     # line (which LocalHost and scripts wait for) must not be split by one.
     sys.stdout.write(f"Local host listening on http://{options.bind}:{port}\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ log = logging.getLogger("emulator")
 DEFAULT_PORT = 7071
 DEFAULT_STATE = ".emulator/state.db"
 LISTEN_BACKLOG = 4096
+FULL_GC_EVERY = 100  # middle-generation collections between two full ones (CPython: 10)
 
 
 @dataclass
@@ -170,6 +172,21 @@ def _clock_description(mode: TimeSkipping | bool | str) -> str:
     if mode == TimeSkipping.OFF:
         return "real time"
     return "time skipping" if mode == TimeSkipping.ALWAYS else "time skipping while waiting"
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off the hot paths once the app is loaded.
+
+    A wide fan-out keeps tens of thousands of history events alive, and the collector kept
+    re-scanning them (and everything the app imported): a 100,000-wide fan-out spent a third of
+    its CPU time there. ``gc.freeze()`` moves what exists at start-up out of the collector's
+    sight for good, and a full collection runs after 100 middle-generation sweeps instead of
+    10 (and still only once the heap has grown by a quarter). Cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_GC_EVERY)
 
 
 def configure_logging(level: str) -> LogThread:
