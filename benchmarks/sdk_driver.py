@@ -8,8 +8,9 @@ in one episode - until the SDK says it is done. No HTTP, no store, no host-side 
 limits, no logging: what is left is the SDK's own cost (it parses and replays the whole history
 every episode) plus the activities' own time, which is the floor the local host stands on.
 
-The SDK's timestamp parsing takes the same fast path as in the local host
-(``emulator.sdk_speedups``), so the ratio compares like with like.
+The SDK takes the same fast paths as in the local host (``emulator.sdk_speedups``) and the
+process the same garbage-collector settings (``emulator.server.tune_gc``), so the ratio
+compares like with like.
 
     python -m benchmarks.sdk_driver      # reads one JSON request per line on stdin:
     {"orchestrator": "fan_out", "input": {"count": 1000, "seconds": 0}}
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator import sdk_speedups
+from emulator.server import tune_gc
 
 APP = Path(__file__).parent / "app" / "function_app.py"
 
@@ -106,6 +108,7 @@ async def drive(handler: Any, activities: dict[str, Any], input_value: Any) -> d
 
 async def serve(lines: Any, out: Any) -> None:
     orchestrators, activities = load_functions()
+    tune_gc()
     for line in lines:
         if not line.strip():
             continue
