@@ -134,6 +134,9 @@ def durable_sample(host: LocalHost, driver: SdkDriver, bench: Bench,
         elapsed, instance_id = run_on_host(host, bench)
         extra["host_cpu_s"] = cpu_seconds(host.process.pid) - cpu
         extra["episodes"] = episodes(host, instance_id)
+        # Forget it, as the driver does: instances left in memory would grow the host's heap
+        # (and its peak memory, and the collector's work) from one run to the next.
+        host.purge(instance_id)
         if bench.memory:
             extra["host_peak_mib"] = peak_memory_mib(host.process.pid)
         return elapsed
