@@ -4,8 +4,9 @@ One aiohttp server, no Functions layer: ``POST /api/fanout`` runs the app's own 
 client (``api.fanout.run_fanout``, one shared session, no connection cap) against
 ``GET /api/delay?ms=d`` on the same server, whose handler waits with ``asyncio.sleep`` and answers
 the same JSON as F2. Same process layout as the local host (F1 and F2 on one event loop), same
-listen backlog, no access log: what the local host adds on top of this is its HTTP front (route
-matching, ``HttpRequest`` / ``HttpResponse`` conversion, its per-request log line).
+listen backlog, the same garbage-collector settings (``emulator.server.tune_gc``), no access
+log: what the local host adds on top of this is its HTTP front (route matching, ``HttpRequest``
+/ ``HttpResponse`` conversion, its per-request log line).
 
     python -m benchmarks.bare_http [--port 0]    # prints "listening on http://127.0.0.1:N"
 """
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from api.fanout import parse_fanout_body, run_fanout
+from emulator.server import tune_gc
 
 BACKLOG = 4096  # as the local host (emulator.server.LISTEN_BACKLOG)
 
@@ -49,6 +51,7 @@ async def serve(port: int) -> None:
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=BACKLOG)
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]
+    tune_gc()
     print(f"bare aiohttp listening on http://127.0.0.1:{bound}", flush=True)
     try:
         await asyncio.Event().wait()
