@@ -20,10 +20,11 @@ from typing import Any
 
 from . import history as h
 from .clock import Clock
+from .deadlines import Deadlines
 from .loader import LoadedApp
 from .replay import HTTP_ACTIVITY
 from .store import WorkItem
-from .timeouts import AbandoningExecutor
+from .timeouts import AbandoningExecutor, FunctionTimeout
 from .worker import activity_failure, http_activity, invoke_activity
 
 log = logging.getLogger("emulator")
@@ -46,10 +47,13 @@ class ActivityDispatcher:
         self._free: int | None = None  # activities that may still start (None: no limit)
         self._waiting: deque[WorkItem] = deque()  # dispatched, waiting for a free slot
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._deadlines: Deadlines | None = None
+        self._expired: set[int] = set()  # timed out and reported; their tasks are ignored
         self._http_session: Any = None
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._deadlines = Deadlines(self._loop)
         if self.max_concurrent > 0:
             self._free = self.max_concurrent
 
@@ -81,30 +85,66 @@ class ActivityDispatcher:
         self.pending.pop(work_id, None)
 
     async def _run(self, item: WorkItem) -> None:
+        activity = None if item.name == HTTP_ACTIVITY else self.app.activity(item.name)
+        due = None
+        if self.timeout is not None and activity is not None and activity.is_async:
+            # Bounded here, in this task: no second task and no timer of its own per call.
+            task = asyncio.current_task()
+            due = self._deadlines.add(item.id, self.timeout.total_seconds(),
+                                      lambda: self._expire(item, activity, task))
         try:
-            event = await self._call(item)
-        finally:
+            event = await self._call(item, activity, None if due is not None else self.timeout)
+        except asyncio.CancelledError:
+            if item.id in self._expired:  # its timeout was reported; it heeded the cancel
+                self._expired.discard(item.id)
+                return
             self._release()
+            raise
+        if due is not None:
+            self._deadlines.discard(item.id, due)
+        if item.id in self._expired:  # it ignored the cancel and ended after its timeout
+            self._expired.discard(item.id)
+            return
+        self._finish(item, event)
+
+    def _finish(self, item: WorkItem, event: dict[str, Any]) -> None:
+        self._release()
         self.completed += 1
         self.on_result(item, event)
 
-    async def _call(self, item: WorkItem) -> dict[str, Any]:
+    def _expire(self, item: WorkItem, activity: Any, task: asyncio.Task) -> None:
+        """``functionTimeout`` passed: the activity fails with the host's message now and its
+        slot is free; its task is cancelled, and whatever it does after is ignored (as
+        ``timeouts.call_with_timeout`` does for a coroutine that ignores cancellation)."""
+        if task.done():
+            return
+        self._expired.add(item.id)
+        try:
+            raise FunctionTimeout(self.timeout, activity.function_name)
+        except FunctionTimeout as exc:
+            self._finish(item, self._failed(item, exc))
+        task.cancel()
+
+    def _failed(self, item: WorkItem, exc: Exception) -> dict[str, Any]:
+        reason, details = activity_failure(item.name, exc)
+        log.info("[%s] activity %s#%d failed: %s: %s", item.instance_id, item.name,
+                 item.task_id, type(exc).__name__, exc)
+        return h.task_failed(self.clock.now(), item.task_id, reason, details)
+
+    async def _call(self, item: WorkItem, activity: Any,
+                    timeout: timedelta | None) -> dict[str, Any]:
         started = time.perf_counter()
         name = item.name
         try:
             if name == HTTP_ACTIVITY:
                 result = await self._http(item.input)
             else:
-                result = await invoke_activity(self.app.activity(name), item.input,
-                                               self.pool, self.timeout)
+                result = await invoke_activity(activity, item.input, self.pool, timeout)
             event = h.task_completed(self.clock.now(), item.task_id, result)
             log.info("[%s] activity %s#%d completed in %.0f ms", item.instance_id, name,
                      item.task_id, (time.perf_counter() - started) * 1000)
         except Exception as exc:
-            reason, details = activity_failure(name, exc)
-            event = h.task_failed(self.clock.now(), item.task_id, reason, details)
-            log.info("[%s] activity %s#%d failed: %s: %s", item.instance_id, name, item.task_id,
-                     type(exc).__name__, exc)
+            event = self._failed(item, exc)
         return event
 
     async def _http(self, request_json: str | None) -> str:

@@ -103,6 +103,8 @@ async def call_with_timeout(function_name: str, timeout: timedelta | None,
                             fn: Callable[[], Any] | None = None) -> Any:
     """Await ``call`` (a coroutine), or run ``fn`` in ``pool``, for at most ``timeout``
     (None: no limit); ``FunctionTimeout`` with the host's message when it runs longer."""
+    if fn is None and timeout is None:
+        return await call  # unbounded: no task of its own
     if fn is not None:
         future = pool.submit(fn)
         waited: asyncio.Future = asyncio.wrap_future(future)

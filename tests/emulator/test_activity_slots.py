@@ -3,6 +3,7 @@ failed activity gives its slot back. Driven by events on one loop: no sleeps, no
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from emulator.activities import ActivityDispatcher
 from emulator.clock import Clock
@@ -70,3 +71,49 @@ def test_at_most_the_limit_run_and_waiting_items_start_in_order():
 def test_no_limit_starts_everything_at_once():
     peak, started, _ = _run_with_limit(0, 10)
     assert peak == 10
+
+
+def test_a_timed_out_activity_fails_once_frees_its_slot_and_leaves_no_deadline_behind():
+    timeout = timedelta(milliseconds=50)
+
+    async def scenario():
+        release = asyncio.Event()
+        results: dict[int, dict] = {}
+        arrived = asyncio.Event()
+
+        async def work(value):
+            if value == "stubborn":
+                while True:
+                    try:
+                        await release.wait()
+                        return "late"
+                    except asyncio.CancelledError:
+                        continue  # ignores its cancellation
+            return value
+
+        def on_result(item, event):
+            assert item.task_id not in results, "a second result for one activity"
+            results[item.task_id] = event
+            arrived.set()
+
+        loop = asyncio.get_running_loop()
+        tasks = set()
+        dispatcher = ActivityDispatcher(_App(work), Clock(), ThreadPoolExecutor(1), 1,
+                                        lambda coro: tasks.add(loop.create_task(coro)),
+                                        on_result, timeout)
+        dispatcher.start()
+        dispatcher.dispatch(WorkItem(1, "i1", "e1", 0, "work", '"stubborn"'))
+        dispatcher.dispatch(WorkItem(2, "i1", "e1", 1, "work", '"quick"'))  # waits for the slot
+        while len(results) < 2:
+            arrived.clear()
+            await asyncio.wait_for(arrived.wait(), 5)
+        release.set()  # the stubborn one now ends on its own: that must change nothing
+        await asyncio.gather(*tasks)
+        return results, len(dispatcher._deadlines), dispatcher._expired
+
+    results, deadlines_left, expired = asyncio.run(scenario())
+    assert results[0]["EventType"] == 6
+    assert results[0]["Reason"] == ("Activity function 'work' failed: Timeout value of "
+                                    "00:00:00.0500000 was exceeded by function: Functions.work")
+    assert results[1]["EventType"] == 5 and results[1]["Result"] == '"quick"'
+    assert deadlines_left == 0 and not expired
