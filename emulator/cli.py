@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import jsonsafe
+from . import jsonsafe, logs
 from .clock import TimeSkipping
 from .enums import EventType, RuntimeStatus
 from .loader import AppLoadError, load_app
@@ -228,8 +228,10 @@ async def _run(options: HostOptions) -> int:
     server.prepare()
     port = await server.start()
     tune_gc()  # this process is the host's own (in-process test hosts keep the defaults)
-    # One write: log lines come from another thread to the same terminal or pipe, and this
-    # line (which LocalHost and scripts wait for) must not be split by one.
+    # After the start-up lines, and in one write: log lines come from another thread to the
+    # same terminal or pipe, and this line (which LocalHost and scripts wait for) must not be
+    # split by one.
+    logs.flush()
     sys.stdout.write(f"Local host listening on http://{options.bind}:{port}\n")
     sys.stdout.flush()
     stop = asyncio.Event()

@@ -15,6 +15,7 @@ import logging
 import logging.handlers
 import queue
 import sys
+import threading
 import time
 from typing import Any, TextIO
 
@@ -40,6 +41,13 @@ class _HandOff(logging.handlers.QueueHandler):
         return record
 
 
+class _Flush:
+    """A marker in the queue: set once everything queued before it is written."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
 class _BatchWriter(logging.StreamHandler):
     """Writes the records the listener has gathered in one write and one flush."""
 
@@ -47,11 +55,13 @@ class _BatchWriter(logging.StreamHandler):
         super().__init__(stream)
         self.records = records
 
-    def handle(self, record: logging.LogRecord) -> bool:
-        # Let the followers of this record arrive before writing: while this thread sleeps,
-        # queueing a record wakes nobody, so a busy loop pays no thread switch per line.
-        time.sleep(BATCH_WINDOW)
-        lines = [self._line(record)]
+    def handle(self, record: logging.LogRecord | _Flush) -> bool:
+        if not isinstance(record, _Flush):
+            # Let the followers of this record arrive before writing: while this thread
+            # sleeps, queueing a record wakes nobody, so a busy loop pays no thread switch
+            # per line.
+            time.sleep(BATCH_WINDOW)
+        batch = [record]
         while True:
             try:
                 more = self.records.get_nowait()
@@ -60,12 +70,16 @@ class _BatchWriter(logging.StreamHandler):
             if more is logging.handlers.QueueListener._sentinel:
                 self.records.put(more)  # let the listener see it and stop
                 break
-            lines.append(self._line(more))
+            batch.append(more)
         try:
-            self.stream.write("".join(lines))
+            self.stream.write("".join(self._line(r) for r in batch
+                                      if not isinstance(r, _Flush)))
             self.flush()
         except (OSError, ValueError):
             pass  # a closed or broken stream: nothing left to tell
+        for item in batch:
+            if isinstance(item, _Flush):
+                item.done.set()
         return True
 
     def _line(self, record: logging.LogRecord) -> str:
@@ -85,8 +99,27 @@ class LogThread:
         self.handler = _HandOff(records)
         self.listener = logging.handlers.QueueListener(records, writer)
         self.listener.start()
+        self._records = records
         atexit.register(self.stop)
+        global _current
+        _current = self
+
+    def flush(self, timeout: float = 2.0) -> None:
+        """Wait (at most ``timeout`` seconds) until every line logged so far is written."""
+        if self.listener._thread is not None:
+            marker = _Flush()
+            self._records.put(marker)
+            marker.done.wait(timeout)
 
     def stop(self) -> None:
         if self.listener._thread is not None:
             self.listener.stop()
+
+
+_current: LogThread | None = None
+
+
+def flush() -> None:
+    """Write out the host's queued log lines now (before printing to the same terminal)."""
+    if _current is not None:
+        _current.flush()

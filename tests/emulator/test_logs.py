@@ -66,3 +66,14 @@ def test_stop_twice_is_harmless():
     output = LogThread(io.StringIO())
     output.stop()
     output.stop()
+
+
+def test_flush_waits_until_everything_logged_so_far_is_written():
+    stream = io.StringIO()
+    output = LogThread(stream)
+    log = _logger(output, "test.logs.flush")
+    for i in range(3):
+        log.info("line %d", i)
+    output.flush()
+    assert stream.getvalue().count("\n") == 3  # written before flush returned
+    output.stop()
