@@ -56,9 +56,12 @@ lock: setup
 	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
 	  --output-file requirements.lock requirements.txt
 
-## bench: the local host's benchmarks (prints figures; not a test)
-bench: setup
+## bench: every benchmark of the local host, each figure next to its same-run baseline and target
+##        (prints figures; not a test): engine and HTTP front, entities, dashboard rendering
+bench: setup browser
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.entities
+	$(PY) -m benchmarks.dashboard
 
 ## bench-dashboard: the dashboard's render times in Chromium (10,000 instances, 10,000-wide fan-out)
 bench-dashboard: setup browser
