@@ -53,7 +53,7 @@ class ActivityDispatcher:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._deadlines = Deadlines(self._loop)
+        self._deadlines = Deadlines.of(self._loop)
         if self.max_concurrent > 0:
             self._free = self.max_concurrent
 
@@ -119,10 +119,8 @@ class ActivityDispatcher:
         if task.done():
             return
         self._expired.add(item.id)
-        try:
-            raise FunctionTimeout(self.timeout, activity.function_name)
-        except FunctionTimeout as exc:
-            self._finish(item, self._failed(item, exc))
+        timeout = FunctionTimeout(self.timeout, activity.function_name)
+        self._finish(item, self._failed(item, timeout))
         task.cancel()
 
     def _failed(self, item: WorkItem, exc: Exception) -> dict[str, Any]:

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
 from collections.abc import Callable
 
 RESOLUTION = 0.01  # seconds: deadlines are rounded up to this
 
 
 class Deadlines:
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> Deadlines:
+        """The loop's one set of deadlines, shared by every bounded call on it."""
+        deadlines = _BY_LOOP.get(loop)
+        if deadlines is None:
+            deadlines = _BY_LOOP[loop] = cls(loop)
+        return deadlines
+
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._buckets: dict[float, dict[int, Callable[[], None]]] = {}
@@ -42,3 +51,7 @@ class Deadlines:
     def _fire(self, due: float) -> None:
         for expire in self._buckets.pop(due, {}).values():
             expire()
+
+
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = \
+    weakref.WeakKeyDictionary()

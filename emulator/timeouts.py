@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from datetime import timedelta
@@ -110,25 +109,16 @@ async def call_with_timeout(function_name: str, timeout: timedelta | None,
         if timeout is None:
             return await call  # unbounded: no task of its own
         return await _bounded(function_name, timeout, call)
-    if fn is not None:
-        future = pool.submit(fn)
-        waited: asyncio.Future = asyncio.wrap_future(future)
-    else:
-        future = None
-        waited = asyncio.ensure_future(call)
+    future = pool.submit(fn)
+    waited: asyncio.Future = asyncio.wrap_future(future)
     if timeout is None:
         return await waited
     done, _ = await asyncio.wait({waited}, timeout=timeout.total_seconds())
     if waited in done:
         return waited.result()
-    if future is not None:
-        pool.abandon(future)
+    pool.abandon(future)
     waited.cancel()
     raise FunctionTimeout(timeout, function_name)
-
-
-_DEADLINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = \
-    weakref.WeakKeyDictionary()
 
 
 async def _bounded(function_name: str, timeout: timedelta, call: Awaitable[Any]) -> Any:
@@ -137,9 +127,7 @@ async def _bounded(function_name: str, timeout: timedelta, call: Awaitable[Any])
     deadline timer per 10 ms (``deadlines.py``) instead of ``asyncio.wait``'s timer, waiter
     and callbacks per call: every HTTP function call goes through here."""
     loop = asyncio.get_running_loop()
-    deadlines = _DEADLINES.get(loop)
-    if deadlines is None:
-        deadlines = _DEADLINES[loop] = Deadlines(loop)
+    deadlines = Deadlines.of(loop)
     task = loop.create_task(call)
     waiter = loop.create_future()
 
