@@ -78,18 +78,12 @@ def step(record: InstanceRecord, history: list[dict[str, Any]], history_json: li
     sent: dict[int, str] = {}  # id(event) -> its JSON as the orchestrator was sent it
     first = messages[0].event
     if version_mismatch:
-        for message in messages:
-            new_events.append(dict(message.event))
-            if message.message_id is not None:
-                result.fired_timers.append(message.message_id)
+        _take(result, messages)
         _fail_version(result, len(history), now)
     elif first["EventType"] in CONTROL_EVENTS:
         _control(result, dict(first), now)
     else:
-        for message in messages:
-            new_events.append(dict(message.event))
-            if message.message_id is not None:
-                result.fired_timers.append(message.message_id)
+        _take(result, messages)
         _orchestrate(result, history, history_json, now, invoke, check_work, sent,
                      default_version)
     for event in new_events:
@@ -114,6 +108,14 @@ def stored_text(event: dict[str, Any], sent: dict[int, str]) -> str:
     if text is None:
         return json.dumps(event)
     return text.replace(_UNPLAYED, _PLAYED, 1) if event.get("IsPlayed") is True else text
+
+
+def _take(result: EpisodeResult, messages: list[Inbound]) -> None:
+    """The messages become new events; the timer messages among them are consumed."""
+    for message in messages:
+        result.new_events.append(dict(message.event))
+        if message.message_id is not None:
+            result.fired_timers.append(message.message_id)
 
 
 def _control(result: EpisodeResult, event: dict[str, Any], now: datetime) -> None:
