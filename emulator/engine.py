@@ -83,7 +83,7 @@ class Engine:
             commit=lambda batch: self.commit(Change(batch)), now=clock.now, new_id=self.new_id,
             pool=self.orchestrator_pool, timeout=limits.function_timeout,
             spawn=self.spawn, deliver=self._deliver_all, changed=self._entity_done,
-            waits=self._execution_waits))
+            waits=self.execution_waits))
         self.kinds: dict[str, InstanceKind] = {ORCHESTRATION: self.orchestrations}
         self.operations = Management(self)
         self._next_id = 1
@@ -130,8 +130,7 @@ class Engine:
                 inst.inbox.append(Inbound(message.event, message.execution_id, message.id))
         for work in snapshot.work:
             ids.append(work.id)
-            inst = self.instances.get(work.instance_id)
-            if inst is None or inst.is_terminal or inst.record.execution_id != work.execution_id:
+            if not self.execution_waits(work.instance_id, work.execution_id):
                 orphans.delete_work.append(work.id)
                 continue
             self.dispatch_activity(work)
@@ -231,7 +230,9 @@ class Engine:
         for message in messages:
             self.deliver(message)
 
-    def _execution_waits(self, instance_id: str, execution_id: str | None) -> bool:
+    def execution_waits(self, instance_id: str, execution_id: str | None) -> bool:
+        """Whether that execution (None: the current one) of the instance is live and can
+        still take results; a purged, finished or restarted one never reads them."""
         inst = self.instances.get(instance_id)
         return inst is not None and not inst.is_terminal \
             and execution_id in (None, inst.record.execution_id)
@@ -309,7 +310,7 @@ class Engine:
         inst = self.instances.get(item.instance_id)
         if inst is not None:
             inst.in_flight -= 1
-        if inst is None or inst.is_terminal or inst.record.execution_id != item.execution_id:
+        if not self.execution_waits(item.instance_id, item.execution_id):
             change = Change(Batch(delete_work=[item.id]))
             change.then(lambda: self.activities.retire(item.id))
             try:

@@ -23,6 +23,7 @@ from .errors import BadRequest, Conflict, Gone, InvalidOperation, NotFound
 from .history import parse_ts
 from .ids import instance_id_problem
 from .instance import Inbound, Instance
+from .orchestrations import already_exists
 from .rewind import plan_rewind
 from .store import MessageRecord
 
@@ -88,8 +89,7 @@ class Management:
         change = Change()
         if existing is not None:
             if existing.status in ACTIVE:
-                raise Conflict(f"An Orchestration instance with the status {existing.status} "
-                               "already exists.")
+                raise Conflict(already_exists(existing.status))
             engine.plan_forget(existing, change)
         version = engine.versioning.version_for_new_instance(version)
         engine.orchestrations.plan_create(change, function.name, instance_id, input_json,

@@ -131,7 +131,7 @@ class Orchestrations:
         now = episode_time(inst.history, engine.clock.now())
         app = engine.app
         function = app.orchestrator(record.name)
-        invoke = functools.partial(_invoke, function.fn if function else None)
+        invoke = functools.partial(invoke_orchestrator, function.fn if function else None)
         episode = functools.partial(step, record, inst.history, inst.history_json, live, now,
                                     check_work=self.check_work, clock_now=engine.clock.now,
                                     default_version=engine.versioning.default_version,
@@ -196,7 +196,8 @@ class Orchestrations:
                 failure = self._plan_child(change, inst, record, work, now, created)
                 if failure is not None:
                     outgoing.append(failure)
-        if result.completed and record.parent and self._parent_waits(record.parent):
+        if result.completed and record.parent and engine.execution_waits(
+                record.parent["instance_id"], record.parent["execution_id"]):
             parent = record.parent
             if record.status == RuntimeStatus.Completed:
                 event = h.sub_orchestration_completed(now, parent["task_id"], record.output)
@@ -246,7 +247,7 @@ class Orchestrations:
         status = RuntimeStatus.Pending if work.instance_id in created \
             else existing.status if existing is not None else None
         if status in ACTIVE:
-            reason = f"An Orchestration instance with the status {status} already exists."
+            reason = already_exists(status)
             event = h.sub_orchestration_failed(now, work.seq, reason, None)
             return MessageRecord(engine.new_id(), inst.id, event, None, record.execution_id)
         if existing is not None:
@@ -258,13 +259,6 @@ class Orchestrations:
                          input_json, parent, version=work.version)
         created.add(work.instance_id)
         return None
-
-    def _parent_waits(self, parent: dict[str, Any]) -> bool:
-        """Whether the parent can still take the child's result: a purged, finished or
-        restarted parent never reads it, so it is not stored (it would stay forever)."""
-        target = self.engine.instances.get(parent["instance_id"])
-        return target is not None and not target.is_terminal \
-            and target.record.execution_id == parent["execution_id"]
 
     def check_work(self, new_work: list[NewWork]) -> str | None:
         """The failure message if new work calls a function the app does not have."""
@@ -284,9 +278,10 @@ class Orchestrations:
                                         [f.name for f in app.orchestrators.values()])
 
 
-def _invoke(fn: Any, record: InstanceRecord, history: list[dict[str, Any]],
-            texts: list[str]) -> Any:
-    return invoke_orchestrator(fn, record, history, texts)
+def already_exists(status: RuntimeStatus) -> str:
+    """The extension's message when an id is taken by an active instance (a start, or a
+    sub-orchestration with a chosen id)."""
+    return f"An Orchestration instance with the status {status} already exists."
 
 
 def _json_or_none(value: Any) -> str | None:
