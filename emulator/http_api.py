@@ -28,6 +28,7 @@ from .http_errors import (
     integer,
     json_body,
     json_response,
+    runtime_statuses,
     timestamp,
     wait_seconds,
     waiting_seconds,
@@ -97,19 +98,6 @@ async def get_instance(request: web.Request) -> web.Response:
     return json_response(body, status=status)
 
 
-def _status_filter(request: web.Request) -> set[RuntimeStatus] | None:
-    value = request.query.get("runtimeStatus")
-    if not value:
-        return None
-    statuses = {s.strip() for s in value.split(",") if s.strip()}
-    names = [status.value for status in RuntimeStatus]
-    unknown = statuses - set(names)
-    if unknown:
-        raise InvalidQuery(f"Unknown runtimeStatus {', '.join(sorted(unknown))}; expected "
-                           f"one or more of {', '.join(names)}.")
-    return {RuntimeStatus(s) for s in statuses}
-
-
 _FILTERS = ("createdTimeFrom", "createdTimeTo", "runtimeStatus", "instanceIdPrefix")
 
 
@@ -118,7 +106,7 @@ def _filtered(request: web.Request) -> list[Instance]:
     before any is applied, and an instance is selected only if every filter holds."""
     created_from = timestamp(request, "createdTimeFrom")
     created_to = timestamp(request, "createdTimeTo")
-    statuses = _status_filter(request)
+    statuses = runtime_statuses(request)
     return request.app[ENGINE].operations.find(
         created_from=created_from, created_to=created_to, statuses=statuses,
         prefix=request.query.get("instanceIdPrefix"))

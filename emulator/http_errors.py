@@ -21,6 +21,7 @@ from aiohttp import web
 
 from . import jsonsafe
 from .clock import ClockRangeError
+from .enums import RuntimeStatus
 from .errors import (
     BadRequest,
     Conflict,
@@ -119,6 +120,20 @@ def integer(request: web.Request, name: str, default: int, *, minimum: int,
 def timestamp(request: web.Request, name: str) -> datetime | None:
     value = request.query.get(name)
     return parse_timestamp(value, name) if value else None
+
+
+def runtime_statuses(request: web.Request) -> set[RuntimeStatus] | None:
+    """``runtimeStatus=Running,Failed``: the statuses named (None: no filter)."""
+    value = request.query.get("runtimeStatus")
+    if not value:
+        return None
+    statuses = {s.strip() for s in value.split(",") if s.strip()}
+    names = [status.value for status in RuntimeStatus]
+    unknown = statuses - set(names)
+    if unknown:
+        raise InvalidQuery(f"Unknown runtimeStatus {', '.join(sorted(unknown))}; expected "
+                           f"one or more of {', '.join(names)}.")
+    return {RuntimeStatus(s) for s in statuses}
 
 
 def instance_id(value: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..enums import EventType
-from ..history import EVENT_NAMES, parse_ts
+from ..history import EVENT_NAMES
 from ..payloads import status_payload
 
 LIST_CAP = 200  # rows per host table; the totals are always exact
@@ -117,21 +117,16 @@ def list_instances(engine: Any, *, name: str | None = None, statuses: set[str] |
     """
     matched, counts = [], Counter()
     want = name.lower() if name else None
-    for inst in engine.instances.values():
+    found = engine.operations.find(created_from=created_from, created_to=created_to,
+                                   prefix=prefix)  # oldest first
+    for inst in reversed(found):
         record = inst.record
         if want and record.name.lower() != want:
             continue
-        if prefix and not record.instance_id.startswith(prefix):
-            continue
-        if created_from or created_to:
-            created = parse_ts(record.created)
-            if (created_from and created < created_from) or (created_to and created > created_to):
-                continue
         counts[record.status] += 1
         if statuses and record.status not in statuses:
             continue
         matched.append(record)
-    matched.sort(key=lambda r: (r.created, r.instance_id), reverse=True)
     page = [status_payload(r, show_input=False) for r in matched[offset:offset + top]]
     return {"total": len(matched), "offset": offset, "top": top, "counts": dict(counts),
             "instances": page}

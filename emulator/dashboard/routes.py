@@ -8,20 +8,17 @@ Everything the dashboard *changes* goes through the public management API and th
 from __future__ import annotations
 
 import mimetypes
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ..enums import RuntimeStatus
-from ..history import parse_ts
+from ..http_errors import integer, runtime_statuses, timestamp
 from . import host_info, timeline_data
 
 STATIC = Path(__file__).resolve().parent / "static"
 UI_PATH = "/dashboard"
 API_PATH = "/admin/emulator/dashboard"
-STATUS_NAMES = tuple(status.value for status in RuntimeStatus)
 MAX_TOP = 1000
 # The dashboard loads nothing from elsewhere and may not be framed by other pages.
 HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
@@ -30,19 +27,8 @@ HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:;
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"Message": message}, status=400)
-
-
 def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
-
-
-def _when(request: web.Request, name: str) -> datetime | None:
-    value = request.query.get(name)
-    if not value:
-        return None
-    return parse_ts(value if value.endswith("Z") or "+" in value else value + "Z")
 
 
 def routes(engine: Any) -> list[web.RouteDef]:
@@ -62,24 +48,14 @@ def routes(engine: Any) -> list[web.RouteDef]:
         return web.json_response(host_info.host(engine, _base_url(request)))
 
     async def instances(request: web.Request) -> web.Response:
+        # The edge's shared query readers: InvalidQuery / InvalidParameter become a 400 with
+        # a message naming the parameter (http_errors.errors_middleware).
         query = request.query
-        statuses = {s for s in query.get("runtimeStatus", "").split(",") if s}
-        unknown = statuses - set(STATUS_NAMES)
-        if unknown:
-            return _bad(f"Unknown runtimeStatus {', '.join(sorted(unknown))}; expected one or "
-                        f"more of {', '.join(STATUS_NAMES)}.")
-        try:
-            offset = int(query.get("offset", "0"))
-            top = int(query.get("top", "50"))
-            if offset < 0 or not 0 < top <= MAX_TOP:
-                raise ValueError
-        except ValueError:
-            return _bad(f"'offset' must be >= 0 and 'top' between 1 and {MAX_TOP}.")
-        try:
-            created_from, created_to = _when(request, "createdTimeFrom"), \
-                _when(request, "createdTimeTo")
-        except ValueError as exc:
-            return _bad(f"Invalid createdTimeFrom/createdTimeTo: {exc}")
+        statuses = runtime_statuses(request)
+        offset = integer(request, "offset", 0, minimum=0)
+        top = integer(request, "top", 50, minimum=1, maximum=MAX_TOP)
+        created_from = timestamp(request, "createdTimeFrom")
+        created_to = timestamp(request, "createdTimeTo")
         page = host_info.list_instances(
             engine, name=query.get("name") or None, statuses=statuses or None,
             prefix=query.get("instanceIdPrefix") or None, created_from=created_from,

@@ -3,6 +3,8 @@ read-only JSON endpoints."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from emulator.payloads import WEBHOOK_PATH
@@ -110,10 +112,32 @@ def test_instance_list_filters_pages_and_counts(host):
 @pytest.mark.parametrize("query, word", [
     ("runtimeStatus=Done", "runtimeStatus"), ("top=0", "top"), ("offset=-1", "offset"),
     ("createdTimeFrom=yesterday", "createdTimeFrom"),
+    # The management API's rules (params.py): no Python-only integer spelling, no '+' that
+    # arrived as a space.
+    ("top=1_0", "top"), ("createdTimeTo=2026-01-01T10:00:00%2005:00", "createdTimeTo"),
 ])
 def test_bad_list_parameters_get_a_clear_400(host, query, word):
     response = host.request("GET", f"{DASH}/instances?{query}")
     assert response.status_code == 400 and word in response.json()["Message"]
+
+
+def test_list_created_range_takes_offsets_as_the_management_api_does(host):
+    instance_id = host.start("book_trip", TRIP, instance_id="range-offset")
+    host.wait(instance_id)
+    created = datetime.fromisoformat(host.status(instance_id)["createdTime"].replace("Z", "+00:00"))
+    minus_two = timezone(timedelta(hours=-2))
+
+    def listed(start: datetime, end: datetime) -> list[str]:
+        # Bounds written with a -02:00 offset, converted to UTC as the management API does.
+        page = host.request("GET", f"{DASH}/instances", params={
+            "instanceIdPrefix": "range-offset",
+            "createdTimeFrom": start.astimezone(minus_two).isoformat(),
+            "createdTimeTo": end.astimezone(minus_two).isoformat()}).json()
+        return [i["instanceId"] for i in page["instances"]]
+
+    minute = timedelta(minutes=1)
+    assert listed(created - minute, created + minute) == [instance_id]
+    assert listed(created - 2 * minute, created - minute) == []
 
 
 def test_host_info_shows_functions_limits_clock_and_pending_timers(host):
