@@ -45,6 +45,10 @@ class TimerQueue:
             self._messages.pop(timer_id, None)
         inst.timers.clear()
 
+    def pending(self) -> list[MessageRecord]:
+        """The timer messages armed and not yet fired or dropped."""
+        return list(self._messages.values())
+
     def poke(self) -> None:
         """Re-check the heap (a timer was armed, the clock moved, work finished)."""
         if self._wake is not None:

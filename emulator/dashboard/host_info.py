@@ -95,7 +95,7 @@ def work(engine: Any) -> dict[str, Any]:
                    "state": "result waiting" if item.id in waiting else "running"}
                   for item in engine.activities.pending.values()]
     timers = sorted(({"instanceId": m.instance_id, "timerId": m.event.get("TimerId"),
-                      "fireAt": m.visible_at} for m in engine.timers._messages.values()),
+                      "fireAt": m.visible_at} for m in engine.timers.pending()),
                     key=lambda t: t["fireAt"])
     return {"activities": _capped(activities), "episodes": _capped(episodes),
             "messages": _capped(inboxes), "timers": _capped(timers)}
