@@ -13,19 +13,12 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _env() -> dict[str, str]:
-    return dict(os.environ, PYTHONUNBUFFERED="1",
-                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                         os.environ.get("PYTHONPATH")])))
+from emulator.testing import REPO_ROOT, LocalHostError, child_env, start_listening
 
 
 def cpu_seconds(pid: int) -> float:
@@ -60,7 +53,7 @@ class SdkDriver:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.sdk_driver"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=child_env(),
             cwd=str(REPO_ROOT))
 
     @property
@@ -95,26 +88,14 @@ class BareServer:
     """``python -m benchmarks.bare_http`` as a child process on a free port."""
 
     def __init__(self, timeout: float = 60.0) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.bare_http", "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
-            cwd=str(REPO_ROOT))
-        self.base_url = ""
         self.http = requests.Session()
-        deadline = time.monotonic() + timeout
-        lines = []
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            match = re.search(r"listening on (http://\S+)", line)
-            if match:
-                self.base_url = match.group(1)
-                threading.Thread(target=self._drain, daemon=True).start()
-                return
-        self.process.kill()
-        raise SystemExit("the bare aiohttp server did not start:\n" + "".join(lines[-20:]))
+        try:
+            self.process, self.base_url = start_listening(
+                [sys.executable, "-m", "benchmarks.bare_http", "--port", "0"],
+                "the bare aiohttp server", timeout)
+        except LocalHostError as exc:
+            raise SystemExit(str(exc)) from None
+        threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
         for _ in self.process.stdout:

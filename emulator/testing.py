@@ -40,6 +40,34 @@ TERMINAL = frozenset(s.value for s in _TERMINAL)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a child Python process that imports this repository's packages."""
+    return dict(os.environ, PYTHONUNBUFFERED="1",
+                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                         os.environ.get("PYTHONPATH")])))
+
+
+def start_listening(command: list[str], what: str,
+                    timeout: float) -> tuple[subprocess.Popen[str], str]:
+    """Start ``command`` (a server that prints ``listening on http://...``) from the repository
+    root; the process and that URL once printed. LocalHostError with the output's tail when it
+    exits or does not print it within ``timeout``. The caller drains the rest of its output."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=child_env(), cwd=str(REPO_ROOT))
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.search(r"listening on (http://\S+)", line)
+        if match:
+            return process, match.group(1)
+    process.kill()
+    raise LocalHostError(f"{what} did not start:\n" + "".join(lines[-30:]))
+
+
 class LocalHostError(RuntimeError):
     """The host did not start, or an instance did not reach the state a test waited for."""
 
@@ -141,26 +169,8 @@ class LocalHost:
                 command += [flag, str(value)]
         for key, value in options.settings.items():
             command += ["--setting", f"{key}={value}"]
-        env = dict(os.environ, PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                            os.environ.get("PYTHONPATH")])))
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, env=env,
-                                        cwd=str(REPO_ROOT))
-        deadline = time.monotonic() + timeout
-        lines: list[str] = []
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            match = re.search(r"listening on (http://\S+)", line)
-            if match:
-                self.base_url = match.group(1)
-                threading.Thread(target=self._drain, daemon=True).start()
-                return
-        self.process.kill()
-        raise LocalHostError("the local host did not start:\n" + "".join(lines[-30:]))
+        self.process, self.base_url = start_listening(command, "the local host", timeout)
+        threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
         self.output: list[str] = []
