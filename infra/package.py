@@ -30,10 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -44,6 +41,7 @@ from pathlib import Path
 from infra import hostjson
 from infra.funcignore import FuncIgnore
 from infra.hostjson import AZURE_STORAGE, DTS, DURABLE_BACKENDS, backend_of
+from infra.wheels import PackageError, default_cache_dir, vendor_dependencies
 
 __all__ = ["AZURE_STORAGE", "DTS", "DURABLE_BACKENDS", "build_package", "built_for_backend"]
 
@@ -75,7 +73,6 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo")
 SITE_PACKAGES = ".python_packages/lib/site-packages"
 LOCK_FILE = "requirements.lock"
 DEFAULT_PYTHON_VERSION = "3.11"
-LINUX_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 """Several tags because newer wheels are published as ``manylinux_2_28`` only."""
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -84,10 +81,6 @@ _DIR_MODE = 0o040755
 _MSDOS_DIR = 0x10
 _UNIX = 3
 _NATIVE_MODULE = re.compile(r"\.cpython-3(\d+)-x86_64-linux-gnu\.so$")
-
-
-class PackageError(Exception):
-    """The package cannot be built; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -157,77 +150,6 @@ def _walk(directory: Path, prefix: str, ignore: FuncIgnore) -> list[tuple[str, P
         elif child.is_file():
             found.append((rel, child))
     return found
-
-
-# --------------------------------------------------------------------------------------------
-# Vendoring Linux wheels
-
-
-def default_cache_dir() -> Path:
-    """Where downloaded wheels are kept between builds (``$INFRA_WHEEL_CACHE`` overrides)."""
-    if env := os.environ.get("INFRA_WHEEL_CACHE"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "durable-functions-python" / "wheels"
-
-
-def _platform_args(python_version: str) -> list[str]:
-    args = ["--only-binary=:all:", "--implementation", "cp", "--python-version", python_version]
-    for platform in LINUX_PLATFORMS:
-        args += ["--platform", platform]
-    return args
-
-
-def is_hashed_lock(requirements: Path) -> bool:
-    """Whether every requirement in the file is pinned with ``==`` and carries a hash."""
-    text = requirements.read_text(encoding="utf-8")
-    entries = [e for e in re.sub(r"\\\n", " ", text).splitlines()
-               if e.strip() and not e.lstrip().startswith("#")]
-    return bool(entries) and all("==" in e and "--hash=sha256:" in e for e in entries)
-
-
-def vendor_dependencies(
-    requirements: Path, site_packages: Path, python_version: str, cache_dir: Path
-) -> None:
-    """Install the wheels for ``requirements`` into ``site_packages`` for Linux x86_64 CPython.
-
-    Wheels are downloaded once into a cache folder keyed by the requirements text and the
-    target; later builds install from it with ``--no-index`` and need no network. A hashed
-    lock file is enforced with ``--require-hashes`` on both steps.
-    """
-    key_source = "\n".join(
-        [requirements.read_text(encoding="utf-8"), python_version, *LINUX_PLATFORMS]
-    )
-    key = hashlib.sha256(key_source.encode()).hexdigest()[:16]
-    wheels = cache_dir / f"cp{python_version.replace('.', '')}-{key}"
-    marker = wheels / ".complete"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    hashes = ["--require-hashes"] if is_hashed_lock(requirements) else []
-    if not marker.is_file():
-        wheels.mkdir(parents=True, exist_ok=True)
-        _run_pip(
-            [*pip, "download", "--quiet", *hashes, "-r", str(requirements), "-d", str(wheels)]
-            + _platform_args(python_version),
-            "downloading Linux wheels",
-        )
-        marker.write_text("ok\n", encoding="utf-8")
-    _run_pip(
-        [*pip, "install", "--quiet", "--no-index", "--find-links", str(wheels), "--no-compile"]
-        + [*hashes, "--target", str(site_packages), "-r", str(requirements)]
-        + _platform_args(python_version),
-        "installing the wheels into the package",
-    )
-    # Console scripts carry this machine's interpreter path and are never used by the host.
-    shutil.rmtree(site_packages / "bin", ignore_errors=True)
-
-
-def _run_pip(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise PackageError(
-            f"{what} failed (pip exit {proc.returncode}). Every requirement must have a wheel "
-            f"for Linux x86_64 CPython; pip said:\n{proc.stderr.strip() or proc.stdout.strip()}"
-        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 
 from infra import hostjson
 from infra import package as pkg
+from infra.wheels import is_hashed_lock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAME_TARGET = platform.system() == "Linux" and platform.machine() == "x86_64" and (
@@ -145,7 +146,7 @@ def test_the_lock_pins_every_requirement_with_hashes():
     from packaging.requirements import Requirement
 
     lock = REPO_ROOT / pkg.LOCK_FILE
-    assert pkg.is_hashed_lock(lock)
+    assert is_hashed_lock(lock)
     pins = lock_pins()
     for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -159,10 +160,10 @@ def test_the_lock_pins_every_requirement_with_hashes():
 def test_a_requirements_file_without_hashes_is_not_taken_for_a_lock(tmp_path):
     loose = tmp_path / "requirements.txt"
     loose.write_text("azure-functions>=1.26\n")
-    assert not pkg.is_hashed_lock(loose)
+    assert not is_hashed_lock(loose)
     pinned_without_hash = tmp_path / "pinned.txt"
     pinned_without_hash.write_text("azure-functions==1.26.0\n")
-    assert not pkg.is_hashed_lock(pinned_without_hash)
+    assert not is_hashed_lock(pinned_without_hash)
 
 
 def test_a_tampered_hash_fails_the_build(tmp_path):
