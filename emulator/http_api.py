@@ -295,9 +295,9 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
     """The aiohttp application of the local host; the engine's loops run with it."""
     web_app = web.Application(middlewares=[errors_middleware], client_max_size=100 * 1024 * 1024)
     web_app[ENGINE] = engine
-    web_app[TOKENS] = ContinuationTokens()
+    web_app[TOKENS] = ContinuationTokens(engine.store.secret(), "instances")
     web_app[ENTITIES] = engine.entities
-    web_app[ENTITY_TOKENS] = ContinuationTokens()
+    web_app[ENTITY_TOKENS] = ContinuationTokens(engine.store.secret(), "entities")
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""

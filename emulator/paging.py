@@ -1,10 +1,13 @@
-"""Continuation tokens for instance lists: tamper-proof, tied to their query.
+"""Continuation tokens for instance and entity lists: tamper-proof, tied to their query.
 
-A token names the last instance of the page it follows (its creation time and id: keyset
-paging, so purges between pages neither skip nor repeat instances) and carries an HMAC over
-that position and the query's filters, keyed by a secret of this host process. A token that was
-forged, altered, truncated, issued by another host process or presented with other filters is
-refused (the edge answers 400) instead of silently returning some other page.
+A token names the last item of the page it follows (an instance's creation time and id, an
+entity's id: keyset paging, so purges between pages neither skip nor repeat anything) and
+carries an HMAC over that position and the query's filters. The key is derived from the
+state's secret (``Store.secret``: kept in an SQLite state file, so a token taken before a host
+restart on the same ``--state`` still gives the next page; per process for ``:memory:``) and
+the list it pages (``purpose``), so an instance token is no entity token. A token that was
+forged, altered, truncated, issued for another state or another list, or presented with other
+filters is refused (the edge answers 400) instead of silently returning some other page.
 """
 
 from __future__ import annotations
@@ -29,8 +32,11 @@ def query_fingerprint(filters: Mapping[str, str | None]) -> str:
 
 
 class ContinuationTokens:
-    def __init__(self, secret: bytes | None = None) -> None:
-        self._key = secret if secret is not None else os.urandom(32)
+    def __init__(self, secret: bytes | None = None, purpose: str = "instances") -> None:
+        """``secret``: the state's (None: a random key of this object)."""
+        secret = secret if secret is not None else os.urandom(32)
+        self._key = hmac.new(secret, b"continuation-token\0" + purpose.encode(),
+                             hashlib.sha256).digest()
 
     def _mac(self, payload: bytes, query: str) -> bytes:
         return hmac.new(self._key, query.encode() + b"\0" + payload,
@@ -51,7 +57,7 @@ class ContinuationTokens:
         payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
         if len(raw) <= _MAC_BYTES or not hmac.compare_digest(mac, self._mac(payload, query)):
             raise InvalidContinuationToken(
-                "The continuation token is not valid for this query (forged, altered, from "
-                "another host process, or used with other filters).")
+                "The continuation token is not valid for this query (forged, altered, issued "
+                "for another state or list, or used with other filters).")
         created, instance_id = json.loads(payload)
         return created, instance_id

@@ -15,10 +15,13 @@ event once and reuses the text) and ``load`` returns them decoded. Backends neve
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+SECRET_BYTES = 32
 
 
 class StoreError(Exception):
@@ -160,6 +163,16 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the store must not be used afterwards."""
+
+    def secret(self) -> bytes:
+        """A random key that lives as long as the stored state does: what signs continuation
+        tokens, so that a token stays valid exactly as long as the state it pages through.
+        Here: one per store object (a state kept in memory dies with it); a persistent backend
+        keeps its key with the state."""
+        key = getattr(self, "_secret", None)
+        if key is None:
+            key = self._secret = os.urandom(SECRET_BYTES)
+        return key
 
     @property
     def description(self) -> str:

@@ -33,7 +33,7 @@ from .base import (
     WorkItem,
 )
 from .ownership import StateLock
-from .sqlite_schema import FileKind, classify, create_or_adopt, inspect
+from .sqlite_schema import FileKind, classify, create_or_adopt, inspect, read_secret
 
 _FAILURES = {  # SQLite primary result codes -> why a write failed
     sqlite3.SQLITE_FULL: CommitFailure.FULL,
@@ -68,6 +68,10 @@ class SqliteStore(Store):
                 raise StateFileError(f"{path} holds no local host state")
             self._conn = self._connect(f"file:{quote(os.path.abspath(path))}?mode=ro",
                                        uri=True)
+            try:
+                self._secret = read_secret(self._conn)
+            except sqlite3.Error:
+                self._secret = None  # Store.secret makes a key of this process
             return
         try:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -101,6 +105,7 @@ class SqliteStore(Store):
             create_or_adopt(connection, classify(connection, path))
             connection.execute("INSERT OR REPLACE INTO meta VALUES ('opened', ?)",
                                (f"pid {os.getpid()} at {time.time():.0f}",))
+            self._secret = read_secret(connection)
             connection.execute("COMMIT")
             if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                 raise StateFileError(f"{path}: cannot switch the state file to WAL mode")

@@ -12,16 +12,21 @@ database becomes a new state file. Files written before the marker existed (sche
 The schema is created in one transaction in rollback-journal mode, and only then switched to WAL,
 so the marker is in the main file as soon as any table exists: a crash during creation leaves an
 empty database, which the next start simply creates again.
+
+The ``meta`` table (there since schema 1) also keeps the state's secret (``Store.secret``: the
+key of continuation tokens), created with the schema and added to files that lack it - a row an
+older host ignores, so it needs no new schema version.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from enum import Enum
 from urllib.parse import quote
 
-from .base import StateFileError
+from .base import SECRET_BYTES, StateFileError
 
 APPLICATION_ID = 0x44464C48  # "DFLH": Durable Functions local host
 SCHEMA_VERSION = 2  # 2: durable entities (the entities table)
@@ -47,6 +52,8 @@ UPGRADES = {  # schema version -> statements that bring the previous one up to i
     2: ("""CREATE TABLE IF NOT EXISTS entities (
         entity_id TEXT PRIMARY KEY, record TEXT NOT NULL)""",),
 }
+
+SECRET_KEY = "secret"  # the meta row of the state's secret (hex)
 
 _MAGIC = b"SQLite format 3\x00"
 _HINT = "move it away or pass another --state"
@@ -162,6 +169,17 @@ def create_or_adopt(connection: sqlite3.Connection, kind: FileKind) -> None:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in UPGRADES[step]:
                 connection.execute(statement)
+    connection.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                       (SECRET_KEY, secrets.token_hex(SECRET_BYTES)))
     if kind is not FileKind.OURS:
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def read_secret(connection: sqlite3.Connection) -> bytes | None:
+    """The state's secret (``create_or_adopt`` made it), or None if the file has none yet."""
+    row = connection.execute("SELECT value FROM meta WHERE key=?", (SECRET_KEY,)).fetchone()
+    try:
+        return bytes.fromhex(row[0]) if row and row[0] else None
+    except ValueError:  # not hex: treat it as absent rather than refuse the whole state
+        return None
