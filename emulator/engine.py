@@ -38,9 +38,11 @@ from .loader import LoadedApp
 from .management import Management
 from .orchestrations import Orchestrations
 from .pool import AbandonablePool
+from .stalls import CommitRetry
 from .store import Batch, MessageRecord, Store, WorkItem
 from .timers import TimerQueue
 from .versioning import VersioningSettings
+from .waiters import Waiters
 from .worker import call_function
 
 log = logging.getLogger("emulator")
@@ -78,12 +80,13 @@ class Engine:
                                              limits.max_activities, self.spawn,
                                              self._activity_result, limits.function_timeout)
         self.hold = HoldPolicy(self.mark_ready, self._call_later)
+        self.retries = CommitRetry(self._call_later)  # episodes / batches whose commit failed
         self.orchestrations = Orchestrations(self)
         self.entities = EntityHost(app, EntityLinks(
             commit=lambda batch: self.commit(Change(batch)), now=clock.now, new_id=self.new_id,
             pool=self.orchestrator_pool, timeout=limits.function_timeout,
-            spawn=self.spawn, deliver=self._deliver_all, changed=self._entity_done,
-            waits=self.execution_waits))
+            spawn=self.spawn, deliver=self._deliver_all, changed=self._work_finished,
+            waits=self.execution_waits, retries=self.retries))
         self.kinds: dict[str, InstanceKind] = {ORCHESTRATION: self.orchestrations}
         self.operations = Management(self)
         self._next_id = 1
@@ -91,8 +94,7 @@ class Engine:
         self._ready: set[str] = set()
         self._episodes_running = 0
         self._tasks: set[asyncio.Task] = set()
-        self._waiters: dict[str, list[asyncio.Future]] = {}
-        self._closing = False  # the host is shutting down: waits answer at once
+        self.waiters: Waiters[Instance] = Waiters(self.instances.get)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._orch_sem: asyncio.Semaphore | None = None
@@ -152,6 +154,7 @@ class Engine:
         self.spawn(self.timers.run())
 
     async def stop(self) -> None:
+        self.retries.cancel_all()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -189,7 +192,7 @@ class Engine:
         """Nothing can run now: no episode, no ready instance, and no activity running or
         waiting for its result to be consumed."""
         return self._episodes_running == 0 and not self._ready and not self.activities.pending \
-            and not self.entities.busy()
+            and not self.entities.busy() and not self.retries.pending
 
     # -- changes -----------------------------------------------------------------------------
     def commit(self, change: Change) -> None:
@@ -237,8 +240,8 @@ class Engine:
         return inst is not None and not inst.is_terminal \
             and execution_id in (None, inst.record.execution_id)
 
-    def _entity_done(self) -> None:
-        """An entity batch ended: time may skip again."""
+    def _work_finished(self) -> None:
+        """An episode or an entity batch ended, or a retry came due: time may skip again."""
         self.timers.poke()
 
     def emit(self, inst: Instance) -> None:
@@ -247,50 +250,22 @@ class Engine:
         inst.version = self._changes
         for listener in self.listeners:
             listener(inst)
-        waiters = self._waiters.pop(inst.id, None)
-        if waiters:
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
+        self.waiters.wake(inst.id)
 
     async def wait_for(self, instance_id: str, predicate: Callable[[Instance | None], bool],
                        timeout: float) -> Instance | None:
         """Wait until ``predicate(instance or None)`` holds or ``timeout`` seconds pass; the
-        instance as it is then. Woken by ``emit``, never by polling."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            inst = self.instances.get(instance_id)
-            remaining = deadline - loop.time()
-            if predicate(inst) or remaining <= 0 or self._closing:
-                return inst
-            future = loop.create_future()
-            waiters = self._waiters.setdefault(instance_id, [])
-            waiters.append(future)
-            try:
-                await asyncio.wait_for(future, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                waiters = self._waiters.get(instance_id)
-                if waiters and future in waiters:
-                    waiters.remove(future)
-                    if not waiters:
-                        del self._waiters[instance_id]
+        instance as it is then. Woken by ``emit``, never by polling (``waiters.py``)."""
+        return await self.waiters.wait_for(instance_id, predicate, timeout)
 
     @property
     def open_waits(self) -> int:
         """Clients waiting on an instance right now (long polls, starts with a timeout)."""
-        return sum(len(waiters) for waiters in self._waiters.values())
+        return self.waiters.open
 
     def release_waiters(self) -> None:
-        """Shutdown: every wait answers now with the instance as it is, so long polls do not
-        hold the host's exit for their whole timeout."""
-        self._closing = True
-        for waiters in self._waiters.values():
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
+        """Shutdown: every wait answers now with the instance as it is."""
+        self.waiters.release()
 
     # -- timers and activities ----------------------------------------------------------------
     def _timer_due(self, message: MessageRecord) -> None:
@@ -320,6 +295,7 @@ class Engine:
                 self.activities.retire(item.id)
                 log.warning("[%s] could not retire a late activity result: %s",
                             item.instance_id, exc)
+            self._work_finished()
             return
         inst.inbox.append(Inbound(event, item.execution_id, None, item.id))
         self.hold.result_arrived(inst)
@@ -356,7 +332,7 @@ class Engine:
                     inst.running = True
                     self._episodes_running += 1
                     self.spawn(self._episode(inst))
-            self.timers.poke()
+            self._work_finished()
 
     async def _episode(self, inst: Instance) -> None:
         try:
@@ -365,15 +341,19 @@ class Engine:
                     await self._run_episode(inst)
             else:
                 await self._run_episode(inst)
+            if inst.commit_failures:
+                log.warning("[%s %s] the episode committed after %d failed attempt(s)",
+                            inst.record.name, inst.id, self.retries.succeeded(inst))
         except StoreUnavailable as exc:
-            # Nothing of the episode happened; the store holds the previous one, so a restart
-            # on the same state runs it again. This process leaves the instance alone.
-            log.error("[%s %s] %s The instance is stalled until the host restarts on the same "
-                      "--state.", inst.record.name, inst.id, exc)
-            inst.stalled = True
+            # Nothing of the episode happened (commit first, then memory): after a backoff the
+            # same episode runs again from the committed state, which the store may take then.
+            delay = self.retries.failed(inst, lambda: self._resume(inst))
+            log.log(logging.ERROR if inst.commit_failures == 1 else logging.WARNING,
+                    "[%s %s] %s The episode is retried in %g s (attempt %d failed).",
+                    inst.record.name, inst.id, exc, delay, inst.commit_failures)
         except Exception:
             # A bug of the local host, not of the app (the app's errors are handled inside
-            # the episode); nothing was committed.
+            # the episode); nothing was committed. Retrying would fail the same way.
             log.exception("[%s %s] internal error in an episode; the instance is stalled until "
                           "the host restarts on the same --state", inst.record.name, inst.id)
             inst.stalled = True
@@ -385,7 +365,13 @@ class Engine:
                     self.hold.result_arrived(inst)
                 else:
                     self.mark_ready(inst)
-            self.timers.poke()
+            self._work_finished()
+
+    def _resume(self, inst: Instance) -> None:
+        """A stalled instance's retry came due: its next episode may run."""
+        if self.instances.get(inst.id) is inst:
+            self.mark_ready(inst)
+        self._work_finished()
 
     async def _run_episode(self, inst: Instance) -> None:
         started = time.perf_counter()

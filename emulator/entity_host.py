@@ -36,10 +36,11 @@ from .entity_protocol import (
     Request,
     is_entity_instance,
 )
-from .errors import BadRequest
+from .errors import BadRequest, StoreUnavailable
 from .history import parse_ts
 from .loader import LoadedApp
 from .pool import AbandonablePool
+from .stalls import CommitRetry
 from .store import Batch, EntityRecord, MessageRecord, Snapshot
 from .timeouts import timeout_message
 from .worker import invoke_entity
@@ -65,6 +66,7 @@ class EntityLinks:
     changed: Callable[[], None] = lambda: None  # an entity batch finished (idleness, waiters)
     # Whether an orchestration execution still waits for responses (instance id, execution id).
     waits: Callable[[str, str | None], bool] = lambda instance_id, execution_id: True
+    retries: CommitRetry | None = None  # batches whose commit failed (None: not retried)
 
 
 @dataclass
@@ -73,7 +75,10 @@ class _Entity:
     record: EntityRecord | None = None
     inbox: list[tuple[int, Request]] = field(default_factory=list)  # (message id, request)
     running: bool = False
-    stalled: bool = False  # an internal error: left alone until the host restarts
+    # Takes no batches: a commit failed (until its retry) or an internal error happened
+    # (until the host restarts).
+    stalled: bool = False
+    commit_failures: int = 0  # consecutive batches whose commit failed
 
 
 def batch_size(host_json: dict[str, Any]) -> int:
@@ -204,14 +209,30 @@ class EntityHost:
             self.links.spawn(self._run(entity))
 
     async def _run(self, entity: _Entity) -> None:
+        retries = self.links.retries
         try:
             while entity.inbox:
                 taken = entity.inbox[:self.batch_size]
                 await self._batch(entity, taken)
                 del entity.inbox[:len(taken)]
+                if entity.commit_failures and retries is not None:
+                    log.warning("[%s] the batch committed after %d failed attempt(s)",
+                                entity.entity, retries.succeeded(entity))
+        except StoreUnavailable as exc:
+            # Nothing of the batch happened (its state and inbox change after the commit): the
+            # same batch runs again from the committed state after a backoff.
+            if retries is None:
+                log.error("[%s] %s The entity is stalled until the host restarts on the same "
+                          "--state.", entity.entity, exc)
+                entity.stalled = True
+            else:
+                delay = retries.failed(entity, lambda: self._schedule(entity))
+                log.log(logging.ERROR if entity.commit_failures == 1 else logging.WARNING,
+                        "[%s] %s The batch is retried in %g s (attempt %d failed).",
+                        entity.entity, exc, delay, entity.commit_failures)
         except Exception:
-            # A local host bug or a failing store; the requests stay stored and run again after
-            # a restart on the same --state.
+            # A local host bug; the requests stay stored and run again after a restart on the
+            # same --state. Retrying would fail the same way.
             log.exception("[%s] internal error in an entity batch; the entity is stalled until "
                           "the host restarts on the same --state", entity.entity)
             entity.stalled = True

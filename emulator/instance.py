@@ -45,7 +45,10 @@ class Instance:
     episode_cost: float = 0.0  # seconds the last episode took
     held_since: float | None = None  # results are being gathered for a larger batch
     last_arrival: float = 0.0
-    stalled: bool = False  # a commit failed; it takes no episodes until the host restarts
+    # Takes no episodes: a commit failed (until its retry, ``stalls.CommitRetry``) or an
+    # internal error happened (until the host restarts).
+    stalled: bool = False
+    commit_failures: int = 0  # consecutive episodes whose commit failed
     version_rejected: bool = False  # its version does not match this host (Reject): left alone
     version: int = 0  # the engine's change counter at its last committed change
 
