@@ -176,8 +176,8 @@ class Engine:
 
     def _clock_changed(self) -> None:
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.timers.poke)
+        if loop is not None and not loop.is_closed() and self.clock.can_skip():
+            loop.call_soon_threadsafe(self.timers.skip_may_be_possible)
 
     def _call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any:
         return self._loop.call_later(delay, callback, *args)
@@ -241,8 +241,9 @@ class Engine:
             and execution_id in (None, inst.record.execution_id)
 
     def _work_finished(self) -> None:
-        """An episode or an entity batch ended, or a retry came due: time may skip again."""
-        self.timers.poke()
+        """An episode or an entity batch ended, or a retry came due: the host may be idle now,
+        which matters to the timer loop only if time may skip to a pending timer."""
+        self.timers.skip_may_be_possible()
 
     def emit(self, inst: Instance) -> None:
         """``inst`` changed (committed): tell listeners and wake whoever waits on it."""

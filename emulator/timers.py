@@ -5,6 +5,12 @@ episode that created it committed, or at restore); when it is due the loop hands
 ``deliver`` (the engine puts it in the instance's inbox). With a skipping clock, when
 ``idle()`` says nothing else can run, the loop jumps the clock to the next due timer.
 Cancelled timers are dropped lazily: ``drop`` forgets their messages, the heap skips them.
+
+The loop is woken (``poke``) only when it has something to re-check: a timer armed earlier than
+the one it sleeps until, or the clock moved (the clock endpoints); and, through
+``skip_may_be_possible``, work that finished or a clock that may skip again (a client waits, a
+hold was released) only while the clock may skip now and a timer is pending. In real time, or
+with the clock held, an episode that arms nothing leaves the loop asleep.
 """
 
 from __future__ import annotations
@@ -32,12 +38,15 @@ class TimerQueue:
         self._heap: list[tuple[datetime, int]] = []
         self._messages: dict[int, MessageRecord] = {}
         self._wake: asyncio.Event | None = None
+        self._sleeping_until: datetime | None = None  # the due time the loop waits for
 
     def arm(self, inst: Instance, message: MessageRecord) -> None:
         self._messages[message.id] = message
         inst.timers.add(message.id)
-        heapq.heappush(self._heap, (parse_ts(message.visible_at), message.id))
-        self.poke()
+        due = parse_ts(message.visible_at)
+        heapq.heappush(self._heap, (due, message.id))
+        if self._sleeping_until is None or due < self._sleeping_until:
+            self.poke()  # else the loop wakes for an earlier timer first and re-reads the heap
 
     def drop(self, inst: Instance) -> None:
         """Forget the instance's pending timers (their store rows go in the same change)."""
@@ -50,9 +59,17 @@ class TimerQueue:
         return list(self._messages.values())
 
     def poke(self) -> None:
-        """Re-check the heap (a timer was armed, the clock moved, work finished)."""
+        """Re-check the heap now (an earlier timer was armed, the clock moved)."""
         if self._wake is not None:
             self._wake.set()
+
+    def skip_may_be_possible(self) -> None:
+        """Work finished (the host may be idle now) or the clock says it may skip again (a
+        client waits, a hold was released). That matters only if the clock may skip now and a
+        timer is pending; in real time, or while the clock is held, the loop sleeps on."""
+        clock = self.clock
+        if clock.skipping and self._messages and clock.can_skip():
+            self.poke()
 
     def fire_due(self, now: datetime) -> None:
         heap = self._heap
@@ -84,7 +101,10 @@ class TimerQueue:
                     log.debug("time skipped to %s", format_ts(due))
                     continue
             timeout = None if due is None else max(0.0, (due - now).total_seconds()) + 0.0005
+            self._sleeping_until = due
             try:
                 await asyncio.wait_for(wake.wait(), timeout)
             except TimeoutError:
                 pass
+            finally:
+                self._sleeping_until = None
