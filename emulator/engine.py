@@ -207,6 +207,7 @@ class Engine:
 
         def forget() -> None:
             self.timers.drop(inst)
+            self.retries.cancel(inst)
             if self.instances.get(inst.id) is inst:
                 del self.instances[inst.id]
             self._ready.discard(inst.id)

@@ -71,6 +71,11 @@ class CommitRetry:
         failures, subject.commit_failures = subject.commit_failures, 0
         return failures
 
+    def cancel(self, subject: Stallable) -> None:
+        """``subject`` is gone (purged, replaced): its pending retry, if any, never runs."""
+        if id(subject) in self._handles:
+            self._cancel(self._handles.pop(id(subject)))
+
     def cancel_all(self) -> None:
         """The host stops: no retry runs after it."""
         handles, self._handles = self._handles, {}

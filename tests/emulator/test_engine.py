@@ -218,20 +218,29 @@ def test_the_backoff_doubles_from_a_tenth_of_a_second_to_thirty(failures, delay)
     assert retry_delay(failures) == pytest.approx(delay)
 
 
-def test_a_stopping_host_cancels_pending_retries():
+def test_cancelled_retries_never_run():
     class Subject:
         stalled = False
         commit_failures = 0
 
     async def scenario():
         loop = asyncio.get_running_loop()
-        retries = CommitRetry(loop.call_later)
+        retries = CommitRetry(lambda delay, callback: loop.call_soon(callback))
         resumed = []
-        subject = Subject()
-        retries.failed(subject, lambda: resumed.append(True))
+        purged, stopped, kept = Subject(), Subject(), Subject()
+        for subject in (purged, stopped, kept):
+            retries.failed(subject, lambda subject=subject: resumed.append(subject))
+        retries.cancel(purged)  # an instance purged while it waited
         pending = retries.pending
-        retries.cancel_all()
-        await asyncio.sleep(0)  # one loop turn: a cancelled handle never runs
-        return pending, retries.pending, subject.stalled, resumed
+        done = loop.create_future()
+        loop.call_soon(done.set_result, None)  # after the retries scheduled before it
+        await done
+        retries.failed(stopped, lambda: resumed.append(stopped))
+        retries.cancel_all()  # the host stops
+        again = loop.create_future()
+        loop.call_soon(again.set_result, None)
+        await again
+        return (pending, retries.pending, resumed == [stopped, kept],
+                [s.stalled for s in (purged, stopped, kept)])
 
-    assert asyncio.run(scenario()) == (1, 0, True, [])
+    assert asyncio.run(scenario()) == (2, 0, True, [True, True, False])
