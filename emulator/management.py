@@ -77,12 +77,6 @@ class Management:
     def start(self, name: str, input_json: str | None, instance_id: str | None = None, *,
               version: str | None = None) -> str:
         """Start an instance of orchestration ``version`` (None: host.json's defaultVersion)."""
-        return self._start(name, input_json, instance_id,
-                           self.engine.versioning.version_for_new_instance(version))
-
-    def _start(self, name: str, input_json: str | None, instance_id: str | None,
-               version: str | None) -> str:
-        """Start an instance stamped with exactly ``version`` (None: no version)."""
         engine = self.engine
         function = engine.app.orchestrator(name)
         if function is None:
@@ -97,6 +91,7 @@ class Management:
             if existing.status in ACTIVE:
                 raise Conflict(already_exists(existing.status))
             engine.plan_forget(existing, change)
+        version = engine.versioning.version_for_new_instance(version)
         engine.orchestrations.plan_create(change, function.name, instance_id, input_json,
                                           version=version)
         engine.commit(change)
@@ -130,15 +125,11 @@ class Management:
         self._enqueue(inst, h.execution_resumed(self.engine.clock.now(), reason))
 
     def restart(self, instance_id: str, new_instance_id: bool) -> str:
-        """Start the instance's orchestration again with its input and its version (as DTFx's
-        restart does: the new ExecutionStarted keeps the original one's ``Version``, whatever
-        host.json's defaultVersion is now)."""
         inst = self.engine.instances.get(instance_id)
         if inst is None:
             raise BadRequest("InstanceId does not match a valid orchestration instance.")
         target = uuid.uuid4().hex if new_instance_id else instance_id
-        record = inst.record
-        return self._start(record.name, record.input, target, record.version)
+        return self.start(inst.record.name, inst.record.input, target)
 
     def purge(self, instance_ids: Iterable[str]) -> int:
         """Purge the finished ones among ``instance_ids``; how many were purged."""

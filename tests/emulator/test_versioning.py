@@ -100,34 +100,6 @@ def test_continue_as_new_keeps_the_version_and_retried_children_get_theirs(v1_ho
                                                    "retried_child": "0.1"}
 
 
-@pytest.mark.parametrize("new_id", [True, False])
-def test_restart_keeps_the_original_version_not_the_default(v1_host, new_id):
-    response = v1_host.request("POST", f"{BASE}/orchestrators/version_of?version=0.7")
-    original = response.json()["id"]
-    assert v1_host.wait(original)["output"] == "0.7"
-    restarted = v1_host.request(
-        "POST", f"{BASE}/instances/{original}/restart"
-                f"?restartWithNewInstanceId={str(new_id).lower()}")
-    assert restarted.status_code == 202, restarted.text
-    instance_id = restarted.json()["id"]
-    assert (instance_id != original) is new_id
-    status = v1_host.wait(instance_id)
-    assert status["output"] == "0.7" and status["version"] == "0.7"
-    assert _started_version(v1_host, instance_id) == "0.7"
-
-
-def test_restart_of_an_unversioned_instance_stays_unversioned_under_a_new_default(tmp_path):
-    state = str(tmp_path / "state.db")
-    with LocalHost(_app_copy(tmp_path, defaultVersion=None), state=state) as host:
-        original = host.start("version_of")
-        assert host.wait(original)["output"] is None
-    with LocalHost(_app_copy(tmp_path, defaultVersion="1.0"), state=state) as host:
-        restarted = host.request("POST", f"{BASE}/instances/{original}/restart").json()["id"]
-        status = host.wait(restarted)
-        assert status["output"] is None and "version" not in status
-        assert host.wait(host.start("version_of"))["output"] == "1.0"
-
-
 def test_a_newer_instance_is_left_pending_by_current_or_older_reject(v1_host, caplog):
     with caplog.at_level(logging.WARNING, logger="emulator"):
         instance_id = _client(v1_host, "start", name="version_of", version="2.0").json()["id"]
