@@ -100,6 +100,24 @@ def test_continue_as_new_keeps_the_version_and_retried_children_get_theirs(v1_ho
                                                    "retried_child": "0.1"}
 
 
+@pytest.mark.parametrize("new_id", [True, False])
+def test_restart_starts_again_with_the_current_default_version(v1_host, new_id):
+    """As the extension's RestartAsync does: it calls StartNewAsync with the name, id and
+    input only, so the new run gets DurableTaskOptions.DefaultVersion, not the old version."""
+    response = v1_host.request("POST", f"{BASE}/orchestrators/version_of?version=0.7")
+    original = response.json()["id"]
+    assert v1_host.wait(original)["output"] == "0.7"
+    restarted = v1_host.request(
+        "POST", f"{BASE}/instances/{original}/restart"
+                f"?restartWithNewInstanceId={str(new_id).lower()}")
+    assert restarted.status_code == 202, restarted.text
+    instance_id = restarted.json()["id"]
+    assert (instance_id != original) is new_id
+    status = v1_host.wait(instance_id)
+    assert status["output"] == "1.0" and status["version"] == "1.0"
+    assert _started_version(v1_host, instance_id) == "1.0"
+
+
 def test_a_newer_instance_is_left_pending_by_current_or_older_reject(v1_host, caplog):
     with caplog.at_level(logging.WARNING, logger="emulator"):
         instance_id = _client(v1_host, "start", name="version_of", version="2.0").json()["id"]
