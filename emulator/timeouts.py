@@ -121,7 +121,7 @@ async def call_with_timeout(function_name: str, timeout: timedelta | None,
     raise FunctionTimeout(timeout, function_name)
 
 
-async def _bounded(function_name: str, timeout: timedelta, call: Coroutine[Any, Any, Any]) -> Any:
+async def _bounded(function_name: str, timeout: timedelta, call: Awaitable[Any]) -> Any:
     """Run the coroutine in the caller's own task, as ``await`` would, for at most ``timeout``.
 
     No task of its own: a second task per call delayed the start of every HTTP function by a
@@ -134,7 +134,7 @@ async def _bounded(function_name: str, timeout: timedelta, call: Coroutine[Any, 
     """
     loop = asyncio.get_running_loop()
     caller = asyncio.current_task()
-    steps = _Steps(call)
+    steps = _Steps(call if asyncio.iscoroutine(call) else _awaited(call))
 
     def expire() -> None:
         steps.expired = True
@@ -155,6 +155,10 @@ async def _bounded(function_name: str, timeout: timedelta, call: Coroutine[Any, 
         caller.uncancel()
         raise FunctionTimeout(timeout, function_name)
     return result
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable  # any awaitable as a coroutine (``_Steps`` drives coroutines)
 
 
 _FIRST = object()  # nothing to wait for yet: the coroutine has not started

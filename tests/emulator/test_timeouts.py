@@ -157,3 +157,14 @@ def test_a_coroutine_that_ignores_its_timeout_finishes_on_its_own_and_its_answer
         assert steps == ["cancelled", "finished"]
 
     asyncio.run(scenario())
+
+
+def test_any_awaitable_can_be_bounded():
+    async def scenario():
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(future.set_result, "from a future")
+        assert await call_with_timeout("future", SHORT * 50, future) == "from a future"
+        with pytest.raises(FunctionTimeout):
+            await call_with_timeout("never", SHORT, asyncio.get_running_loop().create_future())
+
+    asyncio.run(scenario())
