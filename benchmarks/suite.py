@@ -84,7 +84,7 @@ BENCHES = [
           "ratio", 1.10, count=1000, seconds=1.0),
     Bench("http_f1f2_client", "http", "F1 -> F2 1000 x 1 s, F1 in a client", "http",
           "ratio", 1.10, count=1000, seconds=1.0, layout="client"),
-    Bench("http_f1f2_split", "http", "F1 -> F2, host's one process vs bare F1 in a client",
+    Bench("http_f1f2_split", "http", "F1 -> F2, host (1 process) vs bare (2)",
           "http", "ratio", 1.10, count=1000, seconds=1.0, layout="across"),
     _durable("fanout_1000x0s", "fan-out 1000 x 0 s (pure overhead)", "overhead_s", 0.1, 1000),
     _durable("fanout_1000x3s", "fan-out 1000 x 3 s async activities", "overhead_s", 0.1, 1000,
