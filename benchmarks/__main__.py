@@ -31,6 +31,7 @@ from .suite import (
     SplitClient,
     durable_sample,
     http_sample,
+    http_sides,
     warm_http,
 )
 
@@ -127,13 +128,14 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             host = stack.enter_context(LocalHost(REPO_ROOT, subprocess=True, state=":memory:",
                                                  log_level=args.log_level or "info"))
             server = stack.enter_context(BareServer())
-            client = SplitClient(server)
-            stack.callback(client.close)
+            host_client = SplitClient(host.base_url, host.process.pid)
+            bare_client = SplitClient(server.base_url, server.pid)
+            stack.callback(host_client.close)
+            stack.callback(bare_client.close)
             for bench in http:
-                bare = client if bench.split else server
-                warm_http(host, bare, bench)
-                samples = [http_sample(host, bare, bench, i % 2 == 0)
-                           for i in range(args.repeat)]
+                sides = http_sides(bench, host, server, host_client, bare_client)
+                warm_http(sides, bench)
+                samples = [http_sample(sides, bench, i % 2 == 0) for i in range(args.repeat)]
                 results[bench.name] = summarize(bench, samples)
                 print(line(bench, results[bench.name]), flush=True)
             stack.close()
@@ -151,7 +153,20 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     scaling = linearity(results)
     if scaling:
         print(scaling)
+    layout = layout_cost(results)
+    if layout:
+        print(layout)
     return results
+
+
+def layout_cost(results: dict[str, dict[str, Any]]) -> str | None:
+    """What one process costs against two on this machine, measured on the bare baseline."""
+    if "http_f1f2" not in results or "http_f1f2_client" not in results:
+        return None
+    one = results["http_f1f2"]["baseline_median_s"]
+    two = results["http_f1f2_client"]["baseline_median_s"]
+    return (f"one process against two, bare aiohttp alone: F1 in the server {one:.3f} s, "
+            f"F1 in a client {two:.3f} s = {one / two:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:

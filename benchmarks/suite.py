@@ -7,9 +7,12 @@ minute. The figure and the baseline's figure are medians over those pairs; the r
 - Durable benchmarks: the host (``benchmarks/app``, in memory, started with the management API's
   ``timeout`` so it answers the moment the instance completes, over loopback) against the minimal
   in-process SDK driver (``sdk_driver.py``) running the same orchestrator and activities.
-- The HTTP benchmark: the app's F1 -> F2 (``POST /api/fanout``, 1000 calls of 1 s) through the
-  local host at its default log level, against the same F1 client and an F2 on a bare aiohttp
-  server (``bare_http.py``).
+- The HTTP benchmarks: the app's F1 -> F2 (1000 calls of 1 s) through the local host at its
+  default log level, against the same F1 client and an F2 on a bare aiohttp server
+  (``bare_http.py``), in three layouts (``Bench.layout``): F1 in the server on both sides (the
+  host's own layout: one process), F1 in the load client's process on both sides (client and
+  server on a core each: the host's HTTP front alone), and across (the host's one process
+  against the bare pair of processes: what a user comparing the two would see).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Bench:
     seconds: float = 0.0
     poll: float = 0.001  # pollingInterval of the start request (server-side wait)
     memory: bool = False
-    split: bool = False  # HTTP: the baseline's F1 runs in the load client's process
+    layout: str = "server"  # HTTP: where F1 runs; "server", "client" or "across" (see above)
 
     @property
     def input(self) -> Any:
@@ -77,10 +80,12 @@ def _durable(name: str, what: str, figure: str, target: float | None, count: int
 
 
 BENCHES = [
-    Bench("http_f1f2", "http", "F1 -> F2 1000 x 1 s vs bare, F1 in the server", "http",
+    Bench("http_f1f2", "http", "F1 -> F2 1000 x 1 s, F1 in the server", "http",
           "ratio", 1.10, count=1000, seconds=1.0),
-    Bench("http_f1f2_split", "http", "F1 -> F2 1000 x 1 s vs bare, F1 in a client", "http",
-          "ratio", 1.10, count=1000, seconds=1.0, split=True),
+    Bench("http_f1f2_client", "http", "F1 -> F2 1000 x 1 s, F1 in a client", "http",
+          "ratio", 1.10, count=1000, seconds=1.0, layout="client"),
+    Bench("http_f1f2_split", "http", "F1 -> F2, host (1 process) vs bare (2)",
+          "http", "ratio", 1.10, count=1000, seconds=1.0, layout="across"),
     _durable("fanout_1000x0s", "fan-out 1000 x 0 s (pure overhead)", "overhead_s", 0.1, 1000),
     _durable("fanout_1000x3s", "fan-out 1000 x 3 s async activities", "overhead_s", 0.1, 1000,
              3.0),
@@ -156,18 +161,18 @@ def durable_sample(host: LocalHost, driver: SdkDriver, bench: Bench,
 
 
 class SplitClient:
-    """The app's F1 client run in this (the load client's) process against the bare server's
-    F2: the layout where client and server each have a core, the loopback floor of the
-    pattern on this machine. One event loop for the whole run keeps F1's session warm."""
+    """The app's F1 client run in this (the load client's) process against a server's F2
+    (the local host's or the bare one's): the layout where client and server each have a
+    core. One event loop for the whole run keeps F1's session warm."""
 
-    def __init__(self, bare: BareServer) -> None:
-        self.url = bare.base_url + "/api/delay"
-        self.server = bare
+    def __init__(self, base_url: str, server_pid: int) -> None:
+        self.url = base_url + "/api/delay"
+        self.server_pid = server_pid
         self.runner = asyncio.Runner()
 
     def cpu_seconds(self) -> float:
-        """The bare server's CPU time plus this process's (where the client runs)."""
-        return self.server.cpu_seconds() + time.process_time()
+        """The server's CPU time plus this process's (where the client runs)."""
+        return cpu_seconds(self.server_pid) + time.process_time()
 
     def request(self, method: str, path: str, json: dict[str, Any], timeout: float) -> Any:
         params = parse_fanout_body(json)
@@ -202,15 +207,32 @@ def _fanout_once(request: Callable[..., Any], calls: int, delay_ms: int) -> tupl
     return elapsed, response.json()["fanout_ms"] / 1000
 
 
-def http_sample(host: LocalHost, bare: BareServer | SplitClient, bench: Bench,
-                host_first: bool) -> Sample:
+@dataclass
+class HttpSides:
+    """The two sides of an HTTP benchmark in its layout: who gets ``POST /api/fanout``."""
+
+    host: Any  # LocalHost or SplitClient: ``request(method, path, json=, timeout=)``
+    host_cpu: Callable[[], float]
+    bare: BareServer | SplitClient
+
+
+def http_sides(bench: Bench, host: LocalHost, server: BareServer,
+               host_client: SplitClient, bare_client: SplitClient) -> HttpSides:
+    if bench.layout == "client":
+        return HttpSides(host_client, host_client.cpu_seconds, bare_client)
+    host_cpu = lambda: cpu_seconds(host.process.pid)  # noqa: E731
+    return HttpSides(host, host_cpu, bare_client if bench.layout == "across" else server)
+
+
+def http_sample(sides: HttpSides, bench: Bench, host_first: bool) -> Sample:
     extra: dict[str, Any] = {}
     delay_ms = int(bench.seconds * 1000)
+    bare = sides.bare
 
     def on_host() -> float:
-        cpu = cpu_seconds(host.process.pid)
-        elapsed, extra["host_f1_s"] = _fanout_once(host.request, bench.count, delay_ms)
-        extra["host_cpu_s"] = cpu_seconds(host.process.pid) - cpu
+        cpu = sides.host_cpu()
+        elapsed, extra["host_f1_s"] = _fanout_once(sides.host.request, bench.count, delay_ms)
+        extra["host_cpu_s"] = sides.host_cpu() - cpu
         return elapsed
 
     def on_bare() -> float:
@@ -222,11 +244,11 @@ def http_sample(host: LocalHost, bare: BareServer | SplitClient, bench: Bench,
     return _paired(on_host, on_bare, host_first, extra)
 
 
-def warm_http(host: LocalHost, bare: BareServer | SplitClient, bench: Bench) -> None:
+def warm_http(sides: HttpSides, bench: Bench) -> None:
     """One run each first: F1 keeps its connections, as the experiment's warm-up does."""
     delay_ms = int(bench.seconds * 1000)
-    _fanout_once(host.request, bench.count, delay_ms)
-    _fanout_once(bare.request, bench.count, delay_ms)
+    _fanout_once(sides.host.request, bench.count, delay_ms)
+    _fanout_once(sides.bare.request, bench.count, delay_ms)
 
 
 def _paired(on_host: Callable[[], float], on_base: Callable[[], float], host_first: bool,

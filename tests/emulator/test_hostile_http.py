@@ -258,7 +258,7 @@ def test_a_hanging_activity_fails_with_the_hosts_timeout_and_frees_its_slot(time
     assert host.wait(quick, timeout=30)["output"] == [0, 1, 2]
 
 
-@pytest.mark.parametrize("route", ["hang", "hang_async"])
+@pytest.mark.parametrize("route", ["hang", "hang_async", "hang_stubborn", "late_answer"])
 def test_a_hanging_http_function_answers_500_with_the_timeout_and_frees_its_slot(timeout_host,
                                                                                  route):
     host = timeout_host

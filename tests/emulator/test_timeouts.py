@@ -116,3 +116,55 @@ def test_async_calls_are_cancelled_even_when_they_ignore_cancellation():
         assert await call_with_timeout("quick", SHORT, asyncio.sleep(0, "done")) == "done"
 
     asyncio.run(scenario())
+
+
+def test_a_timeout_leaves_the_callers_task_usable_and_other_cancellations_stay_cancellations():
+    async def scenario():
+        with pytest.raises(FunctionTimeout):
+            await call_with_timeout("stuck", SHORT, asyncio.Event().wait())
+        assert asyncio.current_task().cancelling() == 0  # the deadline's cancel was taken back
+        await asyncio.sleep(0)  # and nothing is left pending for this task
+        waiting = asyncio.get_running_loop().create_task(
+            call_with_timeout("waits", SHORT * 50, asyncio.Event().wait()))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(scenario())
+
+
+def test_a_coroutine_that_ignores_its_timeout_finishes_on_its_own_and_its_answer_is_dropped():
+    steps = []
+
+    async def stubborn(release):
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            steps.append("cancelled")
+            await release.wait()  # goes on after its deadline
+            steps.append("finished")
+            return "late"
+
+    async def scenario():
+        release = asyncio.Event()
+        with pytest.raises(FunctionTimeout):
+            await call_with_timeout("stubborn", SHORT, stubborn(release))
+        assert steps == ["cancelled"]  # the caller was answered while it still waited
+        release.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert steps == ["cancelled", "finished"]
+
+    asyncio.run(scenario())
+
+
+def test_any_awaitable_can_be_bounded():
+    async def scenario():
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(future.set_result, "from a future")
+        assert await call_with_timeout("future", SHORT * 50, future) == "from a future"
+        with pytest.raises(FunctionTimeout):
+            await call_with_timeout("never", SHORT, asyncio.get_running_loop().create_future())
+
+    asyncio.run(scenario())

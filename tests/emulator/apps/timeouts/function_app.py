@@ -62,6 +62,25 @@ async def hang_http_async(req: func.HttpRequest) -> func.HttpResponse:
     await asyncio.Event().wait()
 
 
+@app.route(route="hang_stubborn", methods=["GET"])
+async def hang_http_stubborn(req: func.HttpRequest) -> func.HttpResponse:
+    """Catches its cancellation and goes on waiting: the host must not wait for it."""
+    while True:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            continue
+
+
+@app.route(route="late_answer", methods=["GET"])
+async def late_answer(req: func.HttpRequest) -> func.HttpResponse:
+    """Catches its cancellation and answers: still a timeout."""
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        return func.HttpResponse("too late")
+
+
 @app.route(route="quick", methods=["GET"])
 def quick_http(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("quick")
