@@ -75,7 +75,7 @@ def line(bench: Bench, result: dict[str, Any]) -> str:
     if bench.figure == "ratio":
         shown = _show(result["host_median_s"], unit)
         base = _show(result["baseline_median_s"], unit)
-        target = f"<= {bench.target:.2f}x"
+        target = "" if bench.target is None else f"<= {bench.target:.2f}x"
     else:
         shown, base = _show(result["value"], unit), _show(result["baseline_value"], unit)
         target = "" if bench.target is None else f"< {bench.target:g} {unit}"
@@ -92,6 +92,9 @@ def line(bench: Bench, result: dict[str, Any]) -> str:
     if "host_f1_s" in result:
         notes.append(f"F1's own fan-out {result['host_f1_s']:.3f}/{result['bare_f1_s']:.3f} s "
                      f"= {result['host_f1_s'] / result['bare_f1_s']:.2f}x")
+    if "floor_s" in result:
+        notes.append(f"bare in 1 process {result['floor_s']:.3f} s = "
+                     f"{result['floor_s'] / result['baseline_median_s']:.2f}x bare in 2")
     if result.get("host_peak_mib") is not None:
         notes.append(f"peak RSS {result['host_peak_mib']:.0f}/"
                      f"{result.get('driver_peak_mib') or 0:.0f} MiB")
@@ -153,20 +156,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     scaling = linearity(results)
     if scaling:
         print(scaling)
-    layout = layout_cost(results)
-    if layout:
-        print(layout)
     return results
-
-
-def layout_cost(results: dict[str, dict[str, Any]]) -> str | None:
-    """What one process costs against two on this machine, measured on the bare baseline."""
-    if "http_f1f2" not in results or "http_f1f2_client" not in results:
-        return None
-    one = results["http_f1f2"]["baseline_median_s"]
-    two = results["http_f1f2_client"]["baseline_median_s"]
-    return (f"one process against two, bare aiohttp alone: F1 in the server {one:.3f} s, "
-            f"F1 in a client {two:.3f} s = {one / two:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
