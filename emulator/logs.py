@@ -77,12 +77,12 @@ class _BatchWriter(logging.StreamHandler):
     def _hold(self) -> None:
         """Let the followers of a record arrive before writing: while this thread sleeps,
         queueing a record wakes nobody, so a busy loop pays no thread switch per line."""
-        held, queued = 0.0, self.records.qsize()
+        windows, queued = 0, self.records.qsize()
         while not self.hurry.is_set():
             self.sleep(BATCH_WINDOW)
-            held += BATCH_WINDOW
+            windows += 1
             now = self.records.qsize()
-            if not hold_on(now - queued, held):
+            if not hold_on(now - queued, windows * BATCH_WINDOW):
                 return
             queued = now
 
