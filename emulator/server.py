@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -25,6 +26,7 @@ from .loader import (
 from .logs import LogThread
 from .store import Store, open_store
 from .versioning import VersioningConfigError, VersioningSettings
+from .watchdog import DEFAULT_THRESHOLD, LoopWatchdog
 
 log = logging.getLogger("emulator")
 
@@ -48,6 +50,7 @@ class HostOptions:
     threads: int | None = None
     settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
     sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
+    blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -66,6 +69,7 @@ class LocalHostServer:
         self.store: Store | None = None  # opened by prepare(), handed to the engine by start()
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
+        self._watchdog: LoopWatchdog | None = None
         self._previous_env: dict[str, str | None] = {}
         self.versioning = VersioningSettings()
 
@@ -130,6 +134,10 @@ class LocalHostServer:
                           f"{exc.strerror or exc}") from exc
         sockets = site._server.sockets if site._server else []
         self.port = sockets[0].getsockname()[1] if sockets else options.port
+        if options.blocked_loop_seconds > 0:
+            self._watchdog = LoopWatchdog(asyncio.get_running_loop(), Path(options.app_dir),
+                                          threshold=options.blocked_loop_seconds)
+            self._watchdog.start()
         self._log_banner(limits, store.description)
         return self.port
 
@@ -159,6 +167,9 @@ class LocalHostServer:
 
     async def stop(self) -> None:
         self._close_store()  # prepared but never started
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
         await sdk_compat.close_loop_session()
         if self._runner is not None:
             await self._runner.cleanup()

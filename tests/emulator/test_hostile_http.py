@@ -5,7 +5,9 @@ body too large) before anything is created, and the host keeps working afterward
 """
 
 import json
+import logging
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -267,6 +269,45 @@ def test_a_hanging_http_function_answers_500_with_the_timeout_and_frees_its_slot
         assert response.status_code == 500
         assert "Timeout value of 00:00:01 was exceeded by function" in response.text
     assert host.request("GET", "/api/quick").text == "quick"
+
+
+def test_an_async_function_that_blocks_the_loop_is_named_while_it_blocks(tmp_path):
+    fifo = tmp_path / "input"
+    os.mkfifo(fifo)
+    warned, runs_again = threading.Event(), threading.Event()
+    messages = []
+
+    class Lines(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+            if "The event loop has been blocked" in record.getMessage():
+                warned.set()
+            if "runs again" in record.getMessage():
+                runs_again.set()
+
+    host = LocalHost(TIMEOUT_APP, settings={"HANG_FIFO": str(fifo)})
+    host.options.blocked_loop_seconds = 0.3
+    handler = Lines(logging.WARNING)
+    logging.getLogger("emulator").addHandler(handler)
+    answers = []
+    try:
+        with host:
+            caller = threading.Thread(
+                target=lambda: answers.append(host.request("GET", "/api/block_loop",
+                                                           timeout=60)))
+            caller.start()
+            assert warned.wait(30), messages
+            _release(fifo)  # the function returns; the loop turns again
+            caller.join(60)
+            assert answers and answers[0].text == "released"
+            assert host.request("GET", "/api/quick").text == "quick"
+            assert runs_again.wait(30), messages
+    finally:
+        _release(fifo)
+        logging.getLogger("emulator").removeHandler(handler)
+    [warning] = [m for m in messages if "has been blocked" in m]
+    assert "in _block_on_fifo (" in warning and "called by block_loop," in warning
+    assert "function_app.py:" in warning
 
 
 # -- purge leaves nothing behind -------------------------------------------------------------

@@ -81,6 +81,12 @@ async def late_answer(req: func.HttpRequest) -> func.HttpResponse:
         return func.HttpResponse("too late")
 
 
+@app.route(route="block_loop", methods=["GET"])
+async def block_loop(req: func.HttpRequest) -> func.HttpResponse:
+    """An async function that blocks the event loop (the mistake the watchdog names)."""
+    return func.HttpResponse(_block_on_fifo())
+
+
 @app.route(route="quick", methods=["GET"])
 def quick_http(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("quick")
