@@ -271,24 +271,12 @@ def test_a_hanging_http_function_answers_500_with_the_timeout_and_frees_its_slot
     assert host.request("GET", "/api/quick").text == "quick"
 
 
-def test_an_async_function_that_blocks_the_loop_is_named_while_it_blocks(tmp_path):
+def test_an_async_function_that_blocks_the_loop_is_named_while_it_blocks(tmp_path,
+                                                                        emulator_lines):
     fifo = tmp_path / "input"
     os.mkfifo(fifo)
-    warned, runs_again = threading.Event(), threading.Event()
-    messages = []
-
-    class Lines(logging.Handler):
-        def emit(self, record):
-            messages.append(record.getMessage())
-            if "The event loop has been blocked" in record.getMessage():
-                warned.set()
-            if "runs again" in record.getMessage():
-                runs_again.set()
-
     host = LocalHost(TIMEOUT_APP, settings={"HANG_FIFO": str(fifo)})
     host.options.blocked_loop_seconds = 0.3
-    handler = Lines(logging.WARNING)
-    logging.getLogger("emulator").addHandler(handler)
     answers = []
     try:
         with host:
@@ -296,18 +284,20 @@ def test_an_async_function_that_blocks_the_loop_is_named_while_it_blocks(tmp_pat
                 target=lambda: answers.append(host.request("GET", "/api/block_loop",
                                                            timeout=60)))
             caller.start()
-            assert warned.wait(30), messages
+            warning = emulator_lines.wait_for("The event loop has been blocked", 30)
             _release(fifo)  # the function returns; the loop turns again
             caller.join(60)
             assert answers and answers[0].text == "released"
             assert host.request("GET", "/api/quick").text == "quick"
-            assert runs_again.wait(30), messages
+            emulator_lines.wait_for("runs again", 30)
     finally:
         _release(fifo)
-        logging.getLogger("emulator").removeHandler(handler)
-    [warning] = [m for m in messages if "has been blocked" in m]
-    assert "in _block_on_fifo (" in warning and "called by block_loop," in warning
-    assert "function_app.py:" in warning
+    assert warning.levelno == logging.WARNING
+    assert [r for r in emulator_lines.records if r.levelno == logging.WARNING
+            and "has been blocked" in r.getMessage()] == [warning]  # one spell, one report
+    text = warning.getMessage()
+    assert "in _block_on_fifo (" in text and "called by block_loop," in text
+    assert "function_app.py:" in text
 
 
 # -- purge leaves nothing behind -------------------------------------------------------------

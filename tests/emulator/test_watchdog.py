@@ -12,38 +12,9 @@ import pytest
 from emulator.watchdog import ADVICE, LoopWatchdog
 
 
-class _Lines(logging.Handler):
-    """Collects the emulator's lines and tells when one containing ``text`` arrives."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.arrived = threading.Condition()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self.arrived:
-            self.records.append(record)
-            self.arrived.notify_all()
-
-    def wait_for(self, text: str, timeout: float = 20) -> logging.LogRecord:
-        with self.arrived:
-            found = self.arrived.wait_for(
-                lambda: next((r for r in self.records if text in r.getMessage()), None),
-                timeout)
-        assert found, f"no line with {text!r}: {[r.getMessage() for r in self.records]}"
-        return found
-
-
 @pytest.fixture
-def lines():
-    handler = _Lines()
-    logger = logging.getLogger("emulator")
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(previous)
+def lines(emulator_lines):
+    return emulator_lines
 
 
 def _loop_with_watchdog(app_dir: Path, threshold: float = 0.2):
