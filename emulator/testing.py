@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -31,47 +30,15 @@ from urllib.parse import quote
 
 import requests
 
+from .child_process import REPO_ROOT, LocalHostError, child_env, start_listening
 from .clock import TimeSkipping
 from .enums import TERMINAL as _TERMINAL
 from .payloads import WEBHOOK_PATH
 from .server import HostOptions, LocalHostServer
 
 TERMINAL = frozenset(s.value for s in _TERMINAL)
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def child_env() -> dict[str, str]:
-    """The environment for a child Python process that imports this repository's packages."""
-    return dict(os.environ, PYTHONUNBUFFERED="1",
-                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                         os.environ.get("PYTHONPATH")])))
-
-
-def start_listening(command: list[str], what: str,
-                    timeout: float) -> tuple[subprocess.Popen[str], str]:
-    """Start ``command`` (a server that prints ``listening on http://...``) from the repository
-    root; the process and that URL once printed. LocalHostError with the output's tail when it
-    exits or does not print it within ``timeout``. The caller drains the rest of its output."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env=child_env(), cwd=str(REPO_ROOT))
-    deadline = time.monotonic() + timeout
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        match = re.search(r"listening on (http://\S+)", line)
-        if match:
-            return process, match.group(1)
-    process.kill()
-    raise LocalHostError(f"{what} did not start:\n" + "".join(lines[-30:]))
-
-
-class LocalHostError(RuntimeError):
-    """The host did not start, or an instance did not reach the state a test waited for."""
-
-
+__all__ = ["REPO_ROOT", "TERMINAL", "LocalHost", "LocalHostError", "child_env",
+           "start_listening"]
 class LocalHost:
     """A local host for one app; a context manager.
 
