@@ -58,19 +58,18 @@ def _at(frame: FrameType) -> str:
 def blocked_message(seconds: float, stuck: FrameType, app: list[FrameType]) -> str:
     """The warning for a loop blocked ``seconds`` in ``stuck`` (its innermost frame), with
     ``app`` the app's frames on that stack, innermost first."""
-    stack = traceback.format_stack(stuck)
     if not app:
-        where, shown = f"in {_at(stuck)}", stack[-STACK_LINES:]
+        where, shown = f"in {_at(stuck)}", traceback.format_stack(stuck, STACK_LINES)
     else:
         called = app[-1]  # the function the host called
         where = f"in {_at(app[0])}"
         if called is not app[0]:
             where += f", called by {called.f_code.co_name}"
         where += ", an async function of the app,"
-        depth, frame = 0, stuck
+        depth, frame = 1, stuck  # frames from ``called`` inwards
         while frame is not None and frame is not called:
             depth, frame = depth + 1, frame.f_back
-        shown = stack[-(depth + 1):][:STACK_LINES]
+        shown = traceback.format_stack(stuck, depth)[:STACK_LINES]
     return (f"The event loop has been blocked for {seconds:.1f} s {where} and nothing else "
             f"runs meanwhile. {ADVICE}\n" + "".join(shown).rstrip())
 
