@@ -174,10 +174,11 @@ def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--f2",
-        choices=("async", "sync"),
+        choices=("async", "sync", "cpu"),
         default="async",
         help="HTTP: F2 waits with asyncio.sleep (async) or time.sleep in the worker's thread "
-        "pool (sync, shows thread-pool batches) (default: %(default)r)",
+        "pool (sync, shows thread-pool batches), or computes for d ms of CPU (cpu: waves of "
+        "min(cores, FUNCTIONS_WORKER_PROCESS_COUNT)) (default: %(default)r)",
     )
 
 

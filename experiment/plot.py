@@ -117,7 +117,7 @@ def plot_latency(document: dict[str, Any], out_dir: Path) -> Path:
 
 def _setting(cap: int | None, f2: str | None) -> str:
     """How an HTTP series limits concurrency, for legends."""
-    parts = [f"cap {cap}" if cap else "no cap"] + (["sync F2"] if f2 == "sync" else [])
+    parts = [f"cap {cap}" if cap else "no cap"] + ([f"{f2} F2"] if f2 in ("sync", "cpu") else [])
     return ", ".join(parts)
 
 
