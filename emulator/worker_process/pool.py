@@ -214,6 +214,18 @@ class WorkerPool:
             self._ready.set()
             return
 
+    def close_now(self) -> None:
+        """Stop every worker without waiting (they exit when their input closes); calls in
+        flight are abandoned."""
+        self._closed = True
+        if self._ready is not None:
+            self._ready.set()
+        for task in list(self._replacing):
+            task.cancel()
+        for worker in self.workers:
+            if worker is not None:
+                worker.close_now()
+
     async def close(self) -> None:
         """Stop every worker (their input closes; killed after a grace period)."""
         self._closed = True

@@ -163,6 +163,13 @@ class WorkerProcess:
             except ProcessLookupError:
                 pass
 
+    def close_now(self) -> None:
+        """Close its input without waiting: the worker exits by itself (and within a couple of
+        seconds even if the app holds its event loop)."""
+        self.closing = True
+        if self._stdin is not None:
+            self._stdin.close()
+
     async def close(self, timeout: float = 5.0) -> None:
         """Close its input (the worker exits), and kill it if it does not within ``timeout``."""
         self.closing = True

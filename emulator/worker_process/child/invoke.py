@@ -96,8 +96,8 @@ def http_reply(result: Any) -> tuple[dict[str, Any], bytes | None]:
     if isinstance(result, (bytes, str)):
         body = result if isinstance(result, bytes) else result.encode()
         return {"status": 200, "headers": {"Content-Type": "text/plain; charset=utf-8"}}, body
-    return {"status": 200, "headers": {"Content-Type": "application/json; charset=utf-8"}}, \
-        json.dumps(result).encode()
+    # any other value: the host writes it as JSON, as for an in-process function
+    return {"status": 200, "json": True}, json.dumps(result).encode()
 
 
 def prepare(kind: str, description: dict[str, Any], fn: Any, header: dict[str, Any],

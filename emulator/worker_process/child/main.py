@@ -173,7 +173,12 @@ def take_stdio() -> tuple[int, int]:
     return proto_in, proto_out
 
 
+EXIT_GRACE = 2.0  # seconds between the host closing the pipe and a forced exit
+
+
 def read_frames(fd: int, dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop) -> None:
+    """Hand the host's frames out until its pipe closes; then stop the loop, and exit anyway
+    after ``EXIT_GRACE`` (an ``async def`` of the app may hold the loop)."""
     reader = wire.FrameReader()
     try:
         while True:
@@ -183,6 +188,7 @@ def read_frames(fd: int, dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop
             dispatcher.dispatch(reader.feed(data))
     finally:
         loop.call_soon_threadsafe(loop.stop)
+        threading.Timer(EXIT_GRACE, os._exit, args=(0,)).start()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

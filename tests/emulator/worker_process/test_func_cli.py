@@ -76,7 +76,7 @@ def test_a_script_that_starts_func_start_and_waits_for_a_route_works(tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/hello/ann",
                                             timeout=5) as response:
                     assert response.status == 201
-                    assert response.read() == b"hello ann "
+                    assert response.read() == b"hello ann from-local-settings"
                     break
             except OSError:
                 if time.monotonic() > deadline:

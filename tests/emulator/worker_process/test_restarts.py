@@ -71,3 +71,21 @@ def test_a_call_past_its_timeout_fails_and_its_worker_is_restarted(start_pool):
     assert isinstance(outcomes[1], WorkerExited)
     assert running.call("activity", "echo", b"1").text == "1"
     assert running.pids()[0] != old_pid
+
+
+def test_closing_without_waiting_ends_every_worker_even_one_whose_loop_is_held(start_pool):
+    running = start_pool(FUNCTIONS_WORKER_PROCESS_COUNT="2")
+    workers = list(running.pool.workers)
+
+    async def close_now_then_wait():
+        import asyncio
+        pool = running.pool
+        busy = asyncio.ensure_future(pool.invoke("activity", "hog", None, b"30", 60))
+        await asyncio.sleep(0.2)
+        pool.close_now()
+        codes = await asyncio.wait_for(asyncio.gather(*(w.exited for w in workers)), 20)
+        return codes, await asyncio.gather(busy, return_exceptions=True)
+
+    codes, (busy,) = running.run(close_now_then_wait())
+    assert codes == [0, 0]
+    assert isinstance(busy, WorkerExited)

@@ -64,6 +64,13 @@ async def hang_async(seconds):
     return seconds
 
 
+@app.activity_trigger(input_name="seconds")
+async def hog(seconds):
+    """Holds the worker's event loop (a blocking call in an ``async def``)."""
+    time.sleep(seconds)
+    return seconds
+
+
 @app.activity_trigger(input_name="ms")
 def burn(ms):
     """Real CPU work for ``ms`` milliseconds of this thread's CPU time."""

@@ -1,109 +1,21 @@
-"""A small app for the worker-process tests: one function of each kind, and functions that log,
-print, raise, crash their process, hang, burn CPU, wait for each other or report where they run."""
+"""The app `func start` serves in the func tests: one route, one setting from local.settings.json,
+one activity that reports its interpreter."""
 
-import asyncio
-import logging
 import os
 import sys
-import threading
-import time
 
 import azure.durable_functions as df
 import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-_pair = threading.Barrier(2)
-
-
-@app.activity_trigger(input_name="value")
-def echo(value):
-    return value
-
-
-@app.activity_trigger(input_name="value")
-async def double(value: int) -> int:
-    await asyncio.sleep(0)
-    return value * 2
-
-
-@app.activity_trigger(input_name="value")
-def where(value, context):
-    return {"pid": os.getpid(), "thread": threading.current_thread().name,
-            "python": sys.version.split()[0], "dev_mode": bool(sys.flags.dev_mode),
-            "cwd": os.getcwd(), "function": context.function_name,
-            "setting": os.environ.get("BASIC_APP_SETTING")}
-
-
-@app.activity_trigger(input_name="message")
-def talk(message):
-    logging.getLogger("basic.talk").warning("said %s", message)
-    print(f"printed {message}")
-    return message
-
-
-@app.activity_trigger(input_name="message")
-def explode(message):
-    raise ValueError(message)
-
-
-@app.activity_trigger(input_name="code")
-def die(code):
-    time.sleep(0.05)
-    os._exit(code)
-
-
-@app.activity_trigger(input_name="seconds")
-def hang(seconds):
-    time.sleep(seconds)
-    return seconds
-
-
-@app.activity_trigger(input_name="seconds")
-async def hang_async(seconds):
-    await asyncio.sleep(seconds)
-    return seconds
-
-
-@app.activity_trigger(input_name="ms")
-def burn(ms):
-    """Real CPU work for ``ms`` milliseconds of this thread's CPU time."""
-    end = time.thread_time() + ms / 1000
-    count = 0
-    while time.thread_time() < end:
-        count += 1
-    return os.getpid()
-
-
-@app.activity_trigger(input_name="timeout")
-def pair(timeout):
-    """Returns only when two calls run at once (a thread pool of at least two threads)."""
-    _pair.wait(timeout)
-    return "paired"
-
-
-@app.orchestration_trigger(context_name="context")
-def chain(context: df.DurableOrchestrationContext):
-    first = yield context.call_activity("echo", context.get_input())
-    second = yield context.call_activity("double", first)
-    return second
-
-
-@app.entity_trigger(context_name="context")
-def counter(context: df.DurableEntityContext):
-    value = context.get_state(lambda: 0)
-    if context.operation_name == "add":
-        value += context.get_input()
-    context.set_state(value)
-    context.set_result(value)
 
 
 @app.route(route="hello/{name}", methods=["GET"])
 def hello(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(f"hello {req.route_params['name']} {req.params.get('x', '')}",
-                             status_code=201, headers={"X-Worker": str(os.getpid())})
+    return func.HttpResponse(f"hello {req.route_params['name']} "
+                             f"{os.environ.get('BASIC_APP_SETTING', '')}", status_code=201)
 
 
-@app.route(route="data", methods=["POST"])
-@app.durable_client_input(client_name="client")
-async def data(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    return {"body": req.get_json(), "hub": client._orchestration_bindings.task_hub_name}
+@app.route(route="python", methods=["GET"])
+def python(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(f"{sys.version.split()[0]} {os.getpid()}")
