@@ -1,0 +1,129 @@
+"""The event starters through the local host's own triggers, as under ``func start``: booking
+requests put on the ``booking-requests`` queue of Azurite (base64, the trigger's default
+``messageEncoding``) and the scheduled backup fired by its timer in skipped time.
+
+Runs once the local host serves queue and timer triggers (the ``emulator.triggers`` package);
+skipped before. Uses only the host's public testing API and the Storage SDK. The host runs in a
+child process: the app reads ``BACKUP_SCHEDULE`` when it is imported, and a fresh process imports
+it with this test's settings. Time skips only while the test waits ("while-waiting"): a daily
+timer on an always-skipping idle host would fire day after day.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("emulator.triggers")
+
+from azure.storage.queue import (  # noqa: E402
+    BinaryBase64DecodePolicy,
+    BinaryBase64EncodePolicy,
+    QueueClient,
+)
+
+from emulator.azurite import ACCOUNT, KEY, free_port  # noqa: E402
+from emulator.testing import LocalHost  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TRIP = {"traveler": "Ada", "conference": "PyCon DE", "origin": "Paris", "destination": "Berlin",
+        "departure_date": "2026-04-20", "return_date": "2026-04-23"}
+SCHEDULE = "0 0 2 * * *"  # 02:00 every day
+
+
+@pytest.fixture(scope="module")
+def storage(azurite, tmp_path_factory):
+    """A connection string with the blob service of the session's Azurite and a queue service
+    of its own (``azurite-queue``, on a free port)."""
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("azurite-queue")
+    launcher = REPO_ROOT / "node_modules" / ".bin" / "azurite-queue"
+    if not launcher.exists():
+        pytest.skip("azurite-queue is not installed (make setup)")
+    with open(workdir / "azurite-queue.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(launcher), "--queueHost", "127.0.0.1", "--queuePort", str(port), "--location",
+             str(workdir), "--skipApiVersionCheck", "--loose", "--silent"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        queue_endpoint = f"http://127.0.0.1:{port}/{ACCOUNT}"
+        connection = (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+                      f"BlobEndpoint={azurite.blob_endpoint};QueueEndpoint={queue_endpoint};")
+        client = QueueClient.from_connection_string(connection, "booking-requests")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.create_queue()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield connection
+    finally:  # Azurite lingers on keep-alive connections after SIGTERM (as emulator.azurite)
+        process.terminate()
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def triggered_host(storage, backup_base):
+    settings = {"AzureWebJobsStorage": storage, "BACKUP_STORAGE_CONNECTION": storage,
+                "BACKUP_ROOT": str(backup_base), "BACKUP_SCHEDULE": SCHEDULE,
+                "BACKUP_CONTAINER": "scheduled", "BOOKING_PROVIDER": "simulator"}
+    with LocalHost(REPO_ROOT, time_skipping="while-waiting",
+                   subprocess=True, settings=settings) as host:
+        yield host
+
+
+def queue(storage: str, name: str) -> QueueClient:
+    """The queue with the encoding the Functions queue trigger expects by default (base64)."""
+    return QueueClient.from_connection_string(storage, name,
+                                              message_encode_policy=BinaryBase64EncodePolicy(),
+                                              message_decode_policy=BinaryBase64DecodePolicy())
+
+
+def test_a_queued_booking_request_is_booked_as_its_message_id(triggered_host, storage):
+    sent = queue(storage, "booking-requests").send_message(json.dumps(TRIP).encode())
+    status = triggered_host.wait(sent.id, timeout=120)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"]["outcome"] == "booked"
+
+
+def test_an_invalid_request_ends_in_the_poison_queue(triggered_host, storage):
+    bad = queue(storage, "booking-requests").send_message(b'{"traveler": "Ada"}')
+    poison = queue(storage, "booking-requests-poison")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            bodies = [m.content for m in poison.peek_messages(max_messages=32)]
+        except Exception:  # the host creates the poison queue on first use
+            bodies = []
+        if b'{"traveler": "Ada"}' in bodies:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the invalid request did not reach booking-requests-poison")
+    response = triggered_host.request("GET", f"/runtime/webhooks/durabletask/instances/{bad.id}")
+    assert response.status_code == 404
+
+
+def test_the_scheduled_backup_fires_at_its_occurrence_in_skipped_time(triggered_host):
+    """Waiting on the next occurrence's instance skips the clock to 02:00, where it fires."""
+    now = datetime.fromisoformat(triggered_host.now().replace("Z", "+00:00")).astimezone(UTC)
+    next_run = now.replace(hour=2, minute=0, second=0, microsecond=0)
+    if next_run <= now:
+        next_run += timedelta(days=1)
+    instance_id = f"scheduled-backup-{next_run:%Y%m%dT%H%M%S}Z"
+    status = triggered_host.wait(instance_id, timeout=120)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"]["files"] == 3
+
