@@ -270,3 +270,12 @@ def test_the_app_registers_the_booking_starter_and_the_timer_only_with_its_setti
         names[schedule] = set(json.loads(done.stdout.splitlines()[-1]))
     assert "booking_request" in names[""] and "scheduled_backup" not in names[""]
     assert names["0 30 1 * * Sun"] - names[""] == {"scheduled_backup"}
+
+
+def test_host_json_states_the_queue_contract_the_starter_and_docs_rely_on():
+    """Five deliveries before the poison queue; base64 messages (what `az storage message put`
+    senders and the Python SDK must produce, see docs/app.md)."""
+    from pathlib import Path
+
+    host = json.loads((Path(__file__).resolve().parents[2] / "host.json").read_text())
+    assert host["extensions"]["queues"] == {"maxDequeueCount": 5, "messageEncoding": "base64"}
