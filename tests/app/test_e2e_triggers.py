@@ -12,7 +12,6 @@ timer on an always-skipping idle host would fire day after day.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,6 @@ from azure.storage.queue import (  # noqa: E402
     QueueClient,
 )
 
-from emulator.azurite import ACCOUNT, KEY, free_port  # noqa: E402
 from emulator.testing import LocalHost  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,41 +35,15 @@ SCHEDULE = "0 0 2 * * *"  # 02:00 every day
 
 
 @pytest.fixture(scope="module")
-def storage(azurite, tmp_path_factory):
-    """A connection string with the blob service of the session's Azurite and a queue service
-    of its own (``azurite-queue``, on a free port)."""
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("azurite-queue")
-    launcher = REPO_ROOT / "node_modules" / ".bin" / "azurite-queue"
-    if not launcher.exists():
-        pytest.skip("azurite-queue is not installed (make setup)")
-    with open(workdir / "azurite-queue.log", "ab") as log:
-        process = subprocess.Popen(
-            [str(launcher), "--queueHost", "127.0.0.1", "--queuePort", str(port), "--location",
-             str(workdir), "--skipApiVersionCheck", "--loose", "--silent"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        queue_endpoint = f"http://127.0.0.1:{port}/{ACCOUNT}"
-        connection = (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-                      f"BlobEndpoint={azurite.blob_endpoint};QueueEndpoint={queue_endpoint};")
-        client = QueueClient.from_connection_string(connection, "booking-requests")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.create_queue()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield connection
-    finally:  # Azurite lingers on keep-alive connections after SIGTERM (as emulator.azurite)
-        process.terminate()
-        try:
-            process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def storage(tmp_path_factory):
+    """Azurite with its queue service (the triggers' ``Azurite(queue=True)``), the queue
+    created: the app's queue trigger and the backup share its connection string."""
+    from emulator.azurite import Azurite
+
+    with Azurite(tmp_path_factory.mktemp("azurite-queues"), queue=True) as azurite:
+        QueueClient.from_connection_string(azurite.connection_string,
+                                           "booking-requests").create_queue()
+        yield azurite.connection_string
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import azure.durable_functions as df
@@ -279,3 +279,63 @@ def test_host_json_states_the_queue_contract_the_starter_and_docs_rely_on():
 
     host = json.loads((Path(__file__).resolve().parents[2] / "host.json").read_text())
     assert host["extensions"]["queues"] == {"maxDequeueCount": 5, "messageEncoding": "base64"}
+
+
+# ---- from the payloads the host sends, through the worker's own converters -------------------
+
+
+def test_a_queue_trigger_payload_as_the_worker_decodes_it_starts_one_booking():
+    """The host sends the body and the metadata (Id, DequeueCount, times as JSON); the SDK's
+    converter builds the QueueMessage the function receives."""
+    from azure.functions import meta
+    from azure.functions.queue import QueueMessageInConverter
+
+    delivered = QueueMessageInConverter.decode(
+        meta.Datum(json.dumps(TRIP), "string"),
+        trigger_metadata={
+            "Id": meta.Datum("6f1c2b9e-0000-4000-8000-00000000beef", "string"),
+            "DequeueCount": meta.Datum("2", "json"),
+            "PopReceipt": meta.Datum("AgAAAAMAAAAAAAAA", "string"),
+            "InsertionTime": meta.Datum('"2026-12-06T17:00:00+00:00"', "json"),
+            "ExpirationTime": meta.Datum('"2026-12-13T17:00:00+00:00"', "json"),
+            "NextVisibleTime": meta.Datum('"2026-12-06T17:10:00+00:00"', "json"),
+        })
+    client = FakeClient()
+    run(events.booking_request(delivered, client))
+    assert [(name, iid) for name, iid, _ in client.started] == [
+        ("book_trip", "6f1c2b9e-0000-4000-8000-00000000beef")]
+
+
+@pytest.mark.parametrize("status, past_due, expected", [
+    ({"Last": "2026-12-06T02:00:00+00:00", "Next": "2026-12-07T02:00:00+00:00",
+      "LastUpdated": "2026-12-06T02:00:00+00:00"}, False, "scheduled-backup-20261207T020000Z"),
+    ({"Last": "0001-01-01T00:00:00", "Next": "2026-12-07T02:00:00Z",
+      "LastUpdated": "2026-12-06T17:00:00Z"}, True, "scheduled-backup-20261207T020000Z"),
+])
+def test_a_timer_payload_as_the_worker_decodes_it_names_its_occurrence(backup_root, status,
+                                                                      past_due, expected):
+    from azure.functions import meta
+    from azure.functions.timer import TimerRequestConverter
+
+    info = {"Schedule": {"AdjustForDST": True}, "ScheduleStatus": status, "IsPastDue": past_due}
+    fired = TimerRequestConverter.decode(meta.Datum(json.dumps(info), "json"),
+                                         trigger_metadata={})
+    client = FakeClient()
+    run(events.scheduled_backup(fired, client))
+    assert [iid for _, iid, _ in client.started] == [expected]
+
+
+def test_a_timer_without_the_monitor_status_names_the_occurrence_from_the_clock(backup_root):
+    """ScheduleStatus is null when the monitor is off (sub-minute schedules turn it off)."""
+    from azure.functions import meta
+    from azure.functions.timer import TimerRequestConverter
+
+    info = {"Schedule": {"AdjustForDST": True}, "ScheduleStatus": None, "IsPastDue": False}
+    fired = TimerRequestConverter.decode(meta.Datum(json.dumps(info), "json"),
+                                         trigger_metadata={})
+    client = FakeClient()
+    before = datetime.now(UTC).replace(microsecond=0)
+    run(events.scheduled_backup(fired, client))
+    [(_, instance_id, _)] = client.started
+    moment = datetime.strptime(instance_id, "scheduled-backup-%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert before <= moment <= datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
