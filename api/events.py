@@ -73,7 +73,8 @@ class StartResult:
     outcome: StartOutcome
     instance_id: str
     existing_status: str | None = None
-    """The runtime status of the instance found in place of a new start."""
+    """The runtime status of the instance found in place of a new start (``active`` when the
+    runtime refused a racing start without saying which state it found)."""
 
 
 class BookingRequestRejected(ValueError):
@@ -156,7 +157,7 @@ async def start_once(client: df.DurableOrchestrationClient, name: str, instance_
     except Exception as error:  # the SDK raises plain Exceptions for every refusal
         if not already_exists(error):
             raise
-        return StartResult(StartOutcome.ALREADY_STARTED, instance_id, "Running")
+        return StartResult(StartOutcome.ALREADY_STARTED, instance_id, "active")
     return StartResult(StartOutcome.STARTED, instance_id, existing)
 
 

@@ -94,7 +94,7 @@ def test_two_deliveries_racing_past_the_status_check_book_once():
     """The runtime refuses the second start of an active id ("already exists"): not an error."""
     client = FakeClient(race=True)
     result = run(events.start_once(client, "book_trip", "m-1", TRIP))
-    assert (result.outcome, result.existing_status) == (StartOutcome.ALREADY_STARTED, "Running")
+    assert (result.outcome, result.existing_status) == (StartOutcome.ALREADY_STARTED, "active")
 
 
 def test_any_other_start_failure_propagates_so_the_message_is_retried():
