@@ -79,7 +79,7 @@ def instance_id_problem(instance_id: str) -> str | None:
     return None
 
 
-def strict_json(raw: bytes) -> Any:
+def _strict_json(raw: bytes) -> Any:
     """The body as JSON; ValueError for what strict JSON parsers would refuse (NaN, Infinity,
     numbers beyond a double) and RecursionError for absurd nesting."""
 
@@ -95,7 +95,7 @@ def strict_json(raw: bytes) -> Any:
     return json.loads(raw, parse_constant=refuse, parse_float=finite)
 
 
-def already_exists(error: Exception) -> bool:
+def _already_exists(error: Exception) -> bool:
     """The runtime's answer to starting an id that is still active (the extension answers 500
     with this message, the local host 409; the SDK raises both as a plain Exception)."""
     return "already exists" in str(error)
@@ -132,7 +132,7 @@ async def _start(
 
     raw = req.get_body()
     try:
-        body = strict_json(raw) if raw.strip() else None
+        body = _strict_json(raw) if raw.strip() else None
     except ValueError as error:  # includes UnicodeDecodeError
         return _error(400, f"request body is not valid JSON: {error}", field="body")
     except RecursionError:
@@ -156,7 +156,7 @@ async def _start(
     try:
         instance_id = await client.start_new(name, instance_id, orchestration_input)
     except Exception as error:  # the SDK raises plain Exceptions for every refusal
-        if instance_id is None or not already_exists(error):
+        if instance_id is None or not _already_exists(error):
             raise
         return _error(409, f"instance {instance_id!r} already exists and is active",
                       field="instance_id")
