@@ -80,9 +80,6 @@ MANAGED = frozenset(
 )
 """Settings this program owns; the ``appSettings`` config key may not set them."""
 
-CONFIG_KEY_OF = {"BACKUP_SCHEDULE": "backupSchedule", "BACKUP_ROOT": "backupRoot"}
-"""Owned settings that a stack config key of their own sets."""
-
 T = TypeVar("T")
 
 

@@ -50,14 +50,7 @@ from typing import Any
 
 import pulumi
 
-from infra.appsettings import (
-    CONFIG_KEY_OF,
-    CONSUMPTION,
-    FLEX,
-    HOSTING_PLANS,
-    MANAGED,
-    forbidden_settings,
-)
+from infra.appsettings import CONSUMPTION, FLEX, HOSTING_PLANS, MANAGED, forbidden_settings
 from infra.ncrontab import schedule_problem
 from infra.package import (
     AZURE_STORAGE,
@@ -85,6 +78,8 @@ DTS_SKUS = ("Consumption", "Dedicated")
 DTS_CAPACITY = (1, 10)
 DTS_ONLY_KEYS = ("dtsSku", "dtsCapacity", "dtsIpAllowList")
 _CIDR = re.compile(r"[0-9a-fA-F:.]+(/\d{1,3})?")
+SETTING_KEYS = {"BACKUP_SCHEDULE": "backupSchedule", "BACKUP_ROOT": "backupRoot"}
+"""App settings the program owns that a config key of their own sets."""
 
 
 class ConfigError(pulumi.RunError):
@@ -190,8 +185,8 @@ def load_config(
                     "e.g. /home/site/wwwroot")
     settings = reader.string_map("appSettings")
     for name in settings:
-        if name in CONFIG_KEY_OF:
-            reader.fail("appSettings", f"{name} is set with the {CONFIG_KEY_OF[name]} key")
+        if name in SETTING_KEYS:
+            reader.fail("appSettings", f"{name} is set with the {SETTING_KEYS[name]} key")
         elif name in MANAGED:
             reader.fail("appSettings", f"{name} is set by this program and cannot be overridden")
         elif name in forbidden_settings(plan):

@@ -16,7 +16,7 @@ import pytest
 
 from infra import appsettings, planrules, roles
 from infra.components import storage as storage_component
-from infra.config import ConfigError
+from infra.config import SETTING_KEYS, ConfigError
 from infra.ncrontab import schedule_problem
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -246,4 +246,4 @@ def test_the_package_ships_the_event_starters_and_the_deploy_waits_for_them():
 
 def test_the_owned_settings_include_the_backup_schedule():
     assert {"BACKUP_SCHEDULE", "BACKUP_ROOT"} <= appsettings.MANAGED
-    assert set(appsettings.CONFIG_KEY_OF) <= appsettings.MANAGED
+    assert set(SETTING_KEYS) <= appsettings.MANAGED
