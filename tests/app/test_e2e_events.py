@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import uuid
+from pathlib import Path
 
 import azure.durable_functions as df
 from azure.functions.queue import QueueMessage
@@ -16,6 +17,7 @@ from azure.functions.timer import TimerRequest
 
 from api import events
 
+APP_DIR = Path(__file__).resolve().parents[2]
 TRIP = {"traveler": "Grace", "conference": "EuroPython", "origin": "Lyon",
         "destination": "Prague", "departure_date": "2026-07-13", "return_date": "2026-07-19"}
 
@@ -23,8 +25,7 @@ TRIP = {"traveler": "Grace", "conference": "EuroPython", "origin": "Lyon",
 def local_client(host) -> df.DurableOrchestrationClient:
     """The durable client binding a Functions host passes to a ``durableClient`` input: the
     task hub and the host's RPC base URL (``/durabletask/``) that the SDK calls."""
-    hub = json.loads((host.options.app_dir / "host.json").read_text())["extensions"][
-        "durableTask"]["hubName"]
+    hub = json.loads((APP_DIR / "host.json").read_text())["extensions"]["durableTask"]["hubName"]
     binding = {"taskHubName": hub, "creationUrls": {}, "managementUrls": {},
                "baseUrl": f"{host.base_url}/runtime/webhooks/durabletask",
                "requiredQueryStringParameters": "",

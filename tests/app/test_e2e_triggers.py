@@ -38,7 +38,10 @@ SCHEDULE = "0 0 2 * * *"  # 02:00 every day
 def storage(tmp_path_factory):
     """Azurite with its queue service (the triggers' ``Azurite(queue=True)``), the queue
     created: the app's queue trigger and the backup share its connection string."""
-    from emulator.azurite import Azurite
+    try:  # where the layers put it, else where it was
+        from emulator.host.azurite import Azurite
+    except ImportError:
+        from emulator.azurite import Azurite
 
     with Azurite(tmp_path_factory.mktemp("azurite-queues"), queue=True) as azurite:
         QueueClient.from_connection_string(azurite.connection_string,
