@@ -31,7 +31,8 @@ bindings the Python worker indexes and the settings the program sends):
 * a timer schedule is six NCRONTAB fields; the TimeSpan form runs only on App Service plans;
 * a storage trigger's ``connection`` needs the connection string setting or its identity-based
   form (``<connection>__queueServiceUri`` for queues, ``__blobServiceUri`` for blobs, or
-  ``__serviceUri``/``__accountName``), else the host starts without the trigger (Error state);
+  ``__serviceUri``/``__accountName``), else the trigger's listener cannot start and the function
+  never runs;
 * Flex Consumption runs a blob trigger only with ``source: EventGrid`` (no polling source);
 * a queue trigger's queue should exist: the program creates the ones the app reads.
 
