@@ -11,6 +11,7 @@ timer on an always-skipping idle host would fire day after day.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -34,28 +35,37 @@ TRIP = {"traveler": "Ada", "conference": "PyCon DE", "origin": "Paris", "destina
 SCHEDULE = "0 0 2 * * *"  # 02:00 every day
 
 
-@pytest.fixture(scope="module")
-def storage(tmp_path_factory):
-    """Azurite with its queue service (the triggers' ``Azurite(queue=True)``), the queue
-    created: the app's queue trigger and the backup share its connection string."""
+@contextlib.contextmanager
+def azurite_with_queues(workdir: Path):
+    """Azurite with its queue service (the triggers' ``Azurite(queue=True)``) and the booking
+    queue created; yields the connection string the queue trigger and the backup share."""
     try:  # where the layers put it, else where it was
         from emulator.host.azurite import Azurite
     except ImportError:
         from emulator.azurite import Azurite
 
-    with Azurite(tmp_path_factory.mktemp("azurite-queues"), queue=True) as azurite:
+    with Azurite(workdir, queue=True) as azurite:
         QueueClient.from_connection_string(azurite.connection_string,
                                            "booking-requests").create_queue()
         yield azurite.connection_string
 
 
 @pytest.fixture(scope="module")
+def storage(tmp_path_factory):
+    with azurite_with_queues(tmp_path_factory.mktemp("azurite-queues")) as connection:
+        yield connection
+
+
+def app_settings(storage: str, backup_base: Path) -> dict[str, str]:
+    return {"AzureWebJobsStorage": storage, "BACKUP_STORAGE_CONNECTION": storage,
+            "BACKUP_ROOT": str(backup_base), "BACKUP_SCHEDULE": SCHEDULE,
+            "BACKUP_CONTAINER": "scheduled", "BOOKING_PROVIDER": "simulator"}
+
+
+@pytest.fixture(scope="module")
 def triggered_host(storage, backup_base):
-    settings = {"AzureWebJobsStorage": storage, "BACKUP_STORAGE_CONNECTION": storage,
-                "BACKUP_ROOT": str(backup_base), "BACKUP_SCHEDULE": SCHEDULE,
-                "BACKUP_CONTAINER": "scheduled", "BOOKING_PROVIDER": "simulator"}
-    with LocalHost(REPO_ROOT, time_skipping="while-waiting",
-                   subprocess=True, settings=settings) as host:
+    with LocalHost(REPO_ROOT, time_skipping="while-waiting", subprocess=True,
+                   settings=app_settings(storage, backup_base)) as host:
         yield host
 
 
@@ -102,3 +112,30 @@ def test_the_scheduled_backup_fires_at_its_occurrence_in_skipped_time(triggered_
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"]["files"] == 3
 
+
+
+def started_events(host, instance_id: str) -> int:
+    return sum(1 for e in host.history(instance_id) if e["EventType"] == "ExecutionStarted")
+
+
+def test_a_host_killed_mid_batch_books_each_request_exactly_once(tmp_path, backup_base):
+    """SIGKILL the host while it takes a batch of booking requests, start it again on the same
+    state and queue: every request is booked, each exactly once (at-least-once delivery, one
+    instance per message id). Its own Azurite: the module's host must not take these messages."""
+    with azurite_with_queues(tmp_path / "azurite") as connection:
+        sender = queue(connection, "booking-requests")
+        ids = [sender.send_message(json.dumps({**TRIP, "traveler": f"T{n}"}).encode()).id
+               for n in range(40)]
+        options = {"state": str(tmp_path / "state.sqlite"), "subprocess": True,
+                   "time_skipping": True, "settings": app_settings(connection, backup_base)}
+        first = LocalHost(REPO_ROOT, **options).start_host()
+        try:
+            first.wait_until(ids[0], lambda status: True, timeout=120)  # the batch has begun
+        finally:
+            first.kill()
+        with LocalHost(REPO_ROOT, **options) as second:
+            for message_id in ids:
+                status = second.wait(message_id, timeout=120)
+                assert status["runtimeStatus"] == "Completed", status
+                assert status["output"]["outcome"] == "booked"
+                assert started_events(second, message_id) == 1
