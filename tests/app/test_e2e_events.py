@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import azure.durable_functions as df
+from azure.durable_functions.models.utils import http_utils
 from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
 
@@ -33,6 +34,19 @@ def local_client(host) -> df.DurableOrchestrationClient:
     return df.DurableOrchestrationClient(json.dumps(binding))
 
 
+def run(coroutine):
+    """Run one starter call in its own event loop, then close that loop's SDK HTTP session (the
+    SDK's shutdown hook), so no connection outlives the loop."""
+
+    async def and_close():
+        try:
+            return await coroutine
+        finally:
+            await http_utils._close_session()
+
+    return asyncio.run(and_close())
+
+
 def delivery(body, message_id: str, dequeue_count: int = 1) -> QueueMessage:
     return QueueMessage(id=message_id, body=json.dumps(body).encode(),
                         dequeue_count=dequeue_count, pop_receipt="receipt")
@@ -44,14 +58,14 @@ def started_events(host, instance_id: str) -> int:
 
 def test_a_booking_request_books_once_even_when_delivered_again(host, caplog):
     message_id = str(uuid.uuid4())
-    asyncio.run(events.booking_request(delivery(TRIP, message_id), local_client(host)))
+    run(events.booking_request(delivery(TRIP, message_id), local_client(host)))
     status = host.wait(message_id, timeout=60)
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"]["outcome"] == "booked"
     assert status["output"]["traveler"] == "Grace"
 
     with caplog.at_level(logging.INFO, logger="api.events"):
-        asyncio.run(events.booking_request(delivery(TRIP, message_id, 2), local_client(host)))
+        run(events.booking_request(delivery(TRIP, message_id, 2), local_client(host)))
     assert f"booking request {message_id}: book_trip instance already exists (Completed)" \
         in caplog.text
     again = host.status(message_id)
@@ -64,10 +78,9 @@ def test_a_redelivery_while_the_booking_runs_does_not_start_it_again(host):
     message_id = str(uuid.uuid4())
     request = {**TRIP, "approval": {"required": True, "timeout_s": 3600}}
     with host.clock_held():
-        asyncio.run(events.booking_request(delivery(request, message_id), local_client(host)))
+        run(events.booking_request(delivery(request, message_id), local_client(host)))
         host.wait_until(message_id, lambda s: s["customStatus"] == "awaiting approval")
-        asyncio.run(events.booking_request(delivery(request, message_id, 2),
-                                           local_client(host)))
+        run(events.booking_request(delivery(request, message_id, 2), local_client(host)))
         host.raise_event(message_id, "approval", {"approved": True})
     status = host.wait(message_id, timeout=60)
     assert status["output"]["outcome"] == "booked"
@@ -77,7 +90,7 @@ def test_a_redelivery_while_the_booking_runs_does_not_start_it_again(host):
 def test_an_invalid_request_creates_no_instance(host):
     message_id = str(uuid.uuid4())
     try:
-        asyncio.run(events.booking_request(delivery({**TRIP, "return_date": "2026-07-01"},
+        run(events.booking_request(delivery({**TRIP, "return_date": "2026-07-01"},
                                                     message_id), local_client(host)))
     except events.BookingRequestRejected as rejected:
         assert rejected.reason == "invalid booking: return_date: must not be before " \
@@ -91,14 +104,14 @@ def test_an_invalid_request_creates_no_instance(host):
 def test_the_scheduled_backup_runs_each_occurrence_once(host):
     occurrence = "2026-12-07T02:00:00+00:00"
     timer = TimerRequest(past_due=False, schedule_status={"Next": occurrence})
-    asyncio.run(events.scheduled_backup(timer, local_client(host)))
+    run(events.scheduled_backup(timer, local_client(host)))
     instance_id = "scheduled-backup-20261207T020000Z"
     status = host.wait(instance_id, timeout=60)
     assert status["runtimeStatus"] == "Completed", status
     # BACKUP_ROOT is the whole base: www/ (3 files; leak.txt links out and is skipped), empty/
     assert (status["output"]["files"], status["output"]["bytes"]) == (3, 19 + 10240 + 5000)
 
-    asyncio.run(events.scheduled_backup(TimerRequest(past_due=True,
+    run(events.scheduled_backup(TimerRequest(past_due=True,
                                                      schedule_status={"Next": occurrence}),
                                         local_client(host)))
     assert started_events(host, instance_id) == 1
