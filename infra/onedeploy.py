@@ -9,7 +9,10 @@ deployment container as ``released-package.zip`` using the app's managed identit
 
 Failure answers and what happens (each replayed by tests/infra/test_onedeploy.py):
 
-* status 3 (Failed) whose log names a storage authorization error: the app's fresh role
+* status 3 (Failed) whose log says the platform could not write the package to the
+  deployment container (:data:`STORAGE_WRITE_DENIED`; the Flex log's words are "Failed to
+  upload because Azure Storage responded with Forbidden ... 403 (This request is not authorized
+  to perform this operation.)", Azure/azure-functions-core-tools#4346): the app's fresh role
   assignment is still propagating; publish again, within the retry budget.
 * status 3 otherwise: fail with the deployment log.
 * status 5 (Conflict): another deployment is running; wait and publish again.
@@ -50,6 +53,17 @@ else:  # loaded as a top-level module by Pulumi's provider process (see infra/de
         is_transient,
         json_body,
     )
+
+STORAGE_WRITE_DENIED = (
+    *RBAC_PROPAGATION_MARKERS,
+    # The Flex deployment log's words (Azure/azure-functions-core-tools#4346):
+    "Azure Storage responded with Forbidden",
+    # Azure Storage's message for a 403 AuthorizationFailure, and the start of its message for
+    # AuthorizationPermissionMismatch ("... using this permission.").
+    "This request is not authorized to perform this operation",
+)
+"""Words of a deployment log saying the platform could not write the package to the
+deployment container with the app's identity."""
 
 MISSING_POLLS = 3
 """Polls answered 404 before falling back to the latest deployment."""
@@ -106,7 +120,7 @@ def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
         if status in (DeployStatus.SUCCESS, DeployStatus.PARTIAL_SUCCESS):
             return deployment_id
         again = status == DeployStatus.CONFLICT or any(
-            marker in log for marker in RBAC_PROPAGATION_MARKERS
+            marker in log for marker in STORAGE_WRITE_DENIED
         )
         if not again or attempt == attempts:
             tried = f" after {attempt} publishes" if attempt > 1 else ""

@@ -4,7 +4,15 @@ platform's documented answers ends the way Core Tools would end it."""
 from __future__ import annotations
 
 import pytest
-from fake_azure import PACKAGE, POLICY, Reply, done
+from fake_azure import (
+    PACKAGE,
+    POLICY,
+    STORAGE_403_LOG,
+    Reply,
+    deploy_result,
+    done,
+    log_entries,
+)
 
 from infra.deployclient import DeployError
 from infra.onedeploy import DeployStatus, publish_flex, scm_url_for
@@ -52,19 +60,17 @@ def test_flex_publish_retries_transient_answers_with_backoff(azure, client, fake
     assert fake_time.sleeps == [1, 2, 2]  # exponential, then Retry-After
 
 
-def test_flex_publish_again_when_the_app_identity_cannot_write_yet(azure, client, fake_time):
-    """Right after the role assignment, the platform's copy to the deployment container fails;
-    publishing again once the role has propagated succeeds."""
-    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'), Reply(200, '"dep-2"'))
-    azure.reply("GET", "/api/deployments/dep-1", done(status=3))
-    azure.reply(
-        "GET",
-        "/api/deployments/dep-1/log",
-        Reply(200, [{"message": "BlobUploadFailedException: 403 AuthorizationPermissionMismatch"}]),
-    )
-    azure.reply("GET", "/api/deployments/dep-2", done(deployment_id="dep-2"))
+def test_flex_publishes_again_on_the_platforms_own_storage_403_log(azure, client, fake_time):
+    """The Flex deployment log's real words when the app's identity cannot write the deployment
+    container yet (Azure/azure-functions-core-tools#4346) name no error code: the republish must
+    fire on them, not only on a made-up line carrying AuthorizationPermissionMismatch."""
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-1"'), Reply(202, '"dep-2"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(200, deploy_result("dep-1", 3)))
+    azure.reply("GET", "/api/deployments/dep-1/log", Reply(200, log_entries(*STORAGE_403_LOG)))
+    azure.reply("GET", "/api/deployments/dep-2", Reply(200, deploy_result("dep-2", 4)))
     assert publish_flex(client, azure.url, PACKAGE) == "dep-2"
     assert len(azure.calls("POST", "/api/publish")) == 2
+    assert fake_time.sleeps == [POLICY.delay(1)]
 
 
 def test_flex_deployment_failure_reports_the_log(azure, client):
@@ -186,18 +192,15 @@ def test_404_for_the_deployment_and_for_latest_names_the_likely_cause(azure, cli
 
 
 def test_403_upload_failures_republish_until_the_budget_then_report(azure, client, fake_time):
-    """The app's identity cannot write the deployment container for the whole budget."""
-    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
-    azure.reply("GET", "/api/deployments/dep-1", done(status=3))
-    azure.reply(
-        "GET",
-        "/api/deployments/dep-1/log",
-        Reply(200, [{"message": "BlobUploadFailedException: 403 AuthorizationPermissionMismatch"}]),
-    )
+    """The app's identity cannot write the deployment container for the whole budget: the
+    platform's own log (Azure/azure-functions-core-tools#4346) ends the deployment."""
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(200, deploy_result("dep-1", 3)))
+    azure.reply("GET", "/api/deployments/dep-1/log", Reply(200, log_entries(*STORAGE_403_LOG)))
     with pytest.raises(DeployError) as error:
         publish_flex(client, azure.url, PACKAGE)
     assert f"after {POLICY.attempts} publishes" in str(error.value)
-    assert "AuthorizationPermissionMismatch" in str(error.value)
+    assert "Azure Storage responded with Forbidden" in str(error.value)
     assert len(azure.calls("POST", "/api/publish")) == POLICY.attempts
 
 
