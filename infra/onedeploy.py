@@ -18,9 +18,18 @@ Failure answers and what happens (each replayed by tests/infra/test_onedeploy.py
 * status 5 (Conflict): another deployment is running; wait and publish again.
 * status 6 (PartialSuccess): the package is in place but a later step (trigger sync) failed;
   accepted here, because the host check that follows decides whether the app is live.
-* ``GET /api/deployments/<id>`` answers 404 (the id is unknown: Azure/azure-dev#4439, after a
-  failed write): after a few polls, fall back to the latest deployment and its log instead of
-  polling a missing id for the whole budget; if there is none either, fail saying so.
+* ``GET /api/deployments/<id>`` answers 404 (Kudu: "Deployment '<id>' not found."; a new
+  deployment can take a moment to "come alive", Azure/azure-dev#4439): after a few polls, read
+  ``/api/deployments/latest``. It is taken only when its ``id`` is ours (the SCM site answers
+  ``latest`` with the pending deployment, else the one that ended last: projectkudu/kudu
+  ``DeploymentController.IsLatestPendingDeployment``; VS Code's ``waitForDeploymentToComplete``
+  likewise waits for ``latest.id == expectedId``). An older deployment's success is never taken
+  for ours: the old code would stay live while ``pulumi up`` reports success. Not ours, or
+  404 too: fail naming the likely cause.
+* an empty publish answer: the id comes from Kudu's ``SCM-DEPLOYMENT-ID`` header; without it,
+  from ``latest`` once that is a deployment newer than the one ``latest`` named before the
+  upload (a different id, received no earlier). If ``latest`` could not be read before the
+  upload, nothing proves which deployment is ours: fail.
 * a status body without ``complete``: the status alone decides.
 
 Import contract as in :mod:`deployclient`.
@@ -29,7 +38,11 @@ Import contract as in :mod:`deployclient`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 import requests
 
@@ -66,7 +79,7 @@ STORAGE_WRITE_DENIED = (
 deployment container with the app's identity."""
 
 MISSING_POLLS = 3
-"""Polls answered 404 before falling back to the latest deployment."""
+"""Polls answered 404 before asking whether ``latest`` is this deployment."""
 
 
 class DeployStatus(IntEnum):
@@ -94,11 +107,45 @@ TERMINAL = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment as ``/api/deployments/<id>`` reports it (Kudu's ``DeployResult``)."""
+
+    id: str
+    status: DeployStatus
+    received: datetime | None
+    status_text: str = ""
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any], default_id: str = "") -> Deployment:
+        return cls(
+            id=str(body.get("id") or default_id),
+            status=DeployStatus.of(body.get("status")),
+            received=_timestamp(body.get("received_time")),
+            status_text=str(body.get("status_text") or ""),
+        )
+
+    def is_newer_than(self, before: Deployment | None) -> bool:
+        """Whether this deployment started after ``before`` (the newest one before the
+        upload; None when there was none)."""
+        if not self.id:
+            return False  # a recycled SCM worker answers `latest` with `{}`
+        if before is None:
+            return True
+        if self.id == before.id:
+            return False
+        return not (self.received and before.received and self.received < before.received)
+
+
+UNREADABLE = Deployment("", DeployStatus.UNKNOWN, None)
+"""``latest`` before the upload could not be read (not even a 404)."""
+
+
 def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
     """One-deploy ``package`` to the Flex app whose SCM site is ``scm_url``.
 
-    Returns the deployment id once the platform reports Success (or PartialSuccess); raises
-    :class:`DeployError` with the deployment log otherwise.
+    Returns the deployment id once the platform reports Success (or PartialSuccess) for this
+    upload; raises :class:`DeployError` with the deployment log otherwise.
     """
     scm_url = scm_url.rstrip("/")
     call = Call(
@@ -113,19 +160,20 @@ def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
     )
     attempts = client.retry.attempts
     for attempt in range(1, attempts + 1):
+        before = _latest_before_upload(client, scm_url)
         response = client.send(call, data=package, headers={"Content-Type": "application/zip"})
-        deployment_id, status, log = _wait_for_deployment(
-            client, scm_url, _deployment_id(response)
-        )
+        deployment_id = _deployment_id(response) or _new_deployment_id(client, scm_url, before)
+        deployment, log = _wait_for_deployment(client, scm_url, deployment_id)
+        status = deployment.status
         if status in (DeployStatus.SUCCESS, DeployStatus.PARTIAL_SUCCESS):
-            return deployment_id
+            return deployment.id
         again = status == DeployStatus.CONFLICT or any(
             marker in log for marker in STORAGE_WRITE_DENIED
         )
         if not again or attempt == attempts:
             tried = f" after {attempt} publishes" if attempt > 1 else ""
             raise DeployError(
-                f"Flex one deploy {deployment_id} failed{tried} (status {int(status)} "
+                f"Flex one deploy {deployment.id} failed{tried} (status {int(status)} "
                 f"{status.name}). Deployment log:\n{log or '(empty)'}"
             )
         # Conflict: another deployment runs. Storage authorization errors: the app's
@@ -134,61 +182,106 @@ def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
     raise AssertionError("unreachable")
 
 
-def _wait_for_deployment(
-    client: DeployClient, scm_url: str, deployment_id: str, *, fallback: bool = True
-) -> tuple[str, DeployStatus, str]:
-    """Poll until the deployment's status is terminal: ``(id, status, log)``."""
-    status_url = f"{scm_url}/api/deployments/{deployment_id}"
-    call = Call(
+def _status_call(scm_url: str, deployment_id: str) -> Call:
+    return Call(
         what="Flex deployment status",
         method="GET",
-        url=status_url,
+        url=f"{scm_url}/api/deployments/{deployment_id}",
         scope=ARM_SCOPE,
         hint_403="the identity running `pulumi up` cannot read the app's deployments",
         hint_404="",
         retry_when=is_transient,
     )
+
+
+def _wait_for_deployment(
+    client: DeployClient, scm_url: str, deployment_id: str
+) -> tuple[Deployment, str]:
+    """Poll deployment ``deployment_id`` until its status is terminal: ``(deployment, log)``."""
+    call = _status_call(scm_url, deployment_id)
     deadline = client.clock() + client.retry.poll_timeout
     missing = 0
     while True:
         response = client.send(call, ok_statuses={404})
+        deployment: Deployment | None = None
         if response.status_code == 404:
             missing += 1
             if missing >= MISSING_POLLS:
-                return _latest_instead_of(client, scm_url, deployment_id, fallback)
+                deployment = _latest_if_ours(client, scm_url, deployment_id, missing)
         else:
-            body = json_body(response)
-            status = DeployStatus.of(body.get("status"))
-            if status in TERMINAL:
-                real_id = str(body.get("id") or deployment_id)
-                log = "" if status == DeployStatus.SUCCESS else _log(client, scm_url, real_id)
-                return real_id, status, log or str(body.get("status_text") or "")
+            deployment = Deployment.of(json_body(response), deployment_id)
+        if deployment is not None and deployment.status in TERMINAL:
+            ok = deployment.status == DeployStatus.SUCCESS
+            log = "" if ok else _log(client, scm_url, deployment.id)
+            return deployment, log or deployment.status_text
         if client.clock() >= deadline:
             raise DeployError(
                 f"Flex deployment {deployment_id} did not finish within "
-                f"{client.retry.poll_timeout:.0f} s; see {status_url}/log"
+                f"{client.retry.poll_timeout:.0f} s; see {call.url}/log"
             )
         client.sleep(client.retry.poll_interval)
 
 
-def _latest_instead_of(
-    client: DeployClient, scm_url: str, deployment_id: str, fallback: bool
-) -> tuple[str, DeployStatus, str]:
-    if fallback and deployment_id != "latest":
-        try:
-            real_id, status, log = _wait_for_deployment(
-                client, scm_url, "latest", fallback=False
-            )
-        except DeployError as exc:
+def _latest_if_ours(
+    client: DeployClient, scm_url: str, deployment_id: str, missing: int
+) -> Deployment:
+    """``latest`` when it is deployment ``deployment_id``; otherwise a :class:`DeployError`."""
+    response = client.send(_status_call(scm_url, "latest"), ok_statuses={404})
+    unknown = f"Flex deployment {deployment_id} is unknown to the SCM site (404 on {missing} polls)"
+    if response.status_code == 404:
+        raise DeployError(
+            f"{unknown}, and so is the latest deployment: the platform most likely could not "
+            f"store the package in the deployment container. Check that the app's identity "
+            f"has a Storage Blob Data role on it, then run `pulumi up` again."
+        )
+    latest = Deployment.of(json_body(response))
+    if latest.id == deployment_id:
+        return latest
+    raise DeployError(
+        f"{unknown}; the latest deployment is {latest.id or '(none)'} (status "
+        f"{int(latest.status)} {latest.status.name}, received {latest.received or 'unknown'}), "
+        f"not this one, so the new package is not live. The platform most likely could not "
+        f"store it in the deployment container: check that the app's identity has a Storage "
+        f"Blob Data role on it, then run `pulumi up` again. See {scm_url}/api/deployments"
+    )
+
+
+def _latest_before_upload(client: DeployClient, scm_url: str) -> Deployment | None:
+    """The newest deployment before an upload: None when the site has none yet (404),
+    :data:`UNREADABLE` when it could not be read (the upload goes ahead: its answer usually
+    names the new deployment, and a refused upload reports its own error)."""
+    try:
+        response = client.send(_status_call(scm_url, "latest"), ok_statuses={404})
+    except DeployError:
+        return UNREADABLE
+    return None if response.status_code == 404 else Deployment.of(json_body(response))
+
+
+def _new_deployment_id(client: DeployClient, scm_url: str, before: Deployment | None) -> str:
+    """The publish answer carried no id: the id of ``latest`` once it is newer than
+    ``before``."""
+    if before is UNREADABLE:
+        raise DeployError(
+            f"the SCM site answered the upload without a deployment id, and its latest "
+            f"deployment could not be read before the upload, so nothing tells which "
+            f"deployment is this one; see {scm_url}/api/deployments"
+        )
+    call = _status_call(scm_url, "latest")
+    deadline = client.clock() + client.retry.poll_timeout
+    while True:
+        response = client.send(call, ok_statuses={404})
+        if response.status_code != 404:
+            latest = Deployment.of(json_body(response))
+            if latest.is_newer_than(before):
+                return latest.id
+        if client.clock() >= deadline:
+            seen = f"still {before.id}" if before else "none"
             raise DeployError(
-                f"Flex deployment {deployment_id} is unknown to the SCM site (404), and so "
-                f"is the latest deployment: the platform most likely could not store the "
-                f"package in the deployment container. Check that the app's identity has a "
-                f"Storage Blob Data role on it, then run `pulumi up` again. ({exc})"
-            ) from exc
-        note = f"(deployment {deployment_id} answered 404; latest deployment {real_id})\n"
-        return real_id, status, note + log
-    raise DeployError(f"Flex deployment {deployment_id} answered 404 on every poll")
+                f"the SCM site answered the upload without a deployment id, and no new "
+                f"deployment appeared within {client.retry.poll_timeout:.0f} s (latest: "
+                f"{seen}); see {scm_url}/api/deployments"
+            )
+        client.sleep(client.retry.poll_interval)
 
 
 def _log(client: DeployClient, scm_url: str, deployment_id: str) -> str:
@@ -204,8 +297,9 @@ def _log(client: DeployClient, scm_url: str, deployment_id: str) -> str:
 
 
 def _deployment_id(response: requests.Response) -> str:
-    """The publish answer is the id as a JSON string, plain text, or ``{"id": ...}``;
-    ``latest`` when the answer is empty (Kudu's alias for the newest deployment)."""
+    """The publish answer's deployment id: the body (a JSON string, as Azure/azure-dev reads
+    it, plain text, or ``{"id": ...}``), else Kudu's ``SCM-DEPLOYMENT-ID`` header
+    (projectkudu/kudu ``PushDeploymentController``); ``""`` when neither names one."""
     text = response.text.strip()
     try:
         body = json.loads(text) if text else None
@@ -213,7 +307,15 @@ def _deployment_id(response: requests.Response) -> str:
         body = text
     if isinstance(body, dict):
         body = body.get("id")
-    return str(body).strip().strip('"') if body else "latest"
+    found = str(body).strip().strip('"') if body else ""
+    return found or response.headers.get("SCM-DEPLOYMENT-ID", "").strip()
+
+
+def _timestamp(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def scm_url_for(default_host_name: str, enabled_host_names: list[str] | None) -> str:

@@ -12,6 +12,7 @@ from fake_azure import (
     deploy_result,
     done,
     log_entries,
+    not_found,
 )
 
 from infra.deployclient import DeployError
@@ -160,33 +161,127 @@ def test_unknown_status_values_keep_polling_until_the_deadline(azure, client, fa
         publish_flex(client, azure.url, PACKAGE)
 
 
-def test_404_after_publish_falls_back_to_the_latest_deployment_and_its_log(azure, client):
-    """Azure/azure-dev#4439: the id answered by /api/publish is unknown to the status API.
-    Instead of polling a missing id for the whole budget, read the latest deployment."""
-    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
-    azure.reply("GET", "/api/deployments/dep-1", Reply(404, "Not found"))
-    azure.reply("GET", "/api/deployments/latest", Reply(200, {"id": "dep-0", "status": 3}))
-    azure.reply(
-        "GET",
-        "/api/deployments/dep-0/log",
-        Reply(200, [{"message": "Failed to upload package: 409 BlobAlreadyExists"}]),
-    )
+# ---- which deployment is ours ---------------------------------------------------------------
+# Kudu answers `latest` with the pending deployment, else the one that ended last
+# (projectkudu/kudu DeploymentController.IsLatestPendingDeployment), and an unknown id with
+# 404 {"Message": "Deployment '<id>' not found."}. A new deployment can answer 404 for a
+# moment after the upload (Azure/azure-dev#4439).
+
+OLD = deploy_result("dep-old", 4, received="2026-12-05T09:00:00Z", end="2026-12-05T09:01:00Z")
+
+
+def test_an_older_successful_deployment_is_not_taken_for_ours(azure, client, fake_time):
+    """Our id stays unknown; `latest` is yesterday's successful deployment. Taking it would
+    report success while the old code stays live."""
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-new"'))
+    azure.reply("GET", "/api/deployments/dep-new", not_found("dep-new"))
+    azure.reply("GET", "/api/deployments/latest", Reply(200, OLD))
     with pytest.raises(DeployError) as error:
         publish_flex(client, azure.url, PACKAGE)
     message = str(error.value)
-    assert "deployment dep-1 answered 404; latest deployment dep-0" in message
-    assert "BlobAlreadyExists" in message
-    assert len(azure.calls("GET", "/api/deployments/dep-1")) == 3  # a few polls, not the budget
+    assert "dep-new is unknown to the SCM site (404 on 3 polls)" in message
+    assert "the latest deployment is dep-old (status 4 SUCCESS" in message
+    assert "the new package is not live" in message
+    assert len(azure.calls("GET", "/api/deployments/dep-new")) == 3
+    assert len(azure.calls("POST", "/api/publish")) == 1
+
+
+def test_a_deployment_that_answers_404_a_moment_then_shows_as_latest_is_followed(
+    azure, client, fake_time
+):
+    """Our id answers 404 (the deployment is not "alive" yet, or its worker recycled); `latest`
+    is ours, still deploying, then done."""
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-new"'))
+    azure.reply("GET", "/api/deployments/dep-new", not_found("dep-new"))
+    azure.reply(
+        "GET",
+        "/api/deployments/latest",
+        Reply(200, OLD),  # before the upload
+        Reply(200, deploy_result("dep-new", 2)),
+        Reply(200, deploy_result("dep-new", 4)),
+    )
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-new"
+
+
+def test_a_failed_latest_that_is_ours_reports_its_log(azure, client, fake_time):
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-new"'))
+    azure.reply("GET", "/api/deployments/dep-new", not_found("dep-new"))
+    azure.reply("GET", "/api/deployments/latest", Reply(200, deploy_result("dep-new", 3)))
+    azure.reply(
+        "GET",
+        "/api/deployments/dep-new/log",
+        Reply(200, log_entries("Starting deployment pipeline.", "ModuleNotFoundError: azure")),
+    )
+    with pytest.raises(DeployError, match="(?s)dep-new failed .status 3 FAILED.*ModuleNotFound"):
+        publish_flex(client, azure.url, PACKAGE)
+
+
+def test_empty_publish_answer_waits_for_a_deployment_newer_than_the_one_before_the_upload(
+    azure, client, fake_time
+):
+    """No id in the answer: `latest` still names the old deployment for a moment; only a
+    deployment with another id, received later, is ours."""
+    azure.reply("POST", "/api/publish", Reply(202, ""))
+    azure.reply(
+        "GET",
+        "/api/deployments/latest",
+        Reply(200, OLD),  # before the upload
+        Reply(200, OLD),  # after it, not registered yet
+        Reply(200, deploy_result("dep-new", 1, received="2026-12-06T17:00:00Z")),
+    )
+    azure.reply("GET", "/api/deployments/dep-new", Reply(200, deploy_result("dep-new", 4)))
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-new"
+    assert len(azure.calls("GET", "/api/deployments/dep-new")) == 1
+
+
+def test_empty_publish_answer_takes_the_id_from_kudus_deployment_id_header(azure, client):
+    """Kudu names the deployment in an `SCM-DEPLOYMENT-ID` header (projectkudu/kudu
+    PushDeploymentController; VS Code's deploy reads it too)."""
+    azure.reply("POST", "/api/publish", Reply(202, "", {"SCM-DEPLOYMENT-ID": "dep-new"}))
+    azure.reply("GET", "/api/deployments/latest", Reply(200, OLD))
+    azure.reply("GET", "/api/deployments/dep-new", Reply(200, deploy_result("dep-new", 4)))
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-new"
+
+
+def test_empty_publish_answer_on_a_site_without_deployments_takes_the_first_one(azure, client):
+    azure.reply("POST", "/api/publish", Reply(202, ""))
+    azure.reply(
+        "GET",
+        "/api/deployments/latest",
+        not_found("latest"),  # before the upload: none yet
+        Reply(200, deploy_result("dep-new", 4)),
+    )
+    azure.reply("GET", "/api/deployments/dep-new", Reply(200, deploy_result("dep-new", 4)))
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-new"
+
+
+def test_empty_publish_answer_with_no_new_deployment_fails_at_the_deadline(
+    azure, client, fake_time
+):
+    azure.reply("POST", "/api/publish", Reply(202, ""))
+    azure.reply("GET", "/api/deployments/latest", Reply(200, OLD))
+    with pytest.raises(DeployError, match="no new deployment appeared within 10 s .latest: "
+                       "still dep-old"):
+        publish_flex(client, azure.url, PACKAGE)
+
+
+def test_empty_publish_answer_when_latest_was_unreadable_before_is_not_guessed(
+    azure, client, fake_time
+):
+    azure.reply("GET", "/api/deployments/latest", Reply(403, "Forbidden"), Reply(200, OLD))
+    azure.reply("POST", "/api/publish", Reply(202, ""))
+    with pytest.raises(DeployError, match="nothing tells which deployment is this one"):
+        publish_flex(client, azure.url, PACKAGE)
 
 
 def test_404_for_the_deployment_and_for_latest_names_the_likely_cause(azure, client, fake_time):
-    azure.reply("POST", "/api/publish", Reply(200, '"dep-1"'))
-    azure.reply("GET", "/api/deployments/dep-1", Reply(404, "Not found"))
-    azure.reply("GET", "/api/deployments/latest", Reply(404, "Not found"))
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", not_found("dep-1"))
+    azure.reply("GET", "/api/deployments/latest", not_found("latest"))
     with pytest.raises(DeployError) as error:
         publish_flex(client, azure.url, PACKAGE)
     message = str(error.value)
-    assert "unknown to the SCM site (404), and so is the latest deployment" in message
+    assert "unknown to the SCM site (404 on 3 polls), and so is the latest deployment" in message
     assert "Storage Blob Data role" in message
     assert fake_time.now < POLICY.poll_timeout
 
