@@ -1,11 +1,12 @@
 """Flex Consumption code deployment: one deploy through the app's SCM site, polled the way
 Core Tools polls it.
 
-``POST https://<scm host>/api/publish?RemoteBuild=false`` with the zip as body and a Resource
-Manager token answers a deployment id; ``GET /api/deployments/<id>`` reports a
-:class:`DeployStatus` until it is terminal (Failed, Success, Conflict, PartialSuccess -- the
-values of Core Tools' ``DeployStatus``). The platform stores the package in the app's
-deployment container as ``released-package.zip`` using the app's managed identity.
+``POST https://<scm host>/api/publish?RemoteBuild=false`` with the zip as body and an App
+Service token (:func:`scm_scopes`) answers a deployment id;
+``GET /api/deployments/<id>`` reports a :class:`DeployStatus` until it is terminal (Failed,
+Success, Conflict, PartialSuccess -- the values of Core Tools' ``DeployStatus``). The platform
+stores the package in the app's deployment container as ``released-package.zip`` using the
+app's managed identity.
 
 Failure answers and what happens (each replayed by tests/infra/test_onedeploy.py):
 
@@ -43,12 +44,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 if __package__:
     from infra.deployclient import (
-        ARM_SCOPE,
         RBAC_PROPAGATION_MARKERS,
         Call,
         DeployClient,
@@ -58,7 +59,6 @@ if __package__:
     )
 else:  # loaded as a top-level module by Pulumi's provider process (see infra/deploy.py)
     from deployclient import (  # type: ignore[no-redef]
-        ARM_SCOPE,
         RBAC_PROPAGATION_MARKERS,
         Call,
         DeployClient,
@@ -66,6 +66,47 @@ else:  # loaded as a top-level module by Pulumi's provider process (see infra/de
         is_transient,
         json_body,
     )
+
+
+@dataclass(frozen=True)
+class ScmCloud:
+    """The token audiences for an SCM site, by the host name suffix of its cloud."""
+
+    scm_suffix: str
+    """``.scm.<suffix>`` host names (projectkudu/kudu ``PostDeploymentHelper`` lists them)."""
+    app_service_scope: str
+    """The App Service audience (microsoft/vscode-azuretools ``appServiceEnvironment.ts``)."""
+    management_scope: str
+    """The cloud's ``active_directory_resource_id`` (azure-cli ``core/cloud.py``) as a scope."""
+
+
+SCM_CLOUDS = (
+    ScmCloud(
+        "azurewebsites.net",
+        "https://appservice.azure.com/.default",
+        "https://management.core.windows.net//.default",
+    ),
+    ScmCloud(
+        "azurewebsites.us",
+        "https://appservice.azure.us/.default",
+        "https://management.core.usgovcloudapi.net//.default",
+    ),
+    ScmCloud(
+        "chinacloudsites.cn",
+        "https://appservice.azure.cn/.default",
+        "https://management.core.chinacloudapi.cn//.default",
+    ),
+)
+
+
+def scm_scopes(scm_url: str) -> tuple[str, str]:
+    """``(preferred, fallback)`` token scopes for calls to the SCM site ``scm_url``: the App
+    Service audience, then the ``management.core`` one, of the site's cloud (public Azure for
+    a host name of no known cloud)."""
+    host = (urlsplit(scm_url).hostname or "").lower()
+    cloud = next((c for c in SCM_CLOUDS if host.endswith(f".{c.scm_suffix}")), SCM_CLOUDS[0])
+    return cloud.app_service_scope, cloud.management_scope
+
 
 STORAGE_WRITE_DENIED = (
     *RBAC_PROPAGATION_MARKERS,
@@ -152,7 +193,8 @@ def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
         what="Flex one deploy",
         method="POST",
         url=f"{scm_url}/api/publish?RemoteBuild=false&Deployer=pulumi",
-        scope=ARM_SCOPE,
+        scope=scm_scopes(scm_url)[0],
+        fallback_scope=scm_scopes(scm_url)[1],
         hint_403="the identity running `pulumi up` needs Contributor (or Website "
         "Contributor) on the function app",
         hint_404="is the app on the Flex Consumption plan? /api/publish only exists there",
@@ -187,7 +229,8 @@ def _status_call(scm_url: str, deployment_id: str) -> Call:
         what="Flex deployment status",
         method="GET",
         url=f"{scm_url}/api/deployments/{deployment_id}",
-        scope=ARM_SCOPE,
+        scope=scm_scopes(scm_url)[0],
+        fallback_scope=scm_scopes(scm_url)[1],
         hint_403="the identity running `pulumi up` cannot read the app's deployments",
         hint_404="",
         retry_when=is_transient,
@@ -286,7 +329,10 @@ def _new_deployment_id(client: DeployClient, scm_url: str, before: Deployment | 
 
 def _log(client: DeployClient, scm_url: str, deployment_id: str) -> str:
     """The deployment's log messages, best effort (the failure is reported anyway)."""
-    response = client.get_quietly(f"{scm_url}/api/deployments/{deployment_id}/log")
+    preferred, fallback = scm_scopes(scm_url)
+    response = client.get_quietly(
+        f"{scm_url}/api/deployments/{deployment_id}/log", scope=preferred, fallback_scope=fallback
+    )
     try:
         entries = response.json() if response is not None and response.ok else []
     except ValueError:

@@ -257,7 +257,12 @@ def test_provider_create_runs_the_step_and_records_the_hash(azure, client, zip_f
     assert result.outs["deployed_sha256"] == zip_file[1]
     assert result.outs["deployment_id"] == "dep-9"
     assert result.outs["functions"] == ["hello"]
-    assert azure.calls("POST", "/api/publish")[0].body == PACKAGE
+    (post,) = azure.calls("POST", "/api/publish")
+    assert post.body == PACKAGE
+    # The SCM site gets an App Service token, Resource Manager its own audience.
+    assert post.headers["Authorization"] == "Bearer token:https://appservice.azure.com/.default"
+    (status,) = azure.calls("GET", f"{APP_ID}/hostruntime/admin/host/status")
+    assert status.headers["Authorization"] == "Bearer token:https://management.azure.com/.default"
 
 
 def test_a_deploy_whose_host_does_not_come_up_fails_the_step(azure, client, zip_file):

@@ -4,6 +4,7 @@ platform's documented answers ends the way Core Tools would end it."""
 from __future__ import annotations
 
 import pytest
+import requests
 from fake_azure import (
     PACKAGE,
     POLICY,
@@ -15,8 +16,8 @@ from fake_azure import (
     not_found,
 )
 
-from infra.deployclient import DeployError
-from infra.onedeploy import DeployStatus, publish_flex, scm_url_for
+from infra.deployclient import DeployClient, DeployError
+from infra.onedeploy import DeployStatus, publish_flex, scm_scopes, scm_url_for
 
 # ---- Flex one deploy -----------------------------------------------------------------------
 
@@ -30,12 +31,12 @@ def test_flex_publish_posts_the_zip_and_polls_until_success(azure, client, fake_
 
     (post,) = azure.calls("POST", "/api/publish")
     assert post.query == "RemoteBuild=false&Deployer=pulumi"
-    assert post.headers["Authorization"] == "Bearer token:https://management.azure.com/.default"
+    assert post.headers["Authorization"] == "Bearer token:https://appservice.azure.com/.default"
     assert post.headers["Content-Type"] == "application/zip"
     assert post.body == PACKAGE
     polls = azure.calls("GET", "/api/deployments/dep-1")
     assert len(polls) == 2
-    assert polls[0].headers["Authorization"].startswith("Bearer token:https://management")
+    assert polls[0].headers["Authorization"] == "Bearer token:https://appservice.azure.com/.default"
     assert fake_time.sleeps == [POLICY.poll_interval]
 
 
@@ -114,8 +115,8 @@ def test_flex_publish_configuration_errors_fail_at_once(azure, client, status, e
     assert expected in message
     assert f"POST {azure.url}/api/publish?RemoteBuild=false&Deployer=pulumi -> {status}" in message
     assert "Response: nope" in message
-    assert len(azure.calls("POST", "/api/publish")) == 1
-
+    # A 401 is asked once more with the fallback audience (see the audience tests below).
+    assert len(azure.calls("POST", "/api/publish")) == (2 if status == 401 else 1)
 
 
 @pytest.mark.parametrize(
@@ -308,3 +309,100 @@ def test_scm_url_prefers_the_enabled_scm_host_name():
         scm_url_for("a-b1c2.westeurope-01.azurewebsites.net", None)
         == "https://a-b1c2.scm.westeurope-01.azurewebsites.net"
     )
+
+
+# ---- the token audience for the SCM site -----------------------------------------------------
+# The VS Code Azure tools sign Kudu calls with the App Service audience ("ARM tokens are
+# deprecated for App Service (Kudu) endpoint calls and will break", microsoft/vscode-azuretools
+# #2258, appservice/src/utils/appServiceEnvironment.ts); Azure Pipelines does too behind a flag
+# (microsoft/azure-pipelines-tasks-common-packages#642). az, Core Tools and azd send the cloud's
+# management.core resource; the management.azure.com audience failed on Kudu in sovereign clouds
+# (microsoft/vscode-azuretools#1670).
+
+APP_SERVICE = "https://appservice.azure.com/.default"
+MANAGEMENT = "https://management.core.windows.net//.default"
+CONSENT_REQUIRED = (
+    # What `az account get-access-token` answers for a resource the Azure CLI app has no consent
+    # for, verbatim from Azure/azure-cli#15056 (trace ids dropped).
+    "AADSTS65001: The user or administrator has not consented to use the application with ID "
+    "'04b07795-8ddb-461a-bbee-02f9e1bf7b46' named 'Microsoft Azure CLI'. Send an interactive "
+    "authorization request for this user and resource."
+)
+
+
+def bearer(seen) -> str:
+    return seen.headers["Authorization"].removeprefix("Bearer token:")
+
+
+def test_every_scm_call_uses_the_app_service_audience(azure, client):
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(200, deploy_result("dep-1", 3)))
+    azure.reply("GET", "/api/deployments/dep-1/log", Reply(200, log_entries("failed")))
+    with pytest.raises(DeployError):
+        publish_flex(client, azure.url, PACKAGE)
+    scm_calls = [s for s in azure.seen if s.path.startswith("/api/")]
+    assert {bearer(s) for s in scm_calls} == {APP_SERVICE}
+    assert {s.path for s in scm_calls} >= {
+        "/api/deployments/latest", "/api/publish", "/api/deployments/dep-1",
+        "/api/deployments/dep-1/log",
+    }
+
+
+def test_no_consent_for_the_app_service_audience_falls_back_to_management(azure, fake_time):
+    from azure.core.exceptions import ClientAuthenticationError
+
+    asked: list[str] = []
+
+    def tokens(scope: str) -> str:
+        asked.append(scope)
+        if scope == APP_SERVICE:
+            raise ClientAuthenticationError(CONSENT_REQUIRED)
+        return f"token:{scope}"
+
+    session = requests.Session()
+    session.trust_env = False  # loopback only
+    client = DeployClient(
+        tokens, retry=POLICY, session=session, sleep=fake_time.sleep, clock=fake_time.clock
+    )
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(200, deploy_result("dep-1", 4)))
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-1"
+    assert {bearer(s) for s in azure.seen} == {MANAGEMENT}
+    assert asked.count(APP_SERVICE) == 1  # refused once, not asked again for every poll
+
+
+def test_a_401_to_the_app_service_audience_is_asked_again_with_management(azure, client):
+    azure.reply("POST", "/api/publish", Reply(401, ""), Reply(202, '"dep-1"'))
+    azure.reply("GET", "/api/deployments/dep-1", Reply(200, deploy_result("dep-1", 4)))
+    assert publish_flex(client, azure.url, PACKAGE) == "dep-1"
+    posts = azure.calls("POST", "/api/publish")
+    assert [bearer(p) for p in posts] == [APP_SERVICE, MANAGEMENT]
+    assert {bearer(s) for s in azure.calls("GET", "/api/deployments/dep-1")} == {MANAGEMENT}
+
+
+def test_a_401_to_both_audiences_is_reported_naming_them(azure, client):
+    azure.reply("POST", "/api/publish", Reply(401, ""))
+    with pytest.raises(DeployError) as error:
+        publish_flex(client, azure.url, PACKAGE)
+    assert f"tried the audiences {APP_SERVICE} and {MANAGEMENT}" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "scm_url, scopes",
+    [
+        ("https://func-x.scm.azurewebsites.net", (APP_SERVICE, MANAGEMENT)),
+        ("https://func-x.scm.westeurope-01.azurewebsites.net", (APP_SERVICE, MANAGEMENT)),
+        (
+            "https://func-x.scm.azurewebsites.us",
+            ("https://appservice.azure.us/.default",
+             "https://management.core.usgovcloudapi.net//.default"),
+        ),
+        (
+            "https://func-x.scm.chinacloudsites.cn",
+            ("https://appservice.azure.cn/.default",
+             "https://management.core.chinacloudapi.cn//.default"),
+        ),
+    ],
+)
+def test_scm_audiences_follow_the_sites_cloud(scm_url, scopes):
+    assert scm_scopes(scm_url) == scopes
