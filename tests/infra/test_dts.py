@@ -40,7 +40,7 @@ def test_dts_creates_a_consumption_scheduler_open_to_the_internet_and_a_hub(run_
     }
     hub = run.one("durabletask:TaskHub")
     assert hub.inputs["schedulerName"] == scheduler.outputs["name"]
-    assert hub.inputs["taskHubName"] == "default"
+    assert hub.inputs["taskHubName"] == f"dfpy{plan.capitalize()}Hub"  # the plan's own hub
 
 
 def test_dedicated_sku_carries_its_capacity_and_the_allow_list(run_stack):
@@ -83,7 +83,7 @@ def test_dts_outputs_the_endpoint_and_the_dashboard(run_stack):
     assert run.outputs["durable_backend"] == "dts"
     assert run.outputs["scheduler_endpoint"].endswith(".durabletask.io")
     assert run.outputs["scheduler_dashboard_url"].startswith("https://dashboard.durabletask.io/")
-    assert run.outputs["task_hub_name"] == "default"
+    assert run.outputs["task_hub_name"] == "dfpyFlexHub"
     assert run.outputs["scheduler_id"] == run.one("durabletask:Scheduler").id
 
 
