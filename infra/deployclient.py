@@ -295,8 +295,9 @@ class DeployClient:
             if call.fallback_scope and scope == call.scope:
                 self._refused_scopes.add(call.scope)
                 return self._token(call)
+            tried = f" (nor for {call.scope})" if scope != call.scope else ""
             raise DeployError(
-                f"{call.what}: could not get an Azure token for {scope}: sign in with "
+                f"{call.what}: could not get an Azure token for {scope}{tried}: sign in with "
                 "`az login` or set AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET "
                 f"({type(exc).__name__}: {exc})"
             ) from exc

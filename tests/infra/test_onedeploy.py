@@ -371,6 +371,22 @@ def test_no_consent_for_the_app_service_audience_falls_back_to_management(azure,
     assert asked.count(APP_SERVICE) == 1  # refused once, not asked again for every poll
 
 
+def test_no_token_for_either_audience_names_both(azure, fake_time):
+    from azure.core.exceptions import ClientAuthenticationError
+
+    def tokens(scope: str) -> str:
+        raise ClientAuthenticationError(CONSENT_REQUIRED)
+
+    client = DeployClient(tokens, retry=POLICY, sleep=fake_time.sleep, clock=fake_time.clock)
+    with pytest.raises(DeployError) as error:
+        publish_flex(client, azure.url, PACKAGE)
+    assert f"could not get an Azure token for {MANAGEMENT} (nor for {APP_SERVICE})" in str(
+        error.value
+    )
+    assert "AADSTS65001" in str(error.value)
+    assert not azure.calls("POST", "/api/publish")
+
+
 def test_a_401_to_the_app_service_audience_is_asked_again_with_management(azure, client):
     azure.reply("POST", "/api/publish", Reply(401, ""), Reply(202, '"dep-1"'))
     azure.reply("GET", "/api/deployments/dep-1", Reply(200, deploy_result("dep-1", 4)))
