@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from infra.hostjson import DTS_CONNECTION_SETTING, TASKHUB_SETTING
+from infra.taskhubs import HUB_NAME_OVERRIDE
 
 FLEX = "flex"
 CONSUMPTION = "consumption"
@@ -76,6 +77,7 @@ MANAGED = frozenset(
         "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
         DTS_CONNECTION_SETTING,
         TASKHUB_SETTING,
+        HUB_NAME_OVERRIDE,
     }
 )
 """Settings this program owns; the ``appSettings`` config key may not set them."""
@@ -101,6 +103,7 @@ def app_settings(
     package_identity_id: T | None = None,
     dts_connection: T | None = None,
     task_hub: T | None = None,
+    hub_name: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, T | str]:
     """The settings for ``plan``, in a stable order; ``extra`` (user settings) come last.
@@ -109,7 +112,8 @@ def app_settings(
     platform fetches it as ``package_identity_id`` (default: the app's identity).
     ``backup_schedule`` and ``backup_root`` turn the scheduled backup on (None: not sent).
     ``dts_connection`` and ``task_hub`` select the Durable Task Scheduler backend: the
-    package's host.json names these two settings.
+    package's host.json names these two settings. ``hub_name`` is the Azure Storage backend's
+    task hub (:mod:`infra.taskhubs`): it overrides the package host.json's ``hubName``.
     Raises ``ValueError`` if the result would contain a setting the plan forbids.
     """
     if plan not in HOSTING_PLANS:
@@ -144,6 +148,8 @@ def app_settings(
     if dts_connection is not None:
         settings[DTS_CONNECTION_SETTING] = dts_connection
         settings[TASKHUB_SETTING] = task_hub if task_hub is not None else "default"
+    elif hub_name is not None:
+        settings[HUB_NAME_OVERRIDE] = hub_name
     settings.update(extra or {})
     bad = sorted(forbidden_settings(plan) & settings.keys())
     if bad:

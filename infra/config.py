@@ -50,6 +50,7 @@ from typing import Any
 
 import pulumi
 
+from infra import taskhubs
 from infra.appsettings import CONSUMPTION, FLEX, HOSTING_PLANS, MANAGED, forbidden_settings
 from infra.ncrontab import schedule_problem
 from infra.package import (
@@ -120,6 +121,11 @@ class InfraConfig:
     app_settings: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def task_hub(self) -> str:
+        """The durable task hub of this plan's app (:mod:`infra.taskhubs`)."""
+        return taskhubs.task_hub_name(self.name_prefix, self.hosting_plan)
 
     @property
     def is_flex(self) -> bool:

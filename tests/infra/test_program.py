@@ -268,6 +268,7 @@ def test_outputs(run_stack, package_zip, plan, sku):
         "function_app_name": app_name,
         "hosting_plan": plan,
         "durable_backend": "azureStorage",
+        "task_hub_name": f"dfpy{plan.capitalize()}Hub",  # the plan's own hub
         "plan_name": run.one("web:AppServicePlan").outputs["name"],
         "plan_sku": sku,
         "storage_account_name": run.one("storage:StorageAccount").outputs["name"],
