@@ -6,7 +6,11 @@ tests agree. The values may be Pulumi outputs; this module only arranges names.
 Both plans connect the host to storage with the app's user-assigned identity
 (``AzureWebJobsStorage__*``: service URIs + ``credential=managedidentity`` + ``clientId``; Durable
 Functions needs ``clientId``, it does not accept a resource id), send telemetry to Application
-Insights with Entra ID authentication, and tell the app where backups go.
+Insights with Entra ID authentication, and tell the app where backups go. The same
+``AzureWebJobsStorage__queueServiceUri`` serves the app's queue trigger (``booking-requests``,
+connection ``AzureWebJobsStorage``). The scheduled backup's ``BACKUP_SCHEDULE`` and
+``BACKUP_ROOT`` are sent only when the stack sets them (``backupSchedule``, ``backupRoot``): the
+app registers its timer only when ``BACKUP_SCHEDULE`` has a value.
 
 Flex Consumption takes the runtime and the package from ``functionAppConfig`` and rejects the
 settings of the older plans (:data:`FLEX_FORBIDDEN`, from "Flex Consumption plan deprecations"
@@ -65,6 +69,8 @@ MANAGED = frozenset(
         "AZURE_CLIENT_ID",
         "BACKUP_STORAGE_ACCOUNT_URL",
         "BACKUP_CONTAINER",
+        "BACKUP_SCHEDULE",
+        "BACKUP_ROOT",
         "FUNCTIONS_WORKER_RUNTIME",
         "FUNCTIONS_EXTENSION_VERSION",
         "WEBSITE_RUN_FROM_PACKAGE",
@@ -91,6 +97,8 @@ def app_settings(
     insights_authentication: T,
     backup_account_url: T,
     backup_container: str,
+    backup_schedule: str | None = None,
+    backup_root: str | None = None,
     package_url: T | None = None,
     package_identity_id: T | None = None,
     dts_connection: T | None = None,
@@ -102,6 +110,7 @@ def app_settings(
 
     ``package_url`` is the run-from-package blob URL and only used on Linux Consumption; the
     platform fetches it as ``package_identity_id`` (default: the app's identity).
+    ``backup_schedule`` and ``backup_root`` turn the scheduled backup on (None: not sent).
     ``dts_connection`` and ``task_hub`` select the Durable Task Scheduler backend: the
     package's host.json names these two settings. ``hub_name`` is the Azure Storage backend's
     task hub (:mod:`infra.taskhubs`): it overrides the package host.json's ``hubName``.
@@ -122,6 +131,10 @@ def app_settings(
         "BACKUP_STORAGE_ACCOUNT_URL": backup_account_url,
         "BACKUP_CONTAINER": backup_container,
     }
+    if backup_schedule is not None:
+        settings["BACKUP_SCHEDULE"] = backup_schedule
+    if backup_root is not None:
+        settings["BACKUP_ROOT"] = backup_root
     if plan == CONSUMPTION:
         settings["FUNCTIONS_WORKER_RUNTIME"] = "python"
         settings["FUNCTIONS_EXTENSION_VERSION"] = "~4"

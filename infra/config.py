@@ -26,6 +26,11 @@ key                         meaning                                            d
 ``dtsCapacity``             dts Dedicated only: capacity units, 1-10           ``1``
 ``dtsIpAllowList``          dts only: JSON list of CIDRs that may reach the    ``["0.0.0.0/0"]``
                             scheduler (an empty list denies everyone)
+``backupSchedule``          scheduled backup: NCRONTAB with six fields, e.g.    off
+                            ``0 0 2 * * *`` (02:00 UTC daily); sets the app
+                            setting ``BACKUP_SCHEDULE``
+``backupRoot``              the directory the backup copies (absolute, on the  the app folder
+                            instance); sets ``BACKUP_ROOT``
 ``appSettings``             extra app settings, a JSON object of strings       ``{}``
 ``tags``                    tags for every resource, a JSON object of strings  ``{}``
 ==========================  =================================================  ==================
@@ -47,6 +52,7 @@ import pulumi
 
 from infra import taskhubs
 from infra.appsettings import CONSUMPTION, FLEX, HOSTING_PLANS, MANAGED, forbidden_settings
+from infra.ncrontab import schedule_problem
 from infra.package import (
     AZURE_STORAGE,
     DTS,
@@ -73,6 +79,8 @@ DTS_SKUS = ("Consumption", "Dedicated")
 DTS_CAPACITY = (1, 10)
 DTS_ONLY_KEYS = ("dtsSku", "dtsCapacity", "dtsIpAllowList")
 _CIDR = re.compile(r"[0-9a-fA-F:.]+(/\d{1,3})?")
+SETTING_KEYS = {"BACKUP_SCHEDULE": "backupSchedule", "BACKUP_ROOT": "backupRoot"}
+"""App settings the program owns that a config key of their own sets."""
 
 
 class ConfigError(pulumi.RunError):
@@ -108,6 +116,8 @@ class InfraConfig:
     dts_sku: str = "Consumption"
     dts_capacity: int = 1
     dts_ip_allow_list: tuple[str, ...] = ("0.0.0.0/0",)
+    backup_schedule: str | None = None
+    backup_root: str | None = None
     app_settings: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -172,9 +182,18 @@ def load_config(
     package_path = (base_dir / (reader.raw("packagePath") or "../dist/app.zip")).resolve()
     if deploy_code:
         _check_package(reader, package_path, python_version, backend)
+    backup_schedule = reader.raw("backupSchedule")
+    if backup_schedule is not None and (problem := schedule_problem(backup_schedule)):
+        reader.fail("backupSchedule", problem)
+    backup_root = reader.raw("backupRoot")
+    if backup_root is not None and (not backup_root.startswith("/") or "\0" in backup_root):
+        reader.fail("backupRoot", f"{backup_root!r} must be an absolute path on the instance, "
+                    "e.g. /home/site/wwwroot")
     settings = reader.string_map("appSettings")
     for name in settings:
-        if name in MANAGED:
+        if name in SETTING_KEYS:
+            reader.fail("appSettings", f"{name} is set with the {SETTING_KEYS[name]} key")
+        elif name in MANAGED:
             reader.fail("appSettings", f"{name} is set by this program and cannot be overridden")
         elif name in forbidden_settings(plan):
             reader.fail("appSettings", f"{name} is not allowed on the Flex Consumption plan")
@@ -210,6 +229,8 @@ def load_config(
         dts_sku=dts_sku,
         dts_capacity=dts_capacity,
         dts_ip_allow_list=tuple(allow_list),
+        backup_schedule=backup_schedule,
+        backup_root=backup_root,
         app_settings=settings,
         tags=tags,
         warnings=warnings,

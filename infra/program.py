@@ -28,9 +28,9 @@ from infra.config import InfraConfig, load_config
 PROJECT_DIR = Path(__file__).resolve().parent
 STARTER_ROUTE = "/api/orchestrators/{name}"
 F1_ROUTE = "/api/fanout"
-EXPECTED_FUNCTIONS = ("start_orchestration", "fanout", "delay")
-"""The functions behind the URLs this program outputs: the deploy fails unless the host lists
-them (the starter, F1 and F2 in api/)."""
+EXPECTED_FUNCTIONS = ("start_orchestration", "fanout", "delay", "booking_request")
+"""The functions behind the URLs this program outputs and the queue it creates: the deploy fails
+unless the host lists them (the starter, F1 and F2, the booking-requests starter in api/)."""
 
 
 def read_config() -> InfraConfig:

@@ -91,6 +91,8 @@ class FunctionApp(pulumi.ComponentResource):
             ),
             backup_account_url=args.storage.blob_endpoint,
             backup_container=BACKUP_CONTAINER,
+            backup_schedule=cfg.backup_schedule,
+            backup_root=cfg.backup_root,
             package_url=args.package_url,
             package_identity_id=package_identity.id if package_identity else None,
             dts_connection=_dts_connection(args.dts, identity) if args.dts else None,

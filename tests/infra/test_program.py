@@ -243,7 +243,8 @@ def test_flex_deploys_once_through_the_scm_site(run_stack, package_zip):
     assert step.inputs["package_sha256"] == hashlib.sha256(package_zip.read_bytes()).hexdigest()
     assert step.inputs["package_path"] == str(package_zip)
     assert step.inputs["app_id"] == app.id  # the host check after the publish
-    assert step.inputs["expected_functions"] == ["start_orchestration", "fanout", "delay"]
+    assert step.inputs["expected_functions"] == ["start_orchestration", "fanout", "delay",
+                                                 "booking_request"]
     assert run.depends_on(step, app)
     assert not [a for a in run.of_type("RoleAssignment") if "deployer" in a.name]
 
