@@ -23,6 +23,7 @@ import azure.functions as func
 
 from activities.backup import allowed_base, resolve_root
 from api.instance_urls import check_status_response, path_segment
+from api.json_body import InvalidBody, parse_body
 from orchestrators.backup_rules import parse_backup_request
 from orchestrators.booking_rules import parse_trip_request, parse_trips_request
 from orchestrators.inputs import InputError
@@ -81,22 +82,6 @@ def instance_id_problem(instance_id: str) -> str | None:
     return None
 
 
-def _strict_json(raw: bytes) -> Any:
-    """The body as JSON; ValueError for what strict JSON parsers would refuse (NaN, Infinity,
-    numbers beyond a double) and RecursionError for absurd nesting."""
-
-    def refuse(constant: str) -> Any:
-        raise ValueError(f"{constant} is not a JSON value")
-
-    def finite(text: str) -> float:
-        value = float(text)
-        if value in (float("inf"), float("-inf")):
-            raise ValueError(f"{text[:40]} does not fit a double")
-        return value
-
-    return json.loads(raw, parse_constant=refuse, parse_float=finite)
-
-
 def _already_exists(error: Exception) -> bool:
     """The runtime's answer to starting an id that is still active (the extension answers 500
     with this message, the local host 409; the SDK raises both as a plain Exception)."""
@@ -132,13 +117,10 @@ async def _start(
     if instance_id is not None and (problem := instance_id_problem(instance_id)):
         return _error(400, problem, field="instance_id")
 
-    raw = req.get_body()
     try:
-        body = _strict_json(raw) if raw.strip() else None
-    except ValueError as error:  # includes UnicodeDecodeError
+        body = parse_body(req.get_body())
+    except InvalidBody as error:
         return _error(400, f"request body is not valid JSON: {error}", field="body")
-    except RecursionError:
-        return _error(400, "request body is not valid JSON: nested too deeply", field="body")
     try:
         orchestration_input = validate(body)
     except InputError as error:
