@@ -1,8 +1,10 @@
 """Backup: list the files under a root directory, copy them all to Blob Storage in parallel.
 
 Output ``{"root", "container", "files", "bytes"}``. A copy that fails fails the backup: a partial
-backup must not look like a complete one. The Blob SDK already retries transient storage errors
-inside each copy.
+backup must not look like a complete one. A file that cannot be copied any more (removed, or
+swapped for a link, FIFO or folder after the listing) does so once every other copy is done, with
+an error naming each such file; a storage error fails it at once. The Blob SDK already retries
+transient storage errors inside each copy.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from activities import names
-from orchestrators.backup_rules import parse_backup_request, summarize_backup
+from orchestrators.backup_rules import check_copies, parse_backup_request, summarize_backup
 from orchestrators.names import BACKUP_SITE_CONTENT
 
 bp = df.Blueprint()  # the durable Blueprint: only it knows orchestration triggers
@@ -32,6 +34,7 @@ def backup_site_content(context: df.DurableOrchestrationContext):
     ]
     # task_all([]) resolves to None, not []: an empty directory must not depend on that.
     copied = (yield context.task_all(copies)) if copies else []
+    check_copies(copied)
     summary = summarize_backup(listing, target, copied)
     context.set_custom_status(f"done: {summary['files']} file(s), {summary['bytes']} bytes")
     return summary

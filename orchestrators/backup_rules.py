@@ -22,6 +22,20 @@ def parse_backup_request(raw: Any) -> dict[str, Any]:
     return {"root": root.strip() if root else None}
 
 
+class BackupIncomplete(RuntimeError):
+    """Some files could not be copied; the message names each with its reason."""
+
+
+def check_copies(copied: list[dict[str, Any]]) -> None:
+    """Raise ``BackupIncomplete`` naming every file whose copy reported an ``error``."""
+    failed = [item for item in copied if item.get("error")]
+    if failed:
+        shown = "; ".join(f"{item['path']}: {item['error']}" for item in failed[:20])
+        more = f"; and {len(failed) - 20} more" if len(failed) > 20 else ""
+        raise BackupIncomplete(f"{len(failed)} of {len(copied)} file(s) were not copied: "
+                               f"{shown}{more}")
+
+
 def summarize_backup(listing: dict[str, Any], target: dict[str, Any],
                      copied: list[dict[str, Any]]) -> dict[str, Any]:
     """The orchestration's output: ``{"root", "container", "files", "bytes"}``."""
