@@ -173,20 +173,14 @@ def list_backup_files(payload: dict) -> dict:
 def copy_file_to_blob(payload: dict) -> dict:
     """Stream one file to the blob named by its relative path (overwriting an older copy).
 
-    Input ``{"root", "path"}``; output ``{"path", "bytes"}``, or ``{"path", "bytes": 0,
-    "error"}`` when this file cannot be copied any more: it was removed, or swapped for a link,
-    a FIFO or a folder after the listing, or cannot be read (the orchestrator fails the backup
-    once every other copy is done). The root is checked against the allowed base again: the
-    activity does not trust its input more than the listing did. Storage errors raise.
+    Input ``{"root", "path"}``; output ``{"path", "bytes"}``. The root is checked against the
+    allowed base again: the activity does not trust its input more than the listing did. A file
+    removed, or swapped for a link, FIFO or folder after the listing raises at once (``OSError``,
+    ``NotARegularFile``); the orchestrator names it when every other copy is done.
     """
     root = resolve_root(payload["root"], allowed_base())
     relative = payload["path"]
-    try:
-        source = open_inside(root, relative)
-    except OSError as error:
-        log.warning("not copying %s: %s", relative, error)
-        return {"path": relative, "bytes": 0, "error": f"{type(error).__name__}: {error}"}
-    with source:
+    with open_inside(root, relative) as source:
         size = os.fstat(source.fileno()).st_size
         container_client().upload_blob(name=relative, data=source, length=size, overwrite=True)
     return {"path": relative, "bytes": size}

@@ -26,13 +26,12 @@ class BackupIncomplete(RuntimeError):
     """Some files could not be copied; the message names each with its reason."""
 
 
-def check_copies(copied: list[dict[str, Any]]) -> None:
-    """Raise ``BackupIncomplete`` naming every file whose copy reported an ``error``."""
-    failed = [item for item in copied if item.get("error")]
-    if failed:
-        shown = "; ".join(f"{item['path']}: {item['error']}" for item in failed[:20])
-        more = f"; and {len(failed) - 20} more" if len(failed) > 20 else ""
-        raise BackupIncomplete(f"{len(failed)} of {len(copied)} file(s) were not copied: "
+def check_copies(failures: list[tuple[str, str]], total: int) -> None:
+    """Raise ``BackupIncomplete`` naming every ``(path, error)`` of a copy that failed."""
+    if failures:
+        shown = "; ".join(f"{path}: {error}" for path, error in failures[:20])
+        more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
+        raise BackupIncomplete(f"{len(failures)} of {total} file(s) were not copied: "
                                f"{shown}{more}")
 
 

@@ -168,10 +168,19 @@ def test_a_folder_where_a_file_was_is_refused_too(tree):
         backup.open_inside((tree / "site").resolve(), "a.txt")
 
 
-def test_the_copy_activity_reports_the_swapped_file_without_touching_storage(
+def test_the_copy_activity_fails_the_swapped_file_without_touching_storage(
         tree, fifo_for_a_file, monkeypatch):
     monkeypatch.setenv("BACKUP_ROOT", str(tree))
     monkeypatch.delenv("BACKUP_STORAGE_CONNECTION", raising=False)  # storage is never reached
-    result = backup.copy_file_to_blob({"root": "site", "path": "a.txt"})
-    assert result["path"] == "a.txt" and result["bytes"] == 0
-    assert "NotARegularFile" in result["error"] and "FIFO" in result["error"]
+    with pytest.raises(backup.NotARegularFile, match="'a.txt' is a FIFO"):
+        backup.copy_file_to_blob({"root": "site", "path": "a.txt"})
+
+
+def test_check_copies_names_every_failed_file_and_passes_when_none_failed():
+    from orchestrators.backup_rules import BackupIncomplete, check_copies
+
+    check_copies([], 3)
+    with pytest.raises(BackupIncomplete, match=r"2 of 5 file\(s\) were not copied: a: x; b: y"):
+        check_copies([("a", "x"), ("b", "y")], 5)
+    with pytest.raises(BackupIncomplete, match="and 5 more"):
+        check_copies([(f"f{n}", "gone") for n in range(25)], 30)
