@@ -260,13 +260,14 @@ class SqliteStore(Store):
 
 
 def _fingerprint(path: str) -> tuple:
-    """What changes when anyone commits to the state: size and mtime of the file and its WAL."""
-    def stat(name: str) -> tuple[int, int] | None:
+    """What changes when anyone commits to the state: identity, size and times of the file and
+    of its WAL."""
+    def stat(name: str) -> tuple[int, ...] | None:
         try:
             info = os.stat(name)
         except OSError:
             return None
-        return info.st_size, info.st_mtime_ns
+        return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
     return stat(path), stat(f"{path}-wal")
 
