@@ -14,7 +14,7 @@ from aiohttp import web
 from . import jsonsafe
 from .entity_host import EntityHost, EntityRequestError
 from .entity_protocol import EntityId, EntityProtocolError, input_from_http
-from .http_errors import PayloadTooLarge, error_response, flag, integer, json_response, timestamp
+from .http_errors import error_response, flag, integer, json_response, read_body, timestamp
 from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
 
 ENTITIES = web.AppKey("entities", EntityHost)
@@ -100,10 +100,7 @@ async def _signal(request: web.Request, host: EntityHost, name: str | None,
                   key: str) -> web.Response:
     entity = _entity_id(name, key)
     operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
-    if request.content_length is not None and request.content_length > jsonsafe.MAX_BYTES:
-        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the "
-                              f"limit is {jsonsafe.MAX_BYTES}.")
-    body = await request.read()
+    body = await read_body(request)
     try:
         input_text = input_from_http(body, request.content_type)
     except EntityProtocolError as exc:

@@ -19,6 +19,7 @@ from .engine import Engine
 from .entity_api import ENTITIES, ENTITY_TOKENS, admin_routes, entity_routes
 from .enums import ACTIVE, RuntimeStatus
 from .http_errors import (
+    BODY_LIMIT,
     InvalidQuery,
     clock_seconds,
     error_response,
@@ -28,6 +29,7 @@ from .http_errors import (
     integer,
     json_body,
     json_response,
+    request_body_limit,
     runtime_statuses,
     timestamp,
     wait_seconds,
@@ -293,7 +295,9 @@ def _management_routes(base: str) -> list[web.RouteDef]:
 
 def create_app(engine: Engine, app: LoadedApp) -> web.Application:
     """The aiohttp application of the local host; the engine's loops run with it."""
-    web_app = web.Application(middlewares=[errors_middleware], client_max_size=100 * 1024 * 1024)
+    body_limit = request_body_limit()  # app settings are applied by now
+    web_app = web.Application(middlewares=[errors_middleware], client_max_size=body_limit)
+    web_app[BODY_LIMIT] = body_limit
     web_app[ENGINE] = engine
     web_app[TOKENS] = ContinuationTokens(engine.store.secret(), "instances")
     web_app[ENTITIES] = engine.entities

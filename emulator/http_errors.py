@@ -4,9 +4,11 @@ and JSON bodies, and the request checks of the management API.
 Bodies follow the extension: ``{"Message": ..., "ExceptionMessage": ...}``. A failed store
 write answers 503 (507 for a full disk) with the reason; nothing of the request happened.
 
-Every query value and body is read through ``params`` (finite, bounded numbers; timestamps in
-UTC), ``ids`` (the extension's instance-id rules) and ``jsonsafe`` (strict JSON with depth and
-size limits) before the engine sees it, and everything served goes out as strict JSON
+Request bodies are read up to the Functions host's limit (``read_body``: the
+``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`` app setting, 100 MB by default), 413 above it. Every query
+value and body is read through ``params`` (finite, bounded numbers; timestamps in
+UTC), ``ids`` (the extension's instance-id rules) and ``jsonsafe`` (strict JSON with a depth
+limit) before the engine sees it, and everything served goes out as strict JSON
 (``json_response``: ``NaN``/``Infinity`` become ``null``).
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +43,9 @@ from .params import InvalidParameter, parse_flag, parse_int, parse_seconds, pars
 log = logging.getLogger("emulator")
 
 GENERIC = "Something went wrong while processing your request"
+BODY_LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+DEFAULT_BODY_LIMIT = 104_857_600
+BODY_LIMIT = web.AppKey("body_limit", int)
 
 
 class InvalidQuery(Exception):
@@ -95,6 +102,8 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return engine_error_response(exc)
     except InvalidQuery as exc:
         return error_response(exc.status, str(exc), str(exc))
+    except web.HTTPRequestEntityTooLarge as exc:  # aiohttp's own reader (client_max_size)
+        return error_response(413, exc.text or "The request body is too large.")
     except (InvalidParameter, InvalidInstanceId, ClockRangeError) as exc:
         return error_response(400, str(exc), str(exc))
 
@@ -156,18 +165,53 @@ def waiting_seconds(request: web.Request) -> float | None:
     return wait_seconds(request, "waitingSeconds")
 
 
+def request_body_limit(environ: Mapping[str, str] | None = None) -> int:
+    """The largest request body in bytes: the ``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`` app setting
+    when it is a whole number, else the Functions host's default of 104857600 (100 MB; its
+    ``HttpRequestSizeMiddleware``)."""
+    value = (os.environ if environ is None else environ).get(BODY_LIMIT_SETTING, "").strip()
+    return int(value) if value.isdigit() else DEFAULT_BODY_LIMIT
+
+
+def _too_large(size: int, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is {size} bytes or more; the limit is {limit} "
+                           f"bytes (app setting {BODY_LIMIT_SETTING}).")
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, at most the app's ``BODY_LIMIT`` bytes, else 413 - refused from its
+    ``Content-Length`` before anything is read, or as soon as what arrives passes the limit. The
+    chunks are joined once and nothing else keeps them (``request.read()`` would keep its own
+    copy for the request's lifetime)."""
+    limit = request.app.get(BODY_LIMIT, DEFAULT_BODY_LIMIT)
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(request.content_length, limit)
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 async def json_body(request: web.Request) -> str | None:
     """The body as compact strict JSON text (None when empty); 400 when it is not strict
-    JSON or nests too deeply, 413 when it is larger than ``jsonsafe.MAX_BYTES``."""
-    if request.content_length is not None and request.content_length > jsonsafe.MAX_BYTES:
-        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the "
-                              f"limit for JSON is {jsonsafe.MAX_BYTES}.")
-    raw = await request.read()
-    if not raw.strip():
+    JSON or nests too deeply, 413 when it is larger than the request body limit."""
+    raw = await read_body(request)
+    if not raw or raw.isspace():  # (strip() would copy the body)
         return None
+    # One form of the body at a time: the bytes go as soon as they are text, the text as soon
+    # as it is parsed (at most two of body, text, value and re-encoded text held at once).
     try:
-        return jsonsafe.dumps(jsonsafe.loads(raw))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidQuery(f"Invalid JSON content: {jsonsafe.JsonProblem.ENCODING.value}: "
+                           f"{exc}") from None
+    del raw
+    try:
+        value = jsonsafe.loads(text)
     except jsonsafe.JsonInputError as exc:
-        error = PayloadTooLarge if exc.problem is jsonsafe.JsonProblem.TOO_LARGE \
-            else InvalidQuery
-        raise error(f"Invalid JSON content: {exc}") from None
+        raise InvalidQuery(f"Invalid JSON content: {exc}") from None
+    del text
+    return jsonsafe.dumps(value)

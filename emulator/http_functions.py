@@ -12,7 +12,7 @@ import azure.functions as func
 from aiohttp import web
 
 from .engine import Engine
-from .http_errors import json_response
+from .http_errors import json_response, read_body
 from .loader import HttpFunction, LoadedApp
 from .payloads import RPC_PATH, client_binding
 from .timeouts import FunctionTimeout
@@ -48,7 +48,7 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
     function, params, _ = match(app, request.method, request.match_info["tail"])
     if function is None:
         return web.Response(status=404)
-    body = await request.read()
+    body = await read_body(request)
     req = func.HttpRequest(
         method=request.method, url=str(request.url), headers=dict(request.headers),
         params=dict(request.query), route_params=params, body=body)

@@ -1,6 +1,7 @@
 """Strict JSON for everything the local host parses or echoes.
 
-``loads`` is ``json.loads`` with limits: a size limit, a nesting limit (64, Json.NET's default
+``loads`` is ``json.loads`` with limits: an optional size limit (the HTTP edge has already
+capped request bodies at the Functions host's limit), a nesting limit (64, Json.NET's default
 ``MaxDepth`` since 13.0, which the Functions host applies to the same payloads), strict numbers
 (``NaN`` and ``Infinity`` are refused, and so are numbers too large for a double, such as
 ``1e400``, which Python would turn into ``inf`` and echo as ``Infinity``) and integers of at most
@@ -21,7 +22,6 @@ from enum import Enum
 from typing import Any
 
 MAX_DEPTH = 64
-MAX_BYTES = 16 * 1024 * 1024
 
 
 class JsonProblem(Enum):
@@ -80,13 +80,15 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
-def loads(data: str | bytes | bytearray, *, max_bytes: int = MAX_BYTES,
+def loads(data: str | bytes | bytearray, *, max_bytes: int | None = None,
           max_depth: int = MAX_DEPTH) -> Any:
-    """Parse strict JSON within the limits; ``JsonInputError`` otherwise."""
-    size = len(data) if isinstance(data, bytes | bytearray) else len(data.encode("utf-8",
-                                                                                 "surrogatepass"))
-    if size > max_bytes:
-        raise JsonInputError(JsonProblem.TOO_LARGE, f"{size} bytes; the limit is {max_bytes}")
+    """Parse strict JSON within the limits; ``JsonInputError`` otherwise. Bytes are parsed
+    without an extra copy of them; ``max_bytes`` None: no size limit."""
+    if max_bytes is not None:
+        size = len(data) if isinstance(data, bytes | bytearray) else \
+            len(data.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise JsonInputError(JsonProblem.TOO_LARGE, f"{size} bytes; the limit is {max_bytes}")
     if isinstance(data, bytes | bytearray):
         try:
             text = bytes(data).decode("utf-8")

@@ -207,11 +207,7 @@ def test_hostile_event_bodies_answer_400_and_the_instance_keeps_waiting(host, ki
     assert host.wait(instance_id)["output"] == {"fine": True}
 
 
-def test_a_body_over_the_size_limit_answers_413(host):
-    body = b'"' + b"x" * (17 * 1024 * 1024) + b'"'
-    response = host.request("POST", f"{BASE}/orchestrators/chain", data=body,
-                            headers={"Content-Type": "application/json"})
-    assert response.status_code == 413
+# Bodies over the size limit (413): test_body_limit.py.
 
 
 def test_non_finite_results_are_served_as_strict_json(host):

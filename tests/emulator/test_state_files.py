@@ -335,7 +335,8 @@ def test_a_state_file_with_a_damaged_record_refuses_to_start_in_one_line(tmp_pat
     result = _serve(path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "cannot read the stored state" in result.stderr
-    SqliteStore(str(path)).close()  # the refused start released the state
+    with pytest.raises(StateFileError, match="cannot read the stored state"):
+        SqliteStore(str(path))  # refused again: the refused start left it as it was, unowned
 
 
 def test_two_hosts_on_one_file_in_one_process_the_second_is_refused(tmp_path):
