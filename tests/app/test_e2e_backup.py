@@ -40,6 +40,7 @@ def test_a_file_swapped_for_a_fifo_after_listing_fails_that_file_and_the_backup_
     """The race of a hostile folder: a listed file becomes a FIFO before its copy. The copy must
     not block on the open; every other file is copied, then the backup fails naming the file."""
     import os
+    import shutil
 
     from activities import backup
 
@@ -63,6 +64,7 @@ def test_a_file_swapped_for_a_fifo_after_listing_fails_that_file_and_the_backup_
             os.close(os.open(root / "b.txt", os.O_WRONLY | os.O_NONBLOCK))
         except OSError:
             pass
+        shutil.rmtree(root)  # the base is shared by the session's tests (the scheduled backup's)
     assert status["runtimeStatus"] == "Failed", status
     message = json.dumps(status["output"])
     assert "1 of 3 file(s) were not copied" in message and "b.txt" in message
