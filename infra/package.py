@@ -243,12 +243,15 @@ def build_package(
     if durable_backend not in DURABLE_BACKENDS:
         raise PackageError(f"--durable-backend {durable_backend!r}: use one of "
                            f"{', '.join(DURABLE_BACKENDS)}")
+    if requirements is None and python_version not in LOCKED_PYTHON_VERSIONS:
+        raise PackageError(f"--python-version {python_version}: no lock for it; the locked "
+                           f"versions (the stack's pythonVersion values) are "
+                           f"{', '.join(LOCKED_PYTHON_VERSIONS)}, or pass --requirements")
     app_files: list[tuple[str, Path | bytes]] = list(select_app_files(app_root, includes))
     requirements = requirements or app_root / lock_file(python_version)
     if not requirements.is_file():
         raise PackageError(f"{requirements} does not exist: run `make lock` to pin "
-                           f"requirements.txt with hashes for Python {python_version} "
-                           f"(locked versions: {', '.join(LOCKED_PYTHON_VERSIONS)})")
+                           f"requirements.txt with hashes for Python {python_version}")
     app_files = [(name, _host_json(src, durable_backend) if name == "host.json" else src)
                  for name, src in app_files]
     with tempfile.TemporaryDirectory(prefix="app-package-") as tmp:

@@ -231,10 +231,20 @@ def test_a_missing_lock_file_says_how_to_make_it(app_root, tmp_path):
         pkg.build_package(app_root, tmp_path / "a.zip", requirements=tmp_path / "none.lock")
 
 
-def test_a_python_without_a_lock_names_the_version_and_make_lock(app_root, tmp_path):
-    with pytest.raises(pkg.PackageError, match=r"requirements-py3\.9\.lock does not exist.*"
-                       r"make lock.*Python 3\.9 \(locked versions: 3\.11, 3\.12, 3\.13\)"):
-        pkg.build_package(app_root, tmp_path / "a.zip", python_version="3.9")
+def test_a_python_the_stack_does_not_allow_names_the_locked_ones(app_root, tmp_path):
+    with pytest.raises(pkg.PackageError, match=r"--python-version 3\.10: no lock for it; .* "
+                       r"are 3\.11, 3\.12, 3\.13, or pass --requirements"):
+        pkg.build_package(app_root, tmp_path / "a.zip", python_version="3.10")
+
+
+def test_a_missing_lock_of_a_locked_python_says_make_lock(app_root, tmp_path):
+    (app_root / pkg.lock_file("3.12")).rename(tmp_path / "kept.lock")
+    try:
+        with pytest.raises(pkg.PackageError, match=r"requirements-py3\.12\.lock does not exist"
+                           r": run `make lock` .* for Python 3\.12"):
+            pkg.build_package(app_root, tmp_path / "a.zip", python_version="3.12")
+    finally:
+        (tmp_path / "kept.lock").rename(app_root / pkg.lock_file("3.12"))
 
 
 @pytest.mark.parametrize("version", pkg.LOCKED_PYTHON_VERSIONS)
