@@ -7,7 +7,7 @@ and ``Requires-Python`` are evaluated for that version, and pins every file with
 ``infra.package`` vendors the lock of the stack's ``pythonVersion``.
 
 pip-tools runs from this environment when its Python is the one asked for; for any other
-version it runs from a small virtual environment of that interpreter (kept under the wheel
+version it runs from a small virtual environment of that interpreter (kept next to the wheel
 cache folder), with the pip-tools version ``requirements-dev.txt`` pins. Interpreters are
 found by :mod:`infra.pythons` (pyenv or ``python3.X`` on ``PATH``).
 

@@ -2,7 +2,7 @@
 .ci/run (infra/pythons.py).
 
 The lock test resolves against PyPI with pip-tools running on Python 3.13 (a small virtual
-environment under the wheel cache folder the first time)."""
+environment next to the wheel cache folder the first time)."""
 
 from __future__ import annotations
 
