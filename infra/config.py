@@ -10,8 +10,8 @@ key                         meaning                                            d
                             retires 2028-09-30)
 ``location``                Azure region, e.g. ``westeurope``                  provider location
 ``namePrefix``              2-10 lowercase letters/digits, starts every name   ``dfpy``
-``pythonVersion``           function app Python (flex 3.10-3.13, consumption   ``3.11``
-                            3.10-3.12); build the package for the same one
+``pythonVersion``           function app Python (flex 3.11-3.13, consumption   ``3.11``
+                            3.11-3.12); build the package for the same one
 ``instanceMemoryMB``        Flex instance size: 512, 2048 or 4096              ``2048``
 ``maximumInstanceCount``    Flex scale-out limit, 1-1000                       ``100``
 ``logRetentionDays``        Log Analytics retention, 30-730                    ``30``
@@ -62,10 +62,12 @@ from infra.package import (
 )
 
 PYTHON_VERSIONS = {
-    FLEX: ("3.10", "3.11", "3.12", "3.13"),
-    CONSUMPTION: ("3.10", "3.11", "3.12"),
+    FLEX: ("3.11", "3.12", "3.13"),
+    CONSUMPTION: ("3.11", "3.12"),
 }
-"""Python versions per plan (Linux Consumption gets no language versions after 3.12)."""
+"""Python versions per plan (Linux Consumption gets no language versions after 3.12). Not
+3.10: it reached end of life in October 2026 (so did its Functions support) and the app needs
+3.11 (``datetime.UTC``). Each has a lock, ``requirements-py3.X.lock`` (infra.package)."""
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
 MAX_INSTANCES = (1, 1000)
 LOG_RETENTION_DAYS = (30, 730)

@@ -301,7 +301,7 @@ def test_location_comes_from_the_provider_when_not_set(run_stack):
     [
         ({"hostingPlan": "premium"}, "hostingPlan", "flex, consumption"),
         ({"instanceMemoryMB": "1024"}, "instanceMemoryMB", "512, 2048, 4096"),
-        ({"hostingPlan": "consumption", "pythonVersion": "3.13"}, "pythonVersion", "3.10"),
+        ({"hostingPlan": "consumption", "pythonVersion": "3.13"}, "pythonVersion", "3.11"),
     ],
 )
 def test_invalid_config_stops_the_program_naming_the_key(run_stack, config, key, allowed):
