@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import errno
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..store import Batch, CommitError, CommitFailure, Store
+from ..store.base import Batch, CommitError, CommitFailure, Store
 from .errors import StoreFull, StoreUnavailable
 
 log = logging.getLogger("emulator")
 
-_FULL_SQLITE = {"SQLITE_FULL"}
 _FULL_ERRNO = {errno.ENOSPC, errno.EDQUOT}
 
 
@@ -58,9 +56,9 @@ def _store_error(exc: BaseException) -> StoreUnavailable:
             return StoreFull(f"The state store is full; nothing was changed ({exc}).", exc)
         return StoreUnavailable(f"The state store could not commit; nothing was changed "
                                 f"({exc}).", exc)
-    name = getattr(exc, "sqlite_errorname", None)
-    full = (isinstance(exc, sqlite3.Error) and name in _FULL_SQLITE) \
-        or (isinstance(exc, OSError) and exc.errno in _FULL_ERRNO)
+    # A backend's own error that it did not map (store/sqlite.py maps SQLite's): only a full
+    # disk is told apart.
+    full = isinstance(exc, OSError) and exc.errno in _FULL_ERRNO
     detail = f"{type(exc).__name__}: {exc}"
     if full:
         return StoreFull(f"The state store is full; nothing was changed ({detail}).", exc)

@@ -23,7 +23,7 @@ from ..protocol import history as h
 from ..protocol.entities import REQUEST_EVENT, Request
 from ..protocol.enums import CONTROL_EVENTS, EventType, RuntimeStatus, WorkKind
 from ..protocol.history import compact, format_ts, parse_ts
-from ..store import InstanceRecord
+from ..store.base import InstanceRecord
 from .instance import Inbound
 from .replay import HTTP_ACTIVITY, NewWork, ReplayResult
 from .versioning import MISMATCH_OUTPUT, mismatch_failure_details

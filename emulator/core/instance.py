@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol.enums import CONTROL_EVENTS, RuntimeStatus
-from ..store import InstanceRecord
+from ..store.base import InstanceRecord
 
 ORCHESTRATION = "orchestration"  # Instance.kind of orchestrations; other kinds add their own
 

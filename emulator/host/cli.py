@@ -296,7 +296,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from ..views.timeline import check_replay
+    from ..worker.replay_check import check_replay
 
     try:
         data = jsonsafe.loads(Path(args.history_file).read_bytes(), max_bytes=1 << 31)

@@ -28,7 +28,7 @@ from ..core.replay import (
 )
 from ..protocol.entities import YIELDED_SIGNAL
 from ..protocol.history import EventType, compact
-from ..store import InstanceRecord
+from ..store.base import InstanceRecord
 from .loader import ActivityFunction
 from .timeouts import AbandoningExecutor, FunctionTimeout, call_with_timeout
 
