@@ -1,19 +1,17 @@
 """The app's HTTP functions: match a request to a route, build the ``HttpRequest`` and the
-durable client binding, call the function through the engine's worker, convert its answer."""
+durable client binding, call the function through the worker seam, convert its answer."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-from typing import Any
 
-import azure.functions as func
 from aiohttp import web
 
 from ..runtime.engine import Engine
-from ..worker.invoke import InvocationContext
 from ..worker.loader import HttpFunction, LoadedApp
+from ..worker.seam import HttpCall, HttpReply
 from ..worker.timeouts import FunctionTimeout
 from .errors import json_response
 from .payloads import RPC_PATH, client_binding
@@ -49,23 +47,18 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
     if function is None:
         return web.Response(status=404)
     body = await request.read()
-    req = func.HttpRequest(
-        method=request.method, url=str(request.url), headers=dict(request.headers),
-        params=dict(request.query), route_params=params, body=body)
-    kwargs: dict[str, Any] = {function.request_param: req}
+    binding = None
     if function.client_param:
         port = request.transport.get_extra_info("sockname")[1] if request.transport else 7071
-        binding = client_binding(origin(request), engine.hub_name)
-        binding["rpcBaseUrl"] = f"http://127.0.0.1:{port}{RPC_PATH}/"
-        kwargs[function.client_param] = json.dumps(binding)
-    if function.wants_context:
-        kwargs["context"] = InvocationContext(function.name)
-    for other in function.other_inputs:
-        kwargs[other.split(" ")[0]] = None
+        client = client_binding(origin(request), engine.hub_name)
+        client["rpcBaseUrl"] = f"http://127.0.0.1:{port}{RPC_PATH}/"
+        binding = json.dumps(client)
+    call = HttpCall(method=request.method, url=str(request.url), headers=dict(request.headers),
+                    query=dict(request.query), route_params=params, body=body,
+                    client_binding=binding)
     started = time.perf_counter()
     try:
-        result = await engine.call_function(function.name, function.fn, kwargs,
-                                            is_async=function.is_async)
+        reply = await engine.worker.run_http(function, call, engine.limits.function_timeout)
     except FunctionTimeout as exc:  # the host answers 500 and logs the timeout
         log.error("Executed 'Functions.%s' (Failed): %s", function.name, exc)
         return json_response({"error": str(exc)}, status=500)
@@ -75,19 +68,12 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
                                        "log."}, status=500)
     log.info("Executed 'Functions.%s' (Succeeded, Duration=%.0fms)", function.name,
              (time.perf_counter() - started) * 1000)
-    return to_response(result)
+    return to_response(reply)
 
 
-def to_response(result: Any) -> web.Response:
-    if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items()}
-        if not any(k.lower() == "content-type" for k in headers):
-            mimetype = result.mimetype or "text/plain"
-            headers["Content-Type"] = f"{mimetype}; charset={result.charset or 'utf-8'}"
-        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-    if result is None:
-        return web.Response(status=204)
-    if isinstance(result, bytes | str):
-        return web.Response(status=200, body=result if isinstance(result, bytes)
-                            else result.encode(), content_type="text/plain")
-    return json_response(result)
+def to_response(reply: HttpReply) -> web.Response:
+    """The worker's reply as an aiohttp response."""
+    if reply.is_json:
+        return json_response(reply.value)
+    return web.Response(status=reply.status, body=reply.body, headers=reply.headers or None,
+                        content_type=reply.content_type)

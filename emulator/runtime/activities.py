@@ -22,22 +22,22 @@ from ..core.replay import HTTP_ACTIVITY
 from ..protocol import history as h
 from ..store import WorkItem
 from ..worker.deadlines import Deadlines
-from ..worker.invoke import activity_failure, http_activity, invoke_activity
-from ..worker.loader import LoadedApp
-from ..worker.timeouts import AbandoningExecutor, FunctionTimeout
+from ..worker.invoke import http_activity
+from ..worker.seam import Worker
+from ..worker.timeouts import FunctionTimeout
 from .clock import Clock
 
 log = logging.getLogger("emulator")
 
 
 class ActivityDispatcher:
-    def __init__(self, app: LoadedApp, clock: Clock, pool: AbandoningExecutor,
-                 max_concurrent: int, spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+    def __init__(self, worker: Worker, clock: Clock, max_concurrent: int,
+                 spawn: Callable[[Coroutine[Any, Any, Any]], Any],
                  on_result: Callable[[WorkItem, dict[str, Any]], None],
                  timeout: timedelta | None = None) -> None:
-        self.app = app
+        self.worker = worker
+        self.app = worker.app
         self.clock = clock
-        self.pool = pool
         self.timeout = timeout  # functionTimeout: a call past it fails and frees its slot
         self.max_concurrent = max_concurrent
         self.spawn = spawn
@@ -124,7 +124,7 @@ class ActivityDispatcher:
         task.cancel()
 
     def _failed(self, item: WorkItem, exc: Exception) -> dict[str, Any]:
-        reason, details = activity_failure(item.name, exc)
+        reason, details = self.worker.activity_failure(item.name, exc)
         log.info("[%s] activity %s#%d failed: %s: %s", item.instance_id, item.name,
                  item.task_id, type(exc).__name__, exc)
         return h.task_failed(self.clock.now(), item.task_id, reason, details)
@@ -137,7 +137,7 @@ class ActivityDispatcher:
             if name == HTTP_ACTIVITY:
                 result = await self._http(item.input)
             else:
-                result = await invoke_activity(activity, item.input, self.pool, timeout)
+                result = await self.worker.run_activity(activity, item.input, timeout)
             event = h.task_completed(self.clock.now(), item.task_id, result)
             log.info("[%s] activity %s#%d completed in %.0f ms", item.instance_id, name,
                      item.task_id, (time.perf_counter() - started) * 1000)

@@ -33,9 +33,9 @@ from ..core.versioning import VersioningSettings
 from ..protocol.entities import is_entity_instance
 from ..protocol.enums import EventType, RuntimeStatus
 from ..store import Batch, MessageRecord, Store, WorkItem
-from ..worker.invoke import call_function
 from ..worker.loader import LoadedApp
 from ..worker.pool import AbandonablePool
+from ..worker.seam import InProcessWorker, Worker
 from .activities import ActivityDispatcher
 from .clock import Clock
 from .entities import EntityHost, EntityLinks
@@ -62,8 +62,11 @@ class Engine:
 
     def __init__(self, app: LoadedApp, store: Store, clock: Clock, limits: Limits, *,
                  hub_name: str = "TestHubName",
-                 versioning: VersioningSettings | None = None) -> None:
+                 versioning: VersioningSettings | None = None,
+                 worker: Worker | None = None) -> None:
         self.app = app
+        # The app's code runs behind the worker seam (worker/seam.py).
+        self.worker: Worker = worker or InProcessWorker(app, limits.threads)
         self.versioning = versioning or VersioningSettings()
         self.store = store
         self.clock = clock
@@ -73,16 +76,14 @@ class Engine:
         self.stats = {"episodes": 0, "activities": 0}
         self.listeners: list[Callable[[Instance], None]] = []
         self.orchestrator_pool = AbandonablePool(2, "orchestrator")
-        # Synchronous functions; a call past functionTimeout gives its thread up (replaced).
-        self.functions_pool = AbandonablePool(max(1, limits.threads), "functions")
         self.timers = TimerQueue(clock, self._timer_due, self.idle)
-        self.activities = ActivityDispatcher(app, clock, self.functions_pool,
+        self.activities = ActivityDispatcher(self.worker, clock,
                                              limits.max_activities, self.spawn,
                                              self._activity_result, limits.function_timeout)
         self.hold = HoldPolicy(self.mark_ready, self._call_later)
         self.retries = CommitRetry(self._call_later)  # episodes / batches whose commit failed
         self.orchestrations = Orchestrations(self)
-        self.entities = EntityHost(app, EntityLinks(
+        self.entities = EntityHost(self.worker, EntityLinks(
             commit=lambda batch: self.commit(Change(batch)), now=clock.now, new_id=self.new_id,
             pool=self.orchestrator_pool, timeout=limits.function_timeout,
             spawn=self.spawn, deliver=self._deliver_all, changed=self._work_finished,
@@ -160,7 +161,7 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.activities.stop()
         self.orchestrator_pool.shutdown(wait=False, cancel_futures=True)
-        self.functions_pool.shutdown(wait=False, cancel_futures=True)
+        self.worker.close()
         self.store.close()
 
     def spawn(self, coro: Any) -> asyncio.Task:
@@ -302,17 +303,10 @@ class Engine:
         inst.inbox.append(Inbound(event, item.execution_id, None, item.id))
         self.hold.result_arrived(inst)
 
-    async def call_function(self, name: str, fn: Callable[..., Any], kwargs: dict[str, Any], *,
-                            is_async: bool) -> Any:
-        """Call one of the app's functions (HTTP functions) through the worker, bounded by
-        ``functionTimeout`` (``timeouts.FunctionTimeout``)."""
-        return await call_function(name, fn, kwargs, is_async, self.functions_pool,
-                                   self.limits.function_timeout)
-
     @property
     def replaced_threads(self) -> int:
         """Function threads given up after functionTimeout (each replaced by a new one)."""
-        return self.functions_pool.replaced
+        return self.worker.replaced_threads
 
     # -- episodes ----------------------------------------------------------------------------
     def mark_ready(self, inst: Instance) -> None:

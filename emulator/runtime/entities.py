@@ -40,9 +40,8 @@ from ..protocol.entities import (
 )
 from ..protocol.history import parse_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
-from ..worker.invoke import invoke_entity
-from ..worker.loader import LoadedApp
 from ..worker.pool import AbandonablePool
+from ..worker.seam import Worker
 from ..worker.timeouts import timeout_message
 
 log = logging.getLogger("emulator")
@@ -90,10 +89,11 @@ def batch_size(host_json: dict[str, Any]) -> int:
 
 
 class EntityHost:
-    def __init__(self, app: LoadedApp, links: EntityLinks) -> None:
-        self.app = app
+    def __init__(self, worker: Worker, links: EntityLinks) -> None:
+        self.worker = worker
+        self.app = worker.app
         self.links = links
-        self.batch_size = batch_size(app.host_json)
+        self.batch_size = batch_size(self.app.host_json)
         self.entities: dict[str, _Entity] = {}
         self.stats = {"entity_batches": 0, "entity_operations": 0}
 
@@ -246,13 +246,13 @@ class EntityHost:
         state = EntityState(record.exists, record.state, record.last_operation) if record \
             else EntityState()
         requests = [request for _, request in taken]
-        function = self.app.entity(entity.entity.name)
+        call = self.worker.entity(entity.entity.name)
         unknown = self.unknown_function(entity.entity.name)
 
         def invoke(trigger: str) -> str:
-            if function is None:
+            if call is None:
                 raise EntityProtocolError(unknown)
-            return invoke_entity(function.fn, trigger)
+            return call(trigger)
 
         now = self.links.now()
         future = self.links.pool.submit(run_batch, entity.entity, state, requests, invoke, now,

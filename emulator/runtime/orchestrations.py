@@ -40,7 +40,6 @@ from ..protocol.enums import ACTIVE, RuntimeStatus, WorkKind
 from ..protocol.history import format_ts
 from ..protocol.ids import instance_id_problem
 from ..store import InstanceRecord, MessageRecord, WorkItem
-from ..worker.invoke import invoke_orchestrator
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -129,9 +128,7 @@ class Orchestrations:
                         engine.versioning.describe())
             return None
         now = episode_time(inst.history, engine.clock.now())
-        app = engine.app
-        function = app.orchestrator(record.name)
-        invoke = functools.partial(invoke_orchestrator, function.fn if function else None)
+        invoke = engine.worker.orchestrator(record.name)
         episode = functools.partial(step, record, inst.history, inst.history_json, live, now,
                                     check_work=self.check_work, clock_now=engine.clock.now,
                                     default_version=engine.versioning.default_version,

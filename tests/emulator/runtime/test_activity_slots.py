@@ -2,13 +2,13 @@
 failed activity gives its slot back. Driven by events on one loop: no sleeps, no HTTP."""
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from emulator.runtime.activities import ActivityDispatcher
 from emulator.runtime.clock import Clock
 from emulator.store import WorkItem
 from emulator.worker.loader import ActivityFunction
+from emulator.worker.seam import InProcessWorker
 
 
 class _App:
@@ -44,7 +44,7 @@ def _run_with_limit(limit: int, count: int):
 
         loop = asyncio.get_running_loop()
         tasks = set()
-        dispatcher = ActivityDispatcher(_App(work), Clock(), ThreadPoolExecutor(1), limit,
+        dispatcher = ActivityDispatcher(InProcessWorker(_App(work), 1), Clock(), limit,
                                         lambda coro: tasks.add(loop.create_task(coro)),
                                         on_result)
         dispatcher.start()
@@ -98,7 +98,7 @@ def test_a_timed_out_activity_fails_once_frees_its_slot_and_leaves_no_deadline_b
 
         loop = asyncio.get_running_loop()
         tasks = set()
-        dispatcher = ActivityDispatcher(_App(work), Clock(), ThreadPoolExecutor(1), 1,
+        dispatcher = ActivityDispatcher(InProcessWorker(_App(work), 1), Clock(), 1,
                                         lambda coro: tasks.add(loop.create_task(coro)),
                                         on_result, timeout)
         dispatcher.start()
