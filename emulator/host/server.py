@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..core.versioning import VersioningConfigError, VersioningSettings
 from ..http.api import create_app
+from ..runtime.assembly import build_engine
 from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine, Limits
 from ..store import Store, open_store
@@ -112,9 +113,9 @@ class LocalHostServer:
         clock = make_clock(options.time_skipping)
         store = self.store
         try:
-            self.engine = Engine(app, store, clock, limits,
-                                 hub_name=app.hub_name,
-                                 versioning=self.versioning)
+            self.engine = build_engine(app, store, clock, limits,
+                                       hub_name=app.hub_name,
+                                       versioning=self.versioning)
             self._runner = web.AppRunner(create_app(self.engine, app), access_log=None,
                                          handle_signals=False)
             await self._runner.setup()  # the engine loads the state here

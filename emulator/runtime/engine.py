@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from ..core.batching import HoldPolicy
 from ..core.changes import Change, commit
 from ..core.errors import StoreUnavailable
-from ..core.instance import ORCHESTRATION, Inbound, Instance
+from ..core.instance import Inbound, Instance
 from ..core.stalls import CommitRetry
 from ..core.versioning import VersioningSettings
 from ..protocol.entities import is_entity_instance
@@ -40,8 +40,6 @@ from .activities import ActivityDispatcher
 from .clock import Clock
 from .entities import EntityHost, EntityLinks
 from .limits import Limits
-from .management import Management
-from .orchestrations import Orchestrations
 from .timers import TimerQueue
 from .waiters import Waiters
 
@@ -82,14 +80,16 @@ class Engine:
                                              self._activity_result, limits.function_timeout)
         self.hold = HoldPolicy(self.mark_ready, self._call_later)
         self.retries = CommitRetry(self._call_later)  # episodes / batches whose commit failed
-        self.orchestrations = Orchestrations(self)
         self.entities = EntityHost(self.worker, EntityLinks(
             commit=lambda batch: self.commit(Change(batch)), now=clock.now, new_id=self.new_id,
             pool=self.orchestrator_pool, timeout=limits.function_timeout,
             spawn=self.spawn, deliver=self._deliver_all, changed=self._work_finished,
             waits=self.execution_waits, retries=self.retries))
-        self.kinds: dict[str, InstanceKind] = {ORCHESTRATION: self.orchestrations}
-        self.operations = Management(self)
+        # Built by the host and attached (assembly.build_engine): they see this engine
+        # through narrow ports (ports.py) and the engine imports neither of them.
+        self.orchestrations: Any = None
+        self.operations: Any = None
+        self.kinds: dict[str, InstanceKind] = {}
         self._next_id = 1
         self._changes = 0  # emit() stamps instances with this counter (Instance.version)
         self._ready: set[str] = set()
@@ -99,6 +99,12 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._orch_sem: asyncio.Semaphore | None = None
+
+    def attach(self, orchestrations: InstanceKind, operations: Any) -> None:
+        """Take the orchestration kind and the management operations the host built."""
+        self.orchestrations = orchestrations
+        self.operations = operations
+        self.kinds[orchestrations.kind] = orchestrations
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:

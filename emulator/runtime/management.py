@@ -28,13 +28,13 @@ from .orchestrations import already_exists
 from .rewind import plan_rewind
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .ports import ManagementPort
 
 log = logging.getLogger("emulator")
 
 
 class Management:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: ManagementPort) -> None:
         self.engine = engine
 
     # -- reads -------------------------------------------------------------------------------

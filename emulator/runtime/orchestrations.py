@@ -42,7 +42,7 @@ from ..protocol.ids import instance_id_problem
 from ..store import InstanceRecord, MessageRecord, WorkItem
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .ports import OrchestrationsPort
 
 log = logging.getLogger("emulator")
 
@@ -50,7 +50,7 @@ log = logging.getLogger("emulator")
 class Orchestrations:
     kind = ORCHESTRATION
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: OrchestrationsPort) -> None:
         self.engine = engine
 
     # -- creating instances ----------------------------------------------------------------

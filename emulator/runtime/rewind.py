@@ -37,7 +37,7 @@ from ..protocol.history import EVENT_NAMES, format_ts
 from ..store import MessageRecord
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .ports import InstancesPort
 
 REWOUND_PREFIX = "Rewound: "
 _FAILURES = (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED)
@@ -101,7 +101,7 @@ def rewind_history(history: list[dict[str, Any]]) -> RewoundHistory:
     return result
 
 
-def plan_rewind(engine: Engine, inst: Instance, reason: str | None) -> list[Instance]:
+def plan_rewind(engine: InstancesPort, inst: Instance, reason: str | None) -> list[Instance]:
     """Rewind Failed ``inst`` and, recursively, its failed sub-orchestrations; the instances
     rewound. ``Conflict`` (and nothing changed) when a failed child is gone or not Failed."""
     plans: list[tuple[Instance, RewoundHistory]] = []
@@ -131,7 +131,7 @@ def plan_rewind(engine: Engine, inst: Instance, reason: str | None) -> list[Inst
     return [current for current, _ in plans]
 
 
-def _plan_one(engine: Engine, change: Change, inst: Instance, rewound: RewoundHistory,
+def _plan_one(engine: InstancesPort, change: Change, inst: Instance, rewound: RewoundHistory,
               now: datetime, reason: str | None) -> None:
     batch = change.batch
     texts = [json.dumps(event) for event in rewound.history]

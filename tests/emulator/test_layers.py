@@ -162,3 +162,46 @@ def test_an_import_against_the_flow_is_caught(tmp_path, monkeypatch, layer, sour
     monkeypatch.setattr(sys.modules[__name__], "EMULATOR", scratch)
     (violation,) = flow_violations([module])
     assert message in violation and "upward.py:" in violation
+
+
+def _resolve(target: str) -> str | None:
+    """The module (dotted, under ``emulator``) an import target names, or None if none."""
+    parts = target.split(".")
+    while parts:
+        path = EMULATOR.joinpath(*parts)
+        if path.with_suffix(".py").exists() or (path / "__init__.py").exists():
+            return ".".join(parts)
+        parts = parts[:-1]
+    return None
+
+
+def import_cycles(files: list[Path]) -> list[list[str]]:
+    """Circles in the module graph, counting every import (also ``TYPE_CHECKING`` ones and
+    those inside functions: a circle hidden there is still a circle)."""
+    graph: dict[str, set[str]] = {}
+    for path in files:
+        name = ".".join(_module_parts(path))
+        targets = {_resolve(imp.target) for imp in imports_of(path)[0]}
+        graph[name] = {t for t in targets if t is not None and t != name
+                       and not name.startswith(t + ".") and t != ""}
+    cycles, done, stack = [], set(), []
+
+    def visit(node: str) -> None:
+        if node in stack:
+            cycles.append(stack[stack.index(node):] + [node])
+            return
+        if node in done:
+            return
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt)
+        stack.pop()
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node)
+    return cycles
+
+
+def test_no_import_circles():
+    assert import_cycles(_files()) == []

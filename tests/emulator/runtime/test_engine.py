@@ -18,8 +18,9 @@ from emulator.core.instance import ORCHESTRATION
 from emulator.core.stalls import CommitRetry, retry_delay
 from emulator.protocol.entities import EntityId
 from emulator.protocol.enums import EventType
+from emulator.runtime.assembly import build_engine
 from emulator.runtime.clock import Clock
-from emulator.runtime.engine import Engine, Limits
+from emulator.runtime.engine import Limits
 from emulator.store import MemoryStore
 from emulator.worker.loader import load_app
 
@@ -70,7 +71,7 @@ class Backoff:
 
 
 async def _engine(store, app=PROTOCOL_APP, backoff=None):
-    engine = Engine(load_app(app), store, Clock(), Limits(100, 10, 4))
+    engine = build_engine(load_app(app), store, Clock(), Limits(100, 10, 4))
     engine.retries.schedule = backoff or Backoff()
     await engine.start()
     return engine
