@@ -16,6 +16,7 @@ from ..http.api import create_app
 from ..runtime.assembly import build_engine
 from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine, Limits
+from ..runtime.operations import Operations
 from ..store import Store, open_store
 from ..worker import sdk_compat, sdk_speedups
 from ..worker.loader import (
@@ -116,7 +117,8 @@ class LocalHostServer:
             self.engine = build_engine(app, store, clock, limits,
                                        hub_name=app.hub_name,
                                        versioning=self.versioning)
-            self._runner = web.AppRunner(create_app(self.engine, app), access_log=None,
+            self._runner = web.AppRunner(create_app(Operations(self.engine), app),
+                                         access_log=None,
                                          handle_signals=False)
             await self._runner.setup()  # the engine loads the state here
         except BaseException:

@@ -17,7 +17,7 @@ from aiohttp import web
 from .. import __version__
 from ..core.instance import Instance
 from ..protocol.enums import ACTIVE, RuntimeStatus
-from ..runtime.engine import Engine
+from ..runtime.operations import Operations
 from ..worker.loader import LoadedApp
 from . import dashboard
 from .entities import ENTITIES, ENTITY_TOKENS, admin_routes, entity_routes
@@ -36,7 +36,7 @@ from .errors import (
     wait_seconds,
     waiting_seconds,
 )
-from .functions import APP, ENGINE, invoke_http, origin
+from .functions import APP, OPERATIONS, invoke_http, origin
 from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
 from .params import CLOCK_ADVANCE_LIMIT_SECONDS
 from .payloads import RPC_PATH, WEBHOOK_PATH, check_status_payload, status_payload
@@ -48,7 +48,7 @@ DEFAULT_PAGE_SIZE = 100
 
 # -- management API ------------------------------------------------------------------------
 async def start_instance(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
+    ops = request.app[OPERATIONS]
     name = request.match_info["function"]
     chosen = request.match_info.get("instance_id")
     if chosen is not None:
@@ -58,11 +58,11 @@ async def start_instance(request: web.Request) -> web.Response:
     limit = wait_seconds(request, "timeout")
     wait_seconds(request, "pollingInterval")
     input_json = await json_body(request)
-    started = engine.operations.start(name, input_json, chosen,
-                                      version=request.query.get("version"))
+    started = ops.start_instance(name, input_json, chosen,
+                                   version=request.query.get("version"))
     if limit is not None:
-        with engine.clock.waiting():  # a waiting client: while-waiting time skipping runs
-            inst = await engine.wait_for(started, _finished, limit)
+        with ops.client_waiting():  # a waiting client: while-waiting time skipping runs
+            inst = await ops.wait_for(started, _finished, limit)
         if _finished(inst):
             return json_response(status_payload(inst.record), status=200)
     return _check_status(request, started)
@@ -73,14 +73,14 @@ def _finished(inst: Instance | None) -> bool:
 
 
 def _check_status(request: web.Request, instance_id: str) -> web.Response:
-    payload = check_status_payload(origin(request), instance_id, request.app[ENGINE].hub_name)
+    payload = check_status_payload(origin(request), instance_id, request.app[OPERATIONS].hub_name)
     return json_response(payload, status=202, headers={
         "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
 
 async def get_instance(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
-    inst = engine.instances.get(request.match_info["instance_id"])
+    ops = request.app[OPERATIONS]
+    inst = ops.instance(request.match_info["instance_id"])
     show_input = flag(request, "showInput", True)
     show_history = flag(request, "showHistory", False)
     show_output = flag(request, "showHistoryOutput", False)
@@ -89,7 +89,7 @@ async def get_instance(request: web.Request) -> web.Response:
     if inst is None:
         return web.Response(status=404)
     if waiting is not None and not inst.is_terminal:
-        engine.clock.lease_wait(waiting)  # a polling client waits until its next poll
+        ops.lease_wait(waiting)  # a polling client waits until its next poll
     body = status_payload(inst.record, inst.history, show_input=show_input,
                           show_history=show_history, show_history_output=show_output)
     if inst.status in ACTIVE:
@@ -108,7 +108,7 @@ def _filtered(request: web.Request) -> list[Instance]:
     created_from = timestamp(request, "createdTimeFrom")
     created_to = timestamp(request, "createdTimeTo")
     statuses = runtime_statuses(request)
-    return request.app[ENGINE].operations.find(
+    return request.app[OPERATIONS].find(
         created_from=created_from, created_to=created_to, statuses=statuses,
         prefix=request.query.get("instanceIdPrefix"))
 
@@ -141,25 +141,25 @@ async def list_instances(request: web.Request) -> web.Response:
 
 
 async def purge_instance(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
+    ops = request.app[OPERATIONS]
     instance_id = request.match_info["instance_id"]
-    if instance_id not in engine.instances:
+    if ops.instance(instance_id) is None:
         return web.Response(status=404)
-    return json_response({"instancesDeleted": engine.operations.purge_one(instance_id)})
+    return json_response({"instancesDeleted": ops.purge_one(instance_id)})
 
 
 async def purge_instances(request: web.Request) -> web.Response:
     if not request.query.get("createdTimeFrom"):
         raise InvalidQuery("Please provide value for 'createdTimeFrom' parameter.")
-    engine = request.app[ENGINE]
-    deleted = engine.operations.purge(i.id for i in _filtered(request) if i.is_terminal)
+    ops = request.app[OPERATIONS]
+    deleted = ops.purge(i.id for i in _filtered(request) if i.is_terminal)
     if deleted == 0:
         return web.Response(status=404)
     return json_response({"instancesDeleted": deleted})
 
 
 async def raise_event(request: web.Request) -> web.Response:
-    operations = request.app[ENGINE].operations
+    operations = request.app[OPERATIONS]
     instance_id = request.match_info["instance_id"]
     operations.get_active(instance_id)  # 404 / 410 first, as the extension checks
     if request.content_type != "application/json":
@@ -171,8 +171,7 @@ async def raise_event(request: web.Request) -> web.Response:
 
 
 async def instance_operation(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
-    operations = engine.operations
+    operations = request.app[OPERATIONS]
     instance_id = request.match_info["instance_id"]
     operation = request.match_info["operation"].lower()
     reason = request.query.get("reason")
@@ -186,7 +185,7 @@ async def instance_operation(request: web.Request) -> web.Response:
         new_id = flag(request, "restartWithNewInstanceId", True)
         return _check_status(request, operations.restart(instance_id, new_id))
     elif operation == "rewind":
-        if instance_id not in engine.instances:
+        if operations.instance(instance_id) is None:
             return web.Response(status=404)
         operations.rewind(instance_id, reason)
     else:
@@ -200,65 +199,59 @@ async def not_found(request: web.Request) -> web.Response:
 
 # -- host and emulator admin ---------------------------------------------------------------
 async def host_status(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
-    limits = engine.limits
+    ops = request.app[OPERATIONS]
+    limits = ops.limits
     return json_response({
         "id": socket.gethostname(),
         "state": "Running",
         "version": f"emulator {__version__}",
         "processUptime": int((time.monotonic() - request.app[STARTED]) * 1000),
         "extensions": {"durableTask": {
-            "hubName": engine.hub_name,
+            "hubName": ops.hub_name,
             "maxConcurrentActivityFunctions": limits.max_activities,
             "maxConcurrentOrchestratorFunctions": limits.max_orchestrators,
-            "defaultVersion": engine.versioning.default_version,
-            "versionMatchStrategy": engine.versioning.match_strategy.value,
-            "versionFailureStrategy": engine.versioning.failure_strategy.value,
+            "defaultVersion": ops.versioning.default_version,
+            "versionMatchStrategy": ops.versioning.match_strategy.value,
+            "versionFailureStrategy": ops.versioning.failure_strategy.value,
         }},
         "emulator": {
             "threadPoolSize": limits.threads,
-            "store": engine.store.description,
-            "timeSkipping": engine.clock.mode.value,
-            "episodes": engine.stats["episodes"],
-            "activities": engine.stats["activities"],
-            "instances": len(engine.instances),
-            "functionTimeout": engine.limits.function_timeout_text,
-            "replacedThreads": engine.replaced_threads,
-            "entities": len(engine.entities.entities),
-            **engine.entities.stats,
+            "store": ops.store_description,
+            "timeSkipping": ops.clock.mode.value,
+            "functionTimeout": ops.limits.function_timeout_text,
+            **{k: v for k, v in ops.counters().items() if k != "activitiesRun"},
         },
     })
 
 
 async def clock(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
+    ops = request.app[OPERATIONS]
     action = request.match_info.get("action")
-    if action and not engine.clock.skipping:
+    if action and not ops.clock.skipping:
         return error_response(409, "The host runs in real time; start it with --time-skipping.")
     if action == "hold":
-        engine.clock.hold()
+        ops.hold_clock()
     elif action == "release":
-        engine.clock.release()
-        engine.timers.poke()
+        ops.release_clock()
     elif action == "advance":
-        engine.clock.advance_by(clock_seconds(request, CLOCK_ADVANCE_LIMIT_SECONDS).total_seconds())
-        engine.timers.poke()
+        ops.advance_clock(
+            clock_seconds(request, CLOCK_ADVANCE_LIMIT_SECONDS).total_seconds())
     elif action is not None:
         return web.Response(status=404)
-    return json_response({"now": engine.clock.now().isoformat(),
-                          "timeSkipping": engine.clock.mode.value})
+    return json_response({"now": ops.now().isoformat(),
+                          "timeSkipping": ops.clock.mode.value})
 
 
 async def wait_change(request: web.Request) -> web.Response:
     """Long poll for ``LocalHost.wait``: answer as soon as the instance's change counter passes
     ``after`` (or at ``timeout``) with ``{"version": n, "status": payload or null}``."""
-    engine = request.app[ENGINE]
+    ops = request.app[OPERATIONS]
     after = integer(request, "after", -1, minimum=-1, maximum=2**63 - 1)
     limit = wait_seconds(request, "timeout", "30")
-    waiting = engine.clock.waiting() if flag(request, "waiting", True) \
+    waiting = ops.client_waiting() if flag(request, "waiting", True) \
         else contextlib.nullcontext()
     with waiting:  # LocalHost.wait is a waiting client unless it only watches
-        inst = await engine.wait_for(request.match_info["instance_id"],
+        inst = await ops.wait_for(request.match_info["instance_id"],
                                      lambda i: i is not None and i.version > after, limit)
     if inst is None:
         return json_response({"version": -1, "status": None})
@@ -267,8 +260,8 @@ async def wait_change(request: web.Request) -> web.Response:
 
 async def raw_history(request: web.Request) -> web.Response:
     """The stored history of an instance, unprojected (for ``python -m emulator history``)."""
-    engine = request.app[ENGINE]
-    inst = engine.instances.get(request.match_info["instance_id"])
+    ops = request.app[OPERATIONS]
+    inst = ops.instance(request.match_info["instance_id"])
     if inst is None:
         return error_response(404, f"No instance with ID '{request.match_info['instance_id']}' "
                                    "found.")
@@ -292,17 +285,17 @@ def _management_routes(base: str) -> list[web.RouteDef]:
     ]
 
 
-def create_app(engine: Engine, app: LoadedApp) -> web.Application:
-    """The aiohttp application of the local host; the engine's loops run with it."""
+def create_app(ops: Operations, app: LoadedApp) -> web.Application:
+    """The aiohttp application of the local host; the runtime's loops run with it."""
     web_app = web.Application(middlewares=[errors_middleware], client_max_size=100 * 1024 * 1024)
-    web_app[ENGINE] = engine
-    web_app[TOKENS] = ContinuationTokens(engine.store.secret(), "instances")
-    web_app[ENTITIES] = engine.entities
-    web_app[ENTITY_TOKENS] = ContinuationTokens(engine.store.secret(), "entities")
+    web_app[OPERATIONS] = ops
+    web_app[TOKENS] = ContinuationTokens(ops.secret(), "instances")
+    web_app[ENTITIES] = ops.entities
+    web_app[ENTITY_TOKENS] = ContinuationTokens(ops.secret(), "entities")
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""
-    dashboard.setup(web_app, engine)  # before the app's catch-all route
+    dashboard.setup(web_app, ops)  # before the app's catch-all route
     web_app.add_routes([
         web.get("/admin/host/status", host_status),
         web.get("/admin/emulator/clock", clock),
@@ -315,14 +308,14 @@ def create_app(engine: Engine, app: LoadedApp) -> web.Application:
         web.route("*", f"{prefix}/{{tail:.*}}", invoke_http),
     ])
 
-    async def engine_ctx(_: web.Application):
-        await engine.start()
+    async def runtime_ctx(_: web.Application):
+        await ops.start()
         yield
-        await engine.stop()
+        await ops.stop()
 
     async def release_waiters(_: web.Application) -> None:
-        engine.release_waiters()  # long polls answer before the runner waits for handlers
+        ops.release_waiters()  # long polls answer before the runner waits for handlers
 
-    web_app.cleanup_ctx.append(engine_ctx)
+    web_app.cleanup_ctx.append(runtime_ctx)
     web_app.on_shutdown.append(release_waiters)
     return web_app

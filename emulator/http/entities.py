@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..protocol import jsonsafe
 from ..protocol.entities import EntityId, EntityProtocolError, input_from_http
-from ..runtime.entities import EntityHost, EntityRequestError
+from ..runtime.operations import EntityHost, EntityRequestError
 from .errors import PayloadTooLarge, error_response, flag, integer, json_response, timestamp
 from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
 

@@ -33,7 +33,7 @@ from ..core.errors import (
 from ..protocol import jsonsafe
 from ..protocol.enums import RuntimeStatus
 from ..protocol.ids import InvalidInstanceId, validate_instance_id
-from ..runtime.clock import ClockRangeError
+from ..runtime.operations import ClockRangeError
 from .params import InvalidParameter, parse_flag, parse_int, parse_seconds, parse_timestamp
 
 log = logging.getLogger("emulator")

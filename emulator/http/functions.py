@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from ..runtime.engine import Engine
+from ..runtime.operations import Operations
 from ..worker.loader import HttpFunction, LoadedApp
 from ..worker.seam import HttpCall, HttpReply
 from ..worker.timeouts import FunctionTimeout
@@ -18,7 +18,7 @@ from .payloads import RPC_PATH, client_binding
 
 log = logging.getLogger("emulator")
 
-ENGINE = web.AppKey("engine", Engine)
+OPERATIONS = web.AppKey("operations", Operations)
 APP = web.AppKey("app", LoadedApp)
 
 
@@ -42,7 +42,7 @@ def match(app: LoadedApp, method: str, path: str) -> tuple[HttpFunction | None, 
 
 async def invoke_http(request: web.Request) -> web.StreamResponse:
     app = request.app[APP]
-    engine = request.app[ENGINE]
+    operations = request.app[OPERATIONS]
     function, params, _ = match(app, request.method, request.match_info["tail"])
     if function is None:
         return web.Response(status=404)
@@ -50,7 +50,7 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
     binding = None
     if function.client_param:
         port = request.transport.get_extra_info("sockname")[1] if request.transport else 7071
-        client = client_binding(origin(request), engine.hub_name)
+        client = client_binding(origin(request), operations.hub_name)
         client["rpcBaseUrl"] = f"http://127.0.0.1:{port}{RPC_PATH}/"
         binding = json.dumps(client)
     call = HttpCall(method=request.method, url=str(request.url), headers=dict(request.headers),
@@ -58,7 +58,7 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
                     client_binding=binding)
     started = time.perf_counter()
     try:
-        reply = await engine.worker.run_http(function, call, engine.limits.function_timeout)
+        reply = await operations.run_http(function, call)
     except FunctionTimeout as exc:  # the host answers 500 and logs the timeout
         log.error("Executed 'Functions.%s' (Failed): %s", function.name, exc)
         return json_response({"error": str(exc)}, status=500)

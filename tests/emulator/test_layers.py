@@ -29,6 +29,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "host": frozenset({"protocol", "store", "core", "worker", "runtime", "views", "http"}),
     "testing": frozenset({"protocol", "runtime", "http", "host"}),
 }
+# The edges reach the runtime through its operations facade only.
+RUNTIME_FACADE = "runtime.operations"
+FACADE_ONLY = frozenset({"http"})
 # Below the runtime, the store is its contract only: its face loads SQLite.
 STORE_CONTRACT = "store.base"
 CONTRACT_ONLY = frozenset({"core", "worker", "views"})
@@ -114,6 +117,10 @@ def flow_violations(files: list[Path]) -> list[str]:
             if target not in ALLOWED[layer]:
                 found.append(f"{where(imp)}: {layer} imports {target} ({imp.target}), "
                              f"against the flow")
+            elif (target == "runtime" and layer in FACADE_ONLY
+                  and not imp.target.startswith(RUNTIME_FACADE)):
+                found.append(f"{where(imp)}: {layer} reaches into the runtime ({imp.target}); "
+                             f"go through its facade, {RUNTIME_FACADE}")
             elif (target == "store" and layer in CONTRACT_ONLY
                   and not imp.target.startswith(STORE_CONTRACT)):
                 found.append(f"{where(imp)}: {layer} imports the store's face ({imp.target}); "
@@ -152,6 +159,7 @@ def test_no_module_is_over_400_lines():
     ("core", "import asyncio\n", "pure and imports asyncio"),
     ("views", "def f():\n    from emulator.http import api\n", "views imports http"),
     ("worker", "from ..host import server\n", "worker imports host"),
+    ("http", "from ..runtime.engine import Engine\n", "go through its facade"),
 ])
 def test_an_import_against_the_flow_is_caught(tmp_path, monkeypatch, layer, source, message):
     """The check itself: an upward import in a scratch copy of one layer's file is reported."""

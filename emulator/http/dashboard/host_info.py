@@ -1,11 +1,10 @@
 """Read-only views of a running engine that the management API does not give.
 
-This is the only dashboard module that reads the engine's working state, and it reads as little
-of it as it can: the loaded app, the limits, the clock, the instances (``instance.Instance``:
-record, history, inbox, counters), the number of entities, the pending activity work items
-(``activities.ActivityDispatcher.pending``) and the armed timer messages of
-``timers.TimerQueue`` (which has no public list of them). Every function returns plain
-JSON-ready data, runs on the loop thread (aiohttp handlers do) and changes nothing.
+This is the only dashboard module that reads the engine's working state, through the operations
+facade (``runtime/operations.py``), and it reads as little of it as it can: the loaded app, the
+limits, the clock, the instances (``core.instance.Instance``: record, history, inbox, counters),
+the counters, the pending activity work items and the armed timer messages. Every function
+returns plain JSON-ready data, runs on the loop thread (aiohttp handlers do) and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +15,15 @@ from typing import Any
 
 from ...protocol.enums import EventType
 from ...protocol.history import EVENT_NAMES
+from ...runtime.operations import Operations
 from ..payloads import status_payload
 
 LIST_CAP = 200  # rows per host table; the totals are always exact
 
 
-def functions(engine: Any, base_url: str) -> list[dict[str, Any]]:
+def functions(ops: Operations, base_url: str) -> list[dict[str, Any]]:
     """The app's functions as ``func start`` lists them, HTTP ones with their URLs."""
-    app = engine.app
+    app = ops.app
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""
     rows = [{"name": fn.name, "trigger": "httpTrigger", "methods": sorted(fn.methods),
              "route": fn.route, "url": f"{base_url}{prefix}/{fn.route}",
@@ -37,26 +37,24 @@ def functions(engine: Any, base_url: str) -> list[dict[str, Any]]:
     return rows
 
 
-def orchestrator_names(engine: Any) -> list[str]:
-    return sorted(fn.name for fn in engine.app.orchestrators.values())
+def orchestrator_names(ops: Operations) -> list[str]:
+    return sorted(fn.name for fn in ops.app.orchestrators.values())
 
 
-def limits(engine: Any) -> dict[str, Any]:
-    lim = engine.limits
-    return {"hubName": engine.hub_name,
+def limits(ops: Operations) -> dict[str, Any]:
+    lim = ops.limits
+    counters = ops.counters()
+    return {"hubName": ops.hub_name,
             "maxConcurrentActivityFunctions": lim.max_activities,
             "maxConcurrentOrchestratorFunctions": lim.max_orchestrators,
             "threadPoolSize": lim.threads,
-            "store": engine.store.description,
-            "episodes": engine.stats["episodes"],
-            "activitiesRun": engine.activities.completed,
-            "instances": len(engine.instances),
-            "entities": len(engine.entities.entities),
-            "versioning": _versioning(engine)}
+            "store": ops.store_description,
+            **{k: counters[k] for k in ("episodes", "activitiesRun", "instances", "entities")},
+            "versioning": _versioning(ops)}
 
 
-def _versioning(engine: Any) -> dict[str, Any] | None:
-    settings = getattr(engine, "versioning", None)
+def _versioning(ops: Operations) -> dict[str, Any] | None:
+    settings = getattr(ops, "versioning", None)
     if settings is None:
         return None
     return {"defaultVersion": settings.default_version,
@@ -64,8 +62,8 @@ def _versioning(engine: Any) -> dict[str, Any] | None:
             "versionFailureStrategy": settings.failure_strategy.value}
 
 
-def clock(engine: Any) -> dict[str, Any]:
-    clk = engine.clock
+def clock(ops: Operations) -> dict[str, Any]:
+    clk = ops.clock
     mode = getattr(clk, "mode", None)
     return {"now": clk.now().isoformat(), "timeSkipping": clk.skipping,
             "mode": getattr(mode, "value", None),
@@ -77,11 +75,11 @@ def _capped(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"total": len(rows), "items": rows[:LIST_CAP]}
 
 
-def work(engine: Any) -> dict[str, Any]:
+def work(ops: Operations) -> dict[str, Any]:
     """Running activities, running episodes, pending messages and timers."""
     waiting: set[int] = set()
     episodes, inboxes = [], []
-    for inst in engine.instances.values():
+    for inst in ops.instances():
         if inst.running:
             episodes.append({"instanceId": inst.id, "name": inst.record.name,
                              "episodes": inst.episodes})
@@ -93,20 +91,20 @@ def work(engine: Any) -> dict[str, Any]:
                             "held": inst.held_since is not None})
     activities = [{"instanceId": item.instance_id, "name": item.name, "taskId": item.task_id,
                    "state": "result waiting" if item.id in waiting else "running"}
-                  for item in engine.activities.pending.values()]
+                  for item in ops.pending_activities()]
     timers = sorted(({"instanceId": m.instance_id, "timerId": m.event.get("TimerId"),
-                      "fireAt": m.visible_at} for m in engine.timers.pending()),
+                      "fireAt": m.visible_at} for m in ops.pending_timers()),
                     key=lambda t: t["fireAt"])
     return {"activities": _capped(activities), "episodes": _capped(episodes),
             "messages": _capped(inboxes), "timers": _capped(timers)}
 
 
-def host(engine: Any, base_url: str) -> dict[str, Any]:
-    return {"functions": functions(engine, base_url), "orchestrators": orchestrator_names(engine),
-            "limits": limits(engine), "clock": clock(engine), "work": work(engine)}
+def host(ops: Operations, base_url: str) -> dict[str, Any]:
+    return {"functions": functions(ops, base_url), "orchestrators": orchestrator_names(ops),
+            "limits": limits(ops), "clock": clock(ops), "work": work(ops)}
 
 
-def list_instances(engine: Any, *, name: str | None = None, statuses: set[str] | None = None,
+def list_instances(ops: Operations, *, name: str | None = None, statuses: set[str] | None = None,
                    prefix: str | None = None, created_from: datetime | None = None,
                    created_to: datetime | None = None, offset: int = 0,
                    top: int = 50) -> dict[str, Any]:
@@ -117,8 +115,8 @@ def list_instances(engine: Any, *, name: str | None = None, statuses: set[str] |
     """
     matched, counts = [], Counter()
     want = name.lower() if name else None
-    found = engine.operations.find(created_from=created_from, created_to=created_to,
-                                   prefix=prefix)  # oldest first
+    # oldest first
+    found = ops.find(created_from=created_from, created_to=created_to, prefix=prefix)
     for inst in reversed(found):
         record = inst.record
         if want and record.name.lower() != want:
@@ -132,9 +130,10 @@ def list_instances(engine: Any, *, name: str | None = None, statuses: set[str] |
             "instances": page}
 
 
-def instance(engine: Any, instance_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+def instance(ops: Operations,
+             instance_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """The stored record (as a dict) and the raw history of an instance, or None."""
-    inst = engine.instances.get(instance_id)
+    inst = ops.instance(instance_id)
     if inst is None:
         return None
     record = inst.record

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
+from ...runtime.operations import Operations
 from ...views import gantt as timeline_data
 from ..errors import integer, runtime_statuses, timestamp
 from . import host_info
@@ -32,7 +32,7 @@ def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def routes(engine: Any) -> list[web.RouteDef]:
+def routes(ops: Operations) -> list[web.RouteDef]:
     async def static(request: web.Request) -> web.StreamResponse:
         name = request.match_info.get("file") or "index.html"
         path = (STATIC / name).resolve()
@@ -46,7 +46,7 @@ def routes(engine: Any) -> list[web.RouteDef]:
         raise web.HTTPFound(f"{UI_PATH}/")
 
     async def host(request: web.Request) -> web.Response:
-        return web.json_response(host_info.host(engine, _base_url(request)))
+        return web.json_response(host_info.host(ops, _base_url(request)))
 
     async def instances(request: web.Request) -> web.Response:
         # The edge's shared query readers: InvalidQuery / InvalidParameter become a 400 with
@@ -58,19 +58,19 @@ def routes(engine: Any) -> list[web.RouteDef]:
         created_from = timestamp(request, "createdTimeFrom")
         created_to = timestamp(request, "createdTimeTo")
         page = host_info.list_instances(
-            engine, name=query.get("name") or None, statuses=statuses or None,
+            ops, name=query.get("name") or None, statuses=statuses or None,
             prefix=query.get("instanceIdPrefix") or None, created_from=created_from,
             created_to=created_to, offset=offset, top=top)
         return web.json_response(page)
 
     async def timeline(request: web.Request) -> web.Response:
         instance_id = request.match_info["instance_id"]
-        found = host_info.instance(engine, instance_id)
+        found = host_info.instance(ops, instance_id)
         if found is None:
             return web.json_response({"Message": f"No instance with ID '{instance_id}' found."},
                                      status=404)
         record, history = found
-        return web.json_response(timeline_data.build(record, history, engine.clock.now()))
+        return web.json_response(timeline_data.build(record, history, ops.now()))
 
     return [
         web.get(UI_PATH, redirect),
