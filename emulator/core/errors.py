@@ -1,5 +1,5 @@
 """Domain errors of the engine. Only the HTTP edge turns them into status codes and bodies
-(``http_errors.py``); the engine and its parts raise these and nothing HTTP-shaped."""
+(``http/errors.py``); the engine and its parts raise these and nothing HTTP-shaped."""
 
 from __future__ import annotations
 

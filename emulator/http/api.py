@@ -20,29 +20,25 @@ from ..protocol.enums import ACTIVE, RuntimeStatus
 from ..runtime.operations import Operations
 from ..worker.loader import LoadedApp
 from . import dashboard
-from .entities import ENTITIES, ENTITY_TOKENS, admin_routes, entity_routes
-from .errors import (
-    InvalidQuery,
+from .entities import admin_routes, entity_routes
+from .errors import InvalidQuery, error_response, errors_middleware, json_response
+from .functions import invoke_http, origin
+from .keys import APP, ENTITIES, ENTITY_TOKENS, OPERATIONS, STARTED, TOKENS
+from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
+from .params import CLOCK_ADVANCE_LIMIT_SECONDS
+from .payloads import RPC_PATH, WEBHOOK_PATH, check_status_payload, status_payload
+from .readers import (
     clock_seconds,
-    error_response,
-    errors_middleware,
     flag,
     instance_id,
     integer,
     json_body,
-    json_response,
     runtime_statuses,
     timestamp,
     wait_seconds,
     waiting_seconds,
 )
-from .functions import APP, OPERATIONS, invoke_http, origin
-from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
-from .params import CLOCK_ADVANCE_LIMIT_SECONDS
-from .payloads import RPC_PATH, WEBHOOK_PATH, check_status_payload, status_payload
 
-STARTED = web.AppKey("started", float)
-TOKENS = web.AppKey("tokens", ContinuationTokens)
 DEFAULT_PAGE_SIZE = 100
 
 

@@ -14,11 +14,11 @@ from aiohttp import web
 from ..protocol import jsonsafe
 from ..protocol.entities import EntityId, EntityProtocolError, input_from_http
 from ..runtime.operations import EntityHost, EntityRequestError
-from .errors import PayloadTooLarge, error_response, flag, integer, json_response, timestamp
-from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
+from .errors import PayloadTooLarge, error_response, json_response
+from .keys import ENTITIES, ENTITY_TOKENS
+from .paging import InvalidContinuationToken, query_fingerprint
+from .readers import flag, integer, timestamp
 
-ENTITIES = web.AppKey("entities", EntityHost)
-ENTITY_TOKENS = web.AppKey("entity_tokens", ContinuationTokens)
 EMPTY_KEY = "$"
 
 

@@ -9,18 +9,14 @@ import time
 
 from aiohttp import web
 
-from ..runtime.operations import Operations
 from ..worker.loader import HttpFunction, LoadedApp
 from ..worker.seam import HttpCall, HttpReply
 from ..worker.timeouts import FunctionTimeout
 from .errors import json_response
+from .keys import APP, OPERATIONS
 from .payloads import RPC_PATH, client_binding
 
 log = logging.getLogger("emulator")
-
-OPERATIONS = web.AppKey("operations", Operations)
-APP = web.AppKey("app", LoadedApp)
-
 
 def origin(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ...runtime.operations import Operations
 from ...views import gantt as timeline_data
-from ..errors import integer, runtime_statuses, timestamp
+from ..readers import integer, runtime_statuses, timestamp
 from . import host_info
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -50,7 +50,7 @@ def routes(ops: Operations) -> list[web.RouteDef]:
 
     async def instances(request: web.Request) -> web.Response:
         # The edge's shared query readers: InvalidQuery / InvalidParameter become a 400 with
-        # a message naming the parameter (http_errors.errors_middleware).
+        # a message naming the parameter (errors.errors_middleware).
         query = request.query
         statuses = runtime_statuses(request)
         offset = integer(request, "offset", 0, minimum=0)

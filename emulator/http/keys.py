@@ -1,0 +1,19 @@
+"""What the HTTP edge keeps on its aiohttp application: the keys of its shared objects, set once
+by ``api.create_app`` and read by every handler."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..runtime.operations import EntityHost, Operations
+from ..worker.loader import LoadedApp
+from .paging import ContinuationTokens
+
+OPERATIONS = web.AppKey("operations", Operations)  # the runtime, through its facade
+APP = web.AppKey("app", LoadedApp)  # the app's function index
+ENTITIES = web.AppKey("entities", EntityHost)
+TOKENS = web.AppKey("tokens", ContinuationTokens)  # instance list pages
+ENTITY_TOKENS = web.AppKey("entity_tokens", ContinuationTokens)  # entity list pages
+STARTED = web.AppKey("started", float)  # time.monotonic() at start
+
+__all__ = ["APP", "ENTITIES", "ENTITY_TOKENS", "OPERATIONS", "STARTED", "TOKENS"]
