@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .child_process import free_port
+
 ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development key (public, documented; not a secret).
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -24,12 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 class AzuriteError(RuntimeError):
     pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def find_azurite_blob() -> str:
