@@ -10,100 +10,16 @@ time slices, so a 10,000-wide fan-out still draws at once.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from ..protocol.enums import EventType, RuntimeStatus
-from ..protocol.history import EVENT_NAMES, parse_ts
+from .spans import BarKind, Outcome, Span, read_spans
 
 MAX_BARS = 400
 BUCKETS = 160
 MAX_POINTS = 500
 MAX_EPISODES = 2000
-PREVIEW = 4000  # characters of an input, output or error kept per bar
-REWIND = "Rewind"  # point kinds besides the history's own event names
-REWOUND_FAILURE = "RewoundFailure"
-ENTITY_SIGNAL = "EntitySignal"
-
-
-class BarKind(StrEnum):
-    ACTIVITY = "activity"
-    SUB = "suborchestration"
-    TIMER = "timer"
-    ENTITY = "entity"  # call_entity: the request sent, the response raised back
-
-
-class Outcome(StrEnum):
-    COMPLETED = "completed"
-    FAILED = "failed"
-    RUNNING = "running"  # scheduled, no result yet
-    FIRED = "fired"  # timers
-    WAITING = "waiting"  # a timer not yet due
-    CANCELLED = "cancelled"  # a timer the instance finished without
-
-
-_OPEN_EVENTS = {EventType.TASK_SCHEDULED: BarKind.ACTIVITY,
-                EventType.SUB_ORCHESTRATION_CREATED: BarKind.SUB}
-_CLOSE_EVENTS = {EventType.TASK_COMPLETED: Outcome.COMPLETED,
-                 EventType.TASK_FAILED: Outcome.FAILED,
-                 EventType.SUB_ORCHESTRATION_COMPLETED: Outcome.COMPLETED,
-                 EventType.SUB_ORCHESTRATION_FAILED: Outcome.FAILED}
-_POINT_EVENTS = (EventType.EVENT_RAISED, EventType.EXECUTION_TERMINATED,
-                 EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED)
-
-
-@dataclass
-class Bar:
-    kind: BarKind
-    seq: int
-    name: str
-    start: float
-    end: float | None = None
-    outcome: Outcome = Outcome.RUNNING
-    input: str | None = None
-    output: str | None = None
-    error: str | None = None
-    details: str | None = None  # the failure's details (exception JSON, stack)
-    attempt: int = 1
-    child: str | None = None
-    fire_at: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        body = {"kind": self.kind.value, "seq": self.seq, "name": self.name,
-                "start": self.start, "end": self.end, "outcome": self.outcome.value,
-                "attempt": self.attempt}
-        for key in ("input", "output", "error", "details", "child", "fire_at"):
-            value = getattr(self, key)
-            if value is not None:
-                body[key if key != "fire_at" else "fireAt"] = value
-        return body
-
-
-def _preview(text: Any) -> str | None:
-    if text is None:
-        return None
-    text = text if isinstance(text, str) else json.dumps(text)
-    return text if len(text) <= PREVIEW else text[:PREVIEW] + " ..."
-
-
-def _activity_input(raw: str | None) -> str | None:
-    """TaskScheduled.Input is a JSON array holding the SDK's JSON text of the input."""
-    try:
-        return json.loads(raw)[0] if raw else raw
-    except (json.JSONDecodeError, IndexError, TypeError, KeyError):
-        return raw
-
-
-def _entity_request(event: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body of an entity request (EventSent) or response (EventRaised)."""
-    try:
-        body = json.loads(event.get("Input") or "{}")
-    except (json.JSONDecodeError, TypeError):
-        return {}
-    return body if isinstance(body, dict) else {}
+Bar = Span  # a bar of the Gantt view is a span (spans.py)
 
 
 def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
@@ -114,104 +30,15 @@ def build(record: dict[str, Any], history: list[dict[str, Any]], now: datetime) 
     if not history:
         view.update(t0=None, span=0, episodeCount=0, pointCount=0, barCount=0)
         return view
-    t0 = parse_ts(history[0]["Timestamp"])
-
-    def ms(ts: str | datetime) -> float:
-        value = ts if isinstance(ts, datetime) else parse_ts(ts)
-        return round((value - t0).total_seconds() * 1000, 3)
-
-    bars, open_bars, timers, points, episodes = [], {}, {}, [], []
-    entity_calls: dict[str, Bar] = {}  # request id -> the call's bar
-    last_by_name: dict[tuple[BarKind, str], Bar] = {}
-    episode_start = None
-    finished_at = None
-    for event in history:
-        kind = EventType(event["EventType"])
-        if kind == EventType.ORCHESTRATOR_STARTED:
-            episode_start = ms(event["Timestamp"])
-        elif kind == EventType.ORCHESTRATOR_COMPLETED and episode_start is not None:
-            episodes.append([episode_start, max(episode_start, ms(event["Timestamp"]))])
-            episode_start = None
-        elif kind in _OPEN_EVENTS:
-            bar_kind = _OPEN_EVENTS[kind]
-            raw = event.get("Input")
-            bar = Bar(bar_kind, event["EventId"], event.get("Name") or "?",
-                      ms(event["Timestamp"]),
-                      input=_preview(_activity_input(raw) if bar_kind == BarKind.ACTIVITY
-                                     else raw),
-                      child=event.get("InstanceId"))
-            previous = last_by_name.get((bar_kind, bar.name))
-            if previous is not None and previous.outcome == Outcome.FAILED:
-                bar.attempt = previous.attempt + 1
-            last_by_name[(bar_kind, bar.name)] = bar
-            open_bars[bar.seq] = bar
-            bars.append(bar)
-            if bar.child:
-                view["children"].append({"instanceId": bar.child, "name": bar.name})
-        elif kind in _CLOSE_EVENTS:
-            bar = open_bars.pop(event.get("TaskScheduledId"), None)
-            if bar is not None:
-                bar.end = max(bar.start, ms(event["Timestamp"]))
-                bar.outcome = _CLOSE_EVENTS[kind]
-                if bar.outcome == Outcome.COMPLETED:
-                    bar.output = _preview(event.get("Result"))
-                else:
-                    bar.error = _preview(event.get("Reason") or event.get("Result"))
-                    bar.details = _preview(event.get("Details"))
-        elif kind == EventType.TIMER_CREATED:
-            bar = Bar(BarKind.TIMER, event["EventId"], "timer", ms(event["Timestamp"]),
-                      end=ms(event["FireAt"]), outcome=Outcome.WAITING,
-                      fire_at=event["FireAt"])
-            timers[bar.seq] = bar
-            bars.append(bar)
-        elif kind == EventType.TIMER_FIRED:
-            bar = timers.pop(event.get("TimerId"), None)
-            if bar is not None:
-                bar.outcome = Outcome.FIRED
-        elif kind == EventType.EVENT_SENT and str(event.get("InstanceId", "")).startswith("@"):
-            request = _entity_request(event)
-            target = event["InstanceId"][1:]
-            if request.get("signal"):
-                points.append({"kind": ENTITY_SIGNAL, "name": f"{target} {request.get('op')}",
-                               "at": ms(event["Timestamp"]),
-                               "data": _preview(request.get("input"))})
-            else:
-                bar = Bar(BarKind.ENTITY, event["EventId"], f"{target} {request.get('op')}",
-                          ms(event["Timestamp"]), input=_preview(request.get("input")))
-                entity_calls[request.get("id")] = bar
-                bars.append(bar)
-        elif kind == EventType.EVENT_RAISED and event.get("Name") in entity_calls:
-            bar = entity_calls.pop(event["Name"])
-            bar.end = max(bar.start, ms(event["Timestamp"]))
-            response = _entity_request(event)
-            if response.get("exceptionType"):
-                bar.outcome, bar.error = Outcome.FAILED, _preview(response.get("result"))
-            else:
-                bar.outcome, bar.output = Outcome.COMPLETED, _preview(response.get("result"))
-        elif kind in _POINT_EVENTS:
-            detail = event.get("Reason") if kind in (EventType.EXECUTION_SUSPENDED,
-                                                     EventType.EXECUTION_RESUMED) \
-                else event.get("Input")
-            points.append({"kind": EVENT_NAMES[kind], "name": event.get("Name") or "",
-                           "at": ms(event["Timestamp"]), "data": _preview(detail)})
-        elif kind == EventType.GENERIC:
-            # Rewind (rewind.py): the message that revived the instance carries the reason
-            # as Data; the failure it cleared keeps its row as "Rewound: ExecutionCompleted".
-            reason = event.get("Reason") or ""
-            if not reason:
-                points.append({"kind": REWIND, "name": "", "at": ms(event["Timestamp"]),
-                               "data": _preview(event.get("Data"))})
-            elif reason.endswith("ExecutionCompleted"):
-                points.append({"kind": REWOUND_FAILURE, "name": "", "at": ms(event["Timestamp"]),
-                               "data": reason})
-        elif kind in (EventType.EXECUTION_COMPLETED, EventType.CONTINUE_AS_NEW):
-            finished_at = ms(event["Timestamp"])
-            view["result"] = {"status": RuntimeStatus.from_code(event["OrchestrationStatus"]),
-                              "at": finished_at}
-    last = ms(history[-1]["Timestamp"])
-    end = finished_at if finished_at is not None else max(last, ms(now))
-    if episode_start is not None:  # an episode still running
-        episodes.append([episode_start, end])
+    spans = read_spans(history)
+    bars, points, episodes = spans.bars, spans.points, spans.episodes
+    view["children"] = spans.children
+    if spans.result is not None:
+        view["result"] = spans.result
+    finished_at = spans.finished_at
+    end = finished_at if finished_at is not None else max(spans.last, spans.ms(now))
+    if spans.open_episode is not None:  # an episode still running
+        episodes.append([spans.open_episode, end])
     for bar in bars:
         if bar.outcome == Outcome.RUNNING:
             bar.end = None

@@ -7,18 +7,18 @@ development dependency of this repository), and is imported only here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..protocol.history import EventType, parse_ts
+from .spans import BarKind, Outcome, read_spans
 
 _COLORS = {"completed": "#2e7d32", "failed": "#c62828", "running": "#f9a825",
            "timer": "#90a4ae"}
 
 
 @dataclass
-class Bar:
+class Row:
+    """One row of the picture: a span projected to seconds, with its colour key."""
     seq: int
     label: str
     start: float  # seconds after the first event
@@ -26,47 +26,29 @@ class Bar:
     outcome: str  # completed, failed, running, timer
 
 
-def bars(history: list[dict[str, Any]]) -> tuple[list[Bar], list[float]]:
-    """Bars of the tasks and timers of a history, and the start offsets of its episodes.
+def bars(history: list[dict[str, Any]]) -> tuple[list[Row], list[float]]:
+    """Bars of the tasks and timers of a history, and the start offsets of its episodes, in
+    seconds: the history's spans (``spans.py``) without entity calls.
 
-    A task spans from the episode that scheduled it to its completion (or failure) event; one
-    still pending ends at the last event. A timer spans from its creation to its due time.
+    A task spans from its scheduling to its completion (or failure) event; one still pending
+    ends at the latest event. A timer spans from its creation to its due time.
     """
     if not history:
         return [], []
-    t0 = parse_ts(history[0]["Timestamp"])
-    last = max(parse_ts(e["Timestamp"]) for e in history)
-
-    def at(moment: datetime) -> float:
-        return (moment - t0).total_seconds()
-
-    episodes: list[float] = []
-    open_tasks: dict[int, Bar] = {}
-    done: list[Bar] = []
-    episode_start = t0
-    for event in history:
-        kind = event["EventType"]
-        ts = parse_ts(event["Timestamp"])
-        if kind == EventType.ORCHESTRATOR_STARTED:
-            episode_start = ts
-            episodes.append(at(ts))
-        elif kind in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED):
-            open_tasks[event["EventId"]] = Bar(event["EventId"], event.get("Name") or "?",
-                                               at(max(ts, episode_start)), at(last), "running")
-        elif kind == EventType.TIMER_CREATED:
-            done.append(Bar(event["EventId"], "timer", at(ts),
-                            at(max(parse_ts(event["FireAt"]), ts)), "timer"))
-        elif kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED,
-                      EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED):
-            bar = open_tasks.pop(event.get("TaskScheduledId"), None)
-            if bar is not None:
-                bar.end = at(ts)
-                bar.outcome = ("completed" if kind in (EventType.TASK_COMPLETED,
-                                                        EventType.SUB_ORCHESTRATION_COMPLETED)
-                               else "failed")
-                done.append(bar)
-    done.extend(open_tasks.values())
-    return sorted(done, key=lambda b: (b.start, b.seq)), episodes
+    spans = read_spans(history)
+    drawn = []
+    for span in spans.bars:
+        if span.kind == BarKind.ENTITY:
+            continue
+        if span.kind == BarKind.TIMER:
+            end, outcome = max(span.end, span.start), "timer"
+        elif span.outcome == Outcome.RUNNING:
+            end, outcome = spans.latest, "running"
+        else:
+            end, outcome = span.end, span.outcome.value
+        drawn.append(Row(span.seq, span.name, span.start / 1000, end / 1000, outcome))
+    return (sorted(drawn, key=lambda b: (b.start, b.seq)),
+            [start / 1000 for start in spans.episode_starts])
 
 
 def plot_timeline(record: dict[str, Any], history: list[dict[str, Any]], path: Path) -> Path:

@@ -44,3 +44,12 @@ def test_plot_writes_a_png(tmp_path):
                          tmp_path / "t.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_the_plot_and_the_gantt_view_draw_the_same_spans():
+    from emulator.views import gantt
+
+    view = gantt.build({"instance_id": "i"}, _history(), at(8))
+    items, _ = bars(_history())
+    assert [(b["seq"], b["start"]) for b in view["bars"]] == \
+        [(b.seq, b.start * 1000) for b in items]
