@@ -144,6 +144,9 @@ def test_every_package_has_a_row_and_a_face():
     for name in packages:
         face = ast.parse((EMULATOR / name / "__init__.py").read_text())
         assert ast.get_docstring(face), f"emulator/{name}/__init__.py says what the layer holds"
+        names = {t.id for node in face.body if isinstance(node, ast.Assign)
+                 for t in node.targets if isinstance(t, ast.Name)}
+        assert "__all__" in names, f"emulator/{name}/__init__.py has __all__"
 
 
 def test_no_module_is_over_400_lines():
