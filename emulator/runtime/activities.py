@@ -1,7 +1,7 @@
 """Activity dispatch: run work items under the concurrency limit and report their results.
 
-``dispatch`` starts a committed work item; the activity runs through ``worker.py`` (async on the
-loop, sync in the functions pool, at most ``functionTimeout``, after which it fails with the
+``dispatch`` starts a committed work item; the activity runs through the worker seam (async on
+the loop, sync in the functions pool, at most ``functionTimeout``, after which it fails with the
 host's message and its slot is free; ``BuiltIn::HttpActivity`` with aiohttp) and its outcome, as a
 ``TaskCompleted`` / ``TaskFailed`` event, goes to ``on_result``. A work item stays ``pending``
 until the episode that consumes its result commits (``retire``): the engine is idle only when

@@ -6,10 +6,10 @@ first committed through the ``Store`` (``changes.Change``: one batch per episode
 call) and only then applied to memory, so a failed write changes nothing and a killed process
 restarts from the last committed episode. Orchestrator code (the SDK's ``handle``) and the
 host-side replay run in a small thread pool (``episode.step``) so the loop keeps serving HTTP and
-activities meanwhile; ``worker.py`` does the Python worker's part of every call into the app.
+activities meanwhile; the worker (``worker/seam.py``) runs every call into the app.
 
 Extension points: ``kinds`` maps ``Instance.kind`` to the object that runs that kind's episodes
-(``orchestrations.Orchestrations``); durable entities run in ``entity_host.EntityHost``
+(``orchestrations.Orchestrations``); durable entities run in ``entities.EntityHost``
 (``deliver`` routes messages for ``@name@key`` ids to it); management operations are functions
 over this class's public methods (``management.Management``); ``emit`` tells listeners and
 waiters that an instance changed.

@@ -8,7 +8,7 @@ registered). Nothing in memory changes before ``Engine.commit``.
 
 Another kind of instance would live in a module like this one and register with
 ``Engine.kinds``; the engine calls ``episode(inst)`` on the instance's kind. Durable entities are
-not instances: ``entity_host.py`` keeps their queues and state, and an episode's entity calls and
+not instances: ``entities.py`` keeps their queues and state, and an episode's entity calls and
 signals leave it as outgoing messages (``Engine.deliver`` routes ``@name@key`` ids there).
 """
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emulator.core.replay import ACTIVITY, NonDeterminismError, replay
+from emulator.core.rewind import revive_event, rewind_history
 from emulator.protocol import history as h
 from emulator.protocol.history import EventType, RuntimeStatus
-from emulator.runtime.rewind import revive_event, rewind_history
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
