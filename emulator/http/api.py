@@ -18,7 +18,7 @@ from .. import __version__
 from ..core.instance import Instance
 from ..protocol.enums import ACTIVE, RuntimeStatus
 from ..runtime.operations import Operations
-from ..worker.loader import LoadedApp
+from ..worker.index import FunctionIndex
 from . import dashboard
 from .entities import admin_routes, entity_routes
 from .errors import InvalidQuery, error_response, errors_middleware, json_response
@@ -281,7 +281,7 @@ def _management_routes(base: str) -> list[web.RouteDef]:
     ]
 
 
-def create_app(ops: Operations, app: LoadedApp) -> web.Application:
+def create_app(ops: Operations, app: FunctionIndex) -> web.Application:
     """The aiohttp application of the local host; the runtime's loops run with it."""
     web_app = web.Application(middlewares=[errors_middleware], client_max_size=100 * 1024 * 1024)
     web_app[OPERATIONS] = ops

@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from ..worker.loader import HttpFunction, LoadedApp
+from ..worker.index import FunctionIndex, HttpFunction
 from ..worker.seam import HttpCall, HttpReply
 from ..worker.timeouts import FunctionTimeout
 from .errors import json_response
@@ -22,7 +22,7 @@ def origin(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def match(app: LoadedApp, method: str, path: str) -> tuple[HttpFunction | None, dict, bool]:
+def match(app: FunctionIndex, method: str, path: str) -> tuple[HttpFunction | None, dict, bool]:
     method_mismatch = False
     for function in app.http:
         found = function.pattern.match(path)

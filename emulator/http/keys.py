@@ -6,11 +6,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..runtime.operations import EntityHost, Operations
-from ..worker.loader import LoadedApp
+from ..worker.index import FunctionIndex
 from .paging import ContinuationTokens
 
 OPERATIONS = web.AppKey("operations", Operations)  # the runtime, through its facade
-APP = web.AppKey("app", LoadedApp)  # the app's function index
+APP = web.AppKey("app", FunctionIndex)  # the app's function index
 ENTITIES = web.AppKey("entities", EntityHost)
 TOKENS = web.AppKey("tokens", ContinuationTokens)  # instance list pages
 ENTITY_TOKENS = web.AppKey("entity_tokens", ContinuationTokens)  # entity list pages

@@ -33,6 +33,7 @@ from ..core.versioning import VersioningSettings
 from ..protocol.entities import is_entity_instance
 from ..protocol.enums import EventType, RuntimeStatus
 from ..store import Batch, MessageRecord, Store, WorkItem
+from ..worker.index import FunctionIndex
 from ..worker.loader import LoadedApp
 from ..worker.pool import AbandonablePool
 from ..worker.seam import InProcessWorker, Worker
@@ -62,9 +63,10 @@ class Engine:
                  hub_name: str = "TestHubName",
                  versioning: VersioningSettings | None = None,
                  worker: Worker | None = None) -> None:
-        self.app = app
-        # The app's code runs behind the worker seam (worker/seam.py).
+        # The app's code runs behind the worker seam (worker/seam.py); the engine reads only
+        # the app's function index (plain data).
         self.worker: Worker = worker or InProcessWorker(app, limits.threads)
+        self.app: FunctionIndex = self.worker.app
         self.versioning = versioning or VersioningSettings()
         self.store = store
         self.clock = clock

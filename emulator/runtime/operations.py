@@ -18,7 +18,7 @@ from ..core.instance import Instance
 from ..core.versioning import VersioningSettings
 from ..protocol.enums import RuntimeStatus
 from ..store.base import MessageRecord, WorkItem
-from ..worker.loader import HttpFunction, LoadedApp
+from ..worker.index import FunctionIndex, HttpFunction
 from ..worker.seam import HttpCall, HttpReply
 from .clock import Clock, ClockRangeError, TimeSkipping
 from .engine import Engine
@@ -34,7 +34,7 @@ class Operations:
 
     # -- the host ------------------------------------------------------------------------------
     @property
-    def app(self) -> LoadedApp:
+    def app(self) -> FunctionIndex:
         return self._engine.app
 
     @property

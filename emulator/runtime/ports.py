@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..core.instance import Instance
     from ..core.versioning import VersioningSettings
     from ..store.base import MessageRecord, WorkItem
-    from ..worker.loader import LoadedApp
+    from ..worker.index import FunctionIndex
     from ..worker.pool import AbandonablePool
     from ..worker.seam import Worker
     from .activities import ActivityDispatcher
@@ -52,14 +52,14 @@ class OrchestrationStarter(Protocol):
 
 class ManagementPort(InstancesPort, Protocol):
     """What the management operations (start, raise, terminate, ..., rewind, purge) use."""
-    app: LoadedApp
+    app: FunctionIndex
     versioning: VersioningSettings
     orchestrations: OrchestrationStarter
 
 
 class OrchestrationsPort(InstancesPort, Protocol):
     """What the orchestration kind uses to run episodes and plan their effects."""
-    app: LoadedApp
+    app: FunctionIndex
     worker: Worker
     versioning: VersioningSettings
     limits: Limits

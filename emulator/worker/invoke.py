@@ -29,7 +29,7 @@ from ..core.replay import (
 from ..protocol.entities import YIELDED_SIGNAL
 from ..protocol.history import EventType, compact
 from ..store.base import InstanceRecord
-from .loader import ActivityFunction
+from .index import ActivityFunction
 from .timeouts import AbandoningExecutor, FunctionTimeout, call_with_timeout
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -159,7 +159,7 @@ def invoke_entity(fn: Any, trigger: str) -> str:
     return EnitityTriggerConverter.encode(result, expected_type=None).value
 
 
-async def invoke_activity(activity: ActivityFunction, input_text: str | None,
+async def invoke_activity(activity: ActivityFunction, fn: Any, input_text: str | None,
                           pool: AbandoningExecutor, timeout: timedelta | None) -> str | None:
     """Decode the input as the worker does, call the activity (async on the loop, sync in the
     pool) for at most ``timeout`` and return its result as JSON text; exceptions (and
@@ -167,7 +167,7 @@ async def invoke_activity(activity: ActivityFunction, input_text: str | None,
     kwargs = {activity.input_param: decode_activity_input(input_text)}
     if activity.wants_context:
         kwargs["context"] = InvocationContext(activity.function_name)
-    returned = await call_function(activity.function_name, activity.fn, kwargs,
+    returned = await call_function(activity.function_name, fn, kwargs,
                                    activity.is_async, pool, timeout)
     return encode_activity_result(returned)
 

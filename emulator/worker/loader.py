@@ -4,7 +4,8 @@ The worker imports ``function_app.py`` from the app folder, finds the module-lev
 (here usually ``df.DFApp``) and asks it ``get_functions()``. Each function carries its trigger
 (``httpTrigger``, ``orchestrationTrigger``, ``activityTrigger``, ``entityTrigger``), its bindings
 (``durableClient`` ...) and the user function, which for orchestrators is already the SDK's
-``handle(context_json) -> state_json``. This module returns that index as plain dataclasses.
+``handle(context_json) -> state_json``. This module returns that index as plain data
+(``index.py``) with the code behind it (``LoadedApp``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .index import (
+    ActivityFunction,
+    AppLoadError,
+    EntityFunction,
+    FunctionIndex,
+    HttpFunction,
+    OrchestratorFunction,
+)
 from .timeouts import function_timeout
 
 log = logging.getLogger("emulator")
@@ -30,98 +38,17 @@ log = logging.getLogger("emulator")
 ALL_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"})
 
 
-class AppLoadError(Exception):
-    """The app cannot be served; the message says why, for a one-line start-up error."""
-
-
 @dataclass
-class HttpFunction:
-    name: str
-    route: str
-    methods: frozenset[str]
-    auth_level: str
-    fn: Any
-    is_async: bool
-    request_param: str
-    client_param: str | None
-    wants_context: bool
-    pattern: re.Pattern[str]
-    other_inputs: list[str] = field(default_factory=list)
+class LoadedApp(FunctionIndex):
+    """The app imported in this process: its function index, its module and its functions'
+    code (``code_of``), which only an in-process worker uses."""
 
+    module: Any = None
+    code: dict[str, Any] = field(default_factory=dict)  # function name (lower case) -> callable
 
-@dataclass
-class OrchestratorFunction:
-    name: str
-    function_name: str
-    fn: Any
-
-
-@dataclass
-class EntityFunction:
-    name: str
-    function_name: str
-    fn: Any  # the SDK's handle(context) -> result JSON string
-
-
-@dataclass
-class ActivityFunction:
-    name: str
-    function_name: str
-    fn: Any
-    is_async: bool
-    input_param: str
-    wants_context: bool
-
-
-@dataclass
-class LoadedApp:
-    app_dir: Path
-    module: Any
-    http: list[HttpFunction]
-    orchestrators: dict[str, OrchestratorFunction]
-    activities: dict[str, ActivityFunction]
-    entities: dict[str, EntityFunction]
-    host_json: dict[str, Any]
-    skipped: list[str] = field(default_factory=list)
-
-    def orchestrator(self, name: str) -> OrchestratorFunction | None:
-        """Function names are case-insensitive in the Functions host."""
-        return self.orchestrators.get(name.lower())
-
-    def activity(self, name: str) -> ActivityFunction | None:
-        return self.activities.get(name.lower())
-
-    def entity(self, name: str) -> EntityFunction | None:
-        return self.entities.get(name.lower())
-
-    @property
-    def function_timeout(self) -> timedelta | None:
-        """``functionTimeout`` from host.json (30 minutes when absent; None: unlimited)."""
-        return function_timeout(self.host_json)
-
-    @property
-    def hub_name(self) -> str:
-        """``extensions.durableTask.hubName``, with ``%SETTING%`` references resolved from the
-        app settings as the Functions host resolves them (AppLoadError when one is missing)."""
-        durable = (self.host_json.get("extensions") or {}).get("durableTask") or {}
-        return resolve_setting_refs(str(durable.get("hubName") or "TestHubName"), "hubName")
-
-    @property
-    def route_prefix(self) -> str:
-        http = (self.host_json.get("extensions") or {}).get("http") or {}
-        return str(http.get("routePrefix", "api")).strip("/")
-
-
-def resolve_setting_refs(value: str, key: str) -> str:
-    """Replace each ``%NAME%`` in a host.json value with the app setting ``NAME``."""
-    def setting(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in os.environ:
-            raise AppLoadError(f"host.json: {key} refers to app setting '%{name}%', "
-                               f"which is not set (local.settings.json Values or --setting)")
-        return os.environ[name]
-
-    return re.sub(r"%([^%]+)%", setting, value)
+    def code_of(self, function: Any) -> Any:
+        """The callable behind an index entry (the SDK's handler for orchestrators/entities)."""
+        return self.code[getattr(function, "function_name", function.name).lower()]
 
 
 def read_host_json(app_dir: Path) -> dict[str, Any]:
@@ -296,6 +223,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
     entities: dict[str, EntityFunction] = {}
     skipped: list[str] = []
     seen_names: set[str] = set()
+    code: dict[str, Any] = {}
 
     for function in functions:
         fname = function.get_function_name()
@@ -304,6 +232,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
         seen_names.add(fname.lower())
         trigger = function.get_trigger()
         user_fn = function.get_user_function()
+        code[fname.lower()] = user_fn
         bindings = function.get_bindings()
         ttype = trigger.type
         if ttype == "httpTrigger":
@@ -312,26 +241,26 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
             name = getattr(trigger, "orchestration", None) or fname
             if name.lower() in orchestrators:
                 raise AppLoadError(f"Two orchestrator functions are named {name!r}")
-            orchestrators[name.lower()] = OrchestratorFunction(name, fname, user_fn)
+            orchestrators[name.lower()] = OrchestratorFunction(name, fname)
         elif ttype == "activityTrigger":
             name = getattr(trigger, "activity", None) or fname
             if name.lower() in activities:
                 raise AppLoadError(f"Two activity functions are named {name!r}")
             params = _params(user_fn)
             activities[name.lower()] = ActivityFunction(
-                name, fname, user_fn, _is_async(user_fn), trigger.name,
+                name, fname, _is_async(user_fn), trigger.name,
                 "context" in params and trigger.name != "context")
         elif ttype == "entityTrigger":
             name = getattr(trigger, "entity_name", None) or fname
             if name.lower() in entities:
                 raise AppLoadError(f"Two entity functions are named {name!r}")
-            entities[name.lower()] = EntityFunction(name, fname, user_fn)
+            entities[name.lower()] = EntityFunction(name, fname)
         else:
             skipped.append(f"{fname} ({ttype})")
 
     _check_routes(http)
-    return LoadedApp(app_dir, module, http, orchestrators, activities, entities, host_json,
-                     skipped)
+    return LoadedApp(app_dir, http, orchestrators, activities, entities, host_json, skipped,
+                     module=module, code=code)
 
 
 def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) -> HttpFunction:
@@ -352,7 +281,7 @@ def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) 
     params = _params(user_fn)
     return HttpFunction(
         name=fname, route=route, methods=method_set,
-        auth_level=str(getattr(auth, "value", auth) or "function"), fn=user_fn,
+        auth_level=str(getattr(auth, "value", auth) or "function"),
         is_async=_is_async(user_fn), request_param=trigger.name, client_param=client_param,
         wants_context="context" in params and trigger.name != "context",
         pattern=route_pattern(route), other_inputs=others,

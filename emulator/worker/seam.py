@@ -34,6 +34,7 @@ import azure.functions as func
 
 from ..core.replay import ReplayResult
 from ..store.base import InstanceRecord
+from .index import ActivityFunction, FunctionIndex, HttpFunction
 from .invoke import (
     InvocationContext,
     activity_failure,
@@ -42,7 +43,7 @@ from .invoke import (
     invoke_entity,
     invoke_orchestrator,
 )
-from .loader import ActivityFunction, HttpFunction, LoadedApp
+from .loader import LoadedApp
 from .pool import AbandonablePool
 
 # (record, history, encoded history events or None) -> (SDK state, replay result, failure)
@@ -80,8 +81,8 @@ class Worker(Protocol):
     """Runs the app's functions for the runtime; see the module docstring."""
 
     @property
-    def app(self) -> LoadedApp:
-        """The app's function index."""
+    def app(self) -> FunctionIndex:
+        """The app's function index (plain data)."""
         ...
 
     def orchestrator(self, name: str) -> OrchestratorCall:
@@ -131,15 +132,19 @@ class InProcessWorker:
 
     def orchestrator(self, name: str) -> OrchestratorCall:
         function = self._app.orchestrator(name)
-        return functools.partial(invoke_orchestrator, function.fn if function else None)
+        code = self._app.code_of(function) if function else None
+        return functools.partial(invoke_orchestrator, code)
 
     def entity(self, name: str) -> EntityCall | None:
         function = self._app.entity(name)
-        return None if function is None else functools.partial(invoke_entity, function.fn)
+        if function is None:
+            return None
+        return functools.partial(invoke_entity, self._app.code_of(function))
 
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
-        return await invoke_activity(activity, input_text, self.pool, timeout)
+        return await invoke_activity(activity, self._app.code_of(activity), input_text, self.pool,
+                                     timeout)
 
     def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
         return activity_failure(name, exc)
@@ -156,8 +161,8 @@ class InProcessWorker:
             kwargs["context"] = InvocationContext(function.name)
         for other in function.other_inputs:
             kwargs[other.split(" ")[0]] = None
-        result = await call_function(function.name, function.fn, kwargs, function.is_async,
-                                     self.pool, timeout)
+        result = await call_function(function.name, self._app.code_of(function), kwargs,
+                                     function.is_async, self.pool, timeout)
         return http_reply(result)
 
     @property

@@ -31,7 +31,7 @@ def _started(record):
 
 
 def _step(record, history, messages):
-    fn = APP.orchestrator(record.name).fn
+    fn = APP.code_of(APP.orchestrator(record.name))
     return step(record, history, [json.dumps(e) for e in history], messages, NOW,
                 invoke=lambda r, hist, texts: invoke_orchestrator(fn, r, hist, texts),
                 check_work=lambda work: None, clock_now=lambda: NOW)
@@ -69,7 +69,7 @@ def test_a_terminate_message_completes_without_calling_the_orchestrator():
 
 def test_unknown_work_fails_the_instance_with_the_message_of_the_check():
     record = _record()
-    fn = APP.orchestrator("chain").fn
+    fn = APP.code_of(APP.orchestrator("chain"))
     result = step(record, [], [], [_started(record)], NOW,
                   invoke=lambda r, hist, texts: invoke_orchestrator(fn, r, hist, texts),
                   check_work=lambda work: "no such activity", clock_now=lambda: NOW)

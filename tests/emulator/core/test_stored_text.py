@@ -21,7 +21,7 @@ TRICKY = json.dumps('{"IsPlayed": false} "IsPlayed": false')
 
 
 def _step(record, history, messages):
-    fn = APP.orchestrator(record.name).fn
+    fn = APP.code_of(APP.orchestrator(record.name))
     return step(record, history, [json.dumps(e) for e in history], messages, NOW,
                 invoke=lambda r, hist, texts: invoke_orchestrator(fn, r, hist, texts),
                 check_work=lambda work: None, clock_now=lambda: NOW)

@@ -13,7 +13,11 @@ from emulator.worker.seam import InProcessWorker
 
 class _App:
     def __init__(self, fn):
-        self.function = ActivityFunction("work", "work", fn, True, "value", False)
+        self.function = ActivityFunction("work", "work", True, "value", False)
+        self.code = {"work": fn}
+
+    def code_of(self, function):
+        return self.code[function.function_name]
 
     def activity(self, name):
         return self.function

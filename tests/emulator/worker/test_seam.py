@@ -12,10 +12,10 @@ from emulator.worker.seam import HttpReply, InProcessWorker, Worker, http_reply
 
 
 def _worker(**activities) -> InProcessWorker:
-    app = LoadedApp(app_dir=None, module=None, http=[], orchestrators={}, entities={},
-                    host_json={}, activities={
-                        name: ActivityFunction(name, name, fn, False, "value", False)
-                        for name, fn in activities.items()})
+    app = LoadedApp(app_dir=None, http=[], orchestrators={}, entities={}, host_json={},
+                    activities={name: ActivityFunction(name, name, False, "value", False)
+                                for name in activities},
+                    code=dict(activities))
     return InProcessWorker(app, threads=1)
 
 
@@ -55,3 +55,33 @@ def test_http_replies_are_plain_data():
     reply = http_reply(func.HttpResponse("no", status_code=418, mimetype="text/html"))
     assert (reply.status, reply.body) == (418, b"no")
     assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_the_function_index_is_plain_data():
+    """What the runtime and the HTTP edge read could come from another process: no code in it."""
+    import dataclasses
+    import types
+    from pathlib import Path
+
+    from emulator.worker.index import FunctionIndex
+    from emulator.worker.loader import load_app
+
+    app = load_app(Path(__file__).resolve().parents[1] / "apps" / "protocol")
+    index = {f.name: getattr(app, f.name) for f in dataclasses.fields(FunctionIndex)}
+
+    def values(value):
+        if dataclasses.is_dataclass(value):
+            value = dataclasses.asdict(value)
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from values(item)
+        elif isinstance(value, list | tuple | frozenset):
+            for item in value:
+                yield from values(item)
+        else:
+            yield value
+
+    found = list(values(index))
+    assert app.orchestrators and app.activities and found
+    assert not [v for v in found if callable(v) or isinstance(v, types.ModuleType)]
+    assert callable(app.code_of(next(iter(app.activities.values()))))
