@@ -11,6 +11,7 @@ nothing is pending.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -20,9 +21,9 @@ from typing import Any
 
 from ..core.replay import HTTP_ACTIVITY
 from ..protocol import history as h
+from ..protocol.history import compact
 from ..store import WorkItem
 from ..worker.deadlines import Deadlines
-from ..worker.invoke import http_activity
 from ..worker.seam import Worker
 from ..worker.timeouts import FunctionTimeout
 from .clock import Clock
@@ -151,3 +152,16 @@ class ActivityDispatcher:
 
             self._http_session = aiohttp.ClientSession()
         return await http_activity(self._http_session, request_json)
+
+
+async def http_activity(session: Any, request_json: str | None) -> str:
+    """The extension's built-in ``BuiltIn::HttpActivity`` for ``context.call_http``: one
+    request, the raw response (Python sends no asynchronous-pattern flag, so no 202 polling)."""
+    request = json.loads(request_json or "{}")
+    headers = {k: v if isinstance(v, str) else ",".join(v)
+               for k, v in (request.get("headers") or {}).items()}
+    async with session.request(request.get("method", "GET"), request["uri"],
+                               data=request.get("content"), headers=headers) as response:
+        content = await response.text()
+        return compact({"statusCode": response.status, "headers": dict(response.headers),
+                        "content": content})

@@ -210,19 +210,6 @@ def encode_activity_result(value: Any) -> str | None:
     return ActivityTriggerConverter.encode(value, expected_type=None).value
 
 
-async def http_activity(session: Any, request_json: str | None) -> str:
-    """The extension's built-in ``BuiltIn::HttpActivity`` for ``context.call_http``: one
-    request, the raw response (Python sends no asynchronous-pattern flag, so no 202 polling)."""
-    request = json.loads(request_json or "{}")
-    headers = {k: v if isinstance(v, str) else ",".join(v)
-               for k, v in (request.get("headers") or {}).items()}
-    async with session.request(request.get("method", "GET"), request["uri"],
-                               data=request.get("content"), headers=headers) as response:
-        content = await response.text()
-        return compact({"statusCode": response.status, "headers": dict(response.headers),
-                        "content": content})
-
-
 async def call_function(name: str, fn: Any, kwargs: dict[str, Any], is_async: bool,
                         pool: AbandoningExecutor, timeout: timedelta | None) -> Any:
     """Call one of the app's functions as the worker does: a coroutine function on the loop, a

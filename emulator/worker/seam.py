@@ -10,12 +10,13 @@ itself: it asks a ``Worker`` to
 - run an HTTP function (``run_http``) on a request given as plain data (``HttpCall``), answering
   plain data (``HttpReply``);
 
-and it reads what the app holds from ``worker.app``, the function index the loader produced
-(names, trigger kinds, routes, bindings). All values crossing the seam are JSON text or plain
-data, so a worker may live in another process (framed JSON over pipes) or speak another SDK wire
-protocol (the 2.x SDK's protobuf) without the runtime knowing: implement ``Worker`` and give it
-to the host. ``InProcessWorker`` is today's worker: the app imported into the host's process,
-functions called on the loop (``async def``) or in a thread pool (``def``).
+and it reads what the app holds from ``worker.app``, the function index (``index.py``: names,
+trigger kinds, routes, bindings; plain data, no code). All values crossing the seam are JSON text
+or plain data, so a worker may live in another process (framed JSON over pipes) or speak another
+SDK wire protocol (the 2.x SDK's protobuf) without the runtime knowing: implement ``Worker`` and
+give it to the host (``runtime.build_engine(..., worker=...)``). ``InProcessWorker`` is today's
+worker: the app imported into the host's process, functions called on the loop (``async def``)
+or in a thread pool (``def``).
 
 Errors: ``run_activity`` and ``run_http`` raise what the function raised (``FunctionTimeout``
 past ``functionTimeout``); the orchestrator call never raises (its failure is a message in its

@@ -32,6 +32,9 @@ ALLOWED: dict[str, frozenset[str]] = {
 # The edges reach the runtime through its operations facade only.
 RUNTIME_FACADE = "runtime.operations"
 FACADE_ONLY = frozenset({"http"})
+# Above the worker, the app's code runs through the worker seam (worker/seam.py) only.
+APP_CODE = ("worker.invoke", "worker.replay_check")
+SEAM_ONLY = frozenset({"runtime", "http"})
 # Below the runtime, the store is its contract only: its face loads SQLite.
 STORE_CONTRACT = "store.base"
 CONTRACT_ONLY = frozenset({"core", "worker", "views"})
@@ -117,6 +120,9 @@ def flow_violations(files: list[Path]) -> list[str]:
             if target not in ALLOWED[layer]:
                 found.append(f"{where(imp)}: {layer} imports {target} ({imp.target}), "
                              f"against the flow")
+            elif layer in SEAM_ONLY and imp.target.startswith(APP_CODE):
+                found.append(f"{where(imp)}: {layer} calls the app's code ({imp.target}); "
+                             f"go through the worker seam, worker.seam")
             elif (target == "runtime" and layer in FACADE_ONLY
                   and not imp.target.startswith(RUNTIME_FACADE)):
                 found.append(f"{where(imp)}: {layer} reaches into the runtime ({imp.target}); "
@@ -163,6 +169,7 @@ def test_no_module_is_over_400_lines():
     ("views", "def f():\n    from emulator.http import api\n", "views imports http"),
     ("worker", "from ..host import server\n", "worker imports host"),
     ("http", "from ..runtime.engine import Engine\n", "go through its facade"),
+    ("runtime", "from ..worker.invoke import invoke_activity\n", "go through the worker seam"),
 ])
 def test_an_import_against_the_flow_is_caught(tmp_path, monkeypatch, layer, source, message):
     """The check itself: an upward import in a scratch copy of one layer's file is reported."""
