@@ -23,7 +23,7 @@ from . import dashboard
 from .entities import admin_routes, entity_routes
 from .errors import InvalidQuery, error_response, errors_middleware, json_response
 from .functions import invoke_http, origin
-from .keys import APP, ENTITIES, ENTITY_TOKENS, OPERATIONS, STARTED, TOKENS
+from .keys import APP, ENTITY_TOKENS, OPERATIONS, STARTED, TOKENS
 from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
 from .params import CLOCK_ADVANCE_LIMIT_SECONDS
 from .payloads import RPC_PATH, WEBHOOK_PATH, check_status_payload, status_payload
@@ -213,7 +213,7 @@ async def host_status(request: web.Request) -> web.Response:
         "emulator": {
             "threadPoolSize": limits.threads,
             "store": ops.store_description,
-            "timeSkipping": ops.clock.mode.value,
+            "timeSkipping": ops.clock_state().mode.value,
             "functionTimeout": ops.limits.function_timeout_text,
             **{k: v for k, v in ops.counters().items() if k != "activitiesRun"},
         },
@@ -223,7 +223,7 @@ async def host_status(request: web.Request) -> web.Response:
 async def clock(request: web.Request) -> web.Response:
     ops = request.app[OPERATIONS]
     action = request.match_info.get("action")
-    if action and not ops.clock.skipping:
+    if action and not ops.clock_state().skipping:
         return error_response(409, "The host runs in real time; start it with --time-skipping.")
     if action == "hold":
         ops.hold_clock()
@@ -235,7 +235,7 @@ async def clock(request: web.Request) -> web.Response:
     elif action is not None:
         return web.Response(status=404)
     return json_response({"now": ops.now().isoformat(),
-                          "timeSkipping": ops.clock.mode.value})
+                          "timeSkipping": ops.clock_state().mode.value})
 
 
 async def wait_change(request: web.Request) -> web.Response:
@@ -286,7 +286,6 @@ def create_app(ops: Operations, app: FunctionIndex) -> web.Application:
     web_app = web.Application(middlewares=[errors_middleware], client_max_size=100 * 1024 * 1024)
     web_app[OPERATIONS] = ops
     web_app[TOKENS] = ContinuationTokens(ops.secret(), "instances")
-    web_app[ENTITIES] = ops.entities
     web_app[ENTITY_TOKENS] = ContinuationTokens(ops.secret(), "entities")
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()

@@ -13,9 +13,9 @@ from aiohttp import web
 
 from ..protocol import jsonsafe
 from ..protocol.entities import EntityId, EntityProtocolError, input_from_http
-from ..runtime.operations import EntityHost, EntityRequestError
+from ..runtime.operations import EntityRequestError, Operations
 from .errors import PayloadTooLarge, error_response, json_response
-from .keys import ENTITIES, ENTITY_TOKENS
+from .keys import ENTITY_TOKENS, OPERATIONS
 from .paging import InvalidContinuationToken, query_fingerprint
 from .readers import flag, integer, timestamp
 
@@ -34,35 +34,35 @@ def _entity_id(name: str | None, key: str) -> EntityId:
 
 
 async def entity_route(request: web.Request) -> web.StreamResponse:
-    host = request.app[ENTITIES]
+    ops = request.app[OPERATIONS]
     name = request.match_info.get("name") or None
     key = request.match_info.get("key", "")
     try:
         if request.method == "GET":
             if key:
-                return _read(host, name, key)
-            return _list(request, host, name)
+                return _read(ops, name, key)
+            return _list(request, ops, name)
         if request.method in ("POST", "DELETE"):
-            return await _signal(request, host, name, key)
+            return await _signal(request, ops, name, key)
     except EntityRequestError as exc:
         return _bad_request(str(exc))
     return web.Response(status=404)
 
 
-def _read(host: EntityHost, name: str | None, key: str) -> web.Response:
-    record = host.read(_entity_id(name, "" if key == EMPTY_KEY else key))
+def _read(ops: Operations, name: str | None, key: str) -> web.Response:
+    record = ops.read_entity(_entity_id(name, "" if key == EMPTY_KEY else key))
     if record is None:
         return web.Response(status=404)
     state = jsonsafe.normalise(record.state) if record.state is not None else "null"
     return web.Response(status=200, text=state, content_type="application/json")
 
 
-def _list(request: web.Request, host: EntityHost, name: str | None) -> web.Response:
+def _list(request: web.Request, ops: Operations, name: str | None) -> web.Response:
     top = integer(request, "top", 100, minimum=1)
     fetch_state = flag(request, "fetchState", False)
     last_from = timestamp(request, "lastOperationTimeFrom")
     last_to = timestamp(request, "lastOperationTimeTo")
-    records = host.query(name, last_from, last_to)
+    records = ops.query_entities(name, last_from, last_to)
     # Keyset paging by entity id with a signed token, as for instances (paging.py).
     query = query_fingerprint({"entities": (name or "").lower(),
                                "from": request.query.get("lastOperationTimeFrom"),
@@ -96,7 +96,7 @@ def entity_status(record: Any, fetch_state: bool) -> dict[str, Any]:
             "state": state}
 
 
-async def _signal(request: web.Request, host: EntityHost, name: str | None,
+async def _signal(request: web.Request, ops: Operations, name: str | None,
                   key: str) -> web.Response:
     entity = _entity_id(name, key)
     operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
@@ -108,13 +108,13 @@ async def _signal(request: web.Request, host: EntityHost, name: str | None,
         input_text = input_from_http(body, request.content_type)
     except EntityProtocolError as exc:
         raise EntityRequestError(str(exc)) from exc
-    host.signal(entity, operation, input_text)
+    ops.signal_entity(entity, operation, input_text)
     return web.Response(status=202)
 
 
 async def clean_storage(request: web.Request) -> web.Response:
-    host = request.app[ENTITIES]
-    result = host.clean(flag(request, "removeEmptyEntities", True),
+    ops = request.app[OPERATIONS]
+    result = ops.clean_entities(flag(request, "removeEmptyEntities", True),
                         flag(request, "releaseOrphanedLocks", True))
     return json_response(result)
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..runtime.operations import EntityHost, Operations
+from ..runtime.operations import Operations
 from ..worker.index import FunctionIndex
 from .paging import ContinuationTokens
 
 OPERATIONS = web.AppKey("operations", Operations)  # the runtime, through its facade
 APP = web.AppKey("app", FunctionIndex)  # the app's function index
-ENTITIES = web.AppKey("entities", EntityHost)
 TOKENS = web.AppKey("tokens", ContinuationTokens)  # instance list pages
 ENTITY_TOKENS = web.AppKey("entity_tokens", ContinuationTokens)  # entity list pages
 STARTED = web.AppKey("started", float)  # time.monotonic() at start
 
-__all__ = ["APP", "ENTITIES", "ENTITY_TOKENS", "OPERATIONS", "STARTED", "TOKENS"]
+__all__ = ["APP", "ENTITY_TOKENS", "OPERATIONS", "STARTED", "TOKENS"]

@@ -11,19 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..core.instance import Instance
 from ..core.versioning import VersioningSettings
+from ..protocol.entities import EntityId
 from ..protocol.enums import RuntimeStatus
-from ..store.base import MessageRecord, WorkItem
+from ..store.base import EntityRecord, MessageRecord, WorkItem
 from ..worker.index import FunctionIndex, HttpFunction
 from ..worker.seam import HttpCall, HttpReply
-from .clock import Clock, ClockRangeError, TimeSkipping
+from .clock import ClockRangeError, TimeSkipping
 from .engine import Engine
-from .entities import EntityHost, EntityRequestError
+from .entities import EntityRequestError
 from .limits import Limits
+
+
+@dataclass(frozen=True)
+class ClockState:
+    now: datetime
+    mode: TimeSkipping
+    skipping: bool  # the clock may jump to the next due timer
+    held: bool  # ... but is held still (``hold_clock``) or waits for a waiting client
+    offset_seconds: float  # how far it has jumped ahead of real time
 
 
 class Operations:
@@ -125,9 +136,19 @@ class Operations:
         return await self._engine.wait_for(instance, until, timeout)
 
     # -- entities ------------------------------------------------------------------------------
-    @property
-    def entities(self) -> EntityHost:
-        return self._engine.entities
+    def signal_entity(self, entity: EntityId, operation: str, input_text: str | None) -> None:
+        """A client's one-way request (``EntityRequestError`` when it cannot be taken)."""
+        self._engine.entities.signal(entity, operation, input_text)
+
+    def read_entity(self, entity: EntityId) -> EntityRecord | None:
+        return self._engine.entities.read(entity)
+
+    def query_entities(self, name: str | None = None, last_from: datetime | None = None,
+                       last_to: datetime | None = None) -> list[EntityRecord]:
+        return self._engine.entities.query(name, last_from, last_to)
+
+    def clean_entities(self, remove_empty: bool, release_orphaned_locks: bool) -> dict[str, int]:
+        return self._engine.entities.clean(remove_empty, release_orphaned_locks)
 
     # -- the app's HTTP functions --------------------------------------------------------------
     async def run_http(self, function: HttpFunction, call: HttpCall) -> HttpReply:
@@ -136,11 +157,13 @@ class Operations:
                                                   self._engine.limits.function_timeout)
 
     # -- the clock -----------------------------------------------------------------------------
-    @property
-    def clock(self) -> Clock:
-        """The clock, to read (``now``, ``mode``, ``skipping``); change it with the methods
-        below, which also wake the timers."""
-        return self._engine.clock
+    def clock_state(self) -> ClockState:
+        """The clock as it is now; change it with the methods below (they wake the timers)."""
+        clock = self._engine.clock
+        skipping = clock.skipping
+        return ClockState(now=clock.now(), mode=clock.mode, skipping=skipping,
+                          held=bool(skipping and not clock.can_skip()),
+                          offset_seconds=clock.offset.total_seconds() if skipping else 0.0)
 
     def now(self) -> datetime:
         return self._engine.clock.now()
@@ -172,4 +195,4 @@ class Operations:
         return self._engine.timers.pending()
 
 
-__all__ = ["ClockRangeError", "EntityHost", "EntityRequestError", "Operations", "TimeSkipping"]
+__all__ = ["ClockRangeError", "ClockState", "EntityRequestError", "Operations", "TimeSkipping"]

@@ -63,12 +63,9 @@ def _versioning(ops: Operations) -> dict[str, Any] | None:
 
 
 def clock(ops: Operations) -> dict[str, Any]:
-    clk = ops.clock
-    mode = getattr(clk, "mode", None)
-    return {"now": clk.now().isoformat(), "timeSkipping": clk.skipping,
-            "mode": getattr(mode, "value", None),
-            "held": bool(clk.skipping and not clk.can_skip()),
-            "offsetSeconds": clk.offset.total_seconds() if clk.skipping else 0.0}
+    state = ops.clock_state()
+    return {"now": state.now.isoformat(), "timeSkipping": state.skipping,
+            "mode": state.mode.value, "held": state.held, "offsetSeconds": state.offset_seconds}
 
 
 def _capped(rows: list[dict[str, Any]]) -> dict[str, Any]:
