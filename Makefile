@@ -77,7 +77,7 @@ bench-dashboard: setup browser
 
 ## screenshots: re-draw docs/screenshots/ from the dashboard's browser tests
 screenshots: setup browser
-	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/dashboard -q
+	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/emulator/http/dashboard -q
 
 clean:
 	rm -rf $(VENV) node_modules .emulator .azurite dist .pytest_cache .ruff_cache
