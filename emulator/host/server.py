@@ -18,17 +18,19 @@ from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine, Limits
 from ..runtime.operations import Operations
 from ..store import Store, open_store
-from ..worker import sdk_compat, sdk_speedups
+from ..worker.index import FunctionIndex
 from ..worker.loader import (
     AppLoadError,
-    LoadedApp,
     apply_settings,
     load_app,
     read_local_settings,
     restore_settings,
 )
+from ..worker.process.child import sdk_compat, sdk_speedups
+from ..worker.seam import Worker
 from .logs import LogThread
 from .watchdog import DEFAULT_THRESHOLD, LoopWatchdog
+from .workers import WorkerMode, app_folder_index, describe, start_process_worker
 
 log = logging.getLogger("emulator")
 
@@ -53,6 +55,8 @@ class HostOptions:
     settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
     sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
     blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
+    worker: WorkerMode | str = WorkerMode.PROCESS  # where the app's code runs (host/workers.py)
+    python: str | None = None  # the workers' interpreter (or venv); None: VIRTUAL_ENV's, ours
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -66,7 +70,8 @@ class LocalHostServer:
 
     def __init__(self, options: HostOptions) -> None:
         self.options = options
-        self.app: LoadedApp | None = None
+        self.app: FunctionIndex | None = None
+        self.worker: Worker | None = None
         self.engine: Engine | None = None
         self.store: Store | None = None  # opened by prepare(), handed to the engine by start()
         self.port: int | None = None
@@ -75,10 +80,16 @@ class LocalHostServer:
         self._previous_env: dict[str, str | None] = {}
         self.versioning = VersioningSettings()
 
-    def prepare(self) -> LoadedApp:
+    @property
+    def mode(self) -> WorkerMode:
+        return WorkerMode.parse(self.options.worker)
+
+    def prepare(self) -> FunctionIndex:
         """Take the state (raises StoreError: not ours, damaged, read-only, owned by another
         host), apply settings and import the app (raises AppLoadError) - in that order, so a
-        refused state file never runs the app's import-time code."""
+        refused state file never runs the app's import-time code. With worker processes the
+        host checks the app folder and host.json here; the workers import the app in
+        ``start``."""
         options = self.options
         if self.store is None:
             self.store = open_store(options.state_path())
@@ -86,7 +97,10 @@ class LocalHostServer:
         try:
             self._previous_env = apply_settings(read_local_settings(app_dir))
             self._previous_env.update(apply_settings(options.settings, override=True))
-            self.app = load_app(app_dir)
+            if self.mode is WorkerMode.IN_PROCESS:
+                self.app = load_app(app_dir)
+            else:
+                self.app = app_folder_index(app_dir)
             try:
                 self.versioning = VersioningSettings.from_host_json(self.app.host_json)
             except VersioningConfigError as exc:
@@ -102,27 +116,45 @@ class LocalHostServer:
         if store is not None:
             store.close()
 
+    async def _start_worker(self, limits: Limits) -> None:
+        options = self.options
+        if self.mode is WorkerMode.IN_PROCESS:
+            if not options.sdk_dateutil:
+                sdk_speedups.install()
+            sdk_compat.install()
+            return
+        try:
+            self.worker = await start_process_worker(
+                Path(options.app_dir).resolve(), python=options.python,
+                threads=options.threads, sdk_dateutil=options.sdk_dateutil,
+                orchestrator_timeout=limits.orchestrator_timeout)
+        except BaseException:
+            self._close_store()
+            raise
+        self.app = self.worker.app
+
     async def start(self) -> int:
         options = self.options
         app = self.app or self.prepare()
-        if not options.sdk_dateutil:
-            sdk_speedups.install()
-        sdk_compat.install()
         limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
+        await self._start_worker(limits)
+        app = self.app
         clock = make_clock(options.time_skipping)
         store = self.store
         try:
             self.engine = build_engine(app, store, clock, limits,
                                        hub_name=app.hub_name,
-                                       versioning=self.versioning)
+                                       versioning=self.versioning, worker=self.worker)
             self._runner = web.AppRunner(create_app(Operations(self.engine), app),
                                          access_log=None,
                                          handle_signals=False)
             await self._runner.setup()  # the engine loads the state here
         except BaseException:
             self._close_store()
+            if self.worker is not None and self.engine is None:
+                self.worker.close()
             raise
         self.store = None  # the engine owns it now and closes it when it stops
         # A fan-out opens hundreds of connections at once; the default backlog (128) would
@@ -152,8 +184,8 @@ class LocalHostServer:
                  f"{_clock_description(self.options.time_skipping)}; "
                  f"{self.versioning.describe()}; "
                  f"activities <= {limits.max_activities or 'unlimited'}, "
-                 f"orchestrators <= {limits.max_orchestrators or 'unlimited'}, "
-                 f"threads {limits.threads})", "Functions:"]
+                 f"orchestrators <= {limits.max_orchestrators or 'unlimited'}; "
+                 f"{describe(self.engine.worker, limits.threads)})", "Functions:"]
         for fn in app.http:
             methods = ",".join(sorted(fn.methods)) if len(fn.methods) < 8 else "ALL"
             lines.append(f"  {fn.name}: [{methods}] {base}{prefix}/{fn.route}")

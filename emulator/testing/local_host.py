@@ -52,6 +52,10 @@ class LocalHost:
         subprocess: run ``python -m emulator`` in a child process instead of in process.
         max_activities, max_orchestrators, threads: override host.json limits.
         log_level: the host's log level (``warning`` keeps test output short).
+        worker: ``"process"`` (worker processes of the app's interpreter, as Functions runs
+            Python) or ``"in-process"`` (the app imported into the host: its module is
+            ``host.server.app.module``); None: the host's default.
+        python: the workers' interpreter or virtual environment folder.
     """
 
     def __init__(self, app_dir: str | os.PathLike[str] = REPO_ROOT, *,
@@ -59,11 +63,13 @@ class LocalHost:
                  settings: dict[str, str] | None = None, subprocess: bool = False,
                  max_activities: int | None = None, max_orchestrators: int | None = None,
                  threads: int | None = None, log_level: str = "warning",
-                 port: int = 0) -> None:
+                 port: int = 0, worker: str | None = None, python: str | None = None) -> None:
         self.options = HostOptions(app_dir=Path(app_dir), port=port, state=state,
                                    time_skipping=time_skipping, max_activities=max_activities,
                                    max_orchestrators=max_orchestrators, threads=threads,
-                                   settings=dict(settings or {}))
+                                   settings=dict(settings or {}), python=python)
+        if worker is not None:
+            self.options.worker = worker
         self.use_subprocess = subprocess
         self.log_level = log_level
         self.base_url = ""
@@ -136,6 +142,9 @@ class LocalHost:
                 command += [flag, str(value)]
         for key, value in options.settings.items():
             command += ["--setting", f"{key}={value}"]
+        command += ["--worker", str(options.worker)]
+        if options.python:
+            command += ["--python", options.python]
         self.process, self.base_url = start_listening(command, "the local host", timeout)
         threading.Thread(target=self._drain, daemon=True).start()
 

@@ -64,28 +64,31 @@ class PoolSettings:
     log_level: int = logging.INFO
     arguments: tuple[str, ...] = ()
     env: Mapping[str, str] | None = None  # the workers' environment (None: the host's)
+    sdk_dateutil: bool = False  # keep the SDK's slow timestamp parsing (no sdk_speedups)
 
     @classmethod
     def from_settings(cls, app_dir: str | os.PathLike[str], *, python: str | None = None,
-                      environ: Mapping[str, str] | None = None,
-                      log_level: int = logging.INFO) -> PoolSettings:
+                      environ: Mapping[str, str] | None = None, threads: int | None = None,
+                      log_level: int = logging.INFO, sdk_dateutil: bool = False,
+                      ) -> PoolSettings:
         """From the app settings (the environment, where ``local.settings.json`` is applied):
         process count, thread count and interpreter arguments; WorkerStartError naming a bad
-        setting."""
+        setting. ``threads`` (the ``--threads`` flag) wins over the setting."""
         environ = os.environ if environ is None else environ
         return cls(
             app_dir=Path(app_dir).resolve(),
             python=choose_python(python, environ),
             processes=_setting(environ, PROCESS_COUNT, 1, MAX_PROCESSES) or 1,
-            threads=_setting(environ, THREAD_COUNT, 1, None) or default_threads(),
-            log_level=log_level,
+            threads=threads or _setting(environ, THREAD_COUNT, 1, None) or default_threads(),
+            log_level=log_level, sdk_dateutil=sdk_dateutil,
             arguments=tuple(interpreter_arguments(environ)),
-            env=None if environ is os.environ else dict(environ),
+            env=dict(environ),  # as it is now: replacements start with the same settings
         )
 
     def command(self) -> list[str]:
         return worker_command(self.python, self.app_dir, threads=self.threads,
-                              log_level=self.log_level, arguments=list(self.arguments))
+                              log_level=self.log_level, arguments=list(self.arguments),
+                              sdk_dateutil=self.sdk_dateutil)
 
 
 class WorkerPool:

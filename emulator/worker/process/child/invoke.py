@@ -1,7 +1,7 @@
 """The worker's converters, one per kind of invocation: binding data in, the function's answer out.
 
-The same conversions as the in-process host (``emulator/worker.py``), with the worker's own
-``azure.functions`` converters, so the app sees the values it sees in Azure:
+The worker's own ``azure.functions`` converters, so the app sees the values it sees in Azure (the
+in-process worker, ``worker/invoke.py``, uses the same functions):
 
 - orchestrator: the trigger JSON goes to the SDK's handler, which answers its state JSON;
 - entity: the batch JSON becomes an ``EntityContext``; the handler's result JSON goes back;
@@ -37,8 +37,14 @@ class InvocationContext:
 
 
 def decode_activity_input(text: str | None) -> Any:
-    """As ``ActivityTriggerConverter.decode``; plain JSON (no ``__`` custom-object key, no
-    escape) is exactly ``json.loads``, without the converter's per-value hook."""
+    """The activity's input as the worker's ``ActivityTriggerConverter.decode`` gives it.
+
+    The converter parses with a hook that rebuilds custom objects (objects with ``__class__``,
+    ``__module__`` and ``__data__`` keys) and reads an environment variable for every value.
+    Text with neither ``__`` nor a backslash cannot spell such a key, and for it the converter
+    returns exactly ``json.loads(text)``, in loose and strict typing mode alike; anything else
+    (and anything ``json.loads`` refuses) goes through the converter itself.
+    """
     if text is not None and "__" not in text and "\\" not in text:
         try:
             return json.loads(text)
@@ -50,7 +56,12 @@ def decode_activity_input(text: str | None) -> Any:
 
 
 def encode_activity_result(value: Any) -> str | None:
-    """As ``ActivityTriggerConverter.encode``; plain values are ``json.dumps``."""
+    """The activity's result as JSON text, as ``ActivityTriggerConverter.encode`` writes it.
+
+    The converter's custom-object hook only runs for what JSON cannot encode natively, so for
+    plain values, lists and dicts its text is ``json.dumps(value)`` in both typing modes;
+    anything JSON refuses (a custom object somewhere inside) goes through the converter.
+    """
     kind = type(value)
     if kind in _PLAIN:
         return json.dumps(value)

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from emulator.worker_process import FunctionFailed, PoolSettings, WorkerStartError
-from emulator.worker_process.interpreter import choose_python
+from emulator.worker.process import FunctionFailed, PoolSettings, WorkerStartError
+from emulator.worker.process.interpreter import choose_python
 
 from .conftest import APPS, BASIC
 

@@ -57,6 +57,7 @@ def interpreter_arguments(environ: Mapping[str, str] | None = None) -> list[str]
 
 
 def worker_command(python: str, app_dir: Path, *, threads: int, log_level: int,
-                   arguments: list[str] | None = None) -> list[str]:
+                   arguments: list[str] | None = None, sdk_dateutil: bool = False) -> list[str]:
     return [python, *(arguments or []), str(WORKER_MAIN), "--app", str(app_dir),
-            "--threads", str(threads), "--log-level", str(log_level)]
+            "--threads", str(threads), "--log-level", str(log_level),
+            *(["--sdk-dateutil"] if sdk_dateutil else [])]

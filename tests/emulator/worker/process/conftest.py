@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from emulator.worker_process import PoolSettings, Reply, WorkerPool
+from emulator.worker.process import PoolSettings, Reply, WorkerPool
 
 APPS = Path(__file__).parent / "apps"
 BASIC = APPS / "basic"

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emulator.entity_protocol import EntityId, Request, batch_trigger_json
-from emulator.history import execution_started, orchestrator_started
-from emulator.loader import load_app
-from emulator.payloads import client_binding
-from emulator.store import InstanceRecord
-from emulator.worker import invoke_entity, orchestrator_state, trigger_json
-from emulator.worker_process import FunctionFailed
+from emulator.http.payloads import client_binding
+from emulator.protocol.entities import EntityId, Request, batch_trigger_json
+from emulator.protocol.history import execution_started, orchestrator_started
+from emulator.store.base import InstanceRecord
+from emulator.worker.invoke import invoke_entity, orchestrator_state, trigger_json
+from emulator.worker.loader import load_app
+from emulator.worker.process import FunctionFailed
 
 from .conftest import BASIC
 
@@ -75,7 +75,8 @@ def test_an_orchestrator_episode_answers_the_same_state_as_in_process(start_pool
                                  input_json="\"5\"")]
     trigger = trigger_json(record, history)
     state = json.loads(running.call("orchestrator", "chain", trigger.encode()).text)
-    assert state == orchestrator_state(in_process.orchestrator("chain").fn, trigger)
+    handler = in_process.code_of(in_process.orchestrator("chain"))
+    assert state == orchestrator_state(handler, trigger)
     assert state["actions"][0][0]["functionName"] == "echo"
 
 
@@ -84,7 +85,7 @@ def test_an_entity_batch_answers_the_same_result_as_in_process(start_pool, in_pr
     requests = [Request("r1", "add", json.dumps("5")), Request("r2", "add", json.dumps("2"))]
     trigger = batch_trigger_json(EntityId("counter", "k"), True, "10", requests)
     out = json.loads(running.call("entity", "counter", trigger.encode()).text)
-    mine = json.loads(invoke_entity(in_process.entity("counter").fn, trigger))
+    mine = json.loads(invoke_entity(in_process.code_of(in_process.entity("counter")), trigger))
     assert out["entityState"] == mine["entityState"] == "17"
     assert [r["result"] for r in out["results"]] == [r["result"] for r in mine["results"]] \
         == ["15", "17"]

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import wire
+from . import sdk_compat, sdk_speedups, wire
 from .index import AppIndexError, Indexed, index_app
 from .invoke import prepare
 
@@ -157,6 +157,18 @@ class Dispatcher:
             self.writer.send({"t": "failed", "id": call_id, **failure(exc)})
 
 
+def adapt_sdk(*, speedups: bool) -> None:
+    """The local host's SDK adaptations, here where the SDK runs (``sdk_compat``: the client's
+    polls count as waiting for time skipping; ``sdk_speedups``: fast timestamps), for apps
+    that use the durable SDK."""
+    try:
+        sdk_compat.install()
+        if speedups:
+            sdk_speedups.install()
+    except ImportError:
+        pass
+
+
 def take_stdio() -> tuple[int, int]:
     """The protocol's descriptors (the original stdin and stdout); the app's ``print`` goes
     to standard error from now on, and its reads of standard input find nothing."""
@@ -196,6 +208,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--app", required=True)
     parser.add_argument("--threads", type=int, default=min(32, (os.cpu_count() or 1) + 4))
     parser.add_argument("--log-level", type=int, default=logging.INFO)
+    parser.add_argument("--sdk-dateutil", action="store_true",
+                        help="keep the SDK's own timestamp parsing (no sdk_speedups)")
     return parser.parse_args(argv)
 
 
@@ -216,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         writer.send({**hello, "error": str(exc)})
         writer.close()
         return 1
+    adapt_sdk(speedups=not args.sdk_dateutil)
     writer.send({**hello, "functions": indexed.functions})
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 CORE_TOOLS_VERSION = "4.0.0"
 DEV_STORAGE = "UseDevelopmentStorage=true"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from emulator.history import execution_started, orchestrator_started
-from emulator.store import InstanceRecord
-from emulator.worker import trigger_json
+from emulator.protocol.history import execution_started, orchestrator_started
+from emulator.store.base import InstanceRecord
+from emulator.worker.invoke import trigger_json
 
 from .conftest import BASIC, OTHER_VERSION
 

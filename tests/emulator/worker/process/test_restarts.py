@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from emulator.worker_process import InvocationTimedOut, WorkerExited
+from emulator.worker.process import InvocationTimedOut, WorkerExited
 
 
 def test_a_crashing_function_fails_its_call_with_the_exit_code_and_the_worker_is_replaced(

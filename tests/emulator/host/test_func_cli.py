@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator.func_cli import build_parser, serve_argv, split_language_worker, wants_azurite
-
-from .conftest import APPS
+from emulator.host.func_cli import build_parser, serve_argv, split_language_worker, wants_azurite
 
 REPO = Path(__file__).resolve().parents[3]
+APPS = Path(__file__).resolve().parent / "apps"
 FUNC = REPO / "bin" / "func"
 
 
