@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--python", default=None, metavar="PATH",
                        help="the workers' interpreter, or a virtual environment folder "
                             "(default: the active VIRTUAL_ENV's, else the host's own)")
+    serve.add_argument("--core-tools-banner", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument("--azurite", action="store_true",
                        help="start Azurite (blob) on a free port and point "
                             "AzureWebJobsStorage and BACKUP_STORAGE_CONNECTION at it")
@@ -220,7 +221,8 @@ def _serve_logged(args: argparse.Namespace) -> int:
                           max_activities=args.max_activities,
                           max_orchestrators=args.max_orchestrators, threads=args.threads,
                           settings=settings, sdk_dateutil=args.sdk_dateutil,
-                          worker=args.worker, python=args.python)
+                          worker=args.worker, python=args.python,
+                          core_tools_banner=args.core_tools_banner)
     try:
         return asyncio.run(_run(options))
     except (AppLoadError, StoreError) as exc:

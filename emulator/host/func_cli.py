@@ -1,6 +1,6 @@
 """``func``: Core Tools' everyday command line, served by the local host.
 
-    func start [--port N] [--verbose] [--script-root DIR]
+    func start [--port N] [--verbose] [--script-root DIR] [--python PATH]
                [--language-worker -- "<interpreter arguments>"]
     func --version
 
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--verbose", action="store_true", help="debug-level logs")
     start.add_argument("--script-root", default=".", metavar="DIR",
                        help="the app folder (default: the current folder)")
+    start.add_argument("--python", default=None, metavar="PATH",
+                       help="the app's interpreter or virtual environment folder (default: the "
+                            "active VIRTUAL_ENV's, else the host's own)")
     start.add_argument("--no-azurite", action="store_true",
                        help="do not start Azurite for UseDevelopmentStorage=true")
     for ignored in ("--cors", "--language", "--functions"):
@@ -112,7 +115,10 @@ def wants_azurite(settings: Mapping[str, str], environ: Mapping[str, str],
 def serve_argv(args: argparse.Namespace, app_dir: Path) -> list[str]:
     """The local host's ``serve`` command line for ``func start``."""
     argv = ["serve", "--app", str(app_dir), "--port", str(args.port),
-            "--log-level", "debug" if args.verbose else "info"]
+            "--log-level", "debug" if args.verbose else "info", "--worker", "process",
+            "--core-tools-banner"]
+    if args.python:
+        argv += ["--python", args.python]
     if args.language_worker:
         argv += ["--setting", f"languageWorkers__python__arguments={args.language_worker}"]
     return argv

@@ -57,6 +57,7 @@ class HostOptions:
     blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
     worker: WorkerMode | str = WorkerMode.PROCESS  # where the app's code runs (host/workers.py)
     python: str | None = None  # the workers' interpreter (or venv); None: VIRTUAL_ENV's, ours
+    core_tools_banner: bool = False  # the function list laid out as `func start` prints it
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -179,24 +180,19 @@ class LocalHostServer:
     def _log_banner(self, limits: Limits, store: str) -> None:
         app = self.app
         base = f"http://{self.options.bind}:{self.port}"
-        prefix = f"/{app.route_prefix}" if app.route_prefix else ""
         lines = [f"Local host for {app.app_dir} (state: {store}; "
                  f"{_clock_description(self.options.time_skipping)}; "
                  f"{self.versioning.describe()}; "
                  f"activities <= {limits.max_activities or 'unlimited'}, "
                  f"orchestrators <= {limits.max_orchestrators or 'unlimited'}; "
-                 f"{describe(self.engine.worker, limits.threads)})", "Functions:"]
-        for fn in app.http:
-            methods = ",".join(sorted(fn.methods)) if len(fn.methods) < 8 else "ALL"
-            lines.append(f"  {fn.name}: [{methods}] {base}{prefix}/{fn.route}")
-        for fn in app.orchestrators.values():
-            lines.append(f"  {fn.name}: orchestrationTrigger")
-        for fn in app.activities.values():
-            lines.append(f"  {fn.name}: activityTrigger")
-        for fn in app.entities.values():
-            lines.append(f"  {fn.name}: entityTrigger")
-        for name in app.skipped:
-            lines.append(f"  {name}: not served by the local host")
+                 f"{describe(self.engine.worker, limits.threads)})"]
+        loopback = self.options.bind in ("127.0.0.1", "localhost", "::1")
+        functions = function_list(app, f"http://localhost:{self.port}"
+                                  if self.options.core_tools_banner and loopback else base)
+        if self.options.core_tools_banner:  # Core Tools: a blank line around each, a tab
+            lines += ["", "Functions:", ""] + [f"\t{line}\n" for line in functions]
+        else:
+            lines += ["Functions:"] + [f"  {line}" for line in functions]
         lines.append(f"Dashboard: {base}/dashboard/")
         log.info("\n".join(lines))
 
@@ -211,6 +207,21 @@ class LocalHostServer:
             self._runner = None
         restore_settings(self._previous_env)
         self._previous_env = {}
+
+
+def function_list(app: FunctionIndex, base: str) -> list[str]:
+    """One line per function as ``func start`` lists them: HTTP functions with their methods
+    and URL, the others with their trigger."""
+    prefix = f"/{app.route_prefix}" if app.route_prefix else ""
+    lines = []
+    for fn in app.http:
+        methods = ",".join(sorted(fn.methods)) if len(fn.methods) < 8 else "ALL"
+        lines.append(f"{fn.name}: [{methods}] {base}{prefix}/{fn.route}")
+    lines += [f"{fn.name}: orchestrationTrigger" for fn in app.orchestrators.values()]
+    lines += [f"{fn.name}: activityTrigger" for fn in app.activities.values()]
+    lines += [f"{fn.name}: entityTrigger" for fn in app.entities.values()]
+    lines += [f"{name}: not served by the local host" for name in app.skipped]
+    return lines
 
 
 def _clock_description(mode: TimeSkipping | bool | str) -> str:

@@ -95,6 +95,41 @@ def chain(context: df.DurableOrchestrationContext):
     return second
 
 
+@app.orchestration_trigger(context_name="context")
+def burn_fan_out(context: df.DurableOrchestrationContext):
+    """``count`` CPU calls of ``ms`` each, retried (a worker killed under one fails it)."""
+    spec = context.get_input()
+    retry = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=3)
+    pids = yield context.task_all([context.call_activity_with_retry("burn", retry, spec["ms"])
+                                   for _ in range(spec["count"])])
+    return {"calls": len(pids), "pids": sorted(set(pids))}
+
+
+@app.orchestration_trigger(context_name="context")
+def plain_fan_out(context: df.DurableOrchestrationContext):
+    spec = context.get_input()
+    pids = yield context.task_all([context.call_activity("burn", spec["ms"])
+                                   for _ in range(spec["count"])])
+    return len(pids)
+
+
+@app.orchestration_trigger(context_name="context")
+def calls_die(context: df.DurableOrchestrationContext):
+    result = yield context.call_activity("die", context.get_input())
+    return result
+
+
+@app.orchestration_trigger(context_name="context")
+def crash_once(context: df.DurableOrchestrationContext):
+    """Kills its worker the first time it runs (a marker file says it did), then completes."""
+    marker = context.get_input()
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(9)
+    value = yield context.call_activity("echo", "after the crash")
+    return value
+
+
 @app.entity_trigger(context_name="context")
 def counter(context: df.DurableEntityContext):
     value = context.get_state(lambda: 0)
