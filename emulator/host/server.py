@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
@@ -27,9 +28,9 @@ from ..worker.loader import (
     restore_settings,
 )
 from ..worker.process.child import sdk_compat, sdk_speedups
+from ..worker.process.child.watchdog import DEFAULT_THRESHOLD, LoopWatchdog
 from ..worker.seam import Worker
 from .logs import LogThread
-from .watchdog import DEFAULT_THRESHOLD, LoopWatchdog
 from .workers import WorkerMode, app_folder_index, describe, start_process_worker
 
 log = logging.getLogger("emulator")
@@ -128,7 +129,8 @@ class LocalHostServer:
             self.worker = await start_process_worker(
                 Path(options.app_dir).resolve(), python=options.python,
                 threads=options.threads, sdk_dateutil=options.sdk_dateutil,
-                orchestrator_timeout=limits.orchestrator_timeout)
+                orchestrator_timeout=limits.orchestrator_timeout,
+                blocked_loop_seconds=options.blocked_loop_seconds)
         except BaseException:
             self._close_store()
             raise
@@ -141,6 +143,11 @@ class LocalHostServer:
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
         await self._start_worker(limits)
+        if self.worker is not None:
+            # The workers bound each orchestrator call from the moment it reaches one (their
+            # restart on a timeout included); the engine's own deadline would count the wait
+            # for a replacement worker too.
+            limits = dataclasses.replace(limits, orchestrator_timeout=None)
         app = self.app
         clock = make_clock(options.time_skipping)
         store = self.store

@@ -51,13 +51,14 @@ def app_folder_index(app_dir: Path) -> FunctionIndex:
 
 async def start_process_worker(app_dir: Path, *, python: str | None, threads: int | None,
                                sdk_dateutil: bool, orchestrator_timeout: float | None,
-                               ) -> ProcessWorker:
+                               blocked_loop_seconds: float) -> ProcessWorker:
     """Worker processes for the app, started and indexed (AppLoadError naming what failed:
     a bad setting, a missing interpreter, the app's import)."""
     try:
         settings = PoolSettings.from_settings(
             app_dir, python=python, threads=threads, sdk_dateutil=sdk_dateutil,
-            log_level=logging.getLogger().getEffectiveLevel())
+            log_level=logging.getLogger().getEffectiveLevel(),
+            blocked_loop_seconds=blocked_loop_seconds)
     except WorkerStartError as exc:
         raise AppLoadError(str(exc)) from None
     return await ProcessWorker.start(settings, orchestrator_timeout)

@@ -12,6 +12,7 @@ from .errors import (
     PoolClosed,
     WorkerError,
     WorkerExited,
+    WorkerRestarted,
     WorkerStartError,
 )
 from .interpreter import choose_python, interpreter_arguments
@@ -25,6 +26,7 @@ __all__ = [
     # one process and its answers
     "WorkerProcess", "Reply",
     # errors
-    "WorkerError", "WorkerStartError", "WorkerExited", "InvocationTimedOut", "PoolClosed",
+    "WorkerError", "WorkerStartError", "WorkerExited", "WorkerRestarted", "InvocationTimedOut",
+    "PoolClosed",
     "FunctionFailed",
 ]

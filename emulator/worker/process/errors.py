@@ -27,13 +27,20 @@ class WorkerExited(WorkerError):
         self.stderr_tail = stderr_tail
 
 
-class InvocationTimedOut(WorkerError):
-    """The invocation passed its timeout; its worker is killed and replaced."""
+class WorkerRestarted(WorkerExited):
+    """The worker was killed because another of its calls passed its timeout (the Functions
+    host restarts): this call did nothing wrong, and may run again on the replacement."""
 
-    def __init__(self, function_name: str, seconds: float) -> None:
+
+class InvocationTimedOut(WorkerError):
+    """The invocation passed its timeout; its worker is killed and replaced. ``stack`` is where
+    it was stuck, as the worker reported it (empty if it could not answer)."""
+
+    def __init__(self, function_name: str, seconds: float, stack: str = "") -> None:
         super().__init__(f"Functions.{function_name} ran past {seconds:g} s")
         self.function_name = function_name
         self.seconds = seconds
+        self.stack = stack
 
 
 class PoolClosed(WorkerError):
@@ -41,10 +48,25 @@ class PoolClosed(WorkerError):
 
 
 class FunctionFailed(WorkerError):
-    """The app's function raised; the worker's report of the exception."""
+    """The app's function raised; the worker's report of the exception. ``failed`` makes one
+    whose class bears the exception's own name, so that ``type(exc).__name__`` and ``str(exc)``
+    read as they do for the exception in process (``ValueError``, ``boom``)."""
 
     def __init__(self, type_name: str, message: str, stack: str) -> None:
-        super().__init__(f"{type_name}: {message}")
+        super().__init__(message)
         self.type_name = type_name
         self.message = message
         self.stack = stack
+
+
+_named: dict[str, type[FunctionFailed]] = {}
+
+
+def failed(type_name: str, message: str, stack: str) -> FunctionFailed:
+    if not type_name.isidentifier():
+        return FunctionFailed(type_name, message, stack)
+    cls = _named.get(type_name)
+    if cls is None:
+        cls = _named[type_name] = type(type_name, (FunctionFailed,), {
+            "__module__": __name__, "__doc__": f"{type_name} raised in a worker process."})
+    return cls(type_name, message, stack)

@@ -57,7 +57,9 @@ def interpreter_arguments(environ: Mapping[str, str] | None = None) -> list[str]
 
 
 def worker_command(python: str, app_dir: Path, *, threads: int, log_level: int,
-                   arguments: list[str] | None = None, sdk_dateutil: bool = False) -> list[str]:
+                   arguments: list[str] | None = None, sdk_dateutil: bool = False,
+                   blocked_loop_seconds: float = 2.0) -> list[str]:
     return [python, *(arguments or []), str(WORKER_MAIN), "--app", str(app_dir),
             "--threads", str(threads), "--log-level", str(log_level),
+            "--blocked-loop-seconds", f"{blocked_loop_seconds:g}",
             *(["--sdk-dateutil"] if sdk_dateutil else [])]

@@ -65,12 +65,13 @@ class PoolSettings:
     arguments: tuple[str, ...] = ()
     env: Mapping[str, str] | None = None  # the workers' environment (None: the host's)
     sdk_dateutil: bool = False  # keep the SDK's slow timestamp parsing (no sdk_speedups)
+    blocked_loop_seconds: float = 2.0  # the workers' loop watchdog (0: off)
 
     @classmethod
     def from_settings(cls, app_dir: str | os.PathLike[str], *, python: str | None = None,
                       environ: Mapping[str, str] | None = None, threads: int | None = None,
                       log_level: int = logging.INFO, sdk_dateutil: bool = False,
-                      ) -> PoolSettings:
+                      blocked_loop_seconds: float = 2.0) -> PoolSettings:
         """From the app settings (the environment, where ``local.settings.json`` is applied):
         process count, thread count and interpreter arguments; WorkerStartError naming a bad
         setting. ``threads`` (the ``--threads`` flag) wins over the setting."""
@@ -81,6 +82,7 @@ class PoolSettings:
             processes=_setting(environ, PROCESS_COUNT, 1, MAX_PROCESSES) or 1,
             threads=threads or _setting(environ, THREAD_COUNT, 1, None) or default_threads(),
             log_level=log_level, sdk_dateutil=sdk_dateutil,
+            blocked_loop_seconds=blocked_loop_seconds,
             arguments=tuple(interpreter_arguments(environ)),
             env=dict(environ),  # as it is now: replacements start with the same settings
         )
@@ -88,7 +90,8 @@ class PoolSettings:
     def command(self) -> list[str]:
         return worker_command(self.python, self.app_dir, threads=self.threads,
                               log_level=self.log_level, arguments=list(self.arguments),
-                              sdk_dateutil=self.sdk_dateutil)
+                              sdk_dateutil=self.sdk_dateutil,
+                              blocked_loop_seconds=self.blocked_loop_seconds)
 
 
 class WorkerPool:
@@ -159,10 +162,11 @@ class WorkerPool:
             return await future
         timer = self._loop.call_later(timeout, self._timed_out, worker, future, function,
                                       timeout)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+        # Shielded: a caller that gives up (cancels) leaves the call running in the worker,
+        # and its timeout still restarts the worker if it never returns.
+        result = await asyncio.shield(future)
+        timer.cancel()
+        return result
 
     def invoke_blocking(self, kind: str, function: str, fields: dict[str, Any] | None = None,
                         body: bytes | None = None, timeout: float | None = None) -> Reply:
@@ -172,13 +176,22 @@ class WorkerPool:
 
     def _timed_out(self, worker: WorkerProcess, future: asyncio.Future, function: str,
                    timeout: float) -> None:
+        if not future.done():
+            task = self._loop.create_task(self._end_timed_out(worker, future, function, timeout))
+            self._replacing.add(task)
+            task.add_done_callback(self._replacing.discard)
+
+    async def _end_timed_out(self, worker: WorkerProcess, future: asyncio.Future, function: str,
+                             timeout: float) -> None:
+        """Ask where the call is stuck, fail it with that, and restart its worker."""
+        stack = await worker.stack_of(future)
         if future.done():
-            return
+            return  # it answered meanwhile
         worker.forget(future)
-        future.set_exception(InvocationTimedOut(function, timeout))
+        future.set_exception(InvocationTimedOut(function, timeout, stack))
         log.error("Functions.%s ran past its timeout (%g s): worker process %d (pid %s) is "
                   "restarted", function, timeout, worker.number, worker.pid)
-        worker.kill()
+        worker.restart()
 
     def _on_exit(self, worker: WorkerProcess) -> None:
         if self._closed or worker.closing:

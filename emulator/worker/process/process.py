@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .child import wire
-from .errors import FunctionFailed, WorkerExited, WorkerStartError
+from .errors import WorkerExited, WorkerRestarted, WorkerStartError, failed
 
 log = logging.getLogger("emulator.worker")
 
@@ -87,6 +87,8 @@ class WorkerProcess:
         self.exit_code: int | None = None
         self.closing = False
         self.killed = False
+        self.restarted = False  # killed for another call's timeout: its calls may run again
+        self._stacks: dict[int, asyncio.Future] = {}
         self.inflight: dict[int, _Call] = {}
         self._next_id = 0
         self._reader = wire.FrameReader()
@@ -139,13 +141,36 @@ class WorkerProcess:
         self._next_id += 1
         call_id = self._next_id
         self.inflight[call_id] = _Call(future, function)
-        frame = wire.encode({"t": "invoke", "id": call_id, "kind": kind, "fn": function,
-                             **fields}, body)
-        if not self._outbox:
-            loop.call_soon(self._flush)
-        self._outbox.append(frame)
+        self._send(wire.encode({"t": "invoke", "id": call_id, "kind": kind, "fn": function,
+                                **fields}, body))
         future.call_id = call_id  # type: ignore[attr-defined]
         return future
+
+    def _send(self, frame: bytes) -> None:
+        if not self._outbox:
+            self._loop.call_soon(self._flush)
+        self._outbox.append(frame)
+
+    async def stack_of(self, future: asyncio.Future, timeout: float = 2.0) -> str:
+        """Where the worker is in that call (its stack), or "" if it does not say in time."""
+        call_id = getattr(future, "call_id", None)
+        if call_id is None or not self.alive:
+            return ""
+        answer = self._loop.create_future()
+        self._stacks[call_id] = answer
+        self._send(wire.encode({"t": "stack", "id": call_id}))
+        try:
+            return await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            return ""
+        finally:
+            self._stacks.pop(call_id, None)
+
+    def restart(self) -> None:
+        """Kill it for another call's timeout: the calls it still holds fail with
+        ``WorkerRestarted`` (they may run again), not ``WorkerExited``."""
+        self.restarted = True
+        self.kill()
 
     def forget(self, future: asyncio.Future) -> None:
         self.inflight.pop(getattr(future, "call_id", -1), None)
@@ -205,11 +230,15 @@ class WorkerProcess:
                 if kind == "done":
                     call.future.set_result(Reply(header, body))
                 else:
-                    call.future.set_exception(FunctionFailed(
+                    call.future.set_exception(failed(
                         header.get("type", "Exception"), header.get("message", ""),
                         header.get("stack", "")))
             elif kind == "log":
                 self._log(header)
+            elif kind == "stack":
+                answer = self._stacks.get(header["id"])
+                if answer is not None and not answer.done():
+                    answer.set_result(header.get("stack", ""))
             elif kind == "hello" and self._hello is not None and not self._hello.done():
                 self._hello.set_result(header)
 
@@ -256,8 +285,8 @@ class WorkerProcess:
         self.exit_code = -1 if code is None else code
         if self._stderr_partial:
             self._stderr(b"\n")
-        error = WorkerExited(self.executable, self.exit_code,
-                             ",".join(t for t in self._stderr_tail if t)[-2000:])
+        error = (WorkerRestarted if self.restarted else WorkerExited)(
+            self.executable, self.exit_code, ",".join(t for t in self._stderr_tail if t)[-2000:])
         if self._hello is not None and not self._hello.done():
             self._hello.set_result({"error": f"the worker exited before indexing the app: "
                                              f"{error}"})

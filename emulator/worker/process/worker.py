@@ -31,7 +31,13 @@ from ..invoke import activity_failure, failure_details, invoke_orchestrator
 from ..loader import read_host_json
 from ..seam import EntityCall, HttpCall, HttpReply, OrchestratorCall
 from ..timeouts import FunctionTimeout, function_timeout
-from .errors import FunctionFailed, InvocationTimedOut, WorkerExited, WorkerStartError
+from .errors import (
+    FunctionFailed,
+    InvocationTimedOut,
+    WorkerExited,
+    WorkerRestarted,
+    WorkerStartError,
+)
 from .pool import PoolSettings, WorkerPool
 from .remote_app import remote_app
 
@@ -91,9 +97,10 @@ class ProcessWorker:
             except FunctionFailed as exc:
                 raise RemoteError(exc.message) from None
             except InvocationTimedOut as exc:
-                raise RemoteError(f"it did not return within {exc.seconds:g} s "
-                                  "(host.json functionTimeout); its worker was restarted") \
-                    from None
+                message = (f"it did not return within {exc.seconds:g} s (host.json "
+                           "functionTimeout); its worker process was restarted")
+                raise RemoteError(f"{message}. Stuck at:\n{exc.stack.rstrip()}" if exc.stack
+                                  else message) from None
             except WorkerExited as exc:
                 if attempt == EPISODE_ATTEMPTS:
                     raise RemoteError(f"{exc} ({attempt} times in a row)") from None
@@ -122,12 +129,19 @@ class ProcessWorker:
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
         body = None if input_text is None else input_text.encode()
-        try:
-            reply = await self.pool.invoke("activity", activity.function_name, None, body,
-                                           _seconds(timeout))
-        except InvocationTimedOut:
-            raise FunctionTimeout(timeout, activity.function_name) from None
-        return reply.text
+        while True:
+            try:
+                reply = await self.pool.invoke("activity", activity.function_name, None, body,
+                                               _seconds(timeout))
+            except InvocationTimedOut:
+                raise FunctionTimeout(timeout, activity.function_name) from None
+            except WorkerRestarted as exc:
+                # Another call's timeout restarted the worker: as when the Functions host
+                # restarts, the work item is delivered again and the activity runs again.
+                log.warning("Functions.%s: %s; it runs again on the restarted worker",
+                            activity.function_name, exc)
+                continue
+            return reply.text
 
     def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
         if isinstance(exc, FunctionFailed):

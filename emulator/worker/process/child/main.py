@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
+import io
 import logging
 import os
 import signal
@@ -29,6 +30,7 @@ from typing import Any
 from . import sdk_compat, sdk_speedups, wire
 from .index import AppIndexError, Indexed, index_app
 from .invoke import prepare
+from .watchdog import LoopWatchdog
 
 CURRENT = contextvars.ContextVar("invocation", default=None)
 
@@ -105,10 +107,27 @@ class Dispatcher:
         self.pool = pool
         self.loop = loop
         self.writer = writer
+        self.running: dict[int, Any] = {}  # call id -> its thread's ident, or its task
+
+    def stack_of(self, call_id: int) -> str:
+        """Where a running call is, for the host's timeout message (from the reader thread)."""
+        running = self.running.get(call_id)
+        if isinstance(running, int):
+            frame = sys._current_frames().get(running)
+            return "".join(traceback.format_stack(frame)) if frame is not None else ""
+        if running is not None:
+            out = io.StringIO()
+            running.print_stack(file=out)
+            return out.getvalue()
+        return ""
 
     def dispatch(self, frames: list[tuple[dict[str, Any], bytes | None]]) -> None:
         on_loop = []
         for header, body in frames:
+            if header.get("t") == "stack":
+                self.writer.send({"t": "stack", "id": header["id"],
+                                  "stack": self.stack_of(header["id"])})
+                continue
             if header.get("t") != "invoke":
                 continue
             key = str(header.get("fn", "")).lower()
@@ -132,6 +151,7 @@ class Dispatcher:
                   description: dict[str, Any]) -> None:
         call_id = header["id"]
         token = CURRENT.set(header.get("invocation_id"))
+        self.running[call_id] = threading.get_ident()
         try:
             call, finish = prepare(header["kind"], description,
                                    self.callables[description["name"].lower()], header, body)
@@ -139,6 +159,7 @@ class Dispatcher:
         except BaseException as exc:  # noqa: BLE001 - every failure is the function's answer
             self.writer.send({"t": "failed", "id": call_id, **failure(exc)})
         finally:
+            self.running.pop(call_id, None)
             CURRENT.reset(token)
 
     def _start_async(self, batch: list[tuple[dict[str, Any], bytes | None, dict]]) -> None:
@@ -149,12 +170,15 @@ class Dispatcher:
                          description: dict[str, Any]) -> None:
         call_id = header["id"]
         CURRENT.set(header.get("invocation_id"))
+        self.running[call_id] = asyncio.current_task()
         try:
             call, finish = prepare(header["kind"], description,
                                    self.callables[description["name"].lower()], header, body)
             self._reply(call_id, finish, await call())
         except BaseException as exc:  # noqa: BLE001
             self.writer.send({"t": "failed", "id": call_id, **failure(exc)})
+        finally:
+            self.running.pop(call_id, None)
 
 
 def adapt_sdk(*, speedups: bool) -> None:
@@ -208,6 +232,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--app", required=True)
     parser.add_argument("--threads", type=int, default=min(32, (os.cpu_count() or 1) + 4))
     parser.add_argument("--log-level", type=int, default=logging.INFO)
+    parser.add_argument("--blocked-loop-seconds", type=float, default=2.0,
+                        help="warn when an async function holds the loop this long (0: off)")
     parser.add_argument("--sdk-dateutil", action="store_true",
                         help="keep the SDK's own timestamp parsing (no sdk_speedups)")
     return parser.parse_args(argv)
@@ -238,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     dispatcher = Dispatcher(indexed, pool, loop, writer)
     threading.Thread(target=read_frames, args=(proto_in, dispatcher, loop),
                      name="host-reader", daemon=True).start()
+    if args.blocked_loop_seconds > 0:
+        LoopWatchdog(loop, Path(args.app), threshold=args.blocked_loop_seconds).start()
     loop.run_forever()
     writer.close()
     os._exit(0)  # the host closed the pipe: functions still running have no one to answer

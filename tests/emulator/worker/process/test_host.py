@@ -10,7 +10,10 @@ import signal
 
 from emulator.testing import LocalHost
 
+from ...conftest import APPS
 from .conftest import BASIC
+
+STUCK_APP = APPS / "stuck"
 
 
 def _pids(host: LocalHost) -> list[int]:
@@ -63,3 +66,18 @@ def test_an_episode_whose_worker_dies_runs_again_on_the_replacement(tmp_path, em
         assert status["output"] == "after the crash"
         emulator_lines.wait_for("runs again")
         assert host.server.worker.pool.restarts == 1
+
+
+def test_a_stuck_orchestrator_fails_with_the_workers_stack_and_the_worker_is_restarted():
+    with LocalHost(STUCK_APP, worker="process") as host:
+        spinners = [host.start("spin") for _ in range(2)]
+        for instance_id in spinners:
+            status = host.wait(instance_id, timeout=60)
+            assert status["runtimeStatus"] == "Failed"
+            output = status["output"]
+            assert "did not return within 1 s" in output
+            assert "its worker process was restarted" in output
+            assert "function_app.py" in output and "in spin_forever" in output
+        assert host.wait(host.start("quick", "still here"), timeout=60)["output"] == \
+            "still here"
+        assert host.server.worker.pool.restarts >= 1
