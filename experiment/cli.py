@@ -211,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--app-dir", type=Path, default=REPO_ROOT, help="the app to serve (default: the repository)"
     )
+    demo.add_argument(
+        "--worker-processes",
+        type=_int_in(1, 10),
+        default=1,
+        help="the host's FUNCTIONS_WORKER_PROCESS_COUNT: the CPU F2's waves are min(cores, this) "
+        "calls wide (default: %(default)r, as in Azure)",
+    )
     _add_out_option(demo)
     for name, text in (
         ("summarize", "print the table of a results folder or results.json"),

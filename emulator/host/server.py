@@ -212,6 +212,8 @@ class LocalHostServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.worker is not None:  # the engine closed it; its processes end now
+            await self.worker.wait_closed()
         restore_settings(self._previous_env)
         self._previous_env = {}
 

@@ -186,3 +186,8 @@ class ProcessWorker:
 
     def close(self) -> None:
         self.pool.close_now()
+
+    async def wait_closed(self) -> None:
+        """After ``close``: wait for the processes to end (killed after a grace period) and
+        release their pipes, before the event loop closes."""
+        await self.pool.close()
