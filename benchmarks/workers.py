@@ -8,7 +8,9 @@ first), on hosts started as ``python -m emulator`` with the app ``benchmarks/wor
 - CPU-bound fan-out, 200 activities of 50 ms of CPU each: 2 worker processes against 1 (target:
   at least 1.8x faster on 2 cores), 4 against 2 (no worse than the cores allow: about 1x);
 - fan-out of 1000 x 0 s activities and a chain of 50 steps: 1 worker process against the
-  in-process worker (what the process boundary costs per activity and per step).
+  in-process worker (what the process boundary costs per activity and per step);
+- the experiment's F1 -> F2, 1000 calls of 1 s, on the repository's app: 1 worker process
+  against the in-process worker (every F2 call crosses the pipe twice).
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from emulator.testing import LocalHost
 
+from .processes import REPO_ROOT
 from .suite import Bench, run_on_host
 
 APP = Path(__file__).parent / "workers_app"
@@ -46,12 +51,15 @@ class Pair:
                      orchestrator=self.orchestrator, count=self.count)
 
 
-HOSTS = {  # key -> (worker, FUNCTIONS_WORKER_PROCESS_COUNT)
-    "in-process": ("in-process", None),
-    "1 process": ("process", "1"),
-    "2 processes": ("process", "2"),
-    "4 processes": ("process", "4"),
+HOSTS = {  # key -> (app, worker, FUNCTIONS_WORKER_PROCESS_COUNT)
+    "in-process": (APP, "in-process", None),
+    "1 process": (APP, "process", "1"),
+    "2 processes": (APP, "process", "2"),
+    "4 processes": (APP, "process", "4"),
+    "repo in-process": (REPO_ROOT, "in-process", None),
+    "repo 1 process": (REPO_ROOT, "process", "1"),
 }
+F1 = "fanout"  # Pair.orchestrator naming an HTTP route instead: F1's fan-out
 PAIRS = [
     Pair("cpu_2_vs_1", "CPU fan-out 200 x 50 ms: 2 processes vs 1", "cpu_fan_out_50ms", 200,
          "2 processes", "1 process", "speedup", ">= 1.8x"),
@@ -61,25 +69,41 @@ PAIRS = [
          "1 process", "in-process", "ratio", "<= 1.5x"),
     Pair("chain_1_vs_in", "chain of 50 steps: 1 process vs in-process", "chain", 50,
          "1 process", "in-process", "ratio", "< 5 ms/step"),
+    Pair("f1f2_1_vs_in", "F1 -> F2 1000 x 1 s: 1 process vs in-process", F1, 1000,
+         "repo 1 process", "repo in-process", "ratio", "~1.0x"),
 ]
 
 
+def run_f1(host: LocalHost, count: int) -> float:
+    """F1's own fan-out time (s) for ``count`` calls of 1 s to F2 through ``host``."""
+    response = requests.post(f"{host.base_url}/api/fanout", timeout=300,
+                             json={"calls": count, "delay_ms": 1000})
+    if response.status_code != 200:
+        raise SystemExit(f"F1 answered {response.status_code}: {response.text[:300]}")
+    return response.json()["fanout_ms"] / 1000
+
+
+def run_once(host: LocalHost, pair: Pair) -> float:
+    if pair.orchestrator == F1:
+        return run_f1(host, pair.count)
+    return run_on_host(host, pair.bench())[0]
+
+
 def start_host(stack: ExitStack, key: str) -> LocalHost:
-    worker, processes = HOSTS[key]
+    app, worker, processes = HOSTS[key]
     settings = {"FUNCTIONS_WORKER_PROCESS_COUNT": processes} if processes else {}
-    return stack.enter_context(LocalHost(APP, subprocess=True, state=":memory:",
+    return stack.enter_context(LocalHost(app, subprocess=True, state=":memory:",
                                          log_level="warning", worker=worker,
                                          settings=settings))
 
 
 def measure(pair: Pair, hosts: dict[str, LocalHost], repeat: int) -> dict[str, Any]:
-    bench = pair.bench()
-    run_on_host(hosts[pair.host], bench)  # warm: imports, first episodes
-    run_on_host(hosts[pair.base], bench)
+    run_once(hosts[pair.host], pair)  # warm: imports, first episodes, F1's connections
+    run_once(hosts[pair.base], pair)
     host_samples, base_samples = [], []
     for i in range(repeat):  # pairs, alternating which side goes first
         for side in ((pair.host, pair.base) if i % 2 == 0 else (pair.base, pair.host)):
-            elapsed = run_on_host(hosts[side], bench)[0]
+            elapsed = run_once(hosts[side], pair)
             (host_samples if side == pair.host else base_samples).append(elapsed)
     host_s, base_s = statistics.median(host_samples), statistics.median(base_samples)
     return {"what": pair.what, "host": pair.host, "baseline": pair.base,

@@ -111,31 +111,36 @@ def http_reply(result: Any) -> tuple[dict[str, Any], bytes | None]:
     return {"status": 200, "json": True}, json.dumps(result).encode()
 
 
+def _context(description: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
+    if not description.get("wants_context"):
+        return {}
+    return {"context": InvocationContext(description["name"], header.get("invocation_id"))}
+
+
 def prepare(kind: str, description: dict[str, Any], fn: Any, header: dict[str, Any],
             body: bytes | None) -> tuple[Callable[[], Any], Callable[[Any], Any]]:
     """(call, finish): ``call()`` runs the function (a coroutine for ``async def``);
     ``finish(returned)`` is the reply (header fields, body)."""
+    if kind == "http":  # the body stays bytes: the app decodes it (or answers 400) itself
+        kwargs = {description["trigger_param"]: http_request(header, body),
+                  **_context(description, header)}
+        if description.get("client_param"):
+            kwargs[description["client_param"]] = header.get("client")
+        for other in header.get("other_inputs") or ():
+            kwargs[other] = None
+        return (lambda: fn(**kwargs)), http_reply
     text = None if body is None else body.decode()
     if kind == "orchestrator":
         return (lambda: fn(text)), (lambda state: ({}, state.encode()))
     if kind == "entity":
         context = entity_context(text)
         return (lambda: fn(context)), (lambda result: ({}, entity_result(result).encode()))
-    kwargs: dict[str, Any] = {}
-    if description.get("wants_context"):
-        kwargs["context"] = InvocationContext(description["name"], header.get("invocation_id"))
     if kind == "activity":
-        kwargs[description["trigger_param"]] = decode_activity_input(text)
+        kwargs = {description["trigger_param"]: decode_activity_input(text),
+                  **_context(description, header)}
 
         def finish_activity(value: Any) -> Any:
             encoded = encode_activity_result(value)
             return {}, None if encoded is None else encoded.encode()
         return (lambda: fn(**kwargs)), finish_activity
-    if kind == "http":
-        kwargs[description["trigger_param"]] = http_request(header, body)
-        if description.get("client_param"):
-            kwargs[description["client_param"]] = header.get("client")
-        for other in header.get("other_inputs") or ():
-            kwargs[other] = None
-        return (lambda: fn(**kwargs)), http_reply
     raise ValueError(f"unknown invocation kind {kind!r}")

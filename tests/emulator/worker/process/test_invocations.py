@@ -107,6 +107,13 @@ def test_http_functions_get_the_request_and_answer_status_headers_body(start_poo
     assert json.loads(reply.body) == {"body": {"k": 1}, "hub": "MyHub"}
 
 
+def test_an_http_body_reaches_the_function_as_bytes_even_when_it_is_not_utf8(start_pool):
+    running = start_pool()
+    reply = running.call("http", "length", b"\xff\xfe{", {
+        "method": "POST", "url": "http://localhost/api/length"})
+    assert reply.fields["status"] == 200 and reply.body == b"3"
+
+
 def test_logs_and_prints_of_the_app_reach_the_host_logs(start_pool, caplog):
     running = start_pool()
     caplog.set_level(logging.INFO)

@@ -145,6 +145,11 @@ def hello(req: func.HttpRequest) -> func.HttpResponse:
                              status_code=201, headers={"X-Worker": str(os.getpid())})
 
 
+@app.route(route="length", methods=["POST"])
+def length(req: func.HttpRequest) -> str:
+    return str(len(req.get_body()))
+
+
 @app.route(route="data", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def data(req: func.HttpRequest, client: df.DurableOrchestrationClient):
