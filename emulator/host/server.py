@@ -147,7 +147,9 @@ class LocalHostServer:
             # The workers bound each orchestrator call from the moment it reaches one (their
             # restart on a timeout included); the engine's own deadline would count the wait
             # for a replacement worker too.
-            limits = dataclasses.replace(limits, orchestrator_timeout=None)
+            limits = dataclasses.replace(limits, orchestrator_timeout=None,
+                                         threads=self.worker.pool.settings.threads,
+                                         worker_processes=self.worker.pool.settings.processes)
         app = self.app
         clock = make_clock(options.time_skipping)
         store = self.store

@@ -1,10 +1,12 @@
 """A worker process: index the app, then run what the host sends until its pipe closes.
 
-Like the Functions Python worker: synchronous functions (orchestrator and entity handlers
-included) run on a thread pool of ``PYTHON_THREADPOOL_THREAD_COUNT`` threads, ``async def``
-functions on the event loop of the main thread. A reader thread cuts the host's stream into
-frames and hands them out; a writer thread sends whatever replies and log records piled up in
-one write, so a burst of completions costs one system call, not one per reply.
+Like the Functions Python worker: synchronous functions run on a thread pool of
+``PYTHON_THREADPOOL_THREAD_COUNT`` threads, ``async def`` functions on the event loop of the main
+thread. (Orchestrator and entity handlers get two threads of their own, as in the in-process
+host: the real worker runs them on the same pool, where hung activities can starve them.)
+A reader thread cuts the host's stream into frames and hands them out; a writer thread sends
+whatever replies and log records piled up in one write, so a burst of completions costs one
+system call, not one per reply.
 
 Standard output and input belong to the protocol: ``print()`` in the app goes to standard
 error, which the host logs line by line. Log records of the app (the root logger) travel as
@@ -33,6 +35,7 @@ from .invoke import prepare
 from .watchdog import LoopWatchdog
 
 CURRENT = contextvars.ContextVar("invocation", default=None)
+REPLAY_THREADS = 2
 
 
 class Writer:
@@ -105,6 +108,10 @@ class Dispatcher:
         self.descriptions = {d["name"].lower(): d for d in indexed.functions}
         self.callables = indexed.callables
         self.pool = pool
+        # Orchestrator episodes and entity batches are the SDK's replay, short and never
+        # blocking: they get threads of their own (as in the in-process host), so activities
+        # stuck on I/O cannot starve them past functionTimeout.
+        self.replay_pool = ThreadPoolExecutor(REPLAY_THREADS, thread_name_prefix="replay")
         self.loop = loop
         self.writer = writer
         self.running: dict[int, Any] = {}  # call id -> its thread's ident, or its task
@@ -138,6 +145,8 @@ class Dispatcher:
                                   "stack": ""})
             elif description["is_async"]:
                 on_loop.append((header, body, description))
+            elif header.get("kind") in ("orchestrator", "entity"):
+                self.replay_pool.submit(self._run_sync, header, body, description)
             else:
                 self.pool.submit(self._run_sync, header, body, description)
         if on_loop:

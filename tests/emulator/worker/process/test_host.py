@@ -27,6 +27,8 @@ def test_a_fan_out_spreads_over_the_worker_processes():
         assert status["runtimeStatus"] == "Completed"
         assert status["output"]["calls"] == 40
         assert status["output"]["pids"] == sorted(_pids(host))
+        reported = host.request("GET", "/admin/host/status").json()["emulator"]
+        assert reported["workerProcessCount"] == 2
 
 
 def test_a_worker_killed_mid_fan_out_is_replaced_and_the_fan_out_completes(emulator_lines):
