@@ -10,5 +10,8 @@ worker does over gRPC.
 - ``wire``: length-prefixed frames (a JSON header and raw body bytes);
 - ``index``: importing the app and describing its functions;
 - ``invoke``: the worker's converters for each kind of invocation;
-- ``main``: the process - reader, thread pool, event loop, batched writer, logs.
+- ``main``: the process - reader, thread pool, event loop, batched writer, logs;
+- ``sdk_speedups``, ``sdk_compat``, ``watchdog``: the local host's adaptations of the SDK and its
+  loop watchdog, which belong where the app's SDK and event loop run (the in-process worker
+  and the host use them too).
 """
