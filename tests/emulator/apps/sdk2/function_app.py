@@ -1,0 +1,52 @@
+"""A 2.x durable app (azure-functions-durable 2.x, Python 3.13+) with both authoring styles:
+v1-style one-argument orchestrators over the compatibility layer, durabletask-style
+two-argument ones, a class-based and a function entity, and a durable client HTTP function."""
+
+import azure.durable_functions as df
+import azure.functions as func
+from durabletask import entities, task
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.activity_trigger(input_name="name")
+def say_hello(name: str) -> str:
+    return f"Hello {name}!"
+
+
+@app.orchestration_trigger(context_name="context")
+def hello_v1(context: df.DurableOrchestrationContext):
+    cities = context.get_input() or ["Tokyo", "London"]
+    results = []
+    for city in cities:
+        results.append((yield context.call_activity("say_hello", city)))
+    return results
+
+
+@app.orchestration_trigger(context_name="context")
+def hello_dtask(ctx: task.OrchestrationContext, cities: list[str]):
+    tasks = [ctx.call_activity("say_hello", input=city) for city in cities]
+    results = yield task.when_all(tasks)
+    counter = entities.EntityInstanceId("counter", "c1")
+    ctx.signal_entity(counter, "add", len(results))
+    total = yield ctx.call_entity(counter, "get")
+    return {"greetings": results, "counted": total}
+
+
+@app.entity_trigger(context_name="context", entity_name="counter")
+class Counter(entities.DurableEntity):
+    def add(self, amount: int) -> int:
+        value = self.get_state(int, 0) + amount
+        self.set_state(value)
+        return value
+
+    def get(self, _=None) -> int:
+        return self.get_state(int, 0)
+
+
+@app.route(route="start/{name}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def start(req: func.HttpRequest, client: df.DurableFunctionsClient) -> func.HttpResponse:
+    instance_id = await client.schedule_new_orchestration(req.route_params["name"],
+                                                          input=req.get_json())
+    return client.create_check_status_response(req, instance_id)
