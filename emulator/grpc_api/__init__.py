@@ -1,0 +1,24 @@
+"""The gRPC edge for the 2.x durable SDK: durabletask's ``TaskHubSidecarService`` client RPCs
+(start, status, wait, raise event, terminate, suspend/resume, rewind, restart, purge, query,
+history, entities) over the runtime's management operations. Sits beside ``http/``: it maps
+domain errors to gRPC status codes as ``http/`` maps them to HTTP ones.
+"""
+
+from .operations import (
+    EntityPage,
+    EntityView,
+    FailureView,
+    InstancePage,
+    InstanceView,
+    ManagementOperations,
+)
+from .server import GrpcEndpoint, GrpcEndpointError
+from .servicer import SidecarServicer
+
+__all__ = [
+    # the port the runtime implements, and what it returns
+    "ManagementOperations", "InstanceView", "FailureView", "EntityView", "InstancePage",
+    "EntityPage",
+    # serving it
+    "GrpcEndpoint", "GrpcEndpointError", "SidecarServicer",
+]
