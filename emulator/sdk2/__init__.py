@@ -9,7 +9,7 @@ from .adapter import entity_invoker, invoke_orchestrator
 from .binding import client_binding_json
 from .detect import SdkGeneration, app_generation, binding_generation
 from .entities import batch_request, batch_result_json
-from .invoke import HandlerError, run_entity_batch, run_orchestrator
+from .invoke import Call, HandlerError, in_process, run_entity_batch, run_orchestrator
 from .proto_history import orchestrator_request, to_proto_event
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "batch_request", "batch_result_json", "entity_invoker", "run_entity_batch",
     # the durable client binding
     "client_binding_json",
-    "HandlerError",
+    # calling the app's function: in this process, or through a worker's Call
+    "Call", "in_process", "HandlerError",
 ]

@@ -15,7 +15,7 @@ from ..entity_protocol import EntityProtocolError
 from ..replay import ReplayResult
 from .actions import UnsupportedAction, decide
 from .entities import batch_request, batch_result_json
-from .invoke import HandlerError, run_entity_batch, run_orchestrator
+from .invoke import Call, HandlerError, run_entity_batch, run_orchestrator
 from .proto_history import UnknownEventError, orchestrator_request
 
 __all__ = ["Outcome", "invoke_orchestrator", "entity_invoker", "OrchestrationRow"]
@@ -31,19 +31,19 @@ class OrchestrationRow(Protocol):
     name: str
 
 
-def invoke_orchestrator(fn: Callable[..., Any] | None, param: str, record: OrchestrationRow,
+def invoke_orchestrator(call: Call | None, record: OrchestrationRow,
                         history: Sequence[dict[str, Any]]) -> Outcome:
-    """Run one episode of a 2.x orchestrator: ``history`` is the execution's events, this
-    episode's last (from its ``OrchestratorStarted``). A failure message means the instance
-    fails now: the function is gone, raised outside the SDK, or asked for what the host
-    cannot do."""
+    """Run one episode of a 2.x orchestrator through ``call`` (None: the function is gone):
+    ``history`` is the execution's events, this episode's last (from its
+    ``OrchestratorStarted``). A failure message means the instance fails now: the function is
+    gone, raised outside the SDK, or asked for what the host cannot do."""
     name = record.name
-    if fn is None:
+    if call is None:
         return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
                             "exists in the app")
     try:
         request = orchestrator_request(record.instance_id, record.execution_id, history)
-        response = run_orchestrator(fn, param, request)
+        response = run_orchestrator(call, request)
         decision = decide(response, history)
     except (HandlerError, UnknownEventError, UnsupportedAction) as exc:
         return None, None, f"Orchestrator function '{name}' failed: {exc}"
@@ -60,13 +60,13 @@ def invoke_orchestrator(fn: Callable[..., Any] | None, param: str, record: Orche
     return state, decision.replayed, None
 
 
-def entity_invoker(fn: Callable[..., Any], param: str) -> Callable[[str], str]:
+def entity_invoker(call: Call) -> Callable[[str], str]:
     """``trigger JSON -> result JSON`` for the engine's entity batch, through the 2.x SDK."""
 
     def invoke(trigger_json: str) -> str:
         request = batch_request(trigger_json)
         try:
-            result = run_entity_batch(fn, param, request)
+            result = run_entity_batch(call, request)
         except HandlerError as exc:
             raise EntityProtocolError(str(exc)) from exc
         return batch_result_json(result, request)

@@ -1,9 +1,12 @@
 """Calling a 2.x orchestrator or entity function the way the Functions host does: the trigger
 value is a base64 protobuf request, the function's return value a base64 protobuf response.
 
-The SDK registers an ``async def`` handler (it runs sync orchestrator code on its own thread
-pool); a plain function is called directly. The host calls these from a worker thread of its
-own, so a coroutine runs to completion on a private event loop of that thread.
+The call itself is a ``Call``: trigger value in, the function's answer out. ``in_process``
+makes one for a handler imported into this process: the SDK registers an ``async def`` handler
+(it runs sync orchestrator code on its own thread pool) under its trigger parameter's name; a
+plain function is called directly. The host calls these from a thread of its own, so a
+coroutine runs to completion on a private event loop of that thread. A worker process supplies
+its own ``Call`` (the invocation sent to the process that holds the app).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from google.protobuf.message import DecodeError
 
 from .messages import pb
 
-__all__ = ["HandlerError", "call_handler", "run_orchestrator", "run_entity_batch"]
+__all__ = ["Call", "HandlerError", "in_process", "run_orchestrator", "run_entity_batch"]
+
+Call = Callable[[str], Any]  # the trigger value (base64 protobuf) -> the function's answer
 
 
 class HandlerError(Exception):
@@ -37,11 +42,13 @@ def _loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def call_handler(fn: Callable[..., Any], param: str, value: str) -> Any:
-    """Call ``fn(**{param: value})``; a coroutine function runs on this thread's own loop."""
+def in_process(fn: Callable[..., Any], param: str | None = None) -> Call:
+    """A ``Call`` of a handler in this process: ``fn(**{param: value})``, ``param`` being the
+    trigger parameter the SDK registered (``_df_trigger_name``) unless given."""
+    name = param or getattr(fn, "_df_trigger_name", None) or "context"
     if inspect.iscoroutinefunction(fn):
-        return _loop().run_until_complete(fn(**{param: value}))
-    return fn(**{param: value})
+        return lambda value: _loop().run_until_complete(fn(**{name: value}))
+    return lambda value: fn(**{name: value})
 
 
 def _encode(message: Any) -> str:
@@ -61,21 +68,19 @@ def _decode(kind: type, answer: Any, what: str) -> Any:
     return message
 
 
-def run_orchestrator(fn: Callable[..., Any], param: str,
-                     request: pb.OrchestratorRequest) -> pb.OrchestratorResponse:
+def run_orchestrator(call: Call, request: pb.OrchestratorRequest) -> pb.OrchestratorResponse:
     """One orchestrator invocation; ``HandlerError`` if the function raised."""
     try:
-        answer = call_handler(fn, param, _encode(request))
+        answer = call(_encode(request))
     except Exception as exc:
         raise HandlerError(f"{type(exc).__name__}: {exc}") from exc
     return _decode(pb.OrchestratorResponse, answer, "orchestrator")
 
 
-def run_entity_batch(fn: Callable[..., Any], param: str,
-                     request: pb.EntityBatchRequest) -> pb.EntityBatchResult:
+def run_entity_batch(call: Call, request: pb.EntityBatchRequest) -> pb.EntityBatchResult:
     """One entity batch; ``HandlerError`` if the function raised."""
     try:
-        answer = call_handler(fn, param, _encode(request))
+        answer = call(_encode(request))
     except Exception as exc:
         raise HandlerError(f"{type(exc).__name__}: {exc}") from exc
     return _decode(pb.EntityBatchResult, answer, "entity")

@@ -13,16 +13,16 @@ from emulator import history as h
 from emulator.enums import RuntimeStatus
 from emulator.episode import EpisodeResult, step
 from emulator.instance import Inbound
-from emulator.sdk2 import invoke_orchestrator
+from emulator.sdk2 import in_process, invoke_orchestrator
 from emulator.store import InstanceRecord
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
 class Episodes:
-    def __init__(self, handler: Callable[..., Any], param: str, name: str,
+    def __init__(self, handler: Callable[..., Any], param: str | None, name: str,
                  input_text: str | None) -> None:
-        self.handler, self.param = handler, param
+        self.call = in_process(handler, param)
         self.record = InstanceRecord(instance_id="i1", name=name, execution_id="e1",
                                      status=RuntimeStatus.Pending, input=input_text,
                                      created=h.format_ts(NOW), last_updated=h.format_ts(NOW))
@@ -37,8 +37,7 @@ class Episodes:
         self.now += timedelta(seconds=1)
         result = step(self.record, self.history, [json.dumps(e) for e in self.history],
                       messages, self.now,
-                      invoke=lambda r, hist, texts: invoke_orchestrator(self.handler,
-                                                                        self.param, r, hist),
+                      invoke=lambda r, hist, texts: invoke_orchestrator(self.call, r, hist),
                       check_work=lambda work: None, clock_now=lambda: self.now)
         self.record = result.record
         self.history += result.new_events

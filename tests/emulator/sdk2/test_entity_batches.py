@@ -9,7 +9,7 @@ from durabletask import entities
 
 from emulator.entity_episode import EntityState, run_batch
 from emulator.entity_protocol import EntityId, Request
-from emulator.sdk2 import batch_request, batch_result_json, entity_invoker
+from emulator.sdk2 import batch_request, batch_result_json, entity_invoker, in_process
 from emulator.sdk2.messages import pb, timestamp
 
 from .durabletask_functions import entity_handler
@@ -35,7 +35,7 @@ class Counter(entities.DurableEntity):
 
 
 def _run(requests, state=EntityState()):
-    invoke = entity_invoker(entity_handler(Counter, "counter"), "context")
+    invoke = entity_invoker(in_process(entity_handler(Counter, "counter"), "context"))
     ids = iter(range(100))
     return run_batch(COUNTER, state, requests, invoke, NOW,
                      new_request_id=lambda: f"signal-{next(ids)}")
@@ -112,7 +112,7 @@ def test_an_entity_function_that_raises_fails_the_whole_batch_and_keeps_the_stat
     def broken(context):
         raise RuntimeError("cannot load")
 
-    invoke = entity_invoker(broken, "context")
+    invoke = entity_invoker(in_process(broken, "context"))
     outcome = run_batch(COUNTER, EntityState(True, "4"), [Request("r1", "get", None,
                                                                   parent="orch")],
                         invoke, NOW, new_request_id=lambda: "x")

@@ -96,7 +96,10 @@ def test_an_orchestrator_exception_fails_the_instance_with_its_type_and_message(
     [work] = run.episode().new_work
     last = run.episode(h.task_completed(run.now, work.seq, json.dumps("done")))
     assert last.completed and run.record.status == RuntimeStatus.Failed
-    assert run.record.output == "Orchestrator function 'fails' failed: builtins.ValueError: boom"
+    assert run.record.output == "builtins.ValueError: boom"  # DTFx FailureDetails.ToString()
+    completed = [e for e in last.new_events if e["EventType"] == EventType.EXECUTION_COMPLETED]
+    details = completed[0]["FailureDetails"]
+    assert (details["ErrorType"], details["ErrorMessage"]) == ("builtins.ValueError", "boom")
 
 
 def test_a_changed_orchestrator_is_non_deterministic_and_fails():
@@ -155,7 +158,7 @@ def test_an_entity_error_response_fails_the_call_in_the_orchestrator():
 def test_a_gone_function_fails_the_instance():
     run = episodes_of("chain", None)
     result = step(run.record, [], [], run.next, NOW,
-                  invoke=lambda r, hist, texts: invoke_orchestrator(None, "context", r, hist),
+                  invoke=lambda r, hist, texts: invoke_orchestrator(None, r, hist),
                   check_work=lambda work: None, clock_now=lambda: NOW)
     assert result.record.status == RuntimeStatus.Failed
     assert "no longer exists" in result.record.output
@@ -165,7 +168,7 @@ def test_an_answer_that_is_not_a_response_fails_the_instance():
     run = episodes_of("chain", None)
     result = step(run.record, [], [], run.next, NOW,
                   invoke=lambda r, hist, texts: invoke_orchestrator(
-                      lambda context: {"not": "protobuf"}, "context", r, hist),
+                      lambda value: {"not": "protobuf"}, r, hist),
                   check_work=lambda work: None, clock_now=lambda: NOW)
     assert result.record.status == RuntimeStatus.Failed
     assert "base64 protobuf response" in result.record.output

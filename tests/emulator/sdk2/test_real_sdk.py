@@ -31,10 +31,6 @@ def app():
     return load_app(APP_DIR)
 
 
-def _param(fn):
-    return getattr(fn, "_df_trigger_name", "context")
-
-
 def _run_activities(run, result, activity):
     """Complete every activity the episode scheduled, in one next episode."""
     done = [h.task_completed(run.now, w.seq, json.dumps(activity(json.loads(w.input))))
@@ -44,7 +40,7 @@ def _run_activities(run, result, activity):
 
 def test_a_v1_style_orchestrator_runs_through_the_compatibility_layer(app):
     fn = app.orchestrator("hello_v1").fn
-    run = Episodes(fn, _param(fn), "hello_v1", json.dumps(["Tokyo", "Oslo"]))
+    run = Episodes(fn, None, "hello_v1", json.dumps(["Tokyo", "Oslo"]))
     first = run.episode()
     [work] = first.new_work
     assert (work.name, work.input) == ("say_hello", '"Tokyo"')
@@ -56,7 +52,7 @@ def test_a_v1_style_orchestrator_runs_through_the_compatibility_layer(app):
 
 def test_a_durabletask_style_orchestrator_fans_out_and_calls_an_entity(app):
     fn = app.orchestrator("hello_dtask").fn
-    run = Episodes(fn, _param(fn), "hello_dtask", json.dumps(["A", "B", "C"]))
+    run = Episodes(fn, None, "hello_dtask", json.dumps(["A", "B", "C"]))
     first = run.episode()
     assert [w.kind for w in first.new_work] == [WorkKind.ACTIVITY] * 3
     second = _run_activities(run, first, lambda city: f"Hi {city}")
@@ -71,9 +67,9 @@ def test_a_durabletask_style_orchestrator_fans_out_and_calls_an_entity(app):
 
 def test_a_class_based_entity_runs_a_batch(app):
     entity = app.entity("counter")
-    from emulator.sdk2 import entity_invoker
+    from emulator.sdk2 import entity_invoker, in_process
 
-    invoke = entity_invoker(entity.fn, _param(entity.fn))
+    invoke = entity_invoker(in_process(entity.fn))
     requests = [Request("r1", "add", "2", signal=True), Request("r2", "add", "5", parent="o"),
                 Request("r3", "get", None, parent="o")]
     outcome = run_batch(EntityId("counter", "c1"), EntityState(), requests, invoke,
