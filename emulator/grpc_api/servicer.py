@@ -20,7 +20,15 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
-from ..errors import BadRequest, Conflict, EngineError, Gone, InvalidOperation, NotFound
+from ..errors import (
+    BadRequest,
+    Conflict,
+    EngineError,
+    Gone,
+    InvalidOperation,
+    NotFound,
+    Unsupported,
+)
 from ..sdk2.messages import pb, pb_grpc, text_of
 from ..sdk2.proto_history import to_proto_event
 from .operations import ManagementOperations
@@ -37,6 +45,7 @@ _ERROR_CODES: list[tuple[type[EngineError], grpc.StatusCode]] = [
     (InvalidOperation, grpc.StatusCode.FAILED_PRECONDITION),
     (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
     (BadRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (Unsupported, grpc.StatusCode.UNIMPLEMENTED),
 ]
 
 
