@@ -63,8 +63,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="the `func` to put on PATH (default: bin/func, else a shim)")
     parser.add_argument("--report", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds for the whole run")
-    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
-    return parser.parse_args(argv)
+    extra: list[str] = []
+    if "--" in argv:  # everything after -- goes to pytest as it is
+        at = argv.index("--")
+        argv, extra = argv[:at], argv[at + 1:]
+    args = parser.parse_args(argv)
+    args.pytest_args = extra
+    return args
 
 
 def port_open(port: int) -> bool:
@@ -149,8 +154,8 @@ def start_azurite(scratch: Path) -> subprocess.Popen | None:
                          "(npm install)")
     process = subprocess.Popen(
         [str(azurite), "--silent", "--skipApiVersionCheck", "--inMemoryPersistence",
-         "--blobPort", "10000", "--queuePort", "10001", "--tablePort", "10002",
-         "--location", str(scratch / "azurite")],
+         "--blobPort", "10000", "--queuePort", "10001", "--tablePort", "10002"],
+        cwd=scratch,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while not all(port_open(port) for port in AZURITE_PORTS):

@@ -51,3 +51,8 @@ def test_without_bin_func_the_shim_runs_the_host_on_the_chosen_interpreter(tmp_p
     shim = (folder / "func").read_text()
     assert '"/opt/py313/bin/python" -m emulator --app . --state :memory: "$@"' in shim
     assert env == {}
+
+
+def test_arguments_after_a_double_dash_go_to_pytest(tmp_path):
+    args = e2e.parse_args([str(tmp_path), "--timeout", "60", "--", "--timeout", "90", "-x"])
+    assert args.timeout == 60 and args.pytest_args == ["--timeout", "90", "-x"]
