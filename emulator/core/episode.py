@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..protocol import history as h
-from ..protocol.entities import REQUEST_EVENT, Request
+from ..protocol.entities import RELEASE_EVENT, REQUEST_EVENT, Request
 from ..protocol.enums import CONTROL_EVENTS, EventType, RuntimeStatus, WorkKind
 from ..protocol.history import compact, format_ts, parse_ts
 from ..store.base import InstanceRecord
@@ -175,8 +175,11 @@ def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
         _schedule(result, work, now)
     error = state.get("error")
     if error and replayed.open_tasks == 0:
-        message = f"Orchestrator function '{record.name}' failed: {error}"
+        details = state.get("failureDetails")  # the 2.x SDK's: output is FailureDetails' text
+        message = error if details else f"Orchestrator function '{record.name}' failed: {error}"
         _complete(result, RuntimeStatus.Failed, message, replayed.next_seq, now)
+        if details:
+            result.new_events[-1]["FailureDetails"] = details
         result.notes.append((logging.WARNING, f"failed: {error}"))
     elif not error and state.get("isDone") and replayed.finished \
             and replayed.open_tasks == 0:
@@ -197,7 +200,8 @@ def _schedule(result: EpisodeResult, work: NewWork, now: datetime) -> None:
         event = h.timer_created(now, work.seq, format_ts(work.fire_at))
     elif work.kind == WorkKind.ENTITY:
         request = entity_request(work, result.record)
-        event = h.event_sent(now, work.seq, work.instance_id, REQUEST_EVENT, request.to_json())
+        name = RELEASE_EVENT if work.release else REQUEST_EVENT
+        event = h.event_sent(now, work.seq, work.instance_id, name, request.to_json())
     else:
         input_json = json.dumps(work.input) if work.input is not None else None
         event = h.sub_orchestration_created(now, work.seq, work.name, work.instance_id,
@@ -208,8 +212,11 @@ def _schedule(result: EpisodeResult, work: NewWork, now: datetime) -> None:
 
 def entity_request(work: NewWork, record: InstanceRecord) -> Request:
     """The RequestMessage of an entity call or signal the orchestration makes."""
-    return Request.from_orchestrator(work.request_id, work.name, work.input, work.signal,
-                                     record.instance_id, record.execution_id)
+    request = Request.from_orchestrator(work.request_id, work.name or "", work.input,
+                                        work.signal, record.instance_id, record.execution_id)
+    request.lock_set, request.position, request.release = work.lock_set, work.position, \
+        work.release
+    return request
 
 
 def _complete(result: EpisodeResult, status: RuntimeStatus, output: str | None, seq: int,

@@ -59,6 +59,9 @@ class NewWork:
     version: str | None = None  # sub-orchestrations: the version the action names, if any
     request_id: str | None = None  # ENTITY: the request's id (a call's response carries it)
     signal: bool = False  # ENTITY: one-way
+    lock_set: list[str] | None = None  # ENTITY: a critical section's lock request (2.x SDK)
+    position: int = 0  # ENTITY lock request: the index of instance_id in lock_set
+    release: bool = False  # ENTITY: the end of a critical section (one-way)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..sdk2.messages import datetime_of, pb, string_value
+from ..worker.sdk2.messages import datetime_of, pb, string_value, timestamp
 from .operations import EntityView, FailureView, InstanceView
 
 __all__ = ["STATUS_NUMBERS", "status_name", "orchestration_state", "entity_metadata",
@@ -53,7 +53,7 @@ def orchestration_state(view: InstanceView, with_payloads: bool) -> pb.Orchestra
         instanceId=view.instance_id, name=view.name,
         version=string_value(view.version),
         orchestrationStatus=STATUS_NUMBERS[str(view.status)],
-        createdTimestamp=_stamp(view.created), lastUpdatedTimestamp=_stamp(view.last_updated),
+        createdTimestamp=timestamp(view.created), lastUpdatedTimestamp=timestamp(view.last_updated),
         parentInstanceId=string_value(view.parent_instance_id),
         executionId=string_value(view.execution_id),
     )
@@ -72,13 +72,7 @@ def orchestration_state(view: InstanceView, with_payloads: bool) -> pb.Orchestra
 
 def entity_metadata(view: EntityView) -> pb.EntityMetadata:
     return pb.EntityMetadata(instanceId=view.instance_id,
-                             lastModifiedTime=_stamp(view.last_modified),
+                             lastModifiedTime=timestamp(view.last_modified),
                              backlogQueueSize=view.backlog,
                              lockedBy=string_value(view.locked_by),
                              serializedState=string_value(view.state))
-
-
-def _stamp(moment: datetime):
-    from ..sdk2.messages import timestamp
-
-    return timestamp(moment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from ..sdk2.messages import pb_grpc
+from ..worker.sdk2.messages import pb_grpc
 from .operations import ManagementOperations
 from .servicer import SidecarServicer
 

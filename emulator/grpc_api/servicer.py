@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
-from ..errors import (
+from ..core.errors import (
     BadRequest,
     Conflict,
     EngineError,
@@ -29,8 +29,8 @@ from ..errors import (
     NotFound,
     Unsupported,
 )
-from ..sdk2.messages import pb, pb_grpc, text_of
-from ..sdk2.proto_history import to_proto_event
+from ..worker.sdk2.messages import pb, pb_grpc, text_of
+from ..worker.sdk2.proto_history import to_proto_event
 from .operations import ManagementOperations
 from .render import entity_metadata, optional_time, orchestration_state, status_name
 

@@ -42,6 +42,8 @@ class Operations:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # Where a 2.x SDK app's durable client calls (the host's gRPC endpoint), once started.
+        self.rpc_base_url: str | None = None
 
     # -- the host ------------------------------------------------------------------------------
     @property
@@ -136,9 +138,11 @@ class Operations:
         return await self._engine.wait_for(instance, until, timeout)
 
     # -- entities ------------------------------------------------------------------------------
-    def signal_entity(self, entity: EntityId, operation: str, input_text: str | None) -> None:
-        """A client's one-way request (``EntityRequestError`` when it cannot be taken)."""
-        self._engine.entities.signal(entity, operation, input_text)
+    def signal_entity(self, entity: EntityId, operation: str, input_text: str | None,
+                      at: datetime | None = None) -> None:
+        """A client's one-way request (``EntityRequestError`` when it cannot be taken); ``at``:
+        a scheduled signal, delivered then."""
+        self._engine.entities.signal(entity, operation, input_text, at)
 
     def read_entity(self, entity: EntityId) -> EntityRecord | None:
         return self._engine.entities.read(entity)

@@ -188,7 +188,8 @@ class Orchestrations:
                 timers.append(timer)
             elif work.kind == WorkKind.ENTITY:
                 outgoing.append(engine.entities.request_message(
-                    EntityId.parse(work.instance_id), entity_request(work, record)))
+                    EntityId.parse(work.instance_id), entity_request(work, record),
+                    work.fire_at if work.signal else None))
             else:
                 failure = self._plan_child(change, inst, record, work, now, created)
                 if failure is not None:

@@ -31,6 +31,7 @@ from .index import (
     HttpFunction,
     OrchestratorFunction,
 )
+from .sdk2.detect import app_generation
 from .timeouts import function_timeout
 
 log = logging.getLogger("emulator")
@@ -260,7 +261,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
 
     _check_routes(http)
     return LoadedApp(app_dir, http, orchestrators, activities, entities, host_json, skipped,
-                     module=module, code=code)
+                     sdk=app_generation(functions), module=module, code=code)
 
 
 def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) -> HttpFunction:

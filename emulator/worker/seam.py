@@ -35,6 +35,7 @@ import azure.functions as func
 
 from ..core.replay import ReplayResult
 from ..store.base import InstanceRecord
+from . import sdk2
 from .index import ActivityFunction, FunctionIndex, HttpFunction
 from .invoke import (
     InvocationContext,
@@ -46,6 +47,7 @@ from .invoke import (
 )
 from .loader import LoadedApp
 from .pool import AbandonablePool
+from .sdk2 import SdkGeneration
 
 # (record, history, encoded history events or None) -> (SDK state, replay result, failure)
 OrchestratorCall = Callable[[InstanceRecord, list[dict[str, Any]], list[str] | None],
@@ -134,16 +136,23 @@ class InProcessWorker:
     def orchestrator(self, name: str) -> OrchestratorCall:
         function = self._app.orchestrator(name)
         code = self._app.code_of(function) if function else None
+        if self._app.sdk == SdkGeneration.V2:  # protobuf in, protobuf out (sdk2/)
+            return functools.partial(sdk2.invoke_orchestrator,
+                                     sdk2.in_process(code) if code else None)
         return functools.partial(invoke_orchestrator, code)
 
     def entity(self, name: str) -> EntityCall | None:
         function = self._app.entity(name)
         if function is None:
             return None
+        if self._app.sdk == SdkGeneration.V2:
+            return sdk2.entity_invoker(sdk2.in_process(self._app.code_of(function)))
         return functools.partial(invoke_entity, self._app.code_of(function))
 
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
+        if input_text is None and self._app.sdk == SdkGeneration.V2:
+            input_text = "null"  # a 2.x activity scheduled without input (1.x always sends one)
         return await invoke_activity(activity, self._app.code_of(activity), input_text, self.pool,
                                      timeout)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from durabletask.worker import TaskHubGrpcWorker
 
-from emulator.sdk2.messages import pb
+from emulator.worker.sdk2.messages import pb
 
 
 def _decoded(kind: type, text: str) -> Any:

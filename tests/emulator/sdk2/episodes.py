@@ -9,12 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emulator import history as h
-from emulator.enums import RuntimeStatus
-from emulator.episode import EpisodeResult, step
-from emulator.instance import Inbound
-from emulator.sdk2 import in_process, invoke_orchestrator
-from emulator.store import InstanceRecord
+from emulator.core.episode import EpisodeResult, step
+from emulator.core.instance import Inbound
+from emulator.protocol import history as h
+from emulator.protocol.enums import RuntimeStatus
+from emulator.store.base import InstanceRecord
+from emulator.worker.sdk2 import in_process, invoke_orchestrator
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.errors import BadRequest, Conflict, Gone, InvalidOperation, NotFound
+from emulator.core.errors import BadRequest, Conflict, Gone, InvalidOperation, NotFound
 from emulator.grpc_api import EntityPage, EntityView, FailureView, InstancePage, InstanceView
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from durabletask import entities
 
-from emulator.entity_episode import EntityState, run_batch
-from emulator.entity_protocol import EntityId, Request
-from emulator.sdk2 import batch_request, batch_result_json, entity_invoker, in_process
-from emulator.sdk2.messages import pb, timestamp
+from emulator.core.entity_episode import EntityState, run_batch
+from emulator.protocol.entities import EntityId, Request
+from emulator.worker.sdk2 import batch_request, batch_result_json, entity_invoker, in_process
+from emulator.worker.sdk2.messages import pb, timestamp
 
 from .durabletask_functions import entity_handler
 

@@ -11,8 +11,8 @@ import pytest
 from durabletask import client as dt
 from durabletask.entities import EntityInstanceId
 
-from emulator import history as h
 from emulator.grpc_api import EntityView, FailureView, GrpcEndpoint, GrpcEndpointError
+from emulator.protocol import history as h
 
 from .fake_operations import T0, FakeOperations
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from durabletask import task
 
-from emulator import history as h
-from emulator.entity_protocol import OperationResult, Request, response_input
-from emulator.enums import EventType, RuntimeStatus, WorkKind
-from emulator.episode import step
-from emulator.sdk2 import invoke_orchestrator
+from emulator.core.episode import step
+from emulator.protocol import history as h
+from emulator.protocol.entities import OperationResult, Request, response_input
+from emulator.protocol.enums import EventType, RuntimeStatus, WorkKind
+from emulator.worker.sdk2 import invoke_orchestrator
 
 from .durabletask_functions import orchestrator_handler
 from .episodes import NOW, Episodes

@@ -8,10 +8,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pytest
 
-from emulator import history as h
-from emulator.entity_episode import EntityState, run_batch
-from emulator.entity_protocol import EntityId, OperationResult, Request, response_input
-from emulator.enums import WorkKind
+from emulator.core.entity_episode import EntityState, run_batch
+from emulator.protocol import history as h
+from emulator.protocol.entities import EntityId, OperationResult, Request, response_input
+from emulator.protocol.enums import WorkKind
 
 from .episodes import Episodes
 
@@ -26,7 +26,7 @@ APP_DIR = __import__("pathlib").Path(__file__).parents[1] / "apps" / "sdk2"
 
 @pytest.fixture(scope="module")
 def app():
-    from emulator.loader import load_app
+    from emulator.worker.loader import load_app
 
     return load_app(APP_DIR)
 
@@ -39,7 +39,7 @@ def _run_activities(run, result, activity):
 
 
 def test_a_v1_style_orchestrator_runs_through_the_compatibility_layer(app):
-    fn = app.orchestrator("hello_v1").fn
+    fn = app.code_of(app.orchestrator("hello_v1"))
     run = Episodes(fn, None, "hello_v1", json.dumps(["Tokyo", "Oslo"]))
     first = run.episode()
     [work] = first.new_work
@@ -51,7 +51,7 @@ def test_a_v1_style_orchestrator_runs_through_the_compatibility_layer(app):
 
 
 def test_a_durabletask_style_orchestrator_fans_out_and_calls_an_entity(app):
-    fn = app.orchestrator("hello_dtask").fn
+    fn = app.code_of(app.orchestrator("hello_dtask"))
     run = Episodes(fn, None, "hello_dtask", json.dumps(["A", "B", "C"]))
     first = run.episode()
     assert [w.kind for w in first.new_work] == [WorkKind.ACTIVITY] * 3
@@ -67,9 +67,9 @@ def test_a_durabletask_style_orchestrator_fans_out_and_calls_an_entity(app):
 
 def test_a_class_based_entity_runs_a_batch(app):
     entity = app.entity("counter")
-    from emulator.sdk2 import entity_invoker, in_process
+    from emulator.worker.sdk2 import entity_invoker, in_process
 
-    invoke = entity_invoker(in_process(entity.fn))
+    invoke = entity_invoker(in_process(app.code_of(entity)))
     requests = [Request("r1", "add", "2", signal=True), Request("r2", "add", "5", parent="o"),
                 Request("r3", "get", None, parent="o")]
     outcome = run_batch(EntityId("counter", "c1"), EntityState(), requests, invoke,

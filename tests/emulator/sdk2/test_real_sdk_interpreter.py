@@ -15,7 +15,8 @@ REPO = Path(__file__).parents[3]
 @pytest.mark.skipif(not PYTHON, reason="EMULATOR_SDK2_PYTHON names no 2.x SDK interpreter")
 def test_the_real_2x_sdk_passes_the_translation_tests():
     done = subprocess.run(
-        [PYTHON, "-m", "pytest", "tests/emulator/sdk2/test_real_sdk.py", "-q",
+        [PYTHON, "-m", "pytest", "tests/emulator/sdk2/test_real_sdk.py",
+         "tests/emulator/sdk2/test_host_2x.py", "-q",
          "-p", "no:cacheprovider"],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -2,6 +2,8 @@
 v1-style one-argument orchestrators over the compatibility layer, durabletask-style
 two-argument ones, a class-based and a function entity, and a durable client HTTP function."""
 
+from datetime import UTC, datetime, timedelta
+
 import azure.durable_functions as df
 import azure.functions as func
 from durabletask import entities, task
@@ -42,6 +44,34 @@ class Counter(entities.DurableEntity):
 
     def get(self, _=None) -> int:
         return self.get_state(int, 0)
+
+    def spawn(self, instance_id: str) -> None:
+        """Starts an orchestration from the entity (a 2.x SDK entity feature)."""
+        self.schedule_new_orchestration("hello_v1", input=["Spawned"], instance_id=instance_id)
+
+    def later(self, seconds: int) -> None:
+        """Signals itself after ``seconds`` (a scheduled signal)."""
+        when = datetime.now(UTC) + timedelta(seconds=seconds)
+        self.signal_entity(self.entity_context.entity_id, "add", 100, signal_time=when)
+
+
+@app.orchestration_trigger(context_name="ctx")
+def fails(ctx: task.OrchestrationContext, _):
+    yield ctx.call_activity("say_hello", input="x")
+    raise ValueError("boom")
+
+
+@app.orchestration_trigger(context_name="ctx")
+def signals_later(ctx: task.OrchestrationContext, key: str):
+    when = ctx.current_utc_datetime + timedelta(minutes=10)
+    ctx.signal_entity(entities.EntityInstanceId("counter", key), "add", 5, signal_time=when)
+    return "sent"
+
+
+@app.route(route="rpc", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def rpc(req: func.HttpRequest, client: df.DurableFunctionsClient) -> func.HttpResponse:
+    return func.HttpResponse(client.rpcBaseUrl)
 
 
 @app.route(route="start/{name}", methods=["POST"])

@@ -1,12 +1,12 @@
-"""The 2.x durable SDK protocol at the worker seam: our history and entity batches as the
-protobuf requests a 2.x orchestrator or entity function takes (durabletask's generated
-messages), its responses as the decisions our episode step already reads, and which SDK an app
-is written for. Pure translation and invocation; no event loop of the host, no store.
+"""The 2.x durable SDK protocol behind the worker seam (``worker/seam.py``): our history and
+entity batches as the protobuf requests a 2.x orchestrator or entity function takes
+(durabletask's generated messages), its responses as the decisions our episode step already
+reads, and which SDK an app is written for. Pure translation and invocation; no event loop of
+the host, no store.
 """
 
 from .actions import Decision, UnsupportedAction, decide
 from .adapter import entity_invoker, invoke_orchestrator
-from .binding import client_binding_json
 from .detect import SdkGeneration, app_generation, binding_generation
 from .entities import batch_request, batch_result_json
 from .invoke import Call, HandlerError, in_process, run_entity_batch, run_orchestrator
@@ -20,8 +20,6 @@ __all__ = [
     "invoke_orchestrator", "run_orchestrator",
     # entities: batch JSON <-> EntityBatchRequest / EntityBatchResult
     "batch_request", "batch_result_json", "entity_invoker", "run_entity_batch",
-    # the durable client binding
-    "client_binding_json",
     # calling the app's function: in this process, or through a worker's Call
     "Call", "in_process", "HandlerError",
 ]

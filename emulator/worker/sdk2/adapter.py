@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from ..entity_protocol import EntityProtocolError
-from ..replay import ReplayResult
+from ...core.replay import ReplayResult
+from ...protocol.entities import EntityProtocolError
 from .actions import UnsupportedAction, decide
 from .entities import batch_request, batch_result_json
 from .invoke import Call, HandlerError, run_entity_batch, run_orchestrator
@@ -32,11 +32,12 @@ class OrchestrationRow(Protocol):
 
 
 def invoke_orchestrator(call: Call | None, record: OrchestrationRow,
-                        history: Sequence[dict[str, Any]]) -> Outcome:
+                        history: Sequence[dict[str, Any]], texts: Any = None) -> Outcome:
     """Run one episode of a 2.x orchestrator through ``call`` (None: the function is gone):
     ``history`` is the execution's events, this episode's last (from its
     ``OrchestratorStarted``). A failure message means the instance fails now: the function is
-    gone, raised outside the SDK, or asked for what the host cannot do."""
+    gone, raised outside the SDK, or asked for what the host cannot do. ``texts`` (the events'
+    stored JSON, which the 1.x path sends as they are) is not needed: protobuf is built anew."""
     name = record.name
     if call is None:
         return None, None, (f"Orchestrator function '{name}' failed: the function no longer "

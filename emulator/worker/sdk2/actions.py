@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..entity_protocol import EntityId, EntityProtocolError
-from ..enums import EventType, WorkKind
-from ..replay import NewWork, ReplayResult
+from ...core.replay import NewWork, ReplayResult
+from ...protocol.entities import EntityId, EntityProtocolError
+from ...protocol.enums import EventType, WorkKind
 from .messages import datetime_of, pb, text_of
 
 __all__ = ["Decision", "UnsupportedAction", "decide", "failure_text", "open_task_ids"]
@@ -88,19 +88,32 @@ def _entity_work(action_id: int, message: pb.SendEntityMessageAction) -> NewWork
         body, signal = message.entityOperationCalled, False
     elif kind == "entityOperationSignaled":
         body, signal = message.entityOperationSignaled, True
+    elif kind == "entityLockRequested":
+        lock = message.entityLockRequested
+        if not 0 <= lock.position < len(lock.lockSet):
+            raise UnsupportedAction(f"A lock request names position {lock.position} of "
+                                    f"{len(lock.lockSet)} entities.")
+        return NewWork(action_id, WorkKind.ENTITY, instance_id=lock.lockSet[lock.position],
+                       request_id=lock.criticalSectionId, lock_set=list(lock.lockSet),
+                       position=lock.position)
+    elif kind == "entityUnlockSent":
+        unlock = message.entityUnlockSent
+        return NewWork(action_id, WorkKind.ENTITY, instance_id=text_of(unlock, "targetInstanceId"),
+                       request_id=unlock.criticalSectionId, signal=True, release=True)
     else:
-        raise UnsupportedAction(
-            "Entity critical sections (lock_entities) are not supported by the local host.")
-    if body.HasField("scheduledTime"):
-        raise UnsupportedAction("Scheduled entity signals are not supported by the local host.")
+        raise UnsupportedAction(f"Unknown entity message {kind!r}.")
+    fire_at = datetime_of(body.scheduledTime) if body.HasField("scheduledTime") else None
+    if fire_at is not None and not signal:
+        raise UnsupportedAction("Scheduled entity calls are not supported by the local host.")
     target = text_of(body, "targetInstanceId") or ""
     try:
         EntityId.parse(target)
     except EntityProtocolError as exc:
         raise UnsupportedAction(str(exc)) from exc
+    # A scheduled signal's time rides in ``fire_at``: its message is delivered then.
     return NewWork(action_id, WorkKind.ENTITY, name=body.operation,
                    input=_decoded(text_of(body, "input")), instance_id=target,
-                   request_id=body.requestId, signal=signal)
+                   fire_at=fire_at, request_id=body.requestId, signal=signal)
 
 
 def _work(action: pb.OrchestratorAction) -> NewWork:

@@ -1,5 +1,6 @@
-"""``ManagementOperations`` over the runtime: the gRPC edge's calls become the runtime's
-management operations, and instances / entities become the edge's plain views.
+"""``ManagementOperations`` over the runtime's operations facade (``runtime.operations``): the
+gRPC edge's calls become the facade's management operations, and instances / entities become
+the edge's plain views.
 
 Payloads pass through as the JSON text the 2.x client sent (the gRPC path of the extension
 stores them so); waits park on the runtime's waiters (no polling) and count as a waiting client
@@ -12,13 +13,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..entity_protocol import EntityId, EntityProtocolError
-from ..enums import EventType, RuntimeStatus
-from ..errors import BadRequest, Unsupported
-from ..history import parse_ts
+from ..core.errors import BadRequest, Unsupported
+from ..protocol.entities import EntityId, EntityProtocolError
+from ..protocol.enums import EventType, RuntimeStatus
+from ..protocol.history import parse_ts
+from ..runtime.operations import Operations
 from .operations import EntityPage, EntityView, FailureView, InstancePage, InstanceView
 
-__all__ = ["EngineOperations", "instance_view"]
+__all__ = ["FacadeOperations", "instance_view"]
 
 WAIT_SECONDS = 365 * 24 * 3600.0  # a gRPC wait ends with its deadline or the client's cancel
 
@@ -64,68 +66,69 @@ def _page(items: list[Any], size: int | None, continuation: str | None) -> tuple
     return items[start:end], (str(end) if end < len(items) else None)
 
 
-class EngineOperations:
+class FacadeOperations:
     """The runtime's operations as the gRPC edge sees them."""
 
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
+    def __init__(self, operations: Operations) -> None:
+        self.ops = operations
 
     # -- orchestrations ------------------------------------------------------------------
     def start(self, name: str, input_text: str | None, instance_id: str | None, *,
               version: str | None = None, start_at: datetime | None = None) -> str:
-        if start_at is not None and start_at > self.engine.clock.now():
+        if start_at is not None and start_at > self.ops.now():
             raise Unsupported("Scheduled starts (start_at) are not supported by the local host.")
-        return self.engine.operations.start(name, input_text, instance_id, version=version)
+        return self.ops.start_instance(name, input_text, instance_id, version=version)
 
     def get(self, instance_id: str) -> InstanceView | None:
-        inst = self.engine.instances.get(instance_id)
+        inst = self.ops.instance(instance_id)
         return None if inst is None else instance_view(inst)
 
     async def _wait(self, instance_id: str, done: Any) -> InstanceView | None:
-        engine = self.engine
-        with engine.clock.waiting():
-            inst = await engine.wait_for(instance_id, lambda i: i is None or done(i),
-                                         WAIT_SECONDS)
+        with self.ops.client_waiting():
+            inst = await self.ops.wait_for(instance_id, done, WAIT_SECONDS)
         return None if inst is None else instance_view(inst)
 
     async def wait_started(self, instance_id: str) -> InstanceView | None:
-        return await self._wait(instance_id, lambda i: i.status != RuntimeStatus.Pending)
+        """As the extension's ``WaitForInstanceStart``: also waits for the instance to exist."""
+        return await self._wait(
+            instance_id, lambda i: i is not None and i.status != RuntimeStatus.Pending)
 
     async def wait_completed(self, instance_id: str) -> InstanceView | None:
-        return await self._wait(instance_id, lambda i: i.is_terminal)
+        """As ``WaitForOrchestrationAsync``: an unknown instance answers at once (None)."""
+        return await self._wait(instance_id, lambda i: i is None or i.is_terminal)
 
     def raise_event(self, instance_id: str, name: str, input_text: str | None) -> None:
-        self.engine.operations.raise_event(instance_id, name, input_text)
+        self.ops.raise_event(instance_id, name, input_text)
 
     def terminate(self, instance_id: str, output_text: str | None) -> None:
-        self.engine.operations.terminate(instance_id, output_text)
+        self.ops.terminate(instance_id, output_text)
 
     def suspend(self, instance_id: str, reason: str | None) -> None:
-        self.engine.operations.suspend(instance_id, reason)
+        self.ops.suspend(instance_id, reason)
 
     def resume(self, instance_id: str, reason: str | None) -> None:
-        self.engine.operations.resume(instance_id, reason)
+        self.ops.resume(instance_id, reason)
 
     def rewind(self, instance_id: str, reason: str | None) -> None:
-        self.engine.operations.rewind(instance_id, reason)
+        self.ops.rewind(instance_id, reason)
 
     def restart(self, instance_id: str, new_instance_id: bool) -> str:
-        return self.engine.operations.restart(instance_id, new_instance_id)
+        return self.ops.restart(instance_id, new_instance_id)
 
     def purge(self, instance_id: str) -> int:
-        return self.engine.operations.purge([instance_id])
+        return self.ops.purge([instance_id])
 
     def purge_where(self, created_from: datetime | None, created_to: datetime | None,
                     statuses: Sequence[str] | None) -> int:
-        found = self.engine.operations.find(
+        found = self.ops.find(
             created_from=created_from, created_to=created_to,
             statuses=[RuntimeStatus(s) for s in statuses] if statuses else None)
-        return self.engine.operations.purge([inst.id for inst in found])
+        return self.ops.purge([inst.id for inst in found])
 
     def query(self, *, created_from: datetime | None, created_to: datetime | None,
               statuses: Sequence[str] | None, prefix: str | None, page_size: int,
               continuation: str | None) -> InstancePage:
-        found = self.engine.operations.find(
+        found = self.ops.find(
             created_from=created_from, created_to=created_to,
             statuses=[RuntimeStatus(s) for s in statuses] if statuses else None, prefix=prefix)
         found = [inst for inst in found if not inst.id.startswith("@")]
@@ -133,7 +136,7 @@ class EngineOperations:
         return InstancePage([instance_view(inst) for inst in page], token)
 
     def history(self, instance_id: str) -> list[dict[str, Any]] | None:
-        inst = self.engine.instances.get(instance_id)
+        inst = self.ops.instance(instance_id)
         return None if inst is None else list(inst.history)
 
     # -- entities ------------------------------------------------------------------------
@@ -146,19 +149,18 @@ class EngineOperations:
 
     def signal_entity(self, instance_id: str, operation: str, input_text: str | None, *,
                       request_id: str | None = None, start_at: datetime | None = None) -> None:
-        if start_at is not None and start_at > self.engine.clock.now():
-            raise Unsupported("Scheduled entity signals are not supported by the local host.")
-        self.engine.entities.signal(self._entity(instance_id), operation, input_text)
+        at = start_at if start_at is not None and start_at > self.ops.now() else None
+        self.ops.signal_entity(self._entity(instance_id), operation, input_text, at)
 
     def get_entity(self, instance_id: str, include_state: bool) -> EntityView | None:
-        record = self.engine.entities.read(self._entity(instance_id))
+        record = self.ops.read_entity(self._entity(instance_id))
         return None if record is None else _entity_view(record, include_state)
 
     def query_entities(self, *, prefix: str | None, modified_from: datetime | None,
                        modified_to: datetime | None, include_state: bool,
                        include_transient: bool, page_size: int | None,
                        continuation: str | None) -> EntityPage:
-        records = self.engine.entities.query(None, modified_from, modified_to)
+        records = self.ops.query_entities(None, modified_from, modified_to)
         if prefix:
             records = [r for r in records if r.entity_id.startswith(prefix)]
         page, token = _page(records, page_size, continuation)
@@ -166,6 +168,6 @@ class EngineOperations:
 
     def clean_entity_storage(self, remove_empty: bool,
                              release_orphaned_locks: bool) -> tuple[int, int]:
-        counts = self.engine.entities.clean(remove_empty, release_orphaned_locks)
+        counts = self.ops.clean_entities(remove_empty, release_orphaned_locks)
         return (counts["NumberOfEmptyEntitiesRemoved"],
                 counts["NumberOfOrphanedLocksRemoved"])

@@ -24,8 +24,8 @@ import json
 import uuid
 from typing import Any
 
-from ..entity_protocol import EntityId, EntityProtocolError
-from ..history import format_ts
+from ...protocol.entities import EntityId, EntityProtocolError
+from ...protocol.history import format_ts
 from .actions import failure_text
 from .messages import datetime_of, pb, string_value, text_of
 

@@ -21,6 +21,8 @@ except ImportError as exc:  # pragma: no cover - the host's requirements pin dur
 
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
+from ...protocol.history import parse_ts
+
 __all__ = ["pb", "pb_grpc", "string_value", "text_of", "timestamp", "datetime_of",
            "timestamp_of_iso"]
 
@@ -47,8 +49,6 @@ def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
 
 def timestamp_of_iso(text: str) -> timestamp_pb2.Timestamp:
     """A Timestamp from the engine's ISO text (``2024-01-01T00:00:00.123456Z``)."""
-    from ..history import parse_ts
-
     return timestamp(parse_ts(text))
 
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..enums import EventType
+from ...protocol.enums import EventType
 from .messages import pb, string_value, timestamp_of_iso
 
 __all__ = ["to_proto_event", "orchestrator_request", "split_new_events", "failure_details",

@@ -1,9 +1,8 @@
-"""Which SDK generation an app is written for, and the client binding a 2.x app gets."""
+"""Which SDK generation an app is written for."""
 
-import json
 from types import SimpleNamespace
 
-from emulator.sdk2 import SdkGeneration, app_generation, client_binding_json
+from emulator.worker.sdk2 import SdkGeneration, app_generation
 
 
 def _binding(kind, name="x", **extra):
@@ -31,12 +30,3 @@ def test_unmarked_durable_triggers_and_apps_without_durable_functions_are_1x():
     assert app_generation([_function(_binding("activityTrigger"))]) == SdkGeneration.V1
     assert app_generation([_function(_binding("httpTrigger"))]) == SdkGeneration.V1
     assert app_generation([]) == SdkGeneration.V1
-
-
-def test_the_client_binding_names_the_grpc_endpoint_and_the_management_api():
-    body = json.loads(client_binding_json(
-        task_hub="Hub", rpc_base_url="http://127.0.0.1:4001",
-        http_base_url="http://127.0.0.1:7071/runtime/webhooks/durabletask"))
-    assert body["rpcBaseUrl"] == "http://127.0.0.1:4001" and body["taskHubName"] == "Hub"
-    assert body["httpBaseUrl"] == body["baseUrl"]
-    assert body["maxGrpcMessageSizeInBytes"] == 0  # keep the gRPC library's limits
