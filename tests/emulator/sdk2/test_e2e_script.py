@@ -56,3 +56,14 @@ def test_without_bin_func_the_shim_runs_the_host_on_the_chosen_interpreter(tmp_p
 def test_arguments_after_a_double_dash_go_to_pytest(tmp_path):
     args = e2e.parse_args([str(tmp_path), "--timeout", "60", "--", "--timeout", "90", "-x"])
     assert args.timeout == 60 and args.pytest_args == ["--timeout", "90", "-x"]
+
+
+def test_the_tracing_test_is_left_out_and_history_export_runs_last(tmp_path):
+    suite = tmp_path / "tests" / "azure-functions-durable" / "e2e"
+    suite.mkdir(parents=True)
+    for name in ("test_v1_style_e2e.py", "test_dtask_history_export_e2e.py",
+                 "test_distributed_tracing_e2e.py", "test_dtask_client_e2e.py"):
+        (suite / name).write_text("")
+    names = [Path(f).name for f in e2e.test_files(suite, tmp_path)]
+    assert names == ["test_dtask_client_e2e.py", "test_v1_style_e2e.py",
+                     "test_dtask_history_export_e2e.py"]
