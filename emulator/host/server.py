@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from aiohttp import web
 from ..core.versioning import VersioningConfigError, VersioningSettings
 from ..grpc_api import FacadeOperations, GrpcEndpoint
 from ..http.api import create_app
+from ..http.payloads import client_binding
 from ..runtime.assembly import build_engine
 from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine, Limits
@@ -29,6 +31,7 @@ from ..worker.loader import (
     restore_settings,
 )
 from ..worker.sdk2 import SdkGeneration
+from ..worker.seam import InProcessWorker
 from .logs import LogThread
 from .watchdog import DEFAULT_THRESHOLD, LoopWatchdog
 
@@ -148,6 +151,12 @@ class LocalHostServer:
                           f"{exc.strerror or exc}") from exc
         sockets = site._server.sockets if site._server else []
         self.port = sockets[0].getsockname()[1] if sockets else options.port
+        worker = self.engine.worker
+        if self._grpc is not None and isinstance(worker, InProcessWorker):
+            # Activities with a durable client binding (the 2.x SDK's history export).
+            binding = client_binding(f"http://{options.bind}:{self.port}", app.hub_name)
+            binding["rpcBaseUrl"] = self._grpc.rpc_base_url
+            worker.client_binding = json.dumps(binding)
         if options.blocked_loop_seconds > 0:
             self._watchdog = LoopWatchdog(asyncio.get_running_loop(), Path(options.app_dir),
                                           threshold=options.blocked_loop_seconds)

@@ -54,6 +54,7 @@ class ActivityFunction:
     is_async: bool
     input_param: str
     wants_context: bool
+    client_param: str | None = None  # a durable client binding (2.x SDK: history export)
 
 
 @dataclass

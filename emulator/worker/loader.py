@@ -248,9 +248,10 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
             if name.lower() in activities:
                 raise AppLoadError(f"Two activity functions are named {name!r}")
             params = _params(user_fn)
+            client = next((b.name for b in bindings if b.type == "durableClient"), None)
             activities[name.lower()] = ActivityFunction(
                 name, fname, _is_async(user_fn), trigger.name,
-                "context" in params and trigger.name != "context")
+                "context" in params and trigger.name != "context", client)
         elif ttype == "entityTrigger":
             name = getattr(trigger, "entity_name", None) or fname
             if name.lower() in entities:

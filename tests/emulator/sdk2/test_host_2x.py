@@ -86,3 +86,22 @@ def test_scheduled_signals_wait_for_their_time(host, client):
         assert host.entity_state("counter", "later") is None  # nothing delivered yet
     # Time skipping then jumps to each due signal once nothing else can run.
     assert host.wait_entity("counter", "later", lambda s: s == 105, timeout=30) == 105
+
+
+def test_an_async_function_may_block_its_loop_on_a_synchronous_client(host, client):
+    instance_id = client.schedule_new_orchestration("hello_v1", input=["Rome"])
+    client.wait_for_orchestration_completion(instance_id, timeout=30)
+    # The app's async functions run on a loop of their own: the host's gRPC endpoint answers.
+    response = host.request("GET", f"/api/sync-status/{instance_id}", timeout=30)
+    assert (response.status_code, response.text) == (200, "COMPLETED")
+
+
+def test_an_activity_gets_its_durable_client_binding(host, client):
+    instance_id = client.schedule_new_orchestration("ask_status", input="nobody-yet")
+    target = client.schedule_new_orchestration("hello_v1", input=["Lima"])
+    client.wait_for_orchestration_completion(target, timeout=30)
+    asker = client.schedule_new_orchestration("ask_status", input=target)
+    state = client.wait_for_orchestration_completion(asker, timeout=30)
+    assert state.get_output() == "COMPLETED"
+    failed = client.wait_for_orchestration_completion(instance_id, timeout=30)
+    assert failed.runtime_status.name == "FAILED"  # no such instance: the activity raised

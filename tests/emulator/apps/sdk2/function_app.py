@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import azure.durable_functions as df
 import azure.functions as func
 from durabletask import entities, task
+from durabletask.client import TaskHubGrpcClient
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -66,6 +67,31 @@ def signals_later(ctx: task.OrchestrationContext, key: str):
     when = ctx.current_utc_datetime + timedelta(minutes=10)
     ctx.signal_entity(entities.EntityInstanceId("counter", key), "add", 5, signal_time=when)
     return "sent"
+
+
+@app.durable_client_input(client_name="client")
+@app.activity_trigger(input_name="instance_id")
+def status_of(instance_id: str, client: df.SyncDurableFunctionsClient) -> str:
+    """An activity with a durable client binding (as the SDK's history export has)."""
+    return client.get_orchestration_state(instance_id).runtime_status.name
+
+
+@app.orchestration_trigger(context_name="ctx")
+def ask_status(ctx: task.OrchestrationContext, instance_id: str):
+    return (yield ctx.call_activity("status_of", input=instance_id))
+
+
+@app.route(route="sync-status/{id}", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def sync_status(req: func.HttpRequest,
+                      client: df.DurableFunctionsClient) -> func.HttpResponse:
+    """An async function calling a *synchronous* client: it blocks its own loop only."""
+    sync = TaskHubGrpcClient(host_address=client.rpcBaseUrl)
+    try:
+        state = sync.get_orchestration_state(req.route_params["id"])
+    finally:
+        sync.close()
+    return func.HttpResponse(state.runtime_status.name if state else "unknown")
 
 
 @app.route(route="rpc", methods=["GET"])
