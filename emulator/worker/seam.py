@@ -136,7 +136,8 @@ class InProcessWorker:
         # A 2.x app's async functions run on a loop of their own, as in the Python worker: its
         # durable client may block that loop on a synchronous call to the host's gRPC endpoint,
         # which runs on the host's loop.
-        self._app_loop: AppLoop | None = AppLoop() if app.sdk == SdkGeneration.V2 else None
+        self._v2 = getattr(app, "sdk", SdkGeneration.V1) == SdkGeneration.V2
+        self._app_loop: AppLoop | None = AppLoop() if self._v2 else None
 
     @property
     def app(self) -> LoadedApp:
@@ -145,7 +146,7 @@ class InProcessWorker:
     def orchestrator(self, name: str) -> OrchestratorCall:
         function = self._app.orchestrator(name)
         code = self._app.code_of(function) if function else None
-        if self._app.sdk == SdkGeneration.V2:  # protobuf in, protobuf out (sdk2/)
+        if self._v2:  # protobuf in, protobuf out (sdk2/)
             return functools.partial(sdk2.invoke_orchestrator,
                                      sdk2.in_process(code) if code else None)
         return functools.partial(invoke_orchestrator, code)
@@ -154,13 +155,13 @@ class InProcessWorker:
         function = self._app.entity(name)
         if function is None:
             return None
-        if self._app.sdk == SdkGeneration.V2:
+        if self._v2:
             return sdk2.entity_invoker(sdk2.in_process(self._app.code_of(function)))
         return functools.partial(invoke_entity, self._app.code_of(function))
 
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
-        if input_text is None and self._app.sdk == SdkGeneration.V2:
+        if input_text is None and self._v2:
             input_text = "null"  # a 2.x activity scheduled without input (1.x always sends one)
         code = self._app.code_of(activity)
         if self._app_loop is not None and activity.is_async:
