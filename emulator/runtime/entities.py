@@ -22,11 +22,13 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.entity_episode import BatchOutcome, EntityState, failed_batch, run_batch
+from ..core.entity_locks import Lock, runnable
+from ..core.entity_locks import apply as apply_lock
 from ..core.errors import BadRequest, StoreUnavailable
 from ..core.stalls import CommitRetry
 from ..protocol import history as h
@@ -82,22 +84,12 @@ class _Entity:
     # (until the host restarts).
     stalled: bool = False
     commit_failures: int = 0  # consecutive batches whose commit failed
-    # A critical section holds the entity (2.x SDK ``lock_entities``): only requests of the
-    # orchestration holding it run; the others wait in the inbox, in order. Kept in memory.
-    locked_by: str | None = None
-    lock_id: str | None = None
-
-    def eligible(self, request: Request) -> bool:
-        """Whether ``request`` may run now (the lock holder's, or the entity is free)."""
-        if self.locked_by is None:
-            return not request.release  # a stray release is dropped when it comes up
-        return request.parent == self.locked_by and not request.is_lock
+    # A critical section (2.x SDK ``lock_entities``, core/entity_locks.py); kept in memory.
+    lock: Lock = field(default_factory=Lock)
 
     def ready(self) -> list[tuple[int, Request]]:
         """The requests that may run now, in arrival order."""
-        if self.locked_by is None:
-            return list(self.inbox)
-        return [(mid, r) for mid, r in self.inbox if self.eligible(r) or r.release]
+        return runnable(self.lock, self.inbox)
 
 
 def batch_size(host_json: dict[str, Any]) -> int:
@@ -279,21 +271,14 @@ class EntityHost:
         a lock request locks the entity for its orchestration and goes on to the next entity of
         its lock set; the last one answers the orchestration that the lock is granted."""
         outgoing: list[MessageRecord] = []
-        if request.release:
-            if entity.locked_by == request.parent:
-                entity.locked_by = entity.lock_id = None
-        elif request.is_lock:
-            entity.locked_by, entity.lock_id = request.parent, request.id
-            lock_set = request.lock_set or []
-            if request.position + 1 < len(lock_set):
-                forward = replace(request, position=request.position + 1)
-                outgoing.append(self.request_message(EntityId.parse(lock_set[forward.position]),
-                                                     forward))
-            elif request.parent is not None:
-                granted = h.event_raised(self.links.now(), request.id,
-                                         compact({"result": LOCK_GRANTED}))
-                outgoing.append(MessageRecord(self.links.new_id(), request.parent, granted, None,
-                                              request.parent_execution))
+        step = apply_lock(entity.lock, request)
+        if step.forward is not None:
+            outgoing.append(self.request_message(EntityId.parse(step.forward_to), step.forward))
+        elif step.granted:
+            granted = h.event_raised(self.links.now(), request.id,
+                                     compact({"result": LOCK_GRANTED}))
+            outgoing.append(MessageRecord(self.links.new_id(), request.parent, granted, None,
+                                          request.parent_execution))
         self.links.commit(Batch(delete_messages=[message_id], put_messages=outgoing))
         log.info("[%s] %s by %s", entity.entity,
                  "released" if request.release else "locked", request.parent)

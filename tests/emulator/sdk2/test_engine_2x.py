@@ -144,7 +144,7 @@ def test_a_critical_section_locks_the_entity_and_releases_it_even_when_the_code_
     assert second.status == RuntimeStatus.Completed and json.loads(second.record.output) == 6
     sent = [e["Name"] for e in second.history if e["EventType"] == EventType.EVENT_SENT]
     assert sent == ["op", "op", "op", "release"]  # lock, add, get, release
-    assert engine.entities.entities["@counter@k"].locked_by is None
+    assert not engine.entities.entities["@counter@k"].lock.held
 
 
 def test_requests_of_others_wait_while_the_entity_is_locked():
