@@ -326,6 +326,6 @@ def _replay(args: argparse.Namespace) -> int:
     if function is None:
         return _fail(f"the app has no orchestrator {name!r} "
                      f"(known: {', '.join(o.name for o in app.orchestrators.values())})")
-    ok, report = check_replay(app.code_of(function), record, history)
+    ok, report = check_replay(app.code_of(function), record, history, sdk=app.sdk)
     print(report)
     return 0 if ok else 1
