@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..core.errors import BadRequest, Unsupported
+from ..core.errors import BadRequest
 from ..protocol.entities import EntityId, EntityProtocolError
 from ..protocol.enums import EventType, RuntimeStatus
 from ..protocol.history import parse_ts
@@ -75,9 +75,8 @@ class FacadeOperations:
     # -- orchestrations ------------------------------------------------------------------
     def start(self, name: str, input_text: str | None, instance_id: str | None, *,
               version: str | None = None, start_at: datetime | None = None) -> str:
-        if start_at is not None and start_at > self.ops.now():
-            raise Unsupported("Scheduled starts (start_at) are not supported by the local host.")
-        return self.ops.start_instance(name, input_text, instance_id, version=version)
+        return self.ops.start_instance(name, input_text, instance_id, version=version,
+                                       start_at=start_at)
 
     def get(self, instance_id: str) -> InstanceView | None:
         inst = self.ops.instance(instance_id)

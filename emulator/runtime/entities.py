@@ -116,7 +116,10 @@ class EntityHost:
             self._get(EntityId.parse(record.entity_id)).record = record
         for message in snapshot.messages:
             if is_entity_instance(message.instance_id):
-                self.deliver(message, start=False)
+                if message.visible_at:  # a scheduled signal: the engine holds it until due
+                    self.links.deliver([message])
+                else:
+                    self.deliver(message, start=False)
         for entity in self.entities.values():
             self._schedule(entity)
 

@@ -105,8 +105,9 @@ class Operations:
         return self._engine.operations.get_active(instance_id)
 
     def start_instance(self, name: str, input_json: str | None, instance_id: str | None, *,
-                       version: str | None = None) -> str:
-        return self._engine.operations.start(name, input_json, instance_id, version=version)
+                       version: str | None = None, start_at: datetime | None = None) -> str:
+        return self._engine.operations.start(name, input_json, instance_id, version=version,
+                                             start_at=start_at)
 
     def raise_event(self, instance_id: str, event: str, input_json: str) -> None:
         self._engine.operations.raise_event(instance_id, event, input_json)

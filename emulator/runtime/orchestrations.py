@@ -56,9 +56,10 @@ class Orchestrations:
     # -- creating instances ----------------------------------------------------------------
     def plan_create(self, change: Change, name: str, instance_id: str, input_json: str | None,
                     parent: dict[str, Any] | None = None, *,
-                    version: str | None = None) -> Instance:
+                    version: str | None = None, start_at: datetime | None = None) -> Instance:
         """Add a new Pending instance (of orchestration ``version``) and its ExecutionStarted
-        message to ``change``; the instance is registered and queued once the change commits."""
+        message to ``change``; the instance is registered and queued once the change commits.
+        ``start_at`` (a scheduled start): the message waits on the timer queue until then."""
         engine = self.engine
         now = engine.clock.now()
         execution_id = uuid.uuid4().hex
@@ -78,13 +79,20 @@ class Orchestrations:
         started = h.execution_started(now, name=name, instance_id=instance_id,
                                       execution_id=execution_id, input_json=input_json,
                                       parent=parent_event, version=version)
-        message = MessageRecord(engine.new_id(), instance_id, started, None, execution_id)
+        later = start_at is not None and start_at > now
+        if later:
+            started["ScheduledStartTime"] = format_ts(start_at)
+        message = MessageRecord(engine.new_id(), instance_id, started,
+                                format_ts(start_at) if later else None, execution_id)
         change.batch.put_instances.append(record)
         change.batch.put_messages.append(message)
-        inst.inbox.append(Inbound(started, execution_id, message.id))
+        if not later:
+            inst.inbox.append(Inbound(started, execution_id, message.id))
 
         def register() -> None:
             engine.instances[instance_id] = inst
+            if later:
+                engine.deliver(message)  # armed on the timer queue
             engine.mark_ready(inst)
             engine.emit(inst)
         change.then(register)

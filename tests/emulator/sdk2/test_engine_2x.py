@@ -198,3 +198,24 @@ def test_a_scheduled_signal_waits_on_the_timer_queue_and_time_skipping_reaches_i
     assert before is None and "@counter@later" in pending
     assert done.status == RuntimeStatus.Completed
     assert _state(engine, "later") == 7
+
+
+def test_a_scheduled_start_stays_pending_until_its_time():
+    async def scenario():
+        engine = await _engine(skipping=True)
+        engine.clock.hold()
+        start_at = engine.clock.now() + timedelta(hours=3)
+        engine.operations.start("locked_add", json.dumps("sched"), "later", start_at=start_at)
+        pending = (engine.instances["later"].status, engine.instances["later"].inbox,
+                   [m.instance_id for m in engine.timers.pending()])
+        engine.clock.release()
+        done = await _finished(engine, "later")
+        await engine.stop()
+        return pending, done, start_at
+
+    pending, done, start_at = asyncio.run(scenario())
+    assert pending == (RuntimeStatus.Pending, [], ["later"])
+    assert done.status == RuntimeStatus.Completed and json.loads(done.record.output) == 5
+    started = done.history[1]
+    assert started["EventType"] == EventType.EXECUTION_STARTED
+    assert started["ScheduledStartTime"] is not None
