@@ -198,6 +198,8 @@ def _schedule(result: EpisodeResult, work: NewWork, now: datetime) -> None:
         event = h.task_scheduled(now, work.seq, work.name, work.input)
     elif work.kind == WorkKind.TIMER:
         event = h.timer_created(now, work.seq, format_ts(work.fire_at))
+    elif work.kind == WorkKind.EVENT:  # the SDK's JSON text, as the gRPC path stores it
+        event = h.event_sent(now, work.seq, work.instance_id, work.name, work.input)
     elif work.kind == WorkKind.ENTITY:
         request = entity_request(work, result.record)
         name = RELEASE_EVENT if work.release else REQUEST_EVENT

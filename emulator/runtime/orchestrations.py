@@ -194,6 +194,9 @@ class Orchestrations:
                                       record.execution_id)
                 batch.put_messages.append(timer)
                 timers.append(timer)
+            elif work.kind == WorkKind.EVENT:  # dropped if no such instance, as in DTFx
+                outgoing.append(MessageRecord(engine.new_id(), work.instance_id,
+                                              h.event_raised(now, work.name, work.input)))
             elif work.kind == WorkKind.ENTITY:
                 outgoing.append(engine.entities.request_message(
                     EntityId.parse(work.instance_id), entity_request(work, record),

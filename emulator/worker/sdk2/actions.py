@@ -132,8 +132,9 @@ def _work(action: pb.OrchestratorAction) -> NewWork:
     if kind == "sendEntityMessage":
         return _entity_work(action.id, action.sendEntityMessage)
     if kind == "sendEvent":
-        raise UnsupportedAction("Sending an event to another orchestration (send_event) is not "
-                                "supported by the local host.")
+        event = action.sendEvent
+        return NewWork(action.id, WorkKind.EVENT, name=event.name,
+                       input=text_of(event, "data"), instance_id=event.instance.instanceId)
     if kind == "terminateOrchestration":
         raise UnsupportedAction("Terminating another orchestration from an orchestrator is not "
                                 "supported by the local host.")
@@ -160,8 +161,9 @@ def decide(response: pb.OrchestratorResponse,
     ids = [work.seq for work in new_work] + [e["EventId"] for e in history
                                              if e.get("EventId", -1) >= 0]
     next_seq = max(ids, default=-1) + 1
-    open_tasks = len(open_task_ids(history)) + sum(
-        1 for work in new_work if not (work.kind == WorkKind.ENTITY and work.signal))
+    open_tasks = len(open_task_ids(history)) + sum(  # one-way work completes nothing later
+        1 for work in new_work
+        if work.kind != WorkKind.EVENT and not (work.kind == WorkKind.ENTITY and work.signal))
     replayed = ReplayResult(new_work=new_work, finished=complete is not None,
                             open_tasks=open_tasks, next_seq=next_seq)
     if complete is None:

@@ -70,8 +70,18 @@ def signal_later(ctx: task.OrchestrationContext, key: str):
     return "done"
 
 
+def notify(ctx: task.OrchestrationContext, target: str):
+    ctx.send_event(target, "go", data={"from": ctx.instance_id})
+    return "sent"
+
+
+def waiter(ctx: task.OrchestrationContext, _):
+    return (yield ctx.wait_for_external_event("go"))
+
+
 ORCHESTRATORS = {"locked_add": locked_add, "locked_throw": locked_throw,
-                 "locked_wait": locked_wait, "signal_later": signal_later}
+                 "locked_wait": locked_wait, "signal_later": signal_later,
+                 "notify": notify, "waiter": waiter}
 
 
 class DurableTaskWorker:
@@ -219,3 +229,22 @@ def test_a_scheduled_start_stays_pending_until_its_time():
     started = done.history[1]
     assert started["EventType"] == EventType.EXECUTION_STARTED
     assert started["ScheduledStartTime"] is not None
+
+
+def test_an_orchestration_sends_an_event_to_another():
+    async def scenario():
+        engine = await _engine()
+        engine.operations.start("waiter", None, "receiver")
+        engine.operations.start("notify", json.dumps("receiver"), "sender")
+        sender = await _finished(engine, "sender")
+        receiver = await _finished(engine, "receiver")
+        engine.operations.start("notify", json.dumps("nobody"), "lost")  # dropped, as in DTFx
+        lost = await _finished(engine, "lost")
+        await engine.stop()
+        return sender, receiver, lost
+
+    sender, receiver, lost = asyncio.run(scenario())
+    assert json.loads(receiver.record.output) == {"from": "sender"}
+    sent = [e for e in sender.history if e["EventType"] == EventType.EVENT_SENT]
+    assert (sent[0]["InstanceId"], sent[0]["Name"]) == ("receiver", "go")
+    assert lost.status == RuntimeStatus.Completed
