@@ -42,6 +42,7 @@ class EpisodeResult:
     new_work: list[NewWork] = field(default_factory=list)
     completed: bool = False  # reached a terminal status (record.status, record.output)
     continued_as_new: dict[str, Any] | None = None  # the new execution's ExecutionStarted
+    carryover: list[dict[str, Any]] = field(default_factory=list)  # its first EventRaised events
     fired_timers: list[int] = field(default_factory=list)  # timer messages consumed
     notes: list[tuple[int, str]] = field(default_factory=list)  # log lines once committed
 
@@ -242,6 +243,8 @@ def _continue_as_new(result: EpisodeResult, replayed: ReplayResult, now: datetim
         version=record.version)  # continue-as-new keeps the instance's version
     result.new_events.clear()
     result.new_work.clear()
+    result.carryover = [h.event_raised(now, name, input_json)
+                        for name, input_json in replayed.carryover]
     result.notes.append((logging.INFO, "continued as new"))
 
 

@@ -165,6 +165,7 @@ class Orchestrations:
         record = result.record
         now = result.now
         restarted: Inbound | None = None
+        carryover: list[Inbound] = []
         if result.continued_as_new is not None:
             started = result.continued_as_new
             message = MessageRecord(engine.new_id(), inst.id, started, None,
@@ -172,6 +173,11 @@ class Orchestrations:
             batch.put_messages.append(message)
             batch.reset_history.append(inst.id)
             restarted = Inbound(started, record.execution_id, message.id)
+            for event in result.carryover:  # events the SDK keeps for the new execution
+                carried = MessageRecord(engine.new_id(), inst.id, event, None,
+                                        record.execution_id)
+                batch.put_messages.append(carried)
+                carryover.append(Inbound(event, record.execution_id, carried.id))
         elif result.texts:
             batch.append_history.append((inst.id, len(inst.history), result.texts))
         fired = set(result.fired_timers)
@@ -223,7 +229,7 @@ class Orchestrations:
             if restarted is not None:
                 inst.history.clear()
                 inst.history_json.clear()
-                inst.inbox.insert(0, restarted)
+                inst.inbox[0:0] = [restarted, *carryover]
             else:
                 inst.history.extend(result.new_events)
                 inst.history_json.extend(result.texts)

@@ -182,6 +182,8 @@ def decide(response: pb.OrchestratorResponse,
         state["isDone"] = True
         replayed.continued = True
         replayed.continue_as_new = _decoded(result)
+        replayed.carryover = [(e.eventRaised.name, text_of(e.eventRaised, "input"))
+                              for e in done.carryoverEvents if e.HasField("eventRaised")]
         return Decision(state, replayed)
     if status == _STATUS_FAILED:
         details = done.failureDetails if done.HasField("failureDetails") else \

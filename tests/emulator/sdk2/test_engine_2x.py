@@ -79,7 +79,14 @@ def waiter(ctx: task.OrchestrationContext, _):
     return (yield ctx.wait_for_external_event("go"))
 
 
-ORCHESTRATORS = {"locked_add": locked_add, "locked_throw": locked_throw,
+def collect(ctx: task.OrchestrationContext, seen: list):
+    if len(seen) == 2:
+        return seen
+    item = yield ctx.wait_for_external_event("item")
+    ctx.continue_as_new(seen + [item], save_events=True)
+
+
+ORCHESTRATORS = {"collect": collect, "locked_add": locked_add, "locked_throw": locked_throw,
                  "locked_wait": locked_wait, "signal_later": signal_later,
                  "notify": notify, "waiter": waiter}
 
@@ -248,3 +255,19 @@ def test_an_orchestration_sends_an_event_to_another():
     sent = [e for e in sender.history if e["EventType"] == EventType.EVENT_SENT]
     assert (sent[0]["InstanceId"], sent[0]["Name"]) == ("receiver", "go")
     assert lost.status == RuntimeStatus.Completed
+
+
+def test_events_carried_over_by_continue_as_new_reach_the_new_execution():
+    async def scenario():
+        engine = await _engine()
+        engine.operations.start("collect", "[]", "collector")
+        await engine.wait_for("collector", lambda i: i is not None and i.history, 30)
+        # both events arrive in one episode: the second is carried over to the next execution
+        engine.operations.raise_event("collector", "item", json.dumps("a"))
+        engine.operations.raise_event("collector", "item", json.dumps("b"))
+        done = await _finished(engine, "collector")
+        await engine.stop()
+        return done
+
+    done = asyncio.run(scenario())
+    assert json.loads(done.record.output) == ["a", "b"]
