@@ -194,3 +194,12 @@ def test_a_taken_port_is_a_clear_error():
             await first.stop(0)
 
     asyncio.run(scenario())
+
+
+def test_a_scheduled_start_passes_its_time(edge):
+    from datetime import timedelta
+
+    ops, client = edge
+    at = T0 + timedelta(hours=2, microseconds=5)
+    client.schedule_new_orchestration("orch", instance_id="s1", start_at=at)
+    assert ops.calls[-1][5] == at
