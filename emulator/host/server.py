@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -13,7 +14,9 @@ from pathlib import Path
 from aiohttp import web
 
 from ..core.versioning import VersioningConfigError, VersioningSettings
+from ..grpc_api import FacadeOperations, GrpcEndpoint
 from ..http.api import create_app
+from ..http.payloads import client_binding
 from ..runtime.assembly import build_engine
 from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine, Limits
@@ -29,7 +32,8 @@ from ..worker.loader import (
 )
 from ..worker.process.child import sdk_compat, sdk_speedups
 from ..worker.process.child.watchdog import DEFAULT_THRESHOLD, LoopWatchdog
-from ..worker.seam import Worker
+from ..worker.sdk2 import SdkGeneration
+from ..worker.seam import InProcessWorker, Worker
 from .logs import LogThread
 from .workers import WorkerMode, app_folder_index, describe, start_process_worker
 
@@ -59,6 +63,7 @@ class HostOptions:
     worker: WorkerMode | str = WorkerMode.PROCESS  # where the app's code runs (host/workers.py)
     python: str | None = None  # the workers' interpreter (or venv); None: VIRTUAL_ENV's, ours
     core_tools_banner: bool = False  # the function list laid out as `func start` prints it
+    grpc_port: int = 0  # a 2.x SDK app's gRPC endpoint (0: a free port)
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -79,6 +84,7 @@ class LocalHostServer:
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._watchdog: LoopWatchdog | None = None
+        self._grpc: GrpcEndpoint | None = None  # started for a 2.x SDK app
         self._previous_env: dict[str, str | None] = {}
         self.versioning = VersioningSettings()
 
@@ -120,21 +126,35 @@ class LocalHostServer:
 
     async def _start_worker(self, limits: Limits) -> None:
         options = self.options
-        if self.mode is WorkerMode.IN_PROCESS:
+        if self.mode is WorkerMode.PROCESS:
+            try:
+                self.worker = await start_process_worker(
+                    Path(options.app_dir).resolve(), python=options.python,
+                    threads=options.threads, sdk_dateutil=options.sdk_dateutil,
+                    orchestrator_timeout=limits.orchestrator_timeout,
+                    blocked_loop_seconds=options.blocked_loop_seconds)
+            except BaseException:
+                self._close_store()
+                raise
+            self.app = self.worker.app
+            if self.app.sdk == SdkGeneration.V1:
+                return
+            # The workers speak the 1.x SDK's JSON protocol; a 2.x app (protobuf, gRPC client)
+            # runs in process (worker/sdk2/).
+            log.warning("This app uses the 2.x durable SDK: it runs in the host's process "
+                        "(worker processes serve 1.x SDK apps)")
+            self.worker.close()
+            await self.worker.wait_closed()
+            self.worker = None
+            try:
+                self.app = load_app(Path(options.app_dir).resolve())
+            except BaseException:
+                self._close_store()
+                raise
+        if self.app.sdk == SdkGeneration.V1:  # adaptations of the 1.x SDK's code
             if not options.sdk_dateutil:
                 sdk_speedups.install()
             sdk_compat.install()
-            return
-        try:
-            self.worker = await start_process_worker(
-                Path(options.app_dir).resolve(), python=options.python,
-                threads=options.threads, sdk_dateutil=options.sdk_dateutil,
-                orchestrator_timeout=limits.orchestrator_timeout,
-                blocked_loop_seconds=options.blocked_loop_seconds)
-        except BaseException:
-            self._close_store()
-            raise
-        self.app = self.worker.app
 
     async def start(self) -> int:
         options = self.options
@@ -157,12 +177,18 @@ class LocalHostServer:
             self.engine = build_engine(app, store, clock, limits,
                                        hub_name=app.hub_name,
                                        versioning=self.versioning, worker=self.worker)
-            self._runner = web.AppRunner(create_app(Operations(self.engine), app),
-                                         access_log=None,
+            operations = Operations(self.engine)
+            if app.sdk == SdkGeneration.V2:  # the 2.x SDK's durable client speaks gRPC
+                self._grpc = GrpcEndpoint(FacadeOperations(operations), host=options.bind,
+                                          port=options.grpc_port)
+                await self._grpc.start()
+                operations.rpc_base_url = self._grpc.rpc_base_url
+            self._runner = web.AppRunner(create_app(operations, app), access_log=None,
                                          handle_signals=False)
             await self._runner.setup()  # the engine loads the state here
         except BaseException:
             self._close_store()
+            await self._stop_grpc()
             if self.worker is not None and self.engine is None:
                 self.worker.close()
             raise
@@ -179,12 +205,23 @@ class LocalHostServer:
                           f"{exc.strerror or exc}") from exc
         sockets = site._server.sockets if site._server else []
         self.port = sockets[0].getsockname()[1] if sockets else options.port
+        worker = self.engine.worker
+        if self._grpc is not None and isinstance(worker, InProcessWorker):
+            # Activities with a durable client binding (the 2.x SDK's history export).
+            binding = client_binding(f"http://{options.bind}:{self.port}", app.hub_name)
+            binding["rpcBaseUrl"] = self._grpc.rpc_base_url
+            worker.client_binding = json.dumps(binding)
         if options.blocked_loop_seconds > 0:
             self._watchdog = LoopWatchdog(asyncio.get_running_loop(), Path(options.app_dir),
                                           threshold=options.blocked_loop_seconds)
             self._watchdog.start()
         self._log_banner(limits, store.description)
         return self.port
+
+    async def _stop_grpc(self) -> None:
+        grpc, self._grpc = self._grpc, None
+        if grpc is not None:
+            await grpc.stop()
 
     def _log_banner(self, limits: Limits, store: str) -> None:
         app = self.app
@@ -202,6 +239,8 @@ class LocalHostServer:
             lines += ["", "Functions:", ""] + [f"\t{line}\n" for line in functions]
         else:
             lines += ["Functions:"] + [f"  {line}" for line in functions]
+        if self._grpc is not None:
+            lines.append(f"Durable client (2.x SDK, gRPC): {self._grpc.rpc_base_url}")
         lines.append(f"Dashboard: {base}/dashboard/")
         log.info("\n".join(lines))
 
@@ -211,6 +250,7 @@ class LocalHostServer:
             self._watchdog.stop()
             self._watchdog = None
         await sdk_compat.close_loop_session()
+        await self._stop_grpc()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -40,9 +40,11 @@ class TimerQueue:
         self._wake: asyncio.Event | None = None
         self._sleeping_until: datetime | None = None  # the due time the loop waits for
 
-    def arm(self, inst: Instance, message: MessageRecord) -> None:
+    def arm(self, inst: Instance | None, message: MessageRecord) -> None:
+        """``inst`` None: a delayed message to an entity (nothing drops it early)."""
         self._messages[message.id] = message
-        inst.timers.add(message.id)
+        if inst is not None:
+            inst.timers.add(message.id)
         due = parse_ts(message.visible_at)
         heapq.heappush(self._heap, (due, message.id))
         if self._sleeping_until is None or due < self._sleeping_until:

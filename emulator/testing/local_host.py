@@ -74,6 +74,7 @@ class LocalHost:
         self.log_level = log_level
         self.base_url = ""
         self.http = requests.Session()
+        self._sdk_generation: str | None = None  # the app's durable SDK, once asked
         self.process: Any = None
         self.server: LocalHostServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -189,20 +190,31 @@ class LocalHost:
               version: str | None = None) -> str:
         """Start orchestration ``name`` with ``input``; its instance id.
 
-        The input is encoded as the SDK's ``DurableOrchestrationClient.start_new`` sends it (a
-        JSON string holding the JSON text), so any JSON value arrives intact, strings included.
+        The input is encoded as the app's SDK client sends it, so any JSON value arrives
+        intact, strings included: the 1.x ``DurableOrchestrationClient.start_new`` sends a JSON
+        string holding the JSON text, the 2.x client the JSON text itself.
         ``version`` overrides host.json's ``defaultVersion`` (``start_new(version=)``).
         """
         path = f"{WEBHOOK_PATH}/orchestrators/{quote(name, safe='')}"
         if instance_id:
             path += f"/{quote(instance_id, safe='')}"
-        body = None if input is None else json.dumps(json.dumps(input))
+        if self._sdk() == "2.x":  # the 2.x client sends the JSON text itself (gRPC)
+            body = None if input is None else json.dumps(input)
+        else:
+            body = None if input is None else json.dumps(json.dumps(input))
         response = self.request("POST", path, data=body,
                                 params={"version": version} if version is not None else None,
                                 headers={"Content-Type": "application/json"})
         if response.status_code != 202:
             raise LocalHostError(f"start {name}: HTTP {response.status_code} {response.text}")
         return response.json()["id"]
+
+    def _sdk(self) -> str:
+        """The app's durable SDK generation, as the host reports it (asked once)."""
+        if self._sdk_generation is None:
+            info = self.request("GET", "/admin/host/status").json()
+            self._sdk_generation = info["extensions"]["durableTask"].get("sdk", "1.x")
+        return self._sdk_generation
 
     def status(self, instance_id: str, *, history: bool = False,
                waiting: float | None = None) -> dict[str, Any] | None:

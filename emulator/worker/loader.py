@@ -31,6 +31,7 @@ from .index import (
     HttpFunction,
     OrchestratorFunction,
 )
+from .sdk2.detect import app_generation
 from .timeouts import function_timeout
 
 log = logging.getLogger("emulator")
@@ -247,9 +248,10 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
             if name.lower() in activities:
                 raise AppLoadError(f"Two activity functions are named {name!r}")
             params = _params(user_fn)
+            client = next((b.name for b in bindings if b.type == "durableClient"), None)
             activities[name.lower()] = ActivityFunction(
                 name, fname, _is_async(user_fn), trigger.name,
-                "context" in params and trigger.name != "context")
+                "context" in params and trigger.name != "context", client)
         elif ttype == "entityTrigger":
             name = getattr(trigger, "entity_name", None) or fname
             if name.lower() in entities:
@@ -260,7 +262,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
 
     check_routes(http)
     return LoadedApp(app_dir, http, orchestrators, activities, entities, host_json, skipped,
-                     module=module, code=code)
+                     sdk=app_generation(functions), module=module, code=code)
 
 
 def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) -> HttpFunction:

@@ -20,6 +20,7 @@ from ..index import (
     OrchestratorFunction,
 )
 from ..loader import ALL_METHODS, check_routes, route_pattern
+from ..sdk2.detect import SdkGeneration
 
 _KINDS = {"orchestrationTrigger": "orchestrators", "activityTrigger": "activities",
           "entityTrigger": "entities"}
@@ -57,6 +58,8 @@ def remote_app(app_dir: Path, host_json: dict[str, Any],
                 durable, name, described["is_async"], described["trigger_param"],
                 described["wants_context"])
     check_routes(app.http)
+    if any(described.get("durable_requires_grpc") for described in functions):
+        app.sdk = SdkGeneration.V2
     return app
 
 

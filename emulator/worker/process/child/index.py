@@ -127,4 +127,8 @@ def describe(function: Any) -> tuple[dict[str, Any], Any]:
                            "direction": str(_plain(getattr(binding, "direction", "")))})
     description["client_param"] = client
     description["other_bindings"] = others
+    # the 2.x durable SDK marks its triggers and bindings (protobuf and gRPC instead of JSON)
+    description["durable_requires_grpc"] = any(
+        getattr(b, "durable_requires_grpc", False)
+        for b in [trigger, *function.get_bindings()])
     return description, fn
