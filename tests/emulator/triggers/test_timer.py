@@ -265,3 +265,40 @@ def test_a_bad_schedule_fails_at_construction():
     with pytest.raises(ScheduleError, match="BACKUP_SCHEDULE"):
         TimerSource([TimerSpec("b", "%BACKUP_SCHEDULE%")], Recorder(), HeldClock(at(2026, 1, 1)),
                     MemoryStatusStore(), settings={})
+
+
+def test_plan_from_the_app_index():
+    import azure.functions as func
+
+    from emulator.triggers import plan_triggers
+
+    app = func.FunctionApp()
+
+    @app.timer_trigger(arg_name="t", schedule="%SCHED%", run_on_startup=True, use_monitor=False)
+    def tick(t):
+        pass
+
+    @app.queue_trigger(arg_name="msg", queue_name="%Q%", connection="Store")
+    @app.blob_output(arg_name="out", path="out/{id}.txt", connection="Store")
+    def on_message(msg, out):
+        pass
+
+    @app.blob_trigger(arg_name="b", path="in/{name}", connection="Store", source="EventGrid")
+    def on_blob(b):
+        pass
+
+    @app.service_bus_queue_trigger(arg_name="m", queue_name="orders", connection="SB")
+    def on_bus(m):
+        pass
+
+    functions = [(f.get_function_name(), f.get_trigger().get_dict_repr(),
+                  [b.get_dict_repr() for b in f.get_bindings()]) for f in app.get_functions()]
+    plan = plan_triggers(functions, {"Q": "Booking-Requests"})
+    assert plan.timers == [TimerSpec("tick", "%SCHED%", True, False)]
+    assert [(q.queue_name, q.connection) for q in plan.queues] == [("booking-requests", "Store")]
+    assert [b.name for b in plan.bindings["on_message"]] == ["out"]
+    assert plan.blobs[0].event_grid
+    assert plan.foreign[0].line.startswith(
+        "Function 'on_bus' (Service Bus trigger on 'orders') is not run by the local host")
+    with pytest.raises(Exception, match="Function 'on_message'.*%Q%"):
+        plan_triggers(functions, {})
