@@ -3,10 +3,10 @@
 It follows the queue extension's ``QueueListener`` and ``QueueProcessor``:
 
 - messages are fetched ``batchSize`` at a time, invisible for ``LEASE`` (10 minutes, renewed
-  at half-time while the function runs); a new batch is fetched once the messages in flight
-  drop to ``newBatchThreshold``; an empty queue backs off (randomized, doubling from 100 ms to
-  ``maxPollingInterval``); a message the same host puts on the queue wakes the listener at once
-  (``QueueWatcher``, as the extension's shared queue watcher);
+  once half of it has passed while the function runs); a new batch is fetched once the
+  messages in flight drop to ``newBatchThreshold``; an empty queue backs off (randomized,
+  doubling from 100 ms to ``maxPollingInterval``); a message the same host puts on the queue
+  wakes the listener at once (``QueueWatcher``, as the extension's shared queue watcher);
 - at-least-once: a message is deleted only after its function succeeded. A failed message is
   made visible again after ``visibilityTimeout``; once its dequeue count reaches
   ``maxDequeueCount`` it is copied to ``<queue>-poison`` (created if missing) and deleted; a
@@ -163,6 +163,7 @@ class QueueListener:
         self._wake = asyncio.Event()
         self._slot = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._leased: dict[str, tuple[Any, float]] = {}
         self._poison_ready = False
         self._missing_logged = False
         if watcher is not None:
@@ -177,9 +178,11 @@ class QueueListener:
             self._queue = service.get_queue_client(self.queue_name)
             self._poison = (service.get_queue_client(self.poison_name)
                             if self.poison_name else None)
+            renewals = asyncio.get_running_loop().create_task(self._renew_leases())
             try:
                 await self._poll()
             finally:
+                renewals.cancel()
                 for task in list(self._in_flight):
                     task.cancel()
                 if self._in_flight:
@@ -242,7 +245,7 @@ class QueueListener:
             await self._to_poison(message)
             return
         call = trigger_call(self.function_name, message, body)
-        outcome = await self._invoke_renewing(message, call)
+        outcome = await self._invoke(message, call)
         self._remember(message, outcome)
         if outcome.succeeded:
             self.stats.processed += 1
@@ -256,26 +259,36 @@ class QueueListener:
         else:  # no poison queue: leave it invisible, as the extension does
             self.stats.failed += 1
 
-    async def _invoke_renewing(self, message: Any, call: TriggerCall) -> Outcome:
-        """Run the function; while it runs, renew the message's lease at half-time."""
-        task = asyncio.ensure_future(self.invoke(call))
+    async def _invoke(self, message: Any, call: TriggerCall) -> Outcome:
+        """Run the function with the message's lease kept by ``_renew_leases``."""
+        self._leased[message.id] = (message, asyncio.get_running_loop().time())
+        try:
+            return await self.invoke(call)
+        except Exception as exc:  # the contract says never; count it as a failure
+            return Outcome.failed(f"{type(exc).__name__}: {exc}")
+        finally:
+            self._leased.pop(message.id, None)
+
+    async def _renew_leases(self) -> None:
+        """Renew the lease of each message whose function has run for half of it."""
+        loop = asyncio.get_running_loop()
         half = self.lease.total_seconds() / 2
         while True:
-            done, _ = await asyncio.wait({task}, timeout=half)
-            if done:
+            await asyncio.sleep(half / 2)
+            for message_id, (message, since) in list(self._leased.items()):
+                if loop.time() - since < half or message_id not in self._leased:
+                    continue
                 try:
-                    return task.result()
-                except Exception as exc:  # the contract says never; count it as a failure
-                    return Outcome.failed(f"{type(exc).__name__}: {exc}")
-            try:
-                receipt = await self._queue.update_message(
-                    message.id, message.pop_receipt,
-                    visibility_timeout=int(self.lease.total_seconds()))
-                message.pop_receipt = receipt.pop_receipt
-                message.next_visible_on = receipt.next_visible_on
-            except Exception as exc:
-                log.warning("Queue '%s': renewing message %s failed: %s", self.queue_name,
-                            message.id, exc)
+                    receipt = await self._queue.update_message(
+                        message.id, message.pop_receipt,
+                        visibility_timeout=int(self.lease.total_seconds()))
+                    message.pop_receipt = receipt.pop_receipt
+                    message.next_visible_on = receipt.next_visible_on
+                    if message_id in self._leased:
+                        self._leased[message_id] = (message, loop.time())
+                except Exception as exc:
+                    log.warning("Queue '%s': renewing message %s failed: %s", self.queue_name,
+                                message.id, exc)
 
     async def _delete(self, message: Any) -> None:
         from azure.core.exceptions import HttpResponseError, ResourceNotFoundError

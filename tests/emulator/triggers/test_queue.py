@@ -286,3 +286,25 @@ def test_options_from_host_json():
 def test_bad_options(queues, message):
     with pytest.raises(OptionsError, match=message):
         QueuesOptions.from_host_json({"extensions": {"queues": queues}})
+
+
+def test_a_long_run_keeps_its_lease(azurite, account, queue_name):
+    """A function that runs longer than the lease is not redelivered meanwhile: the lease is
+    renewed, and the message is deleted once (dequeue count stays 1)."""
+    q = queue(azurite, queue_name)
+    q.send_message(b64("slow"))
+    seen = []
+
+    async def invoke(call):
+        seen.append(as_message(call).dequeue_count)
+        await asyncio.sleep(3.5)
+        return Outcome.ok()
+
+    listener = QueueListener("f", queue_name, account, FAST, invoke, lease=timedelta(seconds=2))
+
+    async def done():
+        await eventually(lambda: listener.stats.processed == 1)
+
+    asyncio.run(run_listener(listener, done))
+    assert seen == [1]
+    assert q.peek_messages() == []
