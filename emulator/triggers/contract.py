@@ -43,7 +43,7 @@ class TypedValue:
 @dataclass(frozen=True)
 class TriggerCall:
     function_name: str
-    trigger: TriggerType
+    trigger: TriggerType | str  # a str: another trigger type, run only on demand (admin call)
     value: TypedValue
     metadata: dict[str, TypedValue] = field(default_factory=dict)
     binding_data: dict[str, Any] = field(default_factory=dict)
