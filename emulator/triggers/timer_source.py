@@ -126,6 +126,11 @@ class TimerSource:
         dues = [t.due for t in self._timers.values() if t.due is not None and not t.running]
         return min(dues) if dues else None
 
+    def due(self, function_name: str) -> datetime | None:
+        """When the timer fires next (during its run: the occurrence it runs for)."""
+        timer = self._timers.get(function_name.lower())
+        return timer.due if timer is not None else None
+
     def busy(self) -> bool:
         return any(t.running for t in self._timers.values())
 
