@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine: `make run` (the main job) and `make test`.
+# Python 3.11, 3.12 and 3.13 are supported; one virtual environment per Python, e.g.
+#   make test PYTHON=python3.13 VENV=.venv-3.13
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
@@ -10,6 +12,11 @@ setup: $(STAMP) node_modules/.package-lock.json
 
 $(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt infra/requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@want=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	have=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	if [ "$$want" != "$$have" ]; then \
+		echo "$(VENV) runs Python $$have but PYTHON=$(PYTHON) is $$want:" \
+		     "use another VENV (VENV=.venv-$$want) or remove $(VENV)"; exit 1; fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -44,17 +51,18 @@ test: setup browser
 lint: setup
 	$(PY) -m ruff check .
 
-## package: build dist/app.zip, the deployment package, from requirements.lock
-##          (BACKEND=dts for a stack with durableBackend dts)
+## package: build dist/app.zip, the deployment package, from requirements-py$(PYTHON_VERSION).lock
+##          for the stack's pythonVersion (PYTHON_VERSION=3.13) and durableBackend (BACKEND=dts)
 BACKEND ?= azureStorage
+PYTHON_VERSION ?= 3.11
 package: setup
-	$(PY) -m infra.package --out dist/app.zip --durable-backend $(BACKEND) --requirements requirements.lock
+	$(PY) -m infra.package --out dist/app.zip --durable-backend $(BACKEND) \
+	  --python-version $(PYTHON_VERSION)
 
-## lock: re-pin requirements.txt into requirements.lock (every file hashed); commit the result
+## lock: re-pin requirements.txt into requirements-py3.X.lock, one per Python version the stack
+##       allows, each resolved by that Python (from pyenv or PATH); commit the results
 lock: setup
-	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
-	  --output-file requirements.lock requirements.txt
+	$(PY) -m infra.lock
 
 ## bench: every benchmark of the local host, each figure next to its same-run baseline and target
 ##        (prints figures; not a test): engine and HTTP front, entities, dashboard rendering
@@ -69,7 +77,7 @@ bench-dashboard: setup browser
 
 ## screenshots: re-draw docs/screenshots/ from the dashboard's browser tests
 screenshots: setup browser
-	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/dashboard -q
+	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/emulator/http/dashboard -q
 
 clean:
 	rm -rf $(VENV) node_modules .emulator .azurite dist .pytest_cache .ruff_cache

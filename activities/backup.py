@@ -10,8 +10,10 @@ App settings (read here, never in the orchestrator):
 - ``BACKUP_CONTAINER``: the container, default ``backups``; created if missing.
 
 Safety: roots outside the base are refused, symbolic links are never followed (neither
-directories while listing nor files while copying), paths with ``..`` are refused, and files are
-streamed to the blob in blocks instead of being read into memory. Blob names are the files' paths
+directories while listing nor files while copying), paths with ``..`` are refused, only regular
+files are copied (a file swapped for a FIFO after the listing fails at once instead of blocking
+the copy forever), and files are streamed to the blob in blocks instead of being read into
+memory. Blob names are the files' paths
 relative to the root, with ``/`` separators.
 """
 
@@ -77,11 +79,23 @@ def list_files(root: Path) -> list[str]:
     return sorted(found)
 
 
+class NotARegularFile(OSError):
+    """The path names something else than a regular file now (it was swapped after listing)."""
+
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
 def open_inside(root: Path, relative: str):
-    """Open ``root/relative`` for reading, refusing anything that leaves ``root``.
+    """Open the regular file ``root/relative`` for reading, refusing anything that leaves
+    ``root`` or is not a regular file.
 
     Refuses absolute paths, ``..`` parts, and links anywhere along the path (``O_NOFOLLOW``
-    covers the last component even if it is swapped for a link after the check).
+    covers the last component even if it is swapped for a link after the check). The open does
+    not block (``O_NONBLOCK``: opening a FIFO without a writer would wait for one forever), and
+    what was opened is checked with ``fstat``: a FIFO, folder or device raises
+    ``NotARegularFile`` at once.
     """
     parts = Path(relative).parts
     if not parts or Path(relative).is_absolute() or ".." in parts:
@@ -89,8 +103,18 @@ def open_inside(root: Path, relative: str):
     path = Path(root, *parts)
     if os.path.realpath(path) != str(path):
         raise PermissionError(f"path {relative!r} goes through a symbolic link")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    return os.fdopen(fd, "rb")
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise NotARegularFile(f"path {relative!r} is {kind} now, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @functools.lru_cache(maxsize=4)
@@ -150,7 +174,9 @@ def copy_file_to_blob(payload: dict) -> dict:
     """Stream one file to the blob named by its relative path (overwriting an older copy).
 
     Input ``{"root", "path"}``; output ``{"path", "bytes"}``. The root is checked against the
-    allowed base again: the activity does not trust its input more than the listing did.
+    allowed base again: the activity does not trust its input more than the listing did. A file
+    removed, or swapped for a link, FIFO or folder after the listing raises at once (``OSError``,
+    ``NotARegularFile``); the orchestrator names it when every other copy is done.
     """
     root = resolve_root(payload["root"], allowed_base())
     relative = payload["path"]

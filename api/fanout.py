@@ -41,6 +41,7 @@ import aiohttp
 import azure.functions as func
 import yarl
 
+from api.json_body import InvalidBody, parse_body
 from api.latency_stats import (
     effective_concurrency,
     estimate_waves,
@@ -274,9 +275,10 @@ async def fanout(req: func.HttpRequest) -> func.HttpResponse:
     """F1: fan out to F2 on the caller's own base URL and answer with the latencies."""
     try:
         try:
-            body = req.get_json()
-        except ValueError:
-            raise BadRequest('body must be JSON, e.g. {"calls": 100, "delay_ms": 1000}') from None
+            body = parse_body(req.get_body())
+        except InvalidBody as error:
+            raise BadRequest(f'body must be JSON, e.g. {{"calls": 100, "delay_ms": 1000}}; '
+                             f"it is not: {error}") from None
         params = parse_fanout_body(body)
     except BadRequest as exc:
         return _json(400, {"error": str(exc)})

@@ -3,10 +3,11 @@
 The JSON body is the orchestration's input. Inputs are checked at the door with the same pure
 ``parse_*`` function the orchestrator applies to its own input, so a bad request answers 400
 ``{"error": ..., "field": ...}`` at once instead of starting an instance that fails later. On
-success: 202 with the check-status payload (status, raise-event, terminate, purge URLs) and a
-``Location`` header. An instance id that is still running answers 409 - also when two requests
-for one id race past the status check: the durable runtime refuses the second start ("already
-exists"), and that answer becomes the same 409.
+success: 202 with the check-status payload (status, raise-event, terminate, purge URLs, the
+instance id percent-encoded in each: ``api/instance_urls.py``) and a ``Location`` header.
+An instance id that is still running answers 409 - also when two requests for one id race past
+the status check: the durable runtime refuses the second start ("already exists"), and that
+answer becomes the same 409.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.backup import allowed_base, resolve_root
+from api.instance_urls import check_status_response, path_segment
+from api.json_body import InvalidBody, parse_body
 from orchestrators.backup_rules import parse_backup_request
 from orchestrators.booking_rules import parse_trip_request, parse_trips_request
 from orchestrators.inputs import InputError
@@ -79,22 +82,6 @@ def instance_id_problem(instance_id: str) -> str | None:
     return None
 
 
-def _strict_json(raw: bytes) -> Any:
-    """The body as JSON; ValueError for what strict JSON parsers would refuse (NaN, Infinity,
-    numbers beyond a double) and RecursionError for absurd nesting."""
-
-    def refuse(constant: str) -> Any:
-        raise ValueError(f"{constant} is not a JSON value")
-
-    def finite(text: str) -> float:
-        value = float(text)
-        if value in (float("inf"), float("-inf")):
-            raise ValueError(f"{text[:40]} does not fit a double")
-        return value
-
-    return json.loads(raw, parse_constant=refuse, parse_float=finite)
-
-
 def _already_exists(error: Exception) -> bool:
     """The runtime's answer to starting an id that is still active (the extension answers 500
     with this message, the local host 409; the SDK raises both as a plain Exception)."""
@@ -130,13 +117,10 @@ async def _start(
     if instance_id is not None and (problem := instance_id_problem(instance_id)):
         return _error(400, problem, field="instance_id")
 
-    raw = req.get_body()
     try:
-        body = _strict_json(raw) if raw.strip() else None
-    except ValueError as error:  # includes UnicodeDecodeError
+        body = parse_body(req.get_body())
+    except InvalidBody as error:
         return _error(400, f"request body is not valid JSON: {error}", field="body")
-    except RecursionError:
-        return _error(400, "request body is not valid JSON: nested too deeply", field="body")
     try:
         orchestration_input = validate(body)
     except InputError as error:
@@ -145,7 +129,7 @@ async def _start(
         )
 
     if instance_id is not None:
-        status = await client.get_status(instance_id)
+        status = await client.get_status(path_segment(instance_id))
         if status and status.runtime_status and status.runtime_status.name in _ACTIVE:
             return _error(
                 409,
@@ -154,11 +138,13 @@ async def _start(
             )
 
     try:
-        instance_id = await client.start_new(name, instance_id, orchestration_input)
+        # The SDK puts the id into the URL as it is: escape it (api/instance_urls.py).
+        instance_id = await client.start_new(
+            name, None if instance_id is None else path_segment(instance_id), orchestration_input)
     except Exception as error:  # the SDK raises plain Exceptions for every refusal
         if instance_id is None or not _already_exists(error):
             raise
         return _error(409, f"instance {instance_id!r} already exists and is active",
                       field="instance_id")
     log.info("started %s instance %s", name, instance_id)
-    return client.create_check_status_response(req, instance_id)
+    return check_status_response(client, req, instance_id)

@@ -4,7 +4,7 @@ One aiohttp server, no Functions layer: ``POST /api/fanout`` runs the app's own 
 client (``api.fanout.run_fanout``, one shared session, no connection cap) against
 ``GET /api/delay?ms=d`` on the same server, whose handler waits with ``asyncio.sleep`` and answers
 the same JSON as F2. Same process layout as the local host (F1 and F2 on one event loop), same
-listen backlog, the same garbage-collector settings (``emulator.server.tune_gc``), no access
+listen backlog, the same garbage-collector settings (``emulator.host.server.tune_gc``), no access
 log: what the local host adds on top of this is its HTTP front (route matching, ``HttpRequest``
 / ``HttpResponse`` conversion, its per-request log line).
 
@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from api.fanout import parse_fanout_body, run_fanout
-from emulator.server import tune_gc
+from emulator.host.server import tune_gc
 
-BACKLOG = 4096  # as the local host (emulator.server.LISTEN_BACKLOG)
+BACKLOG = 4096  # as the local host (emulator.host.server.LISTEN_BACKLOG)
 
 
 async def fanout(request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from emulator.history import format_ts
+from emulator.protocol.history import format_ts
 from emulator.store import Batch, InstanceRecord, SqliteStore
 from emulator.testing import LocalHost
 

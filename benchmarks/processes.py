@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from emulator.child_process import REPO_ROOT, LocalHostError, child_env, start_listening
+from emulator.host.child_process import REPO_ROOT, LocalHostError, child_env, start_listening
 
 
 def cpu_seconds(pid: int) -> float:

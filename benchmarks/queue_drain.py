@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from emulator.azurite import Azurite
+from emulator.host.azurite import Azurite
 from emulator.triggers import Outcome, QueueListener, QueuesOptions, resolve_connection
 
 TARGET = 0.8

@@ -18,7 +18,7 @@ import statistics
 import sys
 from datetime import datetime
 
-from emulator.clock import Clock, SkippingClock, TimeSkipping
+from emulator.runtime.clock import Clock, SkippingClock, TimeSkipping
 from emulator.triggers import MemoryStatusStore, Outcome, TimerSource, TimerSpec
 
 TARGET_MS = 50.0

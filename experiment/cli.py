@@ -9,31 +9,17 @@ Exit status: 0 done, 1 the experiment failed (one line on stderr), 2 bad flags, 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from api.fanout import MAX_CALLS, MAX_DELAY_MS
 from experiment import results
-from experiment.progress import Progress
-from experiment.runner import (
-    KEY_ENV,
-    Client,
-    ExperimentError,
-    PointSpec,
-    SweepOptions,
-    host_json_settings,
-    host_status,
-    is_loopback,
-    plan,
-    sweep,
-)
+from experiment.demo import run_demo
+from experiment.measure import REPO_ROOT, default_out_dir, execute, parameters_of
+from experiment.runner import KEY_ENV, ExperimentError, SweepOptions, plan
 
 DEFAULT_BASE_URL = "http://localhost:7071"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 EPILOG = """examples:
   python -m experiment demo                                   # what `make run` does
@@ -236,70 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def default_out_dir() -> Path:
-    return Path("results") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-
-
-def parameters_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The flags worth saving with the results (never the key)."""
-    return {
-        k: (str(v) if isinstance(v, Path) else v)
-        for k, v in vars(args).items()
-        if k not in ("key", "command")
-    }
-
-
-def execute(
-    specs: list[PointSpec],
-    base_url: str,
-    key: str | None,
-    options: SweepOptions,
-    out_dir: Path,
-    parameters: dict[str, Any],
-    app_dir: Path,
-    draw: bool = True,
-) -> int:
-    """Measure `specs`, then save, plot and print whatever finished. Returns the exit status."""
-    target = {"base_url": base_url, "local": is_loopback(base_url)}
-    if target["local"]:
-        target["host_json"] = host_json_settings(app_dir)
-    document = results.new_document(parameters, target, REPO_ROOT)
-    progress = Progress(len(specs))
-    status, message = 0, None
-
-    async def go() -> None:
-        async with Client(base_url, key, options.timeout_s) as client:
-            target["host_status"] = await host_status(client)
-            await sweep(
-                client,
-                specs,
-                options,
-                document["points"],
-                on_start=lambda i, spec: progress.start(i, spec.label),
-            )
-
-    try:
-        asyncio.run(go())
-    except ExperimentError as exc:
-        status, message = 1, f"error: {exc}"
-    except KeyboardInterrupt:
-        document["interrupted"] = True
-        status, message = 130, "interrupted: keeping the points measured so far"
-    finally:
-        progress.close(len(document["points"]))
-    if message:
-        print(message, file=sys.stderr)
-    if document["points"]:
-        paths = results.save(document, out_dir)
-        if draw:
-            from experiment.plot import plot_all
-
-            paths += plot_all(document, out_dir)
-        print(results.render_table(document))
-        print("\nwrote " + ", ".join(str(p) for p in paths))
-    return status
-
-
 def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     modes = ("http", "durable") if args.mode == "both" else (args.mode,)
     if args.max_connections and "http" not in modes:
@@ -357,8 +279,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return cmd_run(args, parser)
         if args.command == "demo":
-            from experiment.demo import run_demo
-
             return run_demo(args)
         if args.command == "summarize":
             return cmd_summarize(args)

@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import requests
 
+from emulator.host.child_process import LocalHostError, start_listening
+from experiment.measure import default_out_dir, execute, parameters_of
 from experiment.runner import HOST_STATUS_ROUTE, ExperimentError, SweepOptions, plan
 
 STARTUP_TIMEOUT_S = 90.0
@@ -48,14 +50,10 @@ def demo_plan(quick: bool = False):
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LocalHostProcess:
-    """`python -m emulator --app DIR --port PORT --azurite` as a child process (context manager).
+    """`python -m emulator --app DIR --port PORT --azurite` as a child process (context manager),
+    started through the repository's one launcher (``emulator.host.child_process``); its output
+    goes to ``log_path``.
 
     The child runs in its own session so a Ctrl-C in the terminal reaches only the demo, which
     then stops the child: SIGINT first (a clean shutdown stops its Azurite), SIGKILL if it does
@@ -64,12 +62,13 @@ class LocalHostProcess:
 
     def __init__(self, app_dir: Path, port: int, workdir: Path, log_path: Path):
         self.app_dir, self.port, self.workdir, self.log_path = app_dir, port, workdir, log_path
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = ""
         self._proc: subprocess.Popen | None = None
+        self._drain: threading.Thread | None = None
 
     def __enter__(self) -> LocalHostProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
+        self._log = self.log_path.open("w")
         command = [
             sys.executable,
             "-m",
@@ -77,7 +76,7 @@ class LocalHostProcess:
             "--app",
             str(self.app_dir),
             "--port",
-            str(self.port),
+            str(self.port),  # 0: a free port, read back from the host's "listening on" line
             "--azurite",
             "--state",
             str(self.workdir / "state.db"),
@@ -86,14 +85,15 @@ class LocalHostProcess:
             "--log-level",
             "warning",
         ]
-        self._proc = subprocess.Popen(
-            command,
-            cwd=self.app_dir,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        try:
+            self._proc, self.base_url = start_listening(
+                command, "the local host", STARTUP_TIMEOUT_S, echo=self._log, new_session=True
+            )
+        except LocalHostError as exc:
+            self._log.close()
+            raise ExperimentError(f"{exc} (log: {self.log_path})") from None
+        self._drain = threading.Thread(target=self._copy_output, daemon=True)
+        self._drain.start()
         try:
             self._wait_running()
         except BaseException:
@@ -104,13 +104,18 @@ class LocalHostProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _copy_output(self) -> None:
+        for line in self._proc.stdout:
+            self._log.write(line)
+            self._log.flush()
+
     def _wait_running(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise ExperimentError(
-                    f"the local host exited with status {self._proc.returncode} while starting: "
-                    f"{self._last_log_line()} (full log: {self.log_path})"
+                    f"the local host exited with status {self._proc.returncode} while starting "
+                    f"(log: {self.log_path})"
                 )
             try:
                 answer = requests.get(self.base_url + HOST_STATUS_ROUTE, timeout=2)
@@ -122,11 +127,6 @@ class LocalHostProcess:
         raise ExperimentError(
             f"the local host was not Running after {STARTUP_TIMEOUT_S:.0f} s (log: {self.log_path})"
         )
-
-    def _last_log_line(self) -> str:
-        self._log.flush()
-        lines = self.log_path.read_text(errors="replace").strip().splitlines()
-        return lines[-1] if lines else "no output"
 
     def stop(self) -> None:
         """Stop the child (idempotent)."""
@@ -146,6 +146,8 @@ class LocalHostProcess:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self._drain is not None:
+            self._drain.join(STOP_TIMEOUT_S)
         self._log.close()
 
 
@@ -155,25 +157,24 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Start, measure, print, stop. Returns the exit status."""
-    from experiment.cli import default_out_dir, execute, parameters_of
-
     out_dir = args.out or default_out_dir()
     app_dir = args.app_dir.resolve()
     specs = demo_plan(args.quick)
     options = SweepOptions(
         repeat=1 if args.quick else 3, durable_repeat=1, warmup=1, timeout_s=300, poll_ms=50
     )
-    port = args.port or free_port()
     # A SIGTERM (a CI timeout, `kill`) stops the demo like Ctrl-C, so the host is stopped too.
     signal.signal(signal.SIGTERM, _interrupt)
-    print(f"starting Azurite and the local host on http://127.0.0.1:{port} ...", file=sys.stderr)
+    print("starting Azurite and the local host ...", file=sys.stderr)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fanout-demo-") as workdir:
         try:
-            with LocalHostProcess(app_dir, port, Path(workdir), out_dir / "host.log") as host:
+            with LocalHostProcess(
+                app_dir, args.port, Path(workdir), out_dir / "host.log"
+            ) as host:
                 print(
-                    f"local host Running after {time.perf_counter() - started:.1f} s; "
-                    f"measuring {len(specs)} points",
+                    f"local host Running on {host.base_url} after "
+                    f"{time.perf_counter() - started:.1f} s; measuring {len(specs)} points",
                     file=sys.stderr,
                 )
                 status = execute(

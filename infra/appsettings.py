@@ -6,7 +6,11 @@ tests agree. The values may be Pulumi outputs; this module only arranges names.
 Both plans connect the host to storage with the app's user-assigned identity
 (``AzureWebJobsStorage__*``: service URIs + ``credential=managedidentity`` + ``clientId``; Durable
 Functions needs ``clientId``, it does not accept a resource id), send telemetry to Application
-Insights with Entra ID authentication, and tell the app where backups go.
+Insights with Entra ID authentication, and tell the app where backups go. The same
+``AzureWebJobsStorage__queueServiceUri`` serves the app's queue trigger (``booking-requests``,
+connection ``AzureWebJobsStorage``). The scheduled backup's ``BACKUP_SCHEDULE`` and
+``BACKUP_ROOT`` are sent only when the stack sets them (``backupSchedule``, ``backupRoot``): the
+app registers its timer only when ``BACKUP_SCHEDULE`` has a value.
 
 Flex Consumption takes the runtime and the package from ``functionAppConfig`` and rejects the
 settings of the older plans (:data:`FLEX_FORBIDDEN`, from "Flex Consumption plan deprecations"
@@ -20,6 +24,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from infra.hostjson import DTS_CONNECTION_SETTING, TASKHUB_SETTING
+from infra.taskhubs import HUB_NAME_OVERRIDE
 
 FLEX = "flex"
 CONSUMPTION = "consumption"
@@ -64,12 +69,15 @@ MANAGED = frozenset(
         "AZURE_CLIENT_ID",
         "BACKUP_STORAGE_ACCOUNT_URL",
         "BACKUP_CONTAINER",
+        "BACKUP_SCHEDULE",
+        "BACKUP_ROOT",
         "FUNCTIONS_WORKER_RUNTIME",
         "FUNCTIONS_EXTENSION_VERSION",
         "WEBSITE_RUN_FROM_PACKAGE",
         "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
         DTS_CONNECTION_SETTING,
         TASKHUB_SETTING,
+        HUB_NAME_OVERRIDE,
     }
 )
 """Settings this program owns; the ``appSettings`` config key may not set them."""
@@ -89,18 +97,23 @@ def app_settings(
     insights_authentication: T,
     backup_account_url: T,
     backup_container: str,
+    backup_schedule: str | None = None,
+    backup_root: str | None = None,
     package_url: T | None = None,
     package_identity_id: T | None = None,
     dts_connection: T | None = None,
     task_hub: T | None = None,
+    hub_name: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, T | str]:
     """The settings for ``plan``, in a stable order; ``extra`` (user settings) come last.
 
     ``package_url`` is the run-from-package blob URL and only used on Linux Consumption; the
     platform fetches it as ``package_identity_id`` (default: the app's identity).
+    ``backup_schedule`` and ``backup_root`` turn the scheduled backup on (None: not sent).
     ``dts_connection`` and ``task_hub`` select the Durable Task Scheduler backend: the
-    package's host.json names these two settings.
+    package's host.json names these two settings. ``hub_name`` is the Azure Storage backend's
+    task hub (:mod:`infra.taskhubs`): it overrides the package host.json's ``hubName``.
     Raises ``ValueError`` if the result would contain a setting the plan forbids.
     """
     if plan not in HOSTING_PLANS:
@@ -118,6 +131,10 @@ def app_settings(
         "BACKUP_STORAGE_ACCOUNT_URL": backup_account_url,
         "BACKUP_CONTAINER": backup_container,
     }
+    if backup_schedule is not None:
+        settings["BACKUP_SCHEDULE"] = backup_schedule
+    if backup_root is not None:
+        settings["BACKUP_ROOT"] = backup_root
     if plan == CONSUMPTION:
         settings["FUNCTIONS_WORKER_RUNTIME"] = "python"
         settings["FUNCTIONS_EXTENSION_VERSION"] = "~4"
@@ -131,6 +148,8 @@ def app_settings(
     if dts_connection is not None:
         settings[DTS_CONNECTION_SETTING] = dts_connection
         settings[TASKHUB_SETTING] = task_hub if task_hub is not None else "default"
+    elif hub_name is not None:
+        settings[HUB_NAME_OVERRIDE] = hub_name
     settings.update(extra or {})
     bad = sorted(forbidden_settings(plan) & settings.keys())
     if bad:

@@ -10,8 +10,8 @@ key                         meaning                                            d
                             retires 2028-09-30)
 ``location``                Azure region, e.g. ``westeurope``                  provider location
 ``namePrefix``              2-10 lowercase letters/digits, starts every name   ``dfpy``
-``pythonVersion``           function app Python (flex 3.10-3.13, consumption   ``3.11``
-                            3.10-3.12); build the package for the same one
+``pythonVersion``           function app Python (flex 3.11-3.13, consumption   ``3.11``
+                            3.11-3.12); build the package for the same one
 ``instanceMemoryMB``        Flex instance size: 512, 2048 or 4096              ``2048``
 ``maximumInstanceCount``    Flex scale-out limit, 1-1000                       ``100``
 ``logRetentionDays``        Log Analytics retention, 30-730                    ``30``
@@ -26,6 +26,11 @@ key                         meaning                                            d
 ``dtsCapacity``             dts Dedicated only: capacity units, 1-10           ``1``
 ``dtsIpAllowList``          dts only: JSON list of CIDRs that may reach the    ``["0.0.0.0/0"]``
                             scheduler (an empty list denies everyone)
+``backupSchedule``          scheduled backup: NCRONTAB with six fields, e.g.    off
+                            ``0 0 2 * * *`` (02:00 UTC daily); sets the app
+                            setting ``BACKUP_SCHEDULE``
+``backupRoot``              the directory the backup copies (absolute, on the  the app folder
+                            instance); sets ``BACKUP_ROOT``
 ``appSettings``             extra app settings, a JSON object of strings       ``{}``
 ``tags``                    tags for every resource, a JSON object of strings  ``{}``
 ==========================  =================================================  ==================
@@ -45,7 +50,9 @@ from typing import Any
 
 import pulumi
 
+from infra import taskhubs
 from infra.appsettings import CONSUMPTION, FLEX, HOSTING_PLANS, MANAGED, forbidden_settings
+from infra.ncrontab import schedule_problem
 from infra.package import (
     AZURE_STORAGE,
     DTS,
@@ -55,10 +62,12 @@ from infra.package import (
 )
 
 PYTHON_VERSIONS = {
-    FLEX: ("3.10", "3.11", "3.12", "3.13"),
-    CONSUMPTION: ("3.10", "3.11", "3.12"),
+    FLEX: ("3.11", "3.12", "3.13"),
+    CONSUMPTION: ("3.11", "3.12"),
 }
-"""Python versions per plan (Linux Consumption gets no language versions after 3.12)."""
+"""Python versions per plan (Linux Consumption gets no language versions after 3.12). Not
+3.10: it reached end of life in October 2026 (so did its Functions support) and the app needs
+3.11 (``datetime.UTC``). Each has a lock, ``requirements-py3.X.lock`` (infra.package)."""
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
 MAX_INSTANCES = (1, 1000)
 LOG_RETENTION_DAYS = (30, 730)
@@ -72,6 +81,8 @@ DTS_SKUS = ("Consumption", "Dedicated")
 DTS_CAPACITY = (1, 10)
 DTS_ONLY_KEYS = ("dtsSku", "dtsCapacity", "dtsIpAllowList")
 _CIDR = re.compile(r"[0-9a-fA-F:.]+(/\d{1,3})?")
+SETTING_KEYS = {"BACKUP_SCHEDULE": "backupSchedule", "BACKUP_ROOT": "backupRoot"}
+"""App settings the program owns that a config key of their own sets."""
 
 
 class ConfigError(pulumi.RunError):
@@ -107,9 +118,16 @@ class InfraConfig:
     dts_sku: str = "Consumption"
     dts_capacity: int = 1
     dts_ip_allow_list: tuple[str, ...] = ("0.0.0.0/0",)
+    backup_schedule: str | None = None
+    backup_root: str | None = None
     app_settings: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def task_hub(self) -> str:
+        """The durable task hub of this plan's app (:mod:`infra.taskhubs`)."""
+        return taskhubs.task_hub_name(self.name_prefix, self.hosting_plan)
 
     @property
     def is_flex(self) -> bool:
@@ -166,9 +184,18 @@ def load_config(
     package_path = (base_dir / (reader.raw("packagePath") or "../dist/app.zip")).resolve()
     if deploy_code:
         _check_package(reader, package_path, python_version, backend)
+    backup_schedule = reader.raw("backupSchedule")
+    if backup_schedule is not None and (problem := schedule_problem(backup_schedule)):
+        reader.fail("backupSchedule", problem)
+    backup_root = reader.raw("backupRoot")
+    if backup_root is not None and (not backup_root.startswith("/") or "\0" in backup_root):
+        reader.fail("backupRoot", f"{backup_root!r} must be an absolute path on the instance, "
+                    "e.g. /home/site/wwwroot")
     settings = reader.string_map("appSettings")
     for name in settings:
-        if name in MANAGED:
+        if name in SETTING_KEYS:
+            reader.fail("appSettings", f"{name} is set with the {SETTING_KEYS[name]} key")
+        elif name in MANAGED:
             reader.fail("appSettings", f"{name} is set by this program and cannot be overridden")
         elif name in forbidden_settings(plan):
             reader.fail("appSettings", f"{name} is not allowed on the Flex Consumption plan")
@@ -204,6 +231,8 @@ def load_config(
         dts_sku=dts_sku,
         dts_capacity=dts_capacity,
         dts_ip_allow_list=tuple(allow_list),
+        backup_schedule=backup_schedule,
+        backup_root=backup_root,
         app_settings=settings,
         tags=tags,
         warnings=warnings,

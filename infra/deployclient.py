@@ -10,6 +10,18 @@ the retries the platform's documented failure answers call for.
   functions it indexed (``.../functions``), as Core Tools and ``az`` do after a publish, and
   fails with the host's own errors when it is not running or lists none.
 
+Tokens: Resource Manager calls use the Resource Manager audience; calls to the app's SCM (Kudu)
+site use the App Service audience of the site's cloud, as the VS Code Azure tools do since
+microsoft/vscode-azuretools#2258 ("ARM tokens are deprecated for App Service (Kudu) endpoint
+calls and will break") and Azure Pipelines behind a flag
+(microsoft/azure-pipelines-tasks-common-packages#642). When that token cannot be had (no consent
+yet for the signed-in client, the VS Code change's caveat) or the site answers 401 to it, the
+call falls back to the audience az, Core Tools and azd send to Kudu today: the cloud's
+``management.core`` resource (azure-cli ``active_directory_resource_id``; Core Tools' token is
+``az account get-access-token``'s; microsoft/vscode-azuretools#1670 reports the
+``management.azure.com`` audience failing on Kudu in sovereign clouds): a :class:`Call` names
+both (``scope`` and ``fallback_scope``; :func:`onedeploy.scm_scopes` picks them per cloud).
+
 Retries: right after a role assignment is created, Azure answers 403
 ``AuthorizationPermissionMismatch`` for minutes (RBAC propagation). While a new host starts
 (or cannot yet reach its storage), Resource Manager answers calls that go to the host with
@@ -38,6 +50,7 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"
 STORAGE_API_VERSION = "2023-11-03"
 WEB_API_VERSION = "2024-04-01"
 HOST_STATUS_API_VERSION = "2022-03-01"
+
 
 _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 RBAC_PROPAGATION_MARKERS = (
@@ -97,6 +110,8 @@ class Call:
     hint_403: str
     hint_404: str
     retry_when: Callable[[requests.Response], bool]
+    fallback_scope: str | None = None
+    """Used when no token for ``scope`` can be had, or the server answers 401 to it."""
 
 
 def is_transient(response: requests.Response) -> bool:
@@ -134,6 +149,7 @@ class DeployClient:
         self._session = session or requests.Session()
         self._sleep = sleep
         self._clock = clock
+        self._refused_scopes: set[str] = set()
 
     # ---- Linux Consumption -----------------------------------------------------------------
 
@@ -251,23 +267,37 @@ class DeployClient:
     def clock(self) -> float:
         return self._clock()
 
-    def get_quietly(self, url: str) -> requests.Response | None:
-        """A best-effort GET with an ARM token (for logs): None on any failure."""
+    def get_quietly(
+        self, url: str, *, scope: str = ARM_SCOPE, fallback_scope: str | None = None
+    ) -> requests.Response | None:
+        """A best-effort GET (for logs): None on any failure."""
+        call = Call("log read", "GET", url, scope, "", "", lambda _: False, fallback_scope)
         try:
             return self._session.get(
                 url,
-                headers={"Authorization": f"Bearer {self._tokens(ARM_SCOPE)}"},
+                headers={"Authorization": f"Bearer {self._token(call)}"},
                 timeout=self._retry.request_timeout,
             )
         except Exception:  # noqa: BLE001 - the caller reports the main failure anyway
             return None
 
+    def _scope(self, call: Call) -> str:
+        """``call.scope``, unless it was refused before and there is a fallback."""
+        if call.fallback_scope and call.scope in self._refused_scopes:
+            return call.fallback_scope
+        return call.scope
+
     def _token(self, call: Call) -> str:
+        scope = self._scope(call)
         try:
-            return self._tokens(call.scope)
+            return self._tokens(scope)
         except Exception as exc:  # azure-identity raises several unrelated types
+            if call.fallback_scope and scope == call.scope:
+                self._refused_scopes.add(call.scope)
+                return self._token(call)
+            tried = f" (nor for {call.scope})" if scope != call.scope else ""
             raise DeployError(
-                f"{call.what}: could not get an Azure token for {call.scope}: sign in with "
+                f"{call.what}: could not get an Azure token for {scope}{tried}: sign in with "
                 "`az login` or set AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
@@ -301,6 +331,8 @@ class DeployClient:
             else:
                 if response.ok or response.status_code in ok_statuses:
                     return response
+                if self._refused(call, response) and attempt < attempts:
+                    continue  # at once, with the fallback audience
                 if attempt == attempts or not call.retry_when(response):
                     raise DeployError(_describe_failure(call, response, attempt))
                 retry_after = _retry_after(response)
@@ -309,6 +341,16 @@ class DeployClient:
                     continue
             self._sleep(self._retry.delay(attempt))
         raise AssertionError("unreachable")
+
+    def _refused(self, call: Call, response: requests.Response) -> bool:
+        """A 401 to the preferred audience: remember it, so this and later calls use the
+        fallback."""
+        if response.status_code != 401 or not call.fallback_scope:
+            return False
+        if self._scope(call) != call.scope:
+            return False
+        self._refused_scopes.add(call.scope)
+        return True
 
 
 def _describe_failure(call: Call, response: requests.Response, attempts: int) -> str:
@@ -322,6 +364,8 @@ def _describe_failure(call: Call, response: requests.Response, attempts: int) ->
         404: f"not found: {call.hint_404}" if call.hint_404 else "not found",
     }.get(status, f"HTTP {status}")
     tried = f" after {attempts} attempts" if attempts > 1 else ""
+    if status == 401 and call.fallback_scope:
+        reason += f" (tried the audiences {call.scope} and {call.fallback_scope})"
     return (
         f"{call.what} failed{tried}: {call.method} {_redact(call.url)} -> {status}"
         f"{f' {code}' if code else ''}: {reason}. Response: {detail or '(empty)'}"

@@ -7,8 +7,10 @@ account. For the Durable Task Scheduler the package builder rewrites it:
   ``{"type": "azureManaged", "connectionStringName": "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}``
 * ``extensions.durableTask.hubName`` = ``%TASKHUB_NAME%`` (the app setting the program sets to
   the task hub's name)
-* the extension bundle range starts at 4.32.0, the first bundle with the ``azureManaged``
-  provider.
+* the extension bundle range starts at 4.30.0, the first bundle with the ``azureManaged``
+  provider (``Microsoft.Azure.WebJobs.Extensions.DurableTask.AzureManaged`` entered the bundle's
+  ``extensions.json`` in Azure/azure-functions-extension-bundles#621, first released in tag
+  4.30.0; 4.29.0 does not list it).
 
 Everything else (logging, concurrency limits) is kept. The local host reads only the hub name
 and the limits, so it serves either file.
@@ -28,7 +30,7 @@ DURABLE_BACKENDS = (AZURE_STORAGE, DTS)
 DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 TASKHUB_SETTING = "TASKHUB_NAME"
 DTS_PROVIDER = {"type": "azureManaged", "connectionStringName": DTS_CONNECTION_SETTING}
-DTS_MIN_BUNDLE = (4, 32, 0)
+DTS_MIN_BUNDLE = (4, 30, 0)
 _BUNDLE_RANGE = re.compile(r"\[\s*(\d+)(?:\.(\d+|\*))?(?:\.(\d+|\*))?\s*,\s*([^\]\)]+)[\]\)]")
 
 

@@ -1,23 +1,36 @@
 """Flex Consumption code deployment: one deploy through the app's SCM site, polled the way
 Core Tools polls it.
 
-``POST https://<scm host>/api/publish?RemoteBuild=false`` with the zip as body and a Resource
-Manager token answers a deployment id; ``GET /api/deployments/<id>`` reports a
-:class:`DeployStatus` until it is terminal (Failed, Success, Conflict, PartialSuccess -- the
-values of Core Tools' ``DeployStatus``). The platform stores the package in the app's
-deployment container as ``released-package.zip`` using the app's managed identity.
+``POST https://<scm host>/api/publish?RemoteBuild=false`` with the zip as body and an App
+Service token (:func:`scm_scopes`) answers a deployment id;
+``GET /api/deployments/<id>`` reports a :class:`DeployStatus` until it is terminal (Failed,
+Success, Conflict, PartialSuccess -- the values of Core Tools' ``DeployStatus``). The platform
+stores the package in the app's deployment container as ``released-package.zip`` using the
+app's managed identity.
 
 Failure answers and what happens (each replayed by tests/infra/test_onedeploy.py):
 
-* status 3 (Failed) whose log names a storage authorization error: the app's fresh role
+* status 3 (Failed) whose log says the platform could not write the package to the
+  deployment container (:data:`STORAGE_WRITE_DENIED`; the Flex log's words are "Failed to
+  upload because Azure Storage responded with Forbidden ... 403 (This request is not authorized
+  to perform this operation.)", Azure/azure-functions-core-tools#4346): the app's fresh role
   assignment is still propagating; publish again, within the retry budget.
 * status 3 otherwise: fail with the deployment log.
 * status 5 (Conflict): another deployment is running; wait and publish again.
 * status 6 (PartialSuccess): the package is in place but a later step (trigger sync) failed;
   accepted here, because the host check that follows decides whether the app is live.
-* ``GET /api/deployments/<id>`` answers 404 (the id is unknown: Azure/azure-dev#4439, after a
-  failed write): after a few polls, fall back to the latest deployment and its log instead of
-  polling a missing id for the whole budget; if there is none either, fail saying so.
+* ``GET /api/deployments/<id>`` answers 404 (Kudu: "Deployment '<id>' not found."; a new
+  deployment can take a moment to "come alive", Azure/azure-dev#4439): after a few polls, read
+  ``/api/deployments/latest``. It is taken only when its ``id`` is ours (the SCM site answers
+  ``latest`` with the pending deployment, else the one that ended last: projectkudu/kudu
+  ``DeploymentController.IsLatestPendingDeployment``; VS Code's ``waitForDeploymentToComplete``
+  likewise waits for ``latest.id == expectedId``). An older deployment's success is never taken
+  for ours: the old code would stay live while ``pulumi up`` reports success. Not ours, or
+  404 too: fail naming the likely cause.
+* an empty publish answer: the id comes from Kudu's ``SCM-DEPLOYMENT-ID`` header; without it,
+  from ``latest`` once that is a deployment newer than the one ``latest`` named before the
+  upload (a different id, received no earlier). If ``latest`` could not be read before the
+  upload, nothing proves which deployment is ours: fail.
 * a status body without ``complete``: the status alone decides.
 
 Import contract as in :mod:`deployclient`.
@@ -26,13 +39,17 @@ Import contract as in :mod:`deployclient`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 if __package__:
     from infra.deployclient import (
-        ARM_SCOPE,
         RBAC_PROPAGATION_MARKERS,
         Call,
         DeployClient,
@@ -42,7 +59,6 @@ if __package__:
     )
 else:  # loaded as a top-level module by Pulumi's provider process (see infra/deploy.py)
     from deployclient import (  # type: ignore[no-redef]
-        ARM_SCOPE,
         RBAC_PROPAGATION_MARKERS,
         Call,
         DeployClient,
@@ -51,8 +67,60 @@ else:  # loaded as a top-level module by Pulumi's provider process (see infra/de
         json_body,
     )
 
+
+@dataclass(frozen=True)
+class ScmCloud:
+    """The token audiences for an SCM site, by the host name suffix of its cloud."""
+
+    scm_suffix: str
+    """``.scm.<suffix>`` host names (projectkudu/kudu ``PostDeploymentHelper`` lists them)."""
+    app_service_scope: str
+    """The App Service audience (microsoft/vscode-azuretools ``appServiceEnvironment.ts``)."""
+    management_scope: str
+    """The cloud's ``active_directory_resource_id`` (azure-cli ``core/cloud.py``) as a scope."""
+
+
+SCM_CLOUDS = (
+    ScmCloud(
+        "azurewebsites.net",
+        "https://appservice.azure.com/.default",
+        "https://management.core.windows.net//.default",
+    ),
+    ScmCloud(
+        "azurewebsites.us",
+        "https://appservice.azure.us/.default",
+        "https://management.core.usgovcloudapi.net//.default",
+    ),
+    ScmCloud(
+        "chinacloudsites.cn",
+        "https://appservice.azure.cn/.default",
+        "https://management.core.chinacloudapi.cn//.default",
+    ),
+)
+
+
+def scm_scopes(scm_url: str) -> tuple[str, str]:
+    """``(preferred, fallback)`` token scopes for calls to the SCM site ``scm_url``: the App
+    Service audience, then the ``management.core`` one, of the site's cloud (public Azure for
+    a host name of no known cloud)."""
+    host = (urlsplit(scm_url).hostname or "").lower()
+    cloud = next((c for c in SCM_CLOUDS if host.endswith(f".{c.scm_suffix}")), SCM_CLOUDS[0])
+    return cloud.app_service_scope, cloud.management_scope
+
+
+STORAGE_WRITE_DENIED = (
+    *RBAC_PROPAGATION_MARKERS,
+    # The Flex deployment log's words (Azure/azure-functions-core-tools#4346):
+    "Azure Storage responded with Forbidden",
+    # Azure Storage's message for a 403 AuthorizationFailure, and the start of its message for
+    # AuthorizationPermissionMismatch ("... using this permission.").
+    "This request is not authorized to perform this operation",
+)
+"""Words of a deployment log saying the platform could not write the package to the
+deployment container with the app's identity."""
+
 MISSING_POLLS = 3
-"""Polls answered 404 before falling back to the latest deployment."""
+"""Polls answered 404 before asking whether ``latest`` is this deployment."""
 
 
 class DeployStatus(IntEnum):
@@ -80,18 +148,53 @@ TERMINAL = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment as ``/api/deployments/<id>`` reports it (Kudu's ``DeployResult``)."""
+
+    id: str
+    status: DeployStatus
+    received: datetime | None
+    status_text: str = ""
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any], default_id: str = "") -> Deployment:
+        return cls(
+            id=str(body.get("id") or default_id),
+            status=DeployStatus.of(body.get("status")),
+            received=_timestamp(body.get("received_time")),
+            status_text=str(body.get("status_text") or ""),
+        )
+
+    def is_newer_than(self, before: Deployment | None) -> bool:
+        """Whether this deployment started after ``before`` (the newest one before the
+        upload; None when there was none)."""
+        if not self.id:
+            return False  # a recycled SCM worker answers `latest` with `{}`
+        if before is None:
+            return True
+        if self.id == before.id:
+            return False
+        return not (self.received and before.received and self.received < before.received)
+
+
+UNREADABLE = Deployment("", DeployStatus.UNKNOWN, None)
+"""``latest`` before the upload could not be read (not even a 404)."""
+
+
 def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
     """One-deploy ``package`` to the Flex app whose SCM site is ``scm_url``.
 
-    Returns the deployment id once the platform reports Success (or PartialSuccess); raises
-    :class:`DeployError` with the deployment log otherwise.
+    Returns the deployment id once the platform reports Success (or PartialSuccess) for this
+    upload; raises :class:`DeployError` with the deployment log otherwise.
     """
     scm_url = scm_url.rstrip("/")
     call = Call(
         what="Flex one deploy",
         method="POST",
         url=f"{scm_url}/api/publish?RemoteBuild=false&Deployer=pulumi",
-        scope=ARM_SCOPE,
+        scope=scm_scopes(scm_url)[0],
+        fallback_scope=scm_scopes(scm_url)[1],
         hint_403="the identity running `pulumi up` needs Contributor (or Website "
         "Contributor) on the function app",
         hint_404="is the app on the Flex Consumption plan? /api/publish only exists there",
@@ -99,19 +202,20 @@ def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
     )
     attempts = client.retry.attempts
     for attempt in range(1, attempts + 1):
+        before = _latest_before_upload(client, scm_url)
         response = client.send(call, data=package, headers={"Content-Type": "application/zip"})
-        deployment_id, status, log = _wait_for_deployment(
-            client, scm_url, _deployment_id(response)
-        )
+        deployment_id = _deployment_id(response) or _new_deployment_id(client, scm_url, before)
+        deployment, log = _wait_for_deployment(client, scm_url, deployment_id)
+        status = deployment.status
         if status in (DeployStatus.SUCCESS, DeployStatus.PARTIAL_SUCCESS):
-            return deployment_id
+            return deployment.id
         again = status == DeployStatus.CONFLICT or any(
-            marker in log for marker in RBAC_PROPAGATION_MARKERS
+            marker in log for marker in STORAGE_WRITE_DENIED
         )
         if not again or attempt == attempts:
             tried = f" after {attempt} publishes" if attempt > 1 else ""
             raise DeployError(
-                f"Flex one deploy {deployment_id} failed{tried} (status {int(status)} "
+                f"Flex one deploy {deployment.id} failed{tried} (status {int(status)} "
                 f"{status.name}). Deployment log:\n{log or '(empty)'}"
             )
         # Conflict: another deployment runs. Storage authorization errors: the app's
@@ -120,66 +224,115 @@ def publish_flex(client: DeployClient, scm_url: str, package: bytes) -> str:
     raise AssertionError("unreachable")
 
 
-def _wait_for_deployment(
-    client: DeployClient, scm_url: str, deployment_id: str, *, fallback: bool = True
-) -> tuple[str, DeployStatus, str]:
-    """Poll until the deployment's status is terminal: ``(id, status, log)``."""
-    status_url = f"{scm_url}/api/deployments/{deployment_id}"
-    call = Call(
+def _status_call(scm_url: str, deployment_id: str) -> Call:
+    return Call(
         what="Flex deployment status",
         method="GET",
-        url=status_url,
-        scope=ARM_SCOPE,
+        url=f"{scm_url}/api/deployments/{deployment_id}",
+        scope=scm_scopes(scm_url)[0],
+        fallback_scope=scm_scopes(scm_url)[1],
         hint_403="the identity running `pulumi up` cannot read the app's deployments",
         hint_404="",
         retry_when=is_transient,
     )
+
+
+def _wait_for_deployment(
+    client: DeployClient, scm_url: str, deployment_id: str
+) -> tuple[Deployment, str]:
+    """Poll deployment ``deployment_id`` until its status is terminal: ``(deployment, log)``."""
+    call = _status_call(scm_url, deployment_id)
     deadline = client.clock() + client.retry.poll_timeout
     missing = 0
     while True:
         response = client.send(call, ok_statuses={404})
+        deployment: Deployment | None = None
         if response.status_code == 404:
             missing += 1
             if missing >= MISSING_POLLS:
-                return _latest_instead_of(client, scm_url, deployment_id, fallback)
+                deployment = _latest_if_ours(client, scm_url, deployment_id, missing)
         else:
-            body = json_body(response)
-            status = DeployStatus.of(body.get("status"))
-            if status in TERMINAL:
-                real_id = str(body.get("id") or deployment_id)
-                log = "" if status == DeployStatus.SUCCESS else _log(client, scm_url, real_id)
-                return real_id, status, log or str(body.get("status_text") or "")
+            deployment = Deployment.of(json_body(response), deployment_id)
+        if deployment is not None and deployment.status in TERMINAL:
+            ok = deployment.status == DeployStatus.SUCCESS
+            log = "" if ok else _log(client, scm_url, deployment.id)
+            return deployment, log or deployment.status_text
         if client.clock() >= deadline:
             raise DeployError(
                 f"Flex deployment {deployment_id} did not finish within "
-                f"{client.retry.poll_timeout:.0f} s; see {status_url}/log"
+                f"{client.retry.poll_timeout:.0f} s; see {call.url}/log"
             )
         client.sleep(client.retry.poll_interval)
 
 
-def _latest_instead_of(
-    client: DeployClient, scm_url: str, deployment_id: str, fallback: bool
-) -> tuple[str, DeployStatus, str]:
-    if fallback and deployment_id != "latest":
-        try:
-            real_id, status, log = _wait_for_deployment(
-                client, scm_url, "latest", fallback=False
-            )
-        except DeployError as exc:
+def _latest_if_ours(
+    client: DeployClient, scm_url: str, deployment_id: str, missing: int
+) -> Deployment:
+    """``latest`` when it is deployment ``deployment_id``; otherwise a :class:`DeployError`."""
+    response = client.send(_status_call(scm_url, "latest"), ok_statuses={404})
+    unknown = f"Flex deployment {deployment_id} is unknown to the SCM site (404 on {missing} polls)"
+    if response.status_code == 404:
+        raise DeployError(
+            f"{unknown}, and so is the latest deployment: the platform most likely could not "
+            f"store the package in the deployment container. Check that the app's identity "
+            f"has a Storage Blob Data role on it, then run `pulumi up` again."
+        )
+    latest = Deployment.of(json_body(response))
+    if latest.id == deployment_id:
+        return latest
+    raise DeployError(
+        f"{unknown}; the latest deployment is {latest.id or '(none)'} (status "
+        f"{int(latest.status)} {latest.status.name}, received {latest.received or 'unknown'}), "
+        f"not this one, so the new package is not live. The platform most likely could not "
+        f"store it in the deployment container: check that the app's identity has a Storage "
+        f"Blob Data role on it, then run `pulumi up` again. See {scm_url}/api/deployments"
+    )
+
+
+def _latest_before_upload(client: DeployClient, scm_url: str) -> Deployment | None:
+    """The newest deployment before an upload: None when the site has none yet (404),
+    :data:`UNREADABLE` when it could not be read (the upload goes ahead: its answer usually
+    names the new deployment, and a refused upload reports its own error)."""
+    try:
+        response = client.send(_status_call(scm_url, "latest"), ok_statuses={404})
+    except DeployError:
+        return UNREADABLE
+    return None if response.status_code == 404 else Deployment.of(json_body(response))
+
+
+def _new_deployment_id(client: DeployClient, scm_url: str, before: Deployment | None) -> str:
+    """The publish answer carried no id: the id of ``latest`` once it is newer than
+    ``before``."""
+    if before is UNREADABLE:
+        raise DeployError(
+            f"the SCM site answered the upload without a deployment id, and its latest "
+            f"deployment could not be read before the upload, so nothing tells which "
+            f"deployment is this one; see {scm_url}/api/deployments"
+        )
+    call = _status_call(scm_url, "latest")
+    deadline = client.clock() + client.retry.poll_timeout
+    while True:
+        response = client.send(call, ok_statuses={404})
+        if response.status_code != 404:
+            latest = Deployment.of(json_body(response))
+            if latest.is_newer_than(before):
+                return latest.id
+        if client.clock() >= deadline:
+            seen = f"still {before.id}" if before else "none"
             raise DeployError(
-                f"Flex deployment {deployment_id} is unknown to the SCM site (404), and so "
-                f"is the latest deployment: the platform most likely could not store the "
-                f"package in the deployment container. Check that the app's identity has a "
-                f"Storage Blob Data role on it, then run `pulumi up` again. ({exc})"
-            ) from exc
-        note = f"(deployment {deployment_id} answered 404; latest deployment {real_id})\n"
-        return real_id, status, note + log
-    raise DeployError(f"Flex deployment {deployment_id} answered 404 on every poll")
+                f"the SCM site answered the upload without a deployment id, and no new "
+                f"deployment appeared within {client.retry.poll_timeout:.0f} s (latest: "
+                f"{seen}); see {scm_url}/api/deployments"
+            )
+        client.sleep(client.retry.poll_interval)
 
 
 def _log(client: DeployClient, scm_url: str, deployment_id: str) -> str:
     """The deployment's log messages, best effort (the failure is reported anyway)."""
-    response = client.get_quietly(f"{scm_url}/api/deployments/{deployment_id}/log")
+    preferred, fallback = scm_scopes(scm_url)
+    response = client.get_quietly(
+        f"{scm_url}/api/deployments/{deployment_id}/log", scope=preferred, fallback_scope=fallback
+    )
     try:
         entries = response.json() if response is not None and response.ok else []
     except ValueError:
@@ -190,8 +343,9 @@ def _log(client: DeployClient, scm_url: str, deployment_id: str) -> str:
 
 
 def _deployment_id(response: requests.Response) -> str:
-    """The publish answer is the id as a JSON string, plain text, or ``{"id": ...}``;
-    ``latest`` when the answer is empty (Kudu's alias for the newest deployment)."""
+    """The publish answer's deployment id: the body (a JSON string, as Azure/azure-dev reads
+    it, plain text, or ``{"id": ...}``), else Kudu's ``SCM-DEPLOYMENT-ID`` header
+    (projectkudu/kudu ``PushDeploymentController``); ``""`` when neither names one."""
     text = response.text.strip()
     try:
         body = json.loads(text) if text else None
@@ -199,7 +353,15 @@ def _deployment_id(response: requests.Response) -> str:
         body = text
     if isinstance(body, dict):
         body = body.get("id")
-    return str(body).strip().strip('"') if body else "latest"
+    found = str(body).strip().strip('"') if body else ""
+    return found or response.headers.get("SCM-DEPLOYMENT-ID", "").strip()
+
+
+def _timestamp(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def scm_url_for(default_host_name: str, enabled_host_names: list[str] | None) -> str:

@@ -13,9 +13,10 @@ Contract of the zip:
   already hold them, built for the platform and not for this machine.
 * ``host.json`` is written for the chosen Durable Functions backend (:mod:`infra.hostjson`):
   the repository's file for ``azureStorage``, the ``azureManaged`` provider for ``dts``.
-* What ships is pinned: dependencies come from ``requirements.lock`` (every version pinned,
-  every file hashed; ``make lock`` refreshes it from ``requirements.txt``) and pip refuses any
-  file whose hash is not in it.
+* What ships is pinned: dependencies come from the lock of the target Python,
+  ``requirements-py3.X.lock`` (every version pinned, every file hashed; ``make lock`` resolves
+  ``requirements.txt``, whose markers differ per version, on each Python, see
+  :mod:`infra.lock`) and pip refuses any file whose hash is not in it.
 * The bytes are a function of the inputs only: entries are sorted, timestamps are fixed, and the
   Unix permission bits are set explicitly. The permission bits matter, not just for
   reproducibility: Flex mounts the package as a Linux file system, and a zip without Unix modes
@@ -71,9 +72,9 @@ SKIPPED_NAMES = frozenset({"__pycache__", "local.settings.json", ".DS_Store"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 SITE_PACKAGES = ".python_packages/lib/site-packages"
-LOCK_FILE = "requirements.lock"
 DEFAULT_PYTHON_VERSION = "3.11"
-"""Several tags because newer wheels are published as ``manylinux_2_28`` only."""
+LOCKED_PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+"""The Python versions with a lock: every ``pythonVersion`` the stack allows on some plan."""
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644
@@ -81,6 +82,11 @@ _DIR_MODE = 0o040755
 _MSDOS_DIR = 0x10
 _UNIX = 3
 _NATIVE_MODULE = re.compile(r"\.cpython-3(\d+)-x86_64-linux-gnu\.so$")
+
+
+def lock_file(python_version: str) -> str:
+    """The name of the lock for ``python_version``: ``requirements-py3.13.lock``."""
+    return f"requirements-py{python_version}.lock"
 
 
 @dataclass(frozen=True)
@@ -229,18 +235,23 @@ def build_package(
 ) -> BuildResult:
     """Build the deployment zip of the app at ``app_root`` into ``out``.
 
-    ``requirements`` defaults to the app's ``requirements.lock``.
+    ``requirements`` defaults to the app's lock for ``python_version``
+    (:func:`lock_file`).
     """
     if not re.fullmatch(r"3\.\d{1,2}", python_version):
         raise PackageError(f"--python-version {python_version!r}: expected a version like 3.11")
     if durable_backend not in DURABLE_BACKENDS:
         raise PackageError(f"--durable-backend {durable_backend!r}: use one of "
                            f"{', '.join(DURABLE_BACKENDS)}")
+    if requirements is None and python_version not in LOCKED_PYTHON_VERSIONS:
+        raise PackageError(f"--python-version {python_version}: no lock for it; the locked "
+                           f"versions (the stack's pythonVersion values) are "
+                           f"{', '.join(LOCKED_PYTHON_VERSIONS)}, or pass --requirements")
     app_files: list[tuple[str, Path | bytes]] = list(select_app_files(app_root, includes))
-    requirements = requirements or app_root / LOCK_FILE
+    requirements = requirements or app_root / lock_file(python_version)
     if not requirements.is_file():
         raise PackageError(f"{requirements} does not exist: run `make lock` to pin "
-                           "requirements.txt with hashes")
+                           f"requirements.txt with hashes for Python {python_version}")
     app_files = [(name, _host_json(src, durable_backend) if name == "host.json" else src)
                  for name, src in app_files]
     with tempfile.TemporaryDirectory(prefix="app-package-") as tmp:
@@ -302,7 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--requirements",
         type=Path,
         default=None,
-        help=f"pinned requirements to vendor (default: <app-root>/{LOCK_FILE})",
+        help="pinned requirements to vendor (default: the lock of --python-version, "
+        f"<app-root>/{lock_file('3.X')})",
     )
     args = parser.parse_args(argv)
     try:

@@ -28,9 +28,9 @@ from infra.config import InfraConfig, load_config
 PROJECT_DIR = Path(__file__).resolve().parent
 STARTER_ROUTE = "/api/orchestrators/{name}"
 F1_ROUTE = "/api/fanout"
-EXPECTED_FUNCTIONS = ("start_orchestration", "fanout", "delay")
-"""The functions behind the URLs this program outputs: the deploy fails unless the host lists
-them (the starter, F1 and F2 in api/)."""
+EXPECTED_FUNCTIONS = ("start_orchestration", "fanout", "delay", "booking_request")
+"""The functions behind the URLs this program outputs and the queue it creates: the deploy fails
+unless the host lists them (the starter, F1 and F2, the booking-requests starter in api/)."""
 
 
 def read_config() -> InfraConfig:
@@ -71,6 +71,7 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
                 cfg.dts_capacity,
                 cfg.dts_ip_allow_list,
                 tags,
+                cfg.task_hub,
             ),
         )
     identity = AppIdentity(
@@ -117,6 +118,7 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
         "function_app_name": app.name,
         "hosting_plan": cfg.hosting_plan,
         "durable_backend": cfg.durable_backend,
+        "task_hub_name": dts.task_hub_name if dts else cfg.task_hub,
         "plan_name": function_app.plan.name,
         "plan_sku": function_app.plan.sku.apply(lambda sku: sku.name if sku else None),
         "storage_account_name": storage.account.name,
@@ -135,7 +137,6 @@ def run(cfg: InfraConfig | None = None) -> dict[str, pulumi.Input[object]]:
         outputs["scheduler_id"] = dts.scheduler.id
         outputs["scheduler_endpoint"] = dts.endpoint
         outputs["scheduler_dashboard_url"] = dts.dashboard_url
-        outputs["task_hub_name"] = dts.task_hub_name
     if package:
         deployment = CodeDeployment(
             "code", flex=cfg.is_flex, package=package, app=app, expected=EXPECTED_FUNCTIONS

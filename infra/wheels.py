@@ -4,6 +4,11 @@ Neither hosting plan runs a remote build for the package, so its
 ``.python_packages/lib/site-packages`` must already hold wheels built for the platform, not for
 this machine. Downloads are cached by requirements text and target; a hashed lock file is
 enforced with pip's ``--require-hashes``.
+
+pip's ``--python-version`` selects wheels for the target but evaluates the environment markers
+of the requirements file (``azure-functions==2.3.0 ; python_version >= "3.13"``) against the
+Python running pip. So the markers are evaluated here, for the target (Linux x86_64 CPython
+of the given version), and pip gets the requirements that apply to it, without markers.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from packaging.markers import InvalidMarker, Marker
 
 LINUX_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 
@@ -38,6 +46,51 @@ def _platform_args(python_version: str) -> list[str]:
     return args
 
 
+_INCLUDE = re.compile(r"(-r|-c|--requirement|--constraint)[=\s]\s*(\S+)")
+
+
+def target_environment(python_version: str) -> dict[str, str]:
+    """Marker variables of the platform's interpreter: Linux x86_64 CPython ``python_version``."""
+    return {
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
+        "implementation_name": "cpython",
+        "implementation_version": f"{python_version}.0",
+        "platform_python_implementation": "CPython",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    }
+
+
+def requirements_for_target(text: str, python_version: str, base: Path | None = None) -> str:
+    """``text`` (a requirements file) with each requirement's marker evaluated for the target:
+    a requirement whose marker holds stays, without its marker; one whose marker fails goes.
+    Comments and option lines are kept; the file paths of ``-r`` / ``-c`` lines are made
+    absolute against ``base`` (the folder of the original file)."""
+    kept = []
+    for entry in re.sub(r"\\\n", " ", text).splitlines():
+        stripped = entry.strip()
+        if base is not None and (include := _INCLUDE.fullmatch(stripped)):
+            kept.append(f"{include.group(1)} {base / include.group(2)}")
+            continue
+        if not stripped or stripped.startswith(("#", "-")):
+            kept.append(entry)
+            continue
+        requirement, sep, options = stripped.partition(" --")
+        spec, _, marker = requirement.partition(";")
+        if marker.strip():
+            try:
+                applies = Marker(marker.strip()).evaluate(target_environment(python_version))
+            except InvalidMarker as exc:
+                raise PackageError(f"requirement {requirement.strip()!r}: {exc}") from exc
+            if not applies:
+                continue
+        kept.append(f"{spec.strip()}{sep}{options}".rstrip())
+    return "\n".join(kept) + "\n"
+
+
 def is_hashed_lock(requirements: Path) -> bool:
     """Whether every requirement in the file is pinned with ``==`` and carries a hash."""
     text = requirements.read_text(encoding="utf-8")
@@ -55,6 +108,22 @@ def vendor_dependencies(
     target; later builds install from it with ``--no-index`` and need no network. A hashed
     lock file is enforced with ``--require-hashes`` on both steps.
     """
+    hashes = ["--require-hashes"] if is_hashed_lock(requirements) else []
+    with tempfile.TemporaryDirectory(prefix="requirements-") as tmp:
+        target = Path(tmp) / f"requirements-cp{python_version.replace('.', '')}.txt"
+        target.write_text(
+            requirements_for_target(
+                requirements.read_text(encoding="utf-8"), python_version, requirements.parent
+            ),
+            encoding="utf-8",
+        )
+        _vendor(target, site_packages, python_version, cache_dir, hashes)
+
+
+def _vendor(
+    requirements: Path, site_packages: Path, python_version: str, cache_dir: Path,
+    hashes: list[str],
+) -> None:
     key_source = "\n".join(
         [requirements.read_text(encoding="utf-8"), python_version, *LINUX_PLATFORMS]
     )
@@ -62,7 +131,6 @@ def vendor_dependencies(
     wheels = cache_dir / f"cp{python_version.replace('.', '')}-{key}"
     marker = wheels / ".complete"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    hashes = ["--require-hashes"] if is_hashed_lock(requirements) else []
     if not marker.is_file():
         wheels.mkdir(parents=True, exist_ok=True)
         _run_pip(

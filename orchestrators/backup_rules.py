@@ -22,6 +22,19 @@ def parse_backup_request(raw: Any) -> dict[str, Any]:
     return {"root": root.strip() if root else None}
 
 
+class BackupIncomplete(RuntimeError):
+    """Some files could not be copied; the message names each with its reason."""
+
+
+def check_copies(failures: list[tuple[str, str]], total: int) -> None:
+    """Raise ``BackupIncomplete`` naming every ``(path, error)`` of a copy that failed."""
+    if failures:
+        shown = "; ".join(f"{path}: {error}" for path, error in failures[:20])
+        more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
+        raise BackupIncomplete(f"{len(failures)} of {total} file(s) were not copied: "
+                               f"{shown}{more}")
+
+
 def summarize_backup(listing: dict[str, Any], target: dict[str, Any],
                      copied: list[dict[str, Any]]) -> dict[str, Any]:
     """The orchestration's output: ``{"root", "container", "files", "bytes"}``."""

@@ -42,9 +42,7 @@ class StateLock:
             holder = _read_pid(fd)
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                who = f"pid {holder}" if holder is not None else "a process whose pid is unknown"
-                raise StateInUse(f"{self.state_path} is in use by another local host "
-                                 f"({who}); stop it or pass another --state", holder) from None
+                raise self._in_use(holder) from None
             raise StateFileError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
         try:
             os.ftruncate(fd, 0)
@@ -55,6 +53,26 @@ class StateLock:
                 raise StateFileError(_unwritable(self.path, exc)) from None
         self._fd = fd
         return self
+
+    def check_free(self) -> None:
+        """Raise ``StateInUse`` if another host holds the lock now; creates and writes nothing
+        (for a state about to be refused, which must stay exactly as it was)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return  # no lock file: nobody has ever owned the state here
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise self._in_use(_read_pid(fd)) from None
+        finally:
+            os.close(fd)  # closing drops a lock this probe took
+
+    def _in_use(self, holder: int | None) -> StateInUse:
+        who = f"pid {holder}" if holder is not None else "a process whose pid is unknown"
+        return StateInUse(f"{self.state_path} is in use by another local host ({who}); stop "
+                          "it or pass another --state", holder)
 
     def release(self) -> None:
         fd, self._fd = self._fd, None

@@ -4,14 +4,17 @@ One transaction per batch; ``synchronous=NORMAL`` in WAL mode keeps each commit 
 process crash (the WAL is written before commit returns) at about 15 us, which is what lets the
 engine commit once per episode instead of batching across episodes.
 
-Opening for writing first checks that the file is a state file this host reads
-(``sqlite_schema``), then takes the state's ownership lock (``ownership``), then proves in one
-write transaction that the file can be written. A failed commit raises ``CommitError`` naming the
+Opening for writing first checks that no running host owns the state, that the file is a state
+file this host reads (``sqlite_schema``) and that every stored row can be read - all without
+writing anything, so a refused file stays byte-for-byte as it was - then takes the state's
+ownership lock (``ownership``), then proves in one write transaction that the file can be
+written. A failed commit raises ``CommitError`` naming the
 cause and leaves the file as the last successful commit left it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -33,7 +36,14 @@ from .base import (
     WorkItem,
 )
 from .ownership import StateLock
-from .sqlite_schema import FileKind, classify, create_or_adopt, inspect, read_secret
+from .sqlite_schema import (
+    FileKind,
+    classify,
+    create_or_adopt,
+    inspect,
+    inspect_and_read,
+    read_secret,
+)
 
 _FAILURES = {  # SQLite primary result codes -> why a write failed
     sqlite3.SQLITE_FULL: CommitFailure.FULL,
@@ -62,9 +72,9 @@ class SqliteStore(Store):
         self.read_only = read_only
         self._lock = threading.Lock()
         self._owner: StateLock | None = None
-        kind = inspect(path)
+        self._preloaded: Snapshot | None = None  # read before the lock: the first load's
         if read_only:
-            if kind is FileKind.NEW:
+            if inspect(path) is FileKind.NEW:
                 raise StateFileError(f"{path} holds no local host state")
             self._conn = self._connect(f"file:{quote(os.path.abspath(path))}?mode=ro",
                                        uri=True)
@@ -73,12 +83,24 @@ class SqliteStore(Store):
             except sqlite3.Error:
                 self._secret = None  # Store.secret makes a key of this process
             return
+        # Everything is read before anything is locked or written: a file that is refused -
+        # foreign, newer, damaged, or with a row that cannot be read - stays byte-for-byte as it
+        # was (its -wal and -shm too). A running host's state is refused as in use before it is
+        # read. The snapshot read here is what the first ``load`` returns, unless the file
+        # changed before the lock was taken (a host wrote and stopped meanwhile).
+        lock = StateLock(path)
+        lock.check_free()
+        fingerprint = _fingerprint(path)
+        _, self._preloaded = inspect_and_read(path, functools.partial(self._snapshot, path=path),
+                                              copy_wal=True)
         try:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         except OSError as exc:
             raise StateFileError(f"cannot create the folder for {path}: "
                                  f"{exc.strerror or exc}") from None
-        self._owner = StateLock(path).acquire()
+        self._owner = lock.acquire()
+        if _fingerprint(path) != fingerprint:
+            self._preloaded = None
         try:
             self._conn = self._open_for_writing()
         except BaseException:
@@ -140,39 +162,47 @@ class SqliteStore(Store):
             self._conn.execute("COMMIT")
 
     def load(self) -> Snapshot:
+        snapshot, self._preloaded = self._preloaded, None
+        if snapshot is not None:
+            return snapshot
+        with self._lock:
+            return self._snapshot(self._conn, path=self.path)
+
+    @staticmethod
+    def _snapshot(db: sqlite3.Connection, *, path: str) -> Snapshot:
+        """Every stored record, decoded; ``StateFileError`` when one cannot be read."""
         loads = json.loads
         try:
-            with self._lock:
-                db = self._conn
-                db.execute("BEGIN")  # one consistent read
-                try:
-                    instances = {
-                        key: InstanceRecord(**loads(record)) for key, record in
-                        db.execute("SELECT instance_id, record FROM instances")}
-                    histories: dict[str, list[dict]] = {}
-                    for instance_id, event in db.execute(
-                            "SELECT instance_id, event FROM history ORDER BY instance_id, idx"):
-                        histories.setdefault(instance_id, []).append(loads(event))
-                    messages = [MessageRecord(**loads(r)) for (r,) in
-                                db.execute("SELECT record FROM messages ORDER BY id")]
-                    work = [WorkItem(**loads(r)) for (r,) in
-                            db.execute("SELECT record FROM work ORDER BY id")]
-                    entities = {}
-                    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                                  "name='entities'").fetchone():  # schema 1 files read-only
-                        entities = {key: EntityRecord(**loads(record)) for key, record in
-                                    db.execute("SELECT entity_id, record FROM entities")}
-                finally:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
+            db.execute("BEGIN")  # one consistent read
+            try:
+                instances = {
+                    key: InstanceRecord(**loads(record)) for key, record in
+                    db.execute("SELECT instance_id, record FROM instances")}
+                histories: dict[str, list[dict]] = {}
+                for instance_id, event in db.execute(
+                        "SELECT instance_id, event FROM history ORDER BY instance_id, idx"):
+                    histories.setdefault(instance_id, []).append(loads(event))
+                messages = [MessageRecord(**loads(r)) for (r,) in
+                            db.execute("SELECT record FROM messages ORDER BY id")]
+                work = [WorkItem(**loads(r)) for (r,) in
+                        db.execute("SELECT record FROM work ORDER BY id")]
+                entities = {}
+                if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                              "name='entities'").fetchone():  # schema 1 files read-only
+                    entities = {key: EntityRecord(**loads(record)) for key, record in
+                                db.execute("SELECT entity_id, record FROM entities")}
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
         except (sqlite3.Error, ValueError, TypeError) as exc:
-            raise StateFileError(f"{self.path}: cannot read the stored state ({exc}); move "
+            raise StateFileError(f"{path}: cannot read the stored state ({exc}); move "
                                  "it away or pass another --state") from None
         return Snapshot(instances, histories, messages, work, entities)
 
     def commit(self, batch: Batch) -> None:
         if self.read_only:
             raise CommitError(CommitFailure.READ_ONLY, "opened for reading")
+        self._preloaded = None  # the state changes: the next load reads it
         dumps = json.dumps
         # Serialise first: a record that cannot be stored leaves the file untouched.
         instances = [(r.instance_id, dumps(vars(r))) for r in batch.put_instances]
@@ -227,6 +257,19 @@ class SqliteStore(Store):
     @property
     def description(self) -> str:
         return f"sqlite {self.path}"
+
+
+def _fingerprint(path: str) -> tuple:
+    """What changes when anyone commits to the state: identity, size and times of the file and
+    of its WAL."""
+    def stat(name: str) -> tuple[int, ...] | None:
+        try:
+            info = os.stat(name)
+        except OSError:
+            return None
+        return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+    return stat(path), stat(f"{path}-wal")
 
 
 def _open_failure(path: str, exc: sqlite3.Error) -> str:

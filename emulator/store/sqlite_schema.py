@@ -22,14 +22,20 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from enum import Enum
+from typing import TypeVar
 from urllib.parse import quote
 
 from .base import SECRET_BYTES, StateFileError
 
 APPLICATION_ID = 0x44464C48  # "DFLH": Durable Functions local host
 SCHEMA_VERSION = 2  # 2: durable entities (the entities table)
+T = TypeVar("T")
 
 DDL = (
     """CREATE TABLE instances (
@@ -67,17 +73,31 @@ class FileKind(Enum):
 
 def inspect(path: str) -> FileKind:
     """Classify ``path`` without writing anything; ``StateFileError`` for what is refused."""
+    return inspect_and_read(path)[0]
+
+
+def inspect_and_read(path: str, read: Callable[[sqlite3.Connection], T] | None = None, *,
+                     copy_wal: bool = False) -> tuple[FileKind, T | None]:
+    """Classify ``path`` without writing anything, and for a file that holds state also
+    ``read(connection)`` through the same read-only connection; ``StateFileError`` for what is
+    refused.
+
+    ``copy_wal``: a WAL next to the file (left by a host that was killed) is read from a private
+    copy of the file and the WAL, so that not even the ``-shm`` index beside them changes - for
+    a state no host owns. Without it (or when there is no room for the copy) SQLite's reader
+    reads them in place and may refresh the ``-shm`` index, as it must next to a running host.
+    """
     if os.path.isdir(path):
         raise StateFileError(f"{path} is a folder, not a state file; pass a file path "
                              "as --state")
     try:
         size = os.path.getsize(path)
     except FileNotFoundError:
-        return FileKind.NEW
+        return FileKind.NEW, None
     except OSError as exc:
         raise StateFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if size == 0:
-        return FileKind.NEW
+        return FileKind.NEW, None
     try:
         with open(path, "rb") as file:
             header = file.read(100)
@@ -86,20 +106,39 @@ def inspect(path: str) -> FileKind:
     if len(header) < 100 or not header.startswith(_MAGIC):
         raise StateFileError(f"{path} is not an SQLite database (damaged, or another kind "
                              f"of file); {_HINT}")
-    has_wal = _has_wal(path)
-    if not has_wal:
+    if not _has_wal(path):
         _check_length(path, header, size)
-    # Without a WAL the main file is the whole database: read it as an immutable file (no
-    # locks, no sidecar files). With one, only SQLite's WAL reader gives the true content.
-    target = f"file:{quote(os.path.abspath(path))}?mode=ro{'' if has_wal else '&immutable=1'}"
-    try:
-        connection = sqlite3.connect(target, uri=True)
-    except sqlite3.Error as exc:
-        raise StateFileError(f"cannot open {path}: {exc}; {_HINT}") from None
-    try:
-        return classify(connection, path)
-    finally:
-        connection.close()
+    with _reader(path, copy_wal) as connection:
+        kind = classify(connection, path)
+        return kind, None if read is None or kind is FileKind.NEW else read(connection)
+
+
+@contextmanager
+def _reader(path: str, copy_wal: bool) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to ``path`` that writes nothing beside it. Without a WAL the main
+    file is the whole database: read it as an immutable file (no locks, no sidecar files). With
+    one, only SQLite's WAL reader gives the true content (see ``inspect_and_read``)."""
+    has_wal = _has_wal(path)
+    with ExitStack() as stack:
+        source = path
+        if has_wal and copy_wal:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="state-read-"))
+            try:
+                copy = shutil.copyfile(path, os.path.join(folder, "state.db"))
+                shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+                source = copy
+            except OSError:
+                pass
+        target = f"file:{quote(os.path.abspath(source))}?mode=ro"
+        try:
+            connection = sqlite3.connect(target + ("" if has_wal else "&immutable=1"), uri=True,
+                                         isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StateFileError(f"cannot open {path}: {exc}; {_HINT}") from None
+        try:
+            yield connection
+        finally:
+            connection.close()
 
 
 def _has_wal(path: str) -> bool:

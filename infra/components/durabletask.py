@@ -1,4 +1,7 @@
-"""The Durable Task Scheduler backend: a scheduler and its task hub (``durableBackend=dts``)."""
+"""The Durable Task Scheduler backend: a scheduler and its task hub (``durableBackend=dts``).
+
+The scheduler is the stack's; the task hub is the hosting plan's (:mod:`infra.taskhubs`), so a
+plan switch's new app never shares a hub with the old app it replaces."""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import durabletask
-
-TASK_HUB = "default"
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,13 @@ class DurableTaskArgs:
     capacity: int
     ip_allow_list: tuple[str, ...]
     tags: dict[str, str]
+    task_hub_name: str
+    """The plan's hub (:func:`infra.taskhubs.task_hub_name`)."""
 
 
 class DurableTaskScheduler(pulumi.ComponentResource):
     """A Consumption (pay per action, nothing at rest) or Dedicated (capacity units, billed
-    per hour) scheduler with one task hub.
+    per hour) scheduler with the hosting plan's task hub.
 
     Its data plane is reached over the internet from the addresses in ``ipAllowlist`` (an
     empty list denies everyone, the app included; the config refuses it) and authenticated
@@ -48,10 +51,10 @@ class DurableTaskScheduler(pulumi.ComponentResource):
             opts=child,
         )
         self.task_hub = durabletask.TaskHub(
-            f"dts-{args.name_prefix}-hub",
+            f"dts-{args.name_prefix}-hub-{args.task_hub_name}",
             resource_group_name=args.resource_group_name,
             scheduler_name=self.scheduler.name,
-            task_hub_name=TASK_HUB,
+            task_hub_name=args.task_hub_name,
             opts=child,
         )
         self.endpoint = self.scheduler.properties.apply(lambda p: p.endpoint)

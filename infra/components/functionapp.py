@@ -91,10 +91,15 @@ class FunctionApp(pulumi.ComponentResource):
             ),
             backup_account_url=args.storage.blob_endpoint,
             backup_container=BACKUP_CONTAINER,
+            backup_schedule=cfg.backup_schedule,
+            backup_root=cfg.backup_root,
             package_url=args.package_url,
             package_identity_id=package_identity.id if package_identity else None,
             dts_connection=_dts_connection(args.dts, identity) if args.dts else None,
             task_hub=args.dts.task_hub_name if args.dts else None,
+            # Each plan's app has its own hub (infra/taskhubs.py): during a plan switch the old
+            # app must not pick up the new app's work from the same storage account.
+            hub_name=None if args.dts else cfg.task_hub,
             extra=cfg.app_settings,
         )
         identities = [identity.id] + ([package_identity.id] if package_identity else [])

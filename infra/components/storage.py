@@ -1,5 +1,6 @@
 """The storage account: host storage for the Functions runtime and Durable Functions, the
-deployment container and the backup container the app writes to."""
+deployment container, the backup container the app writes to, and the queue its booking
+starter reads (with the poison queue the host moves failed messages to)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from pulumi_azure_native import storage
 
 DEPLOYMENT_CONTAINER = "deployments"
 BACKUP_CONTAINER = "backups"
+BOOKING_QUEUE = "booking-requests"
+"""The app's queue trigger (api/events.py, connection ``AzureWebJobsStorage``)."""
+APP_QUEUES = (BOOKING_QUEUE, f"{BOOKING_QUEUE}-poison")
+"""Created here so they exist before the first message; the host would create the poison queue
+on its first poison message, but then ``pulumi destroy`` would not know it."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,8 @@ class StorageArgs:
 
 
 class Storage(pulumi.ComponentResource):
-    """StorageV2 account locked down to identity access, plus two private containers.
+    """StorageV2 account locked down to identity access, plus two private containers and the
+    app's queues.
 
     HTTPS only, TLS 1.2, no anonymous blob access, no cross-tenant replication; with shared
     keys off, every client (the host, the app, the deployment step, the portal) uses Entra ID.
@@ -53,6 +60,16 @@ class Storage(pulumi.ComponentResource):
         )
         self.deployment_container = self._container(DEPLOYMENT_CONTAINER, args)
         self.backup_container = self._container(BACKUP_CONTAINER, args)
+        self.queues = {
+            queue: storage.Queue(
+                queue,
+                resource_group_name=args.resource_group_name,
+                account_name=self.account.name,
+                queue_name=queue,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for queue in APP_QUEUES
+        }
         endpoints = self.account.primary_endpoints
         self.blob_endpoint = endpoints.blob
         self.queue_endpoint = endpoints.queue

@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory):
     """Azurite's blob service on a free loopback port, shared by the session."""
-    from emulator.azurite import Azurite
+    from emulator.host.azurite import Azurite
 
     with Azurite(workdir=tmp_path_factory.mktemp("azurite")) as az:
         yield az

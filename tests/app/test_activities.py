@@ -1,6 +1,8 @@
 """Activities called directly, without a host: site processing, booking, backup file handling."""
 
 import asyncio
+import os
+import threading
 import time
 
 import pytest
@@ -122,3 +124,63 @@ def test_activity_refuses_a_root_outside_the_base(tree, monkeypatch):
     with pytest.raises(PermissionError):
         backup.list_backup_files({"root": str(tree)})
     assert backup.list_backup_files({"root": None})["files"] == ["a.txt", "sub/b.bin"]
+
+
+def _open_in_thread(root, relative):
+    """``open_inside`` in a thread: (finished within 5 s, its result or exception)."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(backup.open_inside(root, relative))
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(5)
+    return not thread.is_alive(), outcome
+
+
+@pytest.fixture()
+def fifo_for_a_file(tree):
+    """``site/a.txt`` swapped for a FIFO (as after the listing); a blocked reader is let go."""
+    path = tree / "site" / "a.txt"
+    path.unlink()
+    os.mkfifo(path)
+    yield path
+    try:  # a reader blocked in open() (the defect) is released by a writer's open
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+
+
+def test_a_file_swapped_for_a_fifo_fails_at_once_instead_of_blocking(tree, fifo_for_a_file):
+    finished, outcome = _open_in_thread((tree / "site").resolve(), "a.txt")
+    assert finished, "open_inside blocked on the FIFO"
+    assert isinstance(outcome[0], backup.NotARegularFile) and "FIFO" in str(outcome[0])
+
+
+def test_a_folder_where_a_file_was_is_refused_too(tree):
+    (tree / "site" / "a.txt").unlink()
+    (tree / "site" / "a.txt").mkdir()
+    with pytest.raises(backup.NotARegularFile, match="directory"):
+        backup.open_inside((tree / "site").resolve(), "a.txt")
+
+
+def test_the_copy_activity_fails_the_swapped_file_without_touching_storage(
+        tree, fifo_for_a_file, monkeypatch):
+    monkeypatch.setenv("BACKUP_ROOT", str(tree))
+    monkeypatch.delenv("BACKUP_STORAGE_CONNECTION", raising=False)  # storage is never reached
+    with pytest.raises(backup.NotARegularFile, match="'a.txt' is a FIFO"):
+        backup.copy_file_to_blob({"root": "site", "path": "a.txt"})
+
+
+def test_check_copies_names_every_failed_file_and_passes_when_none_failed():
+    from orchestrators.backup_rules import BackupIncomplete, check_copies
+
+    check_copies([], 3)
+    with pytest.raises(BackupIncomplete, match=r"2 of 5 file\(s\) were not copied: a: x; b: y"):
+        check_copies([("a", "x"), ("b", "y")], 5)
+    with pytest.raises(BackupIncomplete, match="and 5 more"):
+        check_copies([(f"f{n}", "gone") for n in range(25)], 30)

@@ -89,6 +89,27 @@ def test_bad_requests_answer_400_naming_the_field(host, path, body, field):
     assert response.json()["error"]
 
 
+# Every HTTP function of the app that reads a body (the starter, F1), with bodies that Python's
+# json module refuses with RecursionError rather than ValueError, or accepts though strict JSON
+# does not: each must answer 400 with a JSON message, never 500.
+BODY_ROUTES = ["/api/orchestrators/process_sites", "/api/fanout"]
+HOSTILE_BODIES = {"deep arrays": b"[" * 100_000 + b"]" * 100_000,
+                  "deep objects": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+                  "unbalanced": b"[" * 100_000,
+                  "NaN": b'{"calls": NaN, "delay_ms": 1}', "1e400": b'{"calls": 1e400}',
+                  "not UTF-8": b'{"calls": 1, "delay_ms": "\xff"}'}
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES)
+@pytest.mark.parametrize("kind", sorted(HOSTILE_BODIES))
+def test_hostile_json_bodies_answer_400_with_a_json_message(host, route, kind):
+    response = host.request("POST", route, data=HOSTILE_BODIES[kind],
+                            headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert "JSON" in response.json()["error"]
+
+
 def test_invalid_json_answers_400(host):
     response = host.request("POST", "/api/orchestrators/process_sites", data=b"{count: 3",
                             headers={"Content-Type": "application/json"})

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from experiment import cli, results
-from experiment.demo import free_port
+from emulator.host.child_process import free_port
+from experiment import cli, measure, results
 
 REPO = Path(__file__).resolve().parents[2]
 D = 200  # ms: small, so the sweep stays quick
@@ -155,7 +155,7 @@ def test_ctrl_c_keeps_the_finished_points(fake_host, tmp_path, capsys, monkeypat
         if index == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.Progress, "start", interrupt_second_point)
+    monkeypatch.setattr(measure.Progress, "start", interrupt_second_point)
     status, out, err = run(
         [
             "run",

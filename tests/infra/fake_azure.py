@@ -118,6 +118,78 @@ def done(status: int = 4, deployment_id: str = "dep-1") -> Reply:
     return Reply(200, {"id": deployment_id, "complete": True, "status": status})
 
 
+def deploy_result(
+    deployment_id: str,
+    status: int,
+    *,
+    received: str = "2026-12-06T17:00:00.0000000Z",
+    end: str | None = "2026-12-06T17:00:40.0000000Z",
+    site: str = "func-x",
+) -> dict[str, Any]:
+    """A deployment as the SCM site's ``/api/deployments/<id>`` answers it: the field names of
+    Kudu's ``DeployResult`` (projectkudu/kudu, Kudu.Contracts/Deployment/DeployResult.cs; the
+    same fields azd reads in Azure/azure-dev cli/azd/pkg/azsdk/funcapp_host_client.go
+    ``PublishResponse``)."""
+    complete = status in (3, 4, 5, 6)
+    return {
+        "id": deployment_id,
+        "status": status,
+        "status_text": "",
+        "author_email": "N/A",
+        "author": "N/A",
+        "deployer": "pulumi",
+        "message": "OneDeploy",
+        "progress": "",
+        "received_time": received,
+        "start_time": received,
+        "end_time": end if complete else None,
+        "last_success_end_time": end if status == 4 else None,
+        "complete": complete,
+        "active": status == 4,
+        "is_temp": False,
+        "is_readonly": True,
+        "url": f"https://func-x.scm.azurewebsites.net/api/deployments/{deployment_id}",
+        "log_url": f"https://func-x.scm.azurewebsites.net/api/deployments/{deployment_id}/log",
+        "site_name": site,
+    }
+
+
+def log_entries(*messages: str) -> list[dict[str, Any]]:
+    """A deployment log as ``/api/deployments/<id>/log`` answers it: Kudu's ``LogEntry`` fields
+    (projectkudu/kudu, Kudu.Contracts/Deployment/LogEntry.cs)."""
+    return [
+        {
+            "log_time": f"2026-12-06T17:00:{index:02d}.0000000Z",
+            "id": f"log-{index}",
+            "message": message,
+            "type": 0,
+            "details_url": None,
+        }
+        for index, message in enumerate(messages)
+    ]
+
+
+def not_found(deployment_id: str) -> Reply:
+    """Kudu's 404 for an unknown deployment id: ASP.NET Web API's error body with
+    ``Error_DeploymentNotFound`` (projectkudu/kudu, Kudu.Services/Resources.resx)."""
+    return Reply(404, {"Message": f"Deployment '{deployment_id}' not found."})
+
+
+STORAGE_403_LOG = (
+    # The Flex deployment log when the app's identity cannot write the deployment container,
+    # verbatim from Azure/azure-functions-core-tools#4346 (account name elided there too).
+    "Created blob uri: https://xxx.blob.core.windows.net/app-package-xxx/released-package.zip",
+    "Token Endpoint: http://169.254.255.2:8081/msi/token?api-version=1.0"
+    "&resource=https://xxx.blob.core.windows.net",
+    "Received Token using system assigned identity",
+    "Failed to upload because Azure Storage responded with Forbidden : Response status code "
+    "does not indicate success: 403 (This request is not authorized to perform this "
+    "operation.)..",
+    "Failed to upload blob package to storage account with Error: Response status code does "
+    "not indicate success: 403 (This request is not authorized to perform this operation.).",
+)
+
+
 def host_is_live(azure: FakeAzure, app_id: str = APP_ID, functions=("hello",)) -> None:
     """Script Resource Manager's answers for a running host that lists ``functions``."""
     azure.reply("GET", f"{app_id}/hostruntime/admin/host/status", Reply(200, {"state": "Running"}))

@@ -74,6 +74,10 @@ MODELS: dict[str, BodyModel] = {
         "azure.mgmt.storage.models", "BlobContainer", "2024-01-01",
         ("resourceGroupName", "accountName", "containerName"),
     ),
+    "azure-native:storage:Queue": _model(
+        "azure.mgmt.storage.models", "StorageQueue", "2024-01-01",
+        ("resourceGroupName", "accountName", "queueName"),
+    ),
     "azure-native:authorization:RoleAssignment": _model(
         "azure.mgmt.authorization.v2022_04_01.models", "RoleAssignmentCreateParameters",
         "2022-04-01", ("scope", "roleAssignmentName"),

@@ -86,7 +86,7 @@ def test_values_are_read_and_typed(package):
     "key, value, expected",
     [
         ("hostingPlan", "premium", "'premium' is not allowed; allowed values: flex, consumption"),
-        ("pythonVersion", "3.9", "allowed values: 3.10, 3.11, 3.12, 3.13"),
+        ("pythonVersion", "3.10", "allowed values: 3.11, 3.12, 3.13"),
         ("instanceMemoryMB", "1024", "1024 is not allowed; allowed values: 512, 2048, 4096"),
         ("instanceMemoryMB", "lots", "'lots' is not a whole number"),
         ("maximumInstanceCount", "0", "0 is out of range; allowed values: 1-1000"),
@@ -115,7 +115,7 @@ def test_scalar_setting_values_become_strings(package):
 
 def test_consumption_does_not_offer_python_313(package):
     found = problems({"hostingPlan": "consumption", "pythonVersion": "3.13"}, package)
-    assert "on hostingPlan=consumption; allowed values: 3.10, 3.11, 3.12" in found["pythonVersion"]
+    assert "on hostingPlan=consumption; allowed values: 3.11, 3.12" in found["pythonVersion"]
 
 
 def test_every_problem_is_reported_at_once(package):

@@ -11,7 +11,17 @@ from typing import Any
 
 import pytest
 import requests
-from fake_azure import APP_ID, HOST_STARTING, PACKAGE, POLICY, Reply, done, host_is_live
+from fake_azure import (
+    APP_ID,
+    HOST_STARTING,
+    PACKAGE,
+    POLICY,
+    Reply,
+    deploy_result,
+    done,
+    host_is_live,
+    not_found,
+)
 
 from infra import deploy, deployclient
 from infra.deployclient import DeployClient, DeployError, RetryPolicy
@@ -247,7 +257,12 @@ def test_provider_create_runs_the_step_and_records_the_hash(azure, client, zip_f
     assert result.outs["deployed_sha256"] == zip_file[1]
     assert result.outs["deployment_id"] == "dep-9"
     assert result.outs["functions"] == ["hello"]
-    assert azure.calls("POST", "/api/publish")[0].body == PACKAGE
+    (post,) = azure.calls("POST", "/api/publish")
+    assert post.body == PACKAGE
+    # The SCM site gets an App Service token, Resource Manager its own audience.
+    assert post.headers["Authorization"] == "Bearer token:https://appservice.azure.com/.default"
+    (status,) = azure.calls("GET", f"{APP_ID}/hostruntime/admin/host/status")
+    assert status.headers["Authorization"] == "Bearer token:https://management.azure.com/.default"
 
 
 def test_a_deploy_whose_host_does_not_come_up_fails_the_step(azure, client, zip_file):
@@ -258,6 +273,18 @@ def test_a_deploy_whose_host_does_not_come_up_fails_the_step(azure, client, zip_
     azure.reply("GET", STATUS, Reply(200, {"state": "Running"}))
     azure.reply("GET", FUNCTIONS, Reply(200, {"value": []}))
     with pytest.raises(DeployError, match="lists no functions"):
+        LocalProvider(client).create(flex_props(azure, zip_file))
+
+
+def test_an_older_deployment_never_records_the_new_package_as_deployed(azure, client, zip_file):
+    """The new deployment stays unknown (404) while `latest` is an older success and the old
+    code's host is live with the same functions: the step fails, so `deployed_sha256` does not
+    claim the new package."""
+    azure.reply("POST", "/api/publish", Reply(202, '"dep-new"'))
+    azure.reply("GET", "/api/deployments/dep-new", not_found("dep-new"))
+    azure.reply("GET", "/api/deployments/latest", Reply(200, deploy_result("dep-old", 4)))
+    host_is_live(azure)
+    with pytest.raises(DeployError, match="the latest deployment is dep-old"):
         LocalProvider(client).create(flex_props(azure, zip_file))
 
 

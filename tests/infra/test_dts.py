@@ -40,7 +40,7 @@ def test_dts_creates_a_consumption_scheduler_open_to_the_internet_and_a_hub(run_
     }
     hub = run.one("durabletask:TaskHub")
     assert hub.inputs["schedulerName"] == scheduler.outputs["name"]
-    assert hub.inputs["taskHubName"] == "default"
+    assert hub.inputs["taskHubName"] == f"dfpy{plan.capitalize()}Hub"  # the plan's own hub
 
 
 def test_dedicated_sku_carries_its_capacity_and_the_allow_list(run_stack):
@@ -83,7 +83,7 @@ def test_dts_outputs_the_endpoint_and_the_dashboard(run_stack):
     assert run.outputs["durable_backend"] == "dts"
     assert run.outputs["scheduler_endpoint"].endswith(".durabletask.io")
     assert run.outputs["scheduler_dashboard_url"].startswith("https://dashboard.durabletask.io/")
-    assert run.outputs["task_hub_name"] == "default"
+    assert run.outputs["task_hub_name"] == "dfpyFlexHub"
     assert run.outputs["scheduler_id"] == run.one("durabletask:Scheduler").id
 
 
@@ -133,7 +133,7 @@ def test_dts_host_json_uses_the_azure_managed_provider_and_keeps_the_rest():
     }
     assert durable["hubName"] == "%TASKHUB_NAME%"
     assert durable["maxConcurrentActivityFunctions"] == 1000
-    assert host["extensionBundle"]["version"] == "[4.32.0, 5.0.0)"
+    assert host["extensionBundle"]["version"] == "[4.30.0, 5.0.0)"
     assert host["logging"] == REPO_HOST_JSON["logging"]
     assert hostjson.backend_of(host) == "dts"
     assert REPO_HOST_JSON["extensions"]["durableTask"]["hubName"] == "DurableExamplesHub"
@@ -148,7 +148,16 @@ def test_azure_storage_host_json_is_the_repository_file_and_undoes_dts():
 
 @pytest.mark.parametrize(
     "given, expected",
-    [("[4.*, 5.0.0)", "[4.32.0, 5.0.0)"), ("[4.40.1, 5.0.0)", "[4.40.1, 5.0.0)")],
+    [
+        ("[4.*, 5.0.0)", "[4.30.0, 5.0.0)"),
+        ("[4.29.0, 5.0.0)", "[4.30.0, 5.0.0)"),
+        # 4.30.0 already lists Microsoft.Azure.WebJobs.Extensions.DurableTask.AzureManaged in
+        # its extensions.json (Azure/azure-functions-extension-bundles, tag 4.30.0, #621):
+        # a range that starts there is kept, not raised.
+        ("[4.30.0, 5.0.0)", "[4.30.0, 5.0.0)"),
+        ("[4.31.0, 5.0.0)", "[4.31.0, 5.0.0)"),
+        ("[4.40.1, 5.0.0)", "[4.40.1, 5.0.0)"),
+    ],
 )
 def test_bundle_range_is_raised_only_when_too_low(given, expected):
     source = {**REPO_HOST_JSON, "extensionBundle": {"id": "x", "version": given}}

@@ -7,6 +7,7 @@ The builds download Linux wheels from PyPI the first time and reuse the wheel ca
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra import package as pkg
+from infra import wheels
 from infra.funcignore import FuncIgnore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +38,9 @@ def app_root(tmp_path_factory) -> Path:
     write(root / "function_app.py", "import azure.functions\n")
     write(root / "host.json", '{"version": "2.0"}\n')
     write(root / "requirements.txt", (REPO_ROOT / "requirements.txt").read_text())
-    write(root / "requirements.lock", (REPO_ROOT / "requirements.lock").read_text())
+    for version in pkg.LOCKED_PYTHON_VERSIONS:
+        lock = pkg.lock_file(version)
+        write(root / lock, (REPO_ROOT / lock).read_text())
     for name in APP_PACKAGES:
         write(root / name / "__init__.py")
         write(root / name / "module.py", f"NAME = {name!r}\n")
@@ -225,6 +229,67 @@ def test_make_package_entry_point_runs_from_the_repo_root_without_pulumi():
 def test_a_missing_lock_file_says_how_to_make_it(app_root, tmp_path):
     with pytest.raises(pkg.PackageError, match="make lock"):
         pkg.build_package(app_root, tmp_path / "a.zip", requirements=tmp_path / "none.lock")
+
+
+def test_a_python_the_stack_does_not_allow_names_the_locked_ones(app_root, tmp_path):
+    with pytest.raises(pkg.PackageError, match=r"--python-version 3\.10: no lock for it; .* "
+                       r"are 3\.11, 3\.12, 3\.13, or pass --requirements"):
+        pkg.build_package(app_root, tmp_path / "a.zip", python_version="3.10")
+
+
+def test_a_missing_lock_of_a_locked_python_says_make_lock(app_root, tmp_path):
+    (app_root / pkg.lock_file("3.12")).rename(tmp_path / "kept.lock")
+    try:
+        with pytest.raises(pkg.PackageError, match=r"requirements-py3\.12\.lock does not exist"
+                           r": run `make lock` .* for Python 3\.12"):
+            pkg.build_package(app_root, tmp_path / "a.zip", python_version="3.12")
+    finally:
+        (tmp_path / "kept.lock").rename(app_root / pkg.lock_file("3.12"))
+
+
+@pytest.mark.parametrize("version", pkg.LOCKED_PYTHON_VERSIONS)
+def test_the_package_takes_the_lock_of_its_python(app_root, tmp_path, version):
+    """`--python-version 3.13` vendors requirements-py3.13.lock: azure-functions 2.x (1.x has
+    no build for 3.13) and native modules for CPython 3.13, wherever pip itself runs."""
+    built = pkg.build_package(app_root, tmp_path / "app.zip", python_version=version)
+    assert pkg.built_for_python(built.path) == version
+    with zipfile.ZipFile(built.path) as archive:
+        functions = [match.group(1) for n in archive.namelist() if (match := re.fullmatch(
+            rf"{SITE}azure_functions-([^-/]+)\.dist-info/METADATA", n))]
+    assert [v.split(".")[0] for v in functions] == ["2" if version == "3.13" else "1"], functions
+
+
+def test_markers_are_evaluated_for_the_target_python_not_for_pip_s():
+    """pip --python-version evaluates a requirements file's markers against the Python running
+    pip: a 3.11 pip skipped `azure-functions==2.3.0 ; python_version >= "3.13"` of the 3.13 lock
+    and then refused azure-functions-durable's unpinned dependency on it."""
+    lock = (
+        'azure-functions==1.26.0 ; python_version < "3.13" \\\n    --hash=sha256:aa\n'
+        'azure-functions==2.3.0 ; python_version >= "3.13" \\\n    --hash=sha256:bb\n'
+        "    # via azure-functions-durable\n"
+        "six==1.17.0 \\\n    --hash=sha256:cc \\\n    --hash=sha256:dd\n"
+    )
+    def words(text: str) -> list[str]:
+        return [" ".join(line.split()) for line in text.splitlines()]
+
+    assert words(wheels.requirements_for_target(lock, "3.13")) == [
+        "azure-functions==2.3.0 --hash=sha256:bb",
+        "# via azure-functions-durable",
+        "six==1.17.0 --hash=sha256:cc --hash=sha256:dd",
+    ]
+    assert words(wheels.requirements_for_target(lock, "3.11"))[0] == (
+        "azure-functions==1.26.0 --hash=sha256:aa")
+
+
+def test_included_requirement_files_keep_their_place(tmp_path):
+    text = "-r requirements.txt\n--constraint=c.txt\naiohttp>=3.9; sys_platform == 'win32'\n"
+    assert wheels.requirements_for_target(text, "3.12", tmp_path).splitlines() == [
+        f"-r {tmp_path / 'requirements.txt'}", f"--constraint {tmp_path / 'c.txt'}"]
+
+
+def test_a_bad_marker_is_a_package_error():
+    with pytest.raises(pkg.PackageError, match="six==1.17.0 ; python_version >>"):
+        wheels.requirements_for_target("six==1.17.0 ; python_version >> '3'\n", "3.12")
 
 
 def test_an_unknown_backend_is_refused(app_root, tmp_path):

@@ -243,7 +243,8 @@ def test_flex_deploys_once_through_the_scm_site(run_stack, package_zip):
     assert step.inputs["package_sha256"] == hashlib.sha256(package_zip.read_bytes()).hexdigest()
     assert step.inputs["package_path"] == str(package_zip)
     assert step.inputs["app_id"] == app.id  # the host check after the publish
-    assert step.inputs["expected_functions"] == ["start_orchestration", "fanout", "delay"]
+    assert step.inputs["expected_functions"] == ["start_orchestration", "fanout", "delay",
+                                                 "booking_request"]
     assert run.depends_on(step, app)
     assert not [a for a in run.of_type("RoleAssignment") if "deployer" in a.name]
 
@@ -267,6 +268,7 @@ def test_outputs(run_stack, package_zip, plan, sku):
         "function_app_name": app_name,
         "hosting_plan": plan,
         "durable_backend": "azureStorage",
+        "task_hub_name": f"dfpy{plan.capitalize()}Hub",  # the plan's own hub
         "plan_name": run.one("web:AppServicePlan").outputs["name"],
         "plan_sku": sku,
         "storage_account_name": run.one("storage:StorageAccount").outputs["name"],
@@ -299,7 +301,7 @@ def test_location_comes_from_the_provider_when_not_set(run_stack):
     [
         ({"hostingPlan": "premium"}, "hostingPlan", "flex, consumption"),
         ({"instanceMemoryMB": "1024"}, "instanceMemoryMB", "512, 2048, 4096"),
-        ({"hostingPlan": "consumption", "pythonVersion": "3.13"}, "pythonVersion", "3.10"),
+        ({"hostingPlan": "consumption", "pythonVersion": "3.13"}, "pythonVersion", "3.11"),
     ],
 )
 def test_invalid_config_stops_the_program_naming_the_key(run_stack, config, key, allowed):

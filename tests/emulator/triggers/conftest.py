@@ -11,7 +11,7 @@ from emulator.triggers.connections import resolve_connection
 
 @pytest.fixture(scope="module")
 def azurite(tmp_path_factory):
-    from emulator.azurite import Azurite
+    from emulator.host.azurite import Azurite
 
     with Azurite(workdir=tmp_path_factory.mktemp("azurite"), queue=True, table=True) as az:
         yield az

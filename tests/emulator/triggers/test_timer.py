@@ -8,7 +8,7 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequestConverter
 
-from emulator.clock import SkippingClock, TimeSkipping
+from emulator.runtime.clock import SkippingClock, TimeSkipping
 from emulator.triggers.contract import Outcome
 from emulator.triggers.schedule import (
     NEVER,
@@ -250,7 +250,7 @@ def test_real_skipping_clock_and_real_time():
 
 
 def test_real_time_every_second():
-    from emulator.clock import Clock
+    from emulator.runtime.clock import Clock
     rec = Recorder()
     source = TimerSource([TimerSpec("tick", "* * * * * *")], rec, Clock(), MemoryStatusStore())
 

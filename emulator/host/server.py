@@ -1,0 +1,220 @@
+"""Assemble and run a local host: settings, app, store, clock, engine, HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from ..core.versioning import VersioningConfigError, VersioningSettings
+from ..http.api import create_app
+from ..runtime.assembly import build_engine
+from ..runtime.clock import TimeSkipping, make_clock
+from ..runtime.engine import Engine, Limits
+from ..runtime.operations import Operations
+from ..store import Store, open_store
+from ..worker import sdk_compat, sdk_speedups
+from ..worker.loader import (
+    AppLoadError,
+    LoadedApp,
+    apply_settings,
+    load_app,
+    read_local_settings,
+    restore_settings,
+)
+from .logs import LogThread
+from .watchdog import DEFAULT_THRESHOLD, LoopWatchdog
+
+log = logging.getLogger("emulator")
+
+DEFAULT_PORT = 7071
+DEFAULT_STATE = ".emulator/state.db"
+LISTEN_BACKLOG = 4096
+FULL_GC_EVERY = 100  # middle-generation collections between two full ones (CPython: 10)
+
+
+@dataclass
+class HostOptions:
+    """Everything that shapes a local host; the CLI flags and the testing API fill it in."""
+
+    app_dir: Path = Path(".")
+    port: int = DEFAULT_PORT
+    bind: str = "127.0.0.1"
+    state: str = DEFAULT_STATE  # a path (relative: to the app folder) or ":memory:"
+    time_skipping: TimeSkipping | bool | str = TimeSkipping.OFF  # True means "always"
+    max_activities: int | None = None
+    max_orchestrators: int | None = None
+    threads: int | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
+    sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
+    blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
+
+    def state_path(self) -> str:
+        if self.state == ":memory:":
+            return self.state
+        path = Path(self.state)
+        return str(path if path.is_absolute() else Path(self.app_dir).resolve() / path)
+
+
+class LocalHostServer:
+    """A started host; ``await start()`` binds and returns the port, ``await stop()`` undoes."""
+
+    def __init__(self, options: HostOptions) -> None:
+        self.options = options
+        self.app: LoadedApp | None = None
+        self.engine: Engine | None = None
+        self.store: Store | None = None  # opened by prepare(), handed to the engine by start()
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._watchdog: LoopWatchdog | None = None
+        self._previous_env: dict[str, str | None] = {}
+        self.versioning = VersioningSettings()
+
+    def prepare(self) -> LoadedApp:
+        """Take the state (raises StoreError: not ours, damaged, read-only, owned by another
+        host), apply settings and import the app (raises AppLoadError) - in that order, so a
+        refused state file never runs the app's import-time code."""
+        options = self.options
+        if self.store is None:
+            self.store = open_store(options.state_path())
+        app_dir = Path(options.app_dir).resolve()
+        try:
+            self._previous_env = apply_settings(read_local_settings(app_dir))
+            self._previous_env.update(apply_settings(options.settings, override=True))
+            self.app = load_app(app_dir)
+            try:
+                self.versioning = VersioningSettings.from_host_json(self.app.host_json)
+            except VersioningConfigError as exc:
+                raise AppLoadError(f"{app_dir / 'host.json'}: {exc}") from exc
+            _ = self.app.hub_name  # an unresolved %SETTING% fails here, before any state changes
+        except BaseException:
+            self._close_store()
+            raise
+        return self.app
+
+    def _close_store(self) -> None:
+        store, self.store = self.store, None
+        if store is not None:
+            store.close()
+
+    async def start(self) -> int:
+        options = self.options
+        app = self.app or self.prepare()
+        if not options.sdk_dateutil:
+            sdk_speedups.install()
+        sdk_compat.install()
+        limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
+                                       max_orchestrators=options.max_orchestrators,
+                                       threads=options.threads)
+        clock = make_clock(options.time_skipping)
+        store = self.store
+        try:
+            self.engine = build_engine(app, store, clock, limits,
+                                       hub_name=app.hub_name,
+                                       versioning=self.versioning)
+            self._runner = web.AppRunner(create_app(Operations(self.engine), app),
+                                         access_log=None,
+                                         handle_signals=False)
+            await self._runner.setup()  # the engine loads the state here
+        except BaseException:
+            self._close_store()
+            raise
+        self.store = None  # the engine owns it now and closes it when it stops
+        # A fan-out opens hundreds of connections at once; the default backlog (128) would
+        # drop SYNs and cost a second of TCP retransmission (the Functions host uses more).
+        site = web.TCPSite(self._runner, options.bind, options.port, reuse_address=True,
+                           backlog=LISTEN_BACKLOG)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise OSError(f"Cannot listen on {options.bind}:{options.port}: "
+                          f"{exc.strerror or exc}") from exc
+        sockets = site._server.sockets if site._server else []
+        self.port = sockets[0].getsockname()[1] if sockets else options.port
+        if options.blocked_loop_seconds > 0:
+            self._watchdog = LoopWatchdog(asyncio.get_running_loop(), Path(options.app_dir),
+                                          threshold=options.blocked_loop_seconds)
+            self._watchdog.start()
+        self._log_banner(limits, store.description)
+        return self.port
+
+    def _log_banner(self, limits: Limits, store: str) -> None:
+        app = self.app
+        base = f"http://{self.options.bind}:{self.port}"
+        prefix = f"/{app.route_prefix}" if app.route_prefix else ""
+        lines = [f"Local host for {app.app_dir} (state: {store}; "
+                 f"{_clock_description(self.options.time_skipping)}; "
+                 f"{self.versioning.describe()}; "
+                 f"activities <= {limits.max_activities or 'unlimited'}, "
+                 f"orchestrators <= {limits.max_orchestrators or 'unlimited'}, "
+                 f"threads {limits.threads})", "Functions:"]
+        for fn in app.http:
+            methods = ",".join(sorted(fn.methods)) if len(fn.methods) < 8 else "ALL"
+            lines.append(f"  {fn.name}: [{methods}] {base}{prefix}/{fn.route}")
+        for fn in app.orchestrators.values():
+            lines.append(f"  {fn.name}: orchestrationTrigger")
+        for fn in app.activities.values():
+            lines.append(f"  {fn.name}: activityTrigger")
+        for fn in app.entities.values():
+            lines.append(f"  {fn.name}: entityTrigger")
+        for name in app.skipped:
+            lines.append(f"  {name}: not served by the local host")
+        lines.append(f"Dashboard: {base}/dashboard/")
+        log.info("\n".join(lines))
+
+    async def stop(self) -> None:
+        self._close_store()  # prepared but never started
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
+        await sdk_compat.close_loop_session()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        restore_settings(self._previous_env)
+        self._previous_env = {}
+
+
+def _clock_description(mode: TimeSkipping | bool | str) -> str:
+    mode = TimeSkipping.parse(mode)
+    if mode == TimeSkipping.OFF:
+        return "real time"
+    return "time skipping" if mode == TimeSkipping.ALWAYS else "time skipping while waiting"
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off the hot paths once the app is loaded.
+
+    A wide fan-out keeps tens of thousands of history events alive, and the collector kept
+    re-scanning them (and everything the app imported): a 100,000-wide fan-out spent a third of
+    its CPU time there. ``gc.freeze()`` moves what exists at start-up out of the collector's
+    sight for good, and a full collection runs after 100 middle-generation sweeps instead of
+    10 (and still only once the heap has grown by a quarter). Cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_GC_EVERY)
+
+
+def configure_logging(level: str) -> LogThread:
+    """The host's log lines, written by a thread of their own (``logs.py``); stop the
+    returned ``LogThread`` to write out what is still queued."""
+    output = LogThread()
+    root = logging.getLogger()
+    root.setLevel(getattr(logging, level.upper()))
+    root.addHandler(output.handler)
+    logging.getLogger("emulator").setLevel(getattr(logging, level.upper()))
+    if level.upper() != "DEBUG":
+        # Library chatter (the Azure SDK logs every HTTP request and response at info) would
+        # drown the host's one line per event; the app's own loggers keep the chosen level.
+        for noisy in ("aiohttp", "azure"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+    return output

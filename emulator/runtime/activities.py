@@ -1,0 +1,167 @@
+"""Activity dispatch: run work items under the concurrency limit and report their results.
+
+``dispatch`` starts a committed work item; the activity runs through the worker seam (async on
+the loop, sync in the functions pool, at most ``functionTimeout``, after which it fails with the
+host's message and its slot is free; ``BuiltIn::HttpActivity`` with aiohttp) and its outcome, as a
+``TaskCompleted`` / ``TaskFailed`` event, goes to ``on_result``. A work item stays ``pending``
+until the episode that consumes its result commits (``retire``): the engine is idle only when
+nothing is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from ..core.replay import HTTP_ACTIVITY
+from ..protocol import history as h
+from ..protocol.history import compact
+from ..store import WorkItem
+from ..worker.deadlines import Deadlines
+from ..worker.seam import Worker
+from ..worker.timeouts import FunctionTimeout
+from .clock import Clock
+
+log = logging.getLogger("emulator")
+
+
+class ActivityDispatcher:
+    def __init__(self, worker: Worker, clock: Clock, max_concurrent: int,
+                 spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+                 on_result: Callable[[WorkItem, dict[str, Any]], None],
+                 timeout: timedelta | None = None) -> None:
+        self.worker = worker
+        self.app = worker.app
+        self.clock = clock
+        self.timeout = timeout  # functionTimeout: a call past it fails and frees its slot
+        self.max_concurrent = max_concurrent
+        self.spawn = spawn
+        self.on_result = on_result
+        self.pending: dict[int, WorkItem] = {}
+        self.completed = 0
+        self._free: int | None = None  # activities that may still start (None: no limit)
+        self._waiting: deque[WorkItem] = deque()  # dispatched, waiting for a free slot
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._deadlines: Deadlines | None = None
+        self._expired: set[int] = set()  # timed out and reported; their tasks are ignored
+        self._http_session: Any = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._deadlines = Deadlines.of(self._loop)
+        if self.max_concurrent > 0:
+            self._free = self.max_concurrent
+
+    async def stop(self) -> None:
+        if self._http_session is not None:
+            await self._http_session.close()
+
+    def dispatch(self, item: WorkItem) -> None:
+        """Start the item now, or once a slot frees (first come, first served). A counter, not
+        an ``asyncio.Semaphore``: a 10,000-wide fan-out then creates no task, and takes no
+        lock, for an activity before it can run."""
+        self.pending[item.id] = item
+        if self._free is None:
+            self.spawn(self._run(item))
+        elif self._free > 0:
+            self._free -= 1
+            self.spawn(self._run(item))
+        else:
+            self._waiting.append(item)
+
+    def _release(self) -> None:
+        """An activity finished: its slot goes to the longest-waiting item, if any."""
+        if self._waiting:
+            self.spawn(self._run(self._waiting.popleft()))
+        elif self._free is not None:
+            self._free += 1
+
+    def retire(self, work_id: int) -> None:
+        self.pending.pop(work_id, None)
+
+    async def _run(self, item: WorkItem) -> None:
+        activity = None if item.name == HTTP_ACTIVITY else self.app.activity(item.name)
+        due = None
+        if self.timeout is not None and activity is not None and activity.is_async:
+            # Bounded here, in this task: no second task and no timer of its own per call.
+            task = asyncio.current_task()
+            due = self._deadlines.add(item.id, self.timeout.total_seconds(),
+                                      lambda: self._expire(item, activity, task))
+        try:
+            event = await self._call(item, activity, None if due is not None else self.timeout)
+        except asyncio.CancelledError:
+            if item.id in self._expired:  # its timeout was reported; it heeded the cancel
+                self._expired.discard(item.id)
+                return
+            self._release()
+            raise
+        if due is not None:
+            self._deadlines.discard(item.id, due)
+        if item.id in self._expired:  # it ignored the cancel and ended after its timeout
+            self._expired.discard(item.id)
+            return
+        self._finish(item, event)
+
+    def _finish(self, item: WorkItem, event: dict[str, Any]) -> None:
+        self._release()
+        self.completed += 1
+        self.on_result(item, event)
+
+    def _expire(self, item: WorkItem, activity: Any, task: asyncio.Task) -> None:
+        """``functionTimeout`` passed: the activity fails with the host's message now and its
+        slot is free; its task is cancelled, and whatever it does after is ignored (as
+        ``timeouts.call_with_timeout`` does for a coroutine that ignores cancellation)."""
+        if task.done():
+            return
+        self._expired.add(item.id)
+        timeout = FunctionTimeout(self.timeout, activity.function_name)
+        self._finish(item, self._failed(item, timeout))
+        task.cancel()
+
+    def _failed(self, item: WorkItem, exc: Exception) -> dict[str, Any]:
+        reason, details = self.worker.activity_failure(item.name, exc)
+        log.info("[%s] activity %s#%d failed: %s: %s", item.instance_id, item.name,
+                 item.task_id, type(exc).__name__, exc)
+        return h.task_failed(self.clock.now(), item.task_id, reason, details)
+
+    async def _call(self, item: WorkItem, activity: Any,
+                    timeout: timedelta | None) -> dict[str, Any]:
+        started = time.perf_counter()
+        name = item.name
+        try:
+            if name == HTTP_ACTIVITY:
+                result = await self._http(item.input)
+            else:
+                result = await self.worker.run_activity(activity, item.input, timeout)
+            event = h.task_completed(self.clock.now(), item.task_id, result)
+            log.info("[%s] activity %s#%d completed in %.0f ms", item.instance_id, name,
+                     item.task_id, (time.perf_counter() - started) * 1000)
+        except Exception as exc:
+            event = self._failed(item, exc)
+        return event
+
+    async def _http(self, request_json: str | None) -> str:
+        if self._http_session is None:
+            import aiohttp
+
+            self._http_session = aiohttp.ClientSession()
+        return await http_activity(self._http_session, request_json)
+
+
+async def http_activity(session: Any, request_json: str | None) -> str:
+    """The extension's built-in ``BuiltIn::HttpActivity`` for ``context.call_http``: one
+    request, the raw response (Python sends no asynchronous-pattern flag, so no 202 polling)."""
+    request = json.loads(request_json or "{}")
+    headers = {k: v if isinstance(v, str) else ",".join(v)
+               for k, v in (request.get("headers") or {}).items()}
+    async with session.request(request.get("method", "GET"), request["uri"],
+                               data=request.get("content"), headers=headers) as response:
+        content = await response.text()
+        return compact({"statusCode": response.status, "headers": dict(response.headers),
+                        "content": content})

@@ -1,0 +1,27 @@
+"""Build an engine with its parts: the one place that wires the orchestration kind and the
+management operations to the engine (each sees it through a port, ``ports.py``)."""
+
+from __future__ import annotations
+
+from ..core.versioning import VersioningSettings
+from ..store.base import Store
+from ..worker.loader import LoadedApp
+from ..worker.seam import Worker
+from .clock import Clock
+from .engine import Engine
+from .limits import Limits
+from .management import Management
+from .orchestrations import Orchestrations
+
+
+def build_engine(app: LoadedApp, store: Store, clock: Clock, limits: Limits, *,
+                 hub_name: str = "TestHubName", versioning: VersioningSettings | None = None,
+                 worker: Worker | None = None) -> Engine:
+    """An engine for ``app`` with its orchestrations and management operations attached."""
+    engine = Engine(app, store, clock, limits, hub_name=hub_name, versioning=versioning,
+                    worker=worker)
+    engine.attach(Orchestrations(engine), Management(engine))
+    return engine
+
+
+__all__ = ["build_engine"]

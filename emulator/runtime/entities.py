@@ -1,0 +1,300 @@
+"""Durable entities on the local host: their queues, their batches and their state.
+
+Each entity (``@name@key``) has an inbox of requests - persisted as ordinary messages addressed to
+its id - and a row in the store (``EntityRecord``). An entity episode takes the queued requests in
+arrival order (up to ``maxEntityOperationBatchSize``), runs them as one batch through the entity
+function (``entity_episode.run_batch``, the worker call in the engine's pool) and commits one store
+batch: the new state, the requests consumed, the responses to the calling orchestrations and the
+signals to other entities. A process killed before that commit re-runs the whole batch from the
+committed state on restart; after it, nothing re-runs. Each operation's effect therefore reaches
+the committed state exactly once - the same atomicity as an orchestrator episode. As in the
+rest of the engine, memory changes only after the commit succeeded.
+
+The engine hands this module what it needs (``EntityLinks``): its commit, clock and message
+ids, its orchestrator pool and functionTimeout, spawning tasks and delivering messages to
+orchestration instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..core.entity_episode import BatchOutcome, EntityState, failed_batch, run_batch
+from ..core.errors import BadRequest, StoreUnavailable
+from ..core.stalls import CommitRetry
+from ..protocol import history as h
+from ..protocol.entities import (
+    DEFAULT_BATCH_SIZE,
+    REQUEST_EVENT,
+    EntityId,
+    EntityProtocolError,
+    Request,
+    is_entity_instance,
+)
+from ..protocol.history import parse_ts
+from ..store import Batch, EntityRecord, MessageRecord, Snapshot
+from ..worker.pool import AbandonablePool
+from ..worker.seam import Worker
+from ..worker.timeouts import timeout_message
+
+log = logging.getLogger("emulator")
+
+
+class EntityRequestError(BadRequest):
+    """A client request about an entity that cannot be honoured (400 with its message)."""
+
+
+@dataclass
+class EntityLinks:
+    """What the entity host borrows from the engine."""
+
+    commit: Callable[[Batch], None]  # raises StoreUnavailable; nothing changed then
+    now: Callable[[], datetime]
+    new_id: Callable[[], int]
+    pool: AbandonablePool  # where entity functions run (the orchestrator pool)
+    timeout: timedelta | None  # host.json functionTimeout for one batch (None: no limit)
+    spawn: Callable[[Any], Any]  # start a coroutine as an engine task
+    deliver: Callable[[list[MessageRecord]], None]  # committed messages to orchestrations
+    changed: Callable[[], None] = lambda: None  # an entity batch finished (idleness, waiters)
+    # Whether an orchestration execution still waits for responses (instance id, execution id).
+    waits: Callable[[str, str | None], bool] = lambda instance_id, execution_id: True
+    retries: CommitRetry | None = None  # batches whose commit failed (None: not retried)
+
+
+@dataclass
+class _Entity:
+    entity: EntityId
+    record: EntityRecord | None = None
+    inbox: list[tuple[int, Request]] = field(default_factory=list)  # (message id, request)
+    running: bool = False
+    # Takes no batches: a commit failed (until its retry) or an internal error happened
+    # (until the host restarts).
+    stalled: bool = False
+    commit_failures: int = 0  # consecutive batches whose commit failed
+
+
+def batch_size(host_json: dict[str, Any]) -> int:
+    durable = (host_json.get("extensions") or {}).get("durableTask") or {}
+    value = durable.get("maxEntityOperationBatchSize", DEFAULT_BATCH_SIZE)
+    if not isinstance(value, int) or value <= 0:
+        raise ValueError("maxEntityOperationBatchSize must be a positive integer value.")
+    return value
+
+
+class EntityHost:
+    def __init__(self, worker: Worker, links: EntityLinks) -> None:
+        self.worker = worker
+        self.app = worker.app
+        self.links = links
+        self.batch_size = batch_size(self.app.host_json)
+        self.entities: dict[str, _Entity] = {}
+        self.stats = {"entity_batches": 0, "entity_operations": 0}
+
+    # -- state -----------------------------------------------------------------------------
+    def restore(self, snapshot: Snapshot) -> None:
+        """Load committed entities and requeue their pending requests (in message id order)."""
+        for record in snapshot.entities.values():
+            self._get(EntityId.parse(record.entity_id)).record = record
+        for message in snapshot.messages:
+            if is_entity_instance(message.instance_id):
+                self.deliver(message, start=False)
+        for entity in self.entities.values():
+            self._schedule(entity)
+
+    def _get(self, entity: EntityId) -> _Entity:
+        found = self.entities.get(entity.scheduler_id)
+        if found is None:
+            found = self.entities[entity.scheduler_id] = _Entity(entity)
+        return found
+
+    def busy(self) -> bool:
+        """Some entity has requests queued or a batch running."""
+        return any(e.running or (e.inbox and not e.stalled) for e in self.entities.values())
+
+    # -- requests ----------------------------------------------------------------------------
+    def unknown_function(self, name: str) -> str | None:
+        """The extension's message when no entity function has this name."""
+        if self.app.entity(name) is not None:
+            return None
+        known = "', '".join(f.name.lower() for f in self.app.entities.values())
+        info = (f"The following are the known entity functions: '{known}'." if known
+                else "No entity functions are currently registered!")
+        return (f"The function '{name}' doesn't exist, is disabled, or is not an entity "
+                f"function. Additional info: {info}")
+
+    def request_message(self, target: EntityId, request: Request) -> MessageRecord:
+        """The message that carries ``request`` to ``target`` (an EventRaised named 'op')."""
+        event = h.event_raised(self.links.now(), REQUEST_EVENT, request.to_json())
+        return MessageRecord(self.links.new_id(), target.scheduler_id, event)
+
+    def signal(self, entity: EntityId, operation: str, input_text: str | None) -> None:
+        """A client's one-way request: committed before this returns, then queued."""
+        try:
+            entity.check_key()
+        except EntityProtocolError as exc:
+            raise EntityRequestError(str(exc)) from exc
+        unknown = self.unknown_function(entity.name)
+        if unknown:
+            raise EntityRequestError(unknown)
+        request = Request(id=str(uuid.uuid4()), operation=operation, input=input_text,
+                          signal=True)
+        message = self.request_message(entity, request)
+        self.links.commit(Batch(put_messages=[message]))
+        self.deliver(message)
+
+    def deliver(self, message: MessageRecord, *, start: bool = True) -> None:
+        """Queue a committed request message for its entity."""
+        try:
+            entity = self._get(EntityId.parse(message.instance_id))
+            request = Request.from_json(message.event.get("Input"))
+        except EntityProtocolError as exc:
+            # Nothing can answer it; drop it durably so that it is not retried forever.
+            log.error("[%s] dropped a request: %s", message.instance_id, exc)
+            self.links.commit(Batch(delete_messages=[message.id]))
+            return
+        entity.inbox.append((message.id, request))
+        if start:
+            self._schedule(entity)
+
+    # -- queries -----------------------------------------------------------------------------
+    def read(self, entity: EntityId) -> EntityRecord | None:
+        found = self.entities.get(entity.scheduler_id)
+        if found is None or found.record is None or not found.record.exists:
+            return None
+        return found.record
+
+    def query(self, name: str | None = None, last_from: datetime | None = None,
+              last_to: datetime | None = None) -> list[EntityRecord]:
+        """Existing entities (of one entity function, when ``name`` is given), by id."""
+        out = []
+        for scheduler_id in sorted(self.entities):
+            found = self.entities[scheduler_id]
+            record = found.record
+            if record is None or not record.exists:
+                continue
+            if name is not None and found.entity.name != name.lower():
+                continue
+            when = parse_ts(record.last_operation)
+            if (last_from and when < last_from) or (last_to and when > last_to):
+                continue
+            out.append(record)
+        return out
+
+    def clean(self, remove_empty: bool, release_orphaned_locks: bool) -> dict[str, int]:
+        """``CleanEntityStorageAsync``: drop entities that no longer exist and have nothing
+        queued. The local host has no entity locks, so none can be orphaned."""
+        removed = []
+        if remove_empty:
+            for scheduler_id, found in self.entities.items():
+                if not found.running and not found.inbox and (
+                        found.record is None or not found.record.exists):
+                    removed.append(scheduler_id)
+        if removed:
+            self.links.commit(Batch(delete_entities=removed))
+            for scheduler_id in removed:
+                del self.entities[scheduler_id]
+        return {"NumberOfOrphanedLocksRemoved": 0, "NumberOfEmptyEntitiesRemoved": len(removed)}
+
+    # -- batches -----------------------------------------------------------------------------
+    def _schedule(self, entity: _Entity) -> None:
+        if entity.inbox and not entity.running and not entity.stalled:
+            entity.running = True
+            self.links.spawn(self._run(entity))
+
+    async def _run(self, entity: _Entity) -> None:
+        retries = self.links.retries
+        try:
+            while entity.inbox:
+                taken = entity.inbox[:self.batch_size]
+                await self._batch(entity, taken)
+                del entity.inbox[:len(taken)]
+                if entity.commit_failures and retries is not None:
+                    log.warning("[%s] the batch committed after %d failed attempt(s)",
+                                entity.entity, retries.succeeded(entity))
+        except StoreUnavailable as exc:
+            # Nothing of the batch happened (its state and inbox change after the commit): the
+            # same batch runs again from the committed state after a backoff.
+            if retries is None:
+                log.error("[%s] %s The entity is stalled until the host restarts on the same "
+                          "--state.", entity.entity, exc)
+                entity.stalled = True
+            else:
+                delay = retries.failed(entity, lambda: self._schedule(entity))
+                log.log(logging.ERROR if entity.commit_failures == 1 else logging.WARNING,
+                        "[%s] %s The batch is retried in %g s (attempt %d failed).",
+                        entity.entity, exc, delay, entity.commit_failures)
+        except Exception:
+            # A local host bug; the requests stay stored and run again after a restart on the
+            # same --state. Retrying would fail the same way.
+            log.exception("[%s] internal error in an entity batch; the entity is stalled until "
+                          "the host restarts on the same --state", entity.entity)
+            entity.stalled = True
+        finally:
+            entity.running = False
+            self.links.changed()
+
+    async def _batch(self, entity: _Entity, taken: list[tuple[int, Request]]) -> None:
+        started = time.perf_counter()
+        record = entity.record
+        state = EntityState(record.exists, record.state, record.last_operation) if record \
+            else EntityState()
+        requests = [request for _, request in taken]
+        call = self.worker.entity(entity.entity.name)
+        unknown = self.unknown_function(entity.entity.name)
+
+        def invoke(trigger: str) -> str:
+            if call is None:
+                raise EntityProtocolError(unknown)
+            return call(trigger)
+
+        now = self.links.now()
+        future = self.links.pool.submit(run_batch, entity.entity, state, requests, invoke, now,
+                                        new_request_id=lambda: str(uuid.uuid4()))
+        timeout = self.links.timeout
+        try:
+            outcome = await asyncio.wait_for(asyncio.wrap_future(future),
+                                             timeout.total_seconds() if timeout else None)
+        except TimeoutError:
+            outcome = self._timed_out(entity, state, requests, now, future)
+        new = outcome.state
+        record = EntityRecord(entity.entity.scheduler_id, new.exists, new.state,
+                              new.last_operation)
+        batch = Batch(put_entities=[record], delete_messages=[mid for mid, _ in taken])
+        # A caller that finished, restarted or was purged never reads its response: not stored.
+        responses = [MessageRecord(self.links.new_id(), r.instance_id, r.event, None,
+                                   r.execution_id) for r in outcome.responses
+                     if self.links.waits(r.instance_id, r.execution_id)]
+        signals = [self.request_message(s.target, s.request) for s in outcome.signals]
+        batch.put_messages.extend(responses + signals)
+        self.links.commit(batch)
+        entity.record = record
+        self.stats["entity_batches"] += 1
+        self.stats["entity_operations"] += len(requests)
+        errors = sum(r.is_error for r in outcome.results)
+        log.info("[%s] batch of %d operation(s) in %.1f ms%s", entity.entity, len(requests),
+                 (time.perf_counter() - started) * 1000,
+                 f", {errors} failed" if errors else "")
+        if outcome.failure:
+            log.warning("[%s] the batch failed: %s", entity.entity, outcome.failure)
+        self.links.deliver(responses)
+        for message in signals:
+            self.deliver(message)
+
+    def _timed_out(self, entity: _Entity, state: EntityState, requests: list[Request],
+                   now: datetime, future: Any) -> BatchOutcome:
+        """The batch ran past functionTimeout: its thread is abandoned (and replaced) and every
+        operation fails with the Functions host's timeout text, as in Azure."""
+        stack = self.links.pool.abandon(future)
+        function = self.app.entity(entity.entity.name)
+        message = timeout_message(self.links.timeout,
+                                  function.function_name if function else entity.entity.name)
+        log.error("[%s] %s Stuck at:\n%s", entity.entity, message, stack)
+        return failed_batch(entity.entity, state, requests, now, message, raw=True)
+

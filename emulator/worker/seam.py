@@ -1,0 +1,195 @@
+"""The worker seam: the one door through which the runtime runs the app's code.
+
+The runtime (``emulator/runtime/``) never calls an app function, an SDK handler or a converter
+itself: it asks a ``Worker`` to
+
+- run an orchestrator over an instance's history (``orchestrator(name)`` gives the call that the
+  episode step makes, in the runtime's orchestrator thread);
+- run an activity (``run_activity``), giving its result as JSON text;
+- run an entity batch (``entity(name)`` gives the call the entity step makes, in a thread);
+- run an HTTP function (``run_http``) on a request given as plain data (``HttpCall``), answering
+  plain data (``HttpReply``);
+
+and it reads what the app holds from ``worker.app``, the function index (``index.py``: names,
+trigger kinds, routes, bindings; plain data, no code). All values crossing the seam are JSON text
+or plain data, so a worker may live in another process (framed JSON over pipes) or speak another
+SDK wire protocol (the 2.x SDK's protobuf) without the runtime knowing: implement ``Worker`` and
+give it to the host (``runtime.build_engine(..., worker=...)``). ``InProcessWorker`` is today's
+worker: the app imported into the host's process, functions called on the loop (``async def``)
+or in a thread pool (``def``).
+
+Errors: ``run_activity`` and ``run_http`` raise what the function raised (``FunctionTimeout``
+past ``functionTimeout``); the orchestrator call never raises (its failure is a message in its
+result); the entity call raises when the whole batch fails.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+import azure.functions as func
+
+from ..core.replay import ReplayResult
+from ..store.base import InstanceRecord
+from .index import ActivityFunction, FunctionIndex, HttpFunction
+from .invoke import (
+    InvocationContext,
+    activity_failure,
+    call_function,
+    invoke_activity,
+    invoke_entity,
+    invoke_orchestrator,
+)
+from .loader import LoadedApp
+from .pool import AbandonablePool
+
+# (record, history, encoded history events or None) -> (SDK state, replay result, failure)
+OrchestratorCall = Callable[[InstanceRecord, list[dict[str, Any]], list[str] | None],
+                            tuple[dict | None, ReplayResult | None, str | None]]
+# the entity trigger JSON (a batch) -> the batch result JSON
+EntityCall = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """An HTTP request for an app function, as plain data."""
+    method: str
+    url: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    route_params: dict[str, str]
+    body: bytes
+    client_binding: str | None = None  # the durable client binding's JSON, if it takes one
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    """What an HTTP function answered, as plain data: a response, or (``is_json``) a value for
+    the edge to write as JSON."""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    content_type: str | None = None  # when not in ``headers``
+    value: Any = None
+    is_json: bool = False
+
+
+class Worker(Protocol):
+    """Runs the app's functions for the runtime; see the module docstring."""
+
+    @property
+    def app(self) -> FunctionIndex:
+        """The app's function index (plain data)."""
+        ...
+
+    def orchestrator(self, name: str) -> OrchestratorCall:
+        """The call that runs orchestrator ``name`` over a history; never raises (an orchestrator
+        missing from the app fails the instance with a message)."""
+        ...
+
+    def entity(self, name: str) -> EntityCall | None:
+        """The call that runs one batch of entity ``name``; None if the app has no such entity."""
+        ...
+
+    async def run_activity(self, activity: ActivityFunction, input_text: str | None,
+                           timeout: timedelta | None) -> str | None:
+        """Run an activity on its input (JSON text); its result as JSON text."""
+        ...
+
+    def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
+        """Reason and Details of the TaskFailed event for an activity that raised ``exc``."""
+        ...
+
+    async def run_http(self, function: HttpFunction, call: HttpCall,
+                       timeout: timedelta | None) -> HttpReply:
+        """Run an HTTP function on a request."""
+        ...
+
+    @property
+    def replaced_threads(self) -> int:
+        """Threads given up after functionTimeout (each replaced by a new one)."""
+        ...
+
+    def close(self) -> None:
+        """Stop; calls still running are abandoned."""
+        ...
+
+
+class InProcessWorker:
+    """The app imported into this process; ``def`` functions run in a pool of ``threads``."""
+
+    def __init__(self, app: LoadedApp, threads: int) -> None:
+        self._app = app
+        # Synchronous functions; a call past functionTimeout gives its thread up (replaced).
+        self.pool = AbandonablePool(max(1, threads), "functions")
+
+    @property
+    def app(self) -> LoadedApp:
+        return self._app
+
+    def orchestrator(self, name: str) -> OrchestratorCall:
+        function = self._app.orchestrator(name)
+        code = self._app.code_of(function) if function else None
+        return functools.partial(invoke_orchestrator, code)
+
+    def entity(self, name: str) -> EntityCall | None:
+        function = self._app.entity(name)
+        if function is None:
+            return None
+        return functools.partial(invoke_entity, self._app.code_of(function))
+
+    async def run_activity(self, activity: ActivityFunction, input_text: str | None,
+                           timeout: timedelta | None) -> str | None:
+        return await invoke_activity(activity, self._app.code_of(activity), input_text, self.pool,
+                                     timeout)
+
+    def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
+        return activity_failure(name, exc)
+
+    async def run_http(self, function: HttpFunction, call: HttpCall,
+                       timeout: timedelta | None) -> HttpReply:
+        request = func.HttpRequest(method=call.method, url=call.url, headers=call.headers,
+                                   params=call.query, route_params=call.route_params,
+                                   body=call.body)
+        kwargs: dict[str, Any] = {function.request_param: request}
+        if function.client_param:
+            kwargs[function.client_param] = call.client_binding
+        if function.wants_context:
+            kwargs["context"] = InvocationContext(function.name)
+        for other in function.other_inputs:
+            kwargs[other.split(" ")[0]] = None
+        result = await call_function(function.name, self._app.code_of(function), kwargs,
+                                     function.is_async, self.pool, timeout)
+        return http_reply(result)
+
+    @property
+    def replaced_threads(self) -> int:
+        return self.pool.replaced
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def http_reply(result: Any) -> HttpReply:
+    """An HTTP function's return value as the Python worker answers it: an ``HttpResponse`` as
+    is, None as 204, str/bytes as text/plain, anything else as JSON."""
+    if isinstance(result, func.HttpResponse):
+        headers = {k: v for k, v in result.headers.items()}
+        if not any(k.lower() == "content-type" for k in headers):
+            mimetype = result.mimetype or "text/plain"
+            headers["Content-Type"] = f"{mimetype}; charset={result.charset or 'utf-8'}"
+        return HttpReply(result.status_code, headers, result.get_body())
+    if result is None:
+        return HttpReply(204)
+    if isinstance(result, bytes | str):
+        return HttpReply(200, body=result if isinstance(result, bytes) else result.encode(),
+                         content_type="text/plain")
+    return HttpReply(value=result, is_json=True)
+
+
+__all__ = ["EntityCall", "HttpCall", "HttpReply", "InProcessWorker", "OrchestratorCall",
+           "Worker", "http_reply"]
