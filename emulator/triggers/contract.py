@@ -1,9 +1,10 @@
-"""The narrow contract between trigger sources and whoever runs functions (the host's worker seam).
+"""The narrow contract between trigger sources and whoever runs functions (the worker seam).
 
 A source never calls app code itself. It builds a ``TriggerCall`` - the trigger's value and the
-trigger metadata exactly as the Functions host sends them to a language worker - and awaits the
-``Invoke`` callback, which answers an ``Outcome``. The source then settles its side (deletes the
-queue message, completes the blob receipt, records the schedule status) from that outcome alone.
+trigger metadata exactly as the Functions host sends them to a language worker; plain data in
+``protocol/triggers.py``, so the worker can take it - and awaits the ``Invoke`` callback, which
+answers an ``Outcome``. The source then settles its side (deletes the queue message, completes
+the blob receipt, records the schedule status) from that outcome alone.
 
 ``binding_data`` holds the values binding expressions may name in other bindings' paths
 (``{name}`` from a blob path, ``{queueTrigger}``, ``{id}`` ...), as the host's binding data.
@@ -12,42 +13,10 @@ queue message, completes the blob receipt, records the schedule status) from tha
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-
-class TriggerType(Enum):
-    TIMER = "timerTrigger"
-    QUEUE = "queueTrigger"
-    BLOB = "blobTrigger"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class DataType(Enum):
-    """The worker protocol's typed data kinds used here (``meta.Datum.type``)."""
-
-    STRING = "string"
-    BYTES = "bytes"
-    JSON = "json"
-
-
-@dataclass(frozen=True)
-class TypedValue:
-    type: DataType
-    value: str | bytes
-
-
-@dataclass(frozen=True)
-class TriggerCall:
-    function_name: str
-    trigger: TriggerType | str  # a str: another trigger type, run only on demand (admin call)
-    value: TypedValue
-    metadata: dict[str, TypedValue] = field(default_factory=dict)
-    binding_data: dict[str, Any] = field(default_factory=dict)
-    reason: str = ""  # e.g. "IsPastDue", "RunOnStartup", "New queue message detected ..."
+from ..protocol.triggers import DataType, TriggerCall, TriggerType, TypedValue
 
 
 @dataclass(frozen=True)
@@ -69,6 +38,9 @@ class Invoke(Protocol):
 
     def __call__(self, call: TriggerCall) -> Awaitable[Outcome]: ...
 
+
+__all__ = ["DataType", "InvocationListener", "Invoke", "Outcome", "TriggerCall", "TriggerType",
+           "TypedValue"]
 
 # What a source reports for the dashboard's "recent invocations" and the logs.
 InvocationListener = Callable[[TriggerCall, Outcome], None]

@@ -1,12 +1,12 @@
 """Running a triggered function for a ``TriggerCall``: the ``Invoke`` the sources await.
 
-``TriggeredRunner`` is built by the host with the app's triggered functions, the worker seam's
-``call_function`` (it calls app code: a coroutine function on the loop, a plain one in the
-worker's pool, bounded by ``functionTimeout``) and the storage bindings. For each call it reads
-the input bindings, builds the arguments as the Python worker does (``arguments.py``), calls the
-function, and - only when it succeeded, as the host flushes output bindings after the function
-- writes the outputs. It logs the host's ``Executing`` / ``Executed`` lines, keeps the recent
-invocations for the dashboard, and never raises: a failure is an ``Outcome``.
+``TriggeredRunner`` is built by the host with the app's triggered functions (the worker's index
+entries), ``run`` - the worker seam's ``run_triggered``, which builds the arguments with the
+Python worker's converters and calls the app's code - and the storage bindings. For each call it
+reads the input bindings, runs the function through the seam, and - only when it succeeded, as
+the host flushes output bindings after the function - writes the outputs. It logs the host's
+``Executing`` / ``Executed`` lines, keeps the recent invocations for the dashboard, and never
+raises: a failure is an ``Outcome``.
 
 ``manual_call`` builds the call for ``POST /admin/functions/{name}`` with ``{"input": ...}``, as
 Core Tools does: a queue message with that text, a timer tick, the blob at that path, or, for
@@ -20,34 +20,19 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.functions import meta
-
-from .arguments import RETURN, OutValue, annotations, datum, input_argument, output_value
-from .arguments import trigger_argument as _trigger_argument
+from ..worker.index import TriggeredFunction
 from .bindings import BindingSpec, StorageBindings
 from .contract import DataType, Outcome, TriggerCall, TriggerType, TypedValue
 
 log = logging.getLogger("emulator")
 
-CallFunction = Callable[[str, Any, dict[str, Any], bool], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class TriggeredFunction:
-    name: str
-    fn: Any
-    is_async: bool
-    trigger_type: str
-    trigger_param: str
-    trigger: Mapping[str, Any]  # the trigger's binding as indexed
-    bindings: tuple[BindingSpec, ...] = ()
-    client_param: str | None = None
-    wants_context: bool = False
+# the worker seam's run_triggered(function, call, inputs, client_binding) -> outputs
+RunTriggered = Callable[[TriggeredFunction, TriggerCall, dict[str, TypedValue | None],
+                         str | None], Awaitable[dict[str, TypedValue | None]]]
 
 
 class UnknownFunction(LookupError):
@@ -55,14 +40,15 @@ class UnknownFunction(LookupError):
 
 
 class TriggeredRunner:
-    def __init__(self, functions: list[TriggeredFunction], call_function: CallFunction,
+    def __init__(self, functions: list[TriggeredFunction], run: RunTriggered,
                  bindings: StorageBindings, *, client_binding: Callable[[], str] | None = None,
-                 context: Callable[[str], Any] | None = None, keep: int = 50) -> None:
+                 keep: int = 50) -> None:
         self.functions = {f.name.lower(): f for f in functions}
-        self.call_function = call_function
+        self.specs = {f.name.lower(): [BindingSpec.from_dict(b) for b in f.bindings]
+                      for f in functions}
+        self.run = run
         self.bindings = bindings
         self.client_binding = client_binding
-        self.context = context
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
 
     def function(self, name: str) -> TriggeredFunction:
@@ -94,35 +80,23 @@ class TriggeredRunner:
         return outcome
 
     async def _run(self, function: TriggeredFunction, call: TriggerCall) -> Outcome:
-        hints = annotations(function.fn)
-        outs: dict[str, OutValue] = {}
+        specs = self.specs[function.name.lower()]
         try:
-            kwargs: dict[str, Any] = {
-                function.trigger_param: trigger_argument(call, hints.get(function.trigger_param))}
-            for spec in function.bindings:
-                if spec.direction == "out":
-                    if spec.name != RETURN:
-                        outs[spec.name] = kwargs[spec.name] = OutValue()
-                    continue
-                value = await self.bindings.read(spec, call.binding_data)
-                kwargs[spec.name] = input_argument(spec, value, hints.get(spec.name))
-            if function.client_param and self.client_binding is not None:
-                kwargs[function.client_param] = self.client_binding()
-            if function.wants_context and self.context is not None:
-                kwargs["context"] = self.context(function.name)
+            inputs = {spec.name: await self.bindings.read(spec, call.binding_data)
+                      for spec in specs if spec.direction != "out"}
+            client = self.client_binding() if function.client_param and \
+                self.client_binding is not None else None
         except Exception as exc:
-            return Outcome.failed(f"binding the arguments failed: {type(exc).__name__}: {exc}")
+            return Outcome.failed(f"reading an input binding failed: {type(exc).__name__}: "
+                                  f"{exc}")
         try:
-            result = await self.call_function(function.name, function.fn, kwargs,
-                                              function.is_async)
+            outputs = await self.run(function, call, inputs, client)
         except Exception as exc:
             return Outcome.failed(f"{type(exc).__name__}: {exc}")
         try:
-            for spec in function.bindings:
-                if spec.direction != "out":
-                    continue
-                value = result if spec.name == RETURN else outs[spec.name].get()
-                await self.bindings.write(spec, call.binding_data, output_value(spec, value))
+            for spec in specs:
+                if spec.direction == "out":
+                    await self.bindings.write(spec, call.binding_data, outputs.get(spec.name))
         except Exception as exc:
             return Outcome.failed(f"writing an output binding failed: {type(exc).__name__}: "
                                   f"{exc}")
@@ -153,6 +127,8 @@ class TriggeredRunner:
         spec = BindingSpec.from_dict({"name": function.trigger_param, "type": "blob",
                                       "direction": "in", "path": path.strip("/"),
                                       "connection": function.trigger.get("connection")})
+        if "/" not in path.strip("/"):
+            raise LookupError(f"'{path}' is not a blob path (container/blob)")
         value = await self.bindings.read(spec, {})
         if value is None:
             raise LookupError(f"blob '{path}' does not exist")
@@ -162,22 +138,6 @@ class TriggeredRunner:
                         {"Length": len(value.value)}))}
         return TriggerCall(function.name, TriggerType.BLOB, value, metadata,
                            {"blobTrigger": f"{container}/{blob}", "name": blob}, reason)
-
-
-def trigger_argument(call: TriggerCall, annotation: Any = None) -> Any:
-    """Like ``arguments.trigger_argument``, plus another trigger type's own converter."""
-    if isinstance(call.trigger, TriggerType) or annotation in (str, bytes):
-        return _trigger_argument(call, annotation)
-    converter = meta._ConverterMeta.get(call.trigger)
-    data = datum(call.value)
-    if converter is not None:
-        metadata = {k: datum(v) for k, v in call.metadata.items()}
-        for candidate in (data, meta.Datum(call.value.value, "json")):
-            try:
-                return converter.decode(candidate, trigger_metadata=metadata)
-            except Exception:  # noqa: S112 - try the next form, then the raw value
-                continue
-    return data.python_value
 
 
 def timer_info_json_manual() -> dict[str, object]:

@@ -56,6 +56,22 @@ class ActivityFunction:
 
 
 @dataclass
+class TriggeredFunction:
+    """A function with another trigger (timer, queue, blob, Service Bus, ...): its trigger and
+    bindings as the app's index declares them (``get_dict_repr()``, direction as ``in`` /
+    ``out`` / ``inout``); the durable client binding is ``client_param``, not in ``bindings``."""
+
+    name: str
+    trigger_type: str
+    trigger_param: str
+    trigger: dict[str, Any]
+    bindings: list[dict[str, Any]]
+    client_param: str | None
+    is_async: bool
+    wants_context: bool
+
+
+@dataclass
 class FunctionIndex:
     """The app's functions as plain data: names, trigger kinds, routes, bindings and host.json.
     What a worker reports when it loads the app; the runtime and the HTTP edge read it."""
@@ -67,6 +83,7 @@ class FunctionIndex:
     entities: dict[str, EntityFunction]
     host_json: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
+    triggered: dict[str, TriggeredFunction] = field(default_factory=dict)  # by lower-case name
 
     def orchestrator(self, name: str) -> OrchestratorFunction | None:
         """Function names are case-insensitive in the Functions host."""

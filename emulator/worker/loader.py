@@ -30,6 +30,7 @@ from .index import (
     FunctionIndex,
     HttpFunction,
     OrchestratorFunction,
+    TriggeredFunction,
 )
 from .timeouts import function_timeout
 
@@ -222,6 +223,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
     activities: dict[str, ActivityFunction] = {}
     entities: dict[str, EntityFunction] = {}
     skipped: list[str] = []
+    triggered: dict[str, TriggeredFunction] = {}
     seen_names: set[str] = set()
     code: dict[str, Any] = {}
 
@@ -256,11 +258,34 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
                 raise AppLoadError(f"Two entity functions are named {name!r}")
             entities[name.lower()] = EntityFunction(name, fname)
         else:
-            skipped.append(f"{fname} ({ttype})")
+            triggered[fname.lower()] = _triggered_function(fname, trigger, user_fn, bindings)
 
     _check_routes(http)
     return LoadedApp(app_dir, http, orchestrators, activities, entities, host_json, skipped,
-                     module=module, code=code)
+                     triggered, module=module, code=code)
+
+
+def _binding_dict(binding: Any) -> dict[str, Any]:
+    data = dict(binding.get_dict_repr())
+    direction = data.get("direction", "in")
+    data["direction"] = str(getattr(direction, "name", direction)).lower()
+    return data
+
+
+def _triggered_function(fname: str, trigger: Any, user_fn: Any,
+                        bindings: list[Any]) -> TriggeredFunction:
+    client_param = None
+    others = []
+    for binding in bindings:
+        if binding.type == "durableClient":
+            client_param = binding.name
+        elif not (binding.name == trigger.name and binding.type == trigger.type):
+            others.append(_binding_dict(binding))
+    return TriggeredFunction(
+        name=fname, trigger_type=trigger.type, trigger_param=trigger.name,
+        trigger=_binding_dict(trigger), bindings=others, client_param=client_param,
+        is_async=_is_async(user_fn),
+        wants_context="context" in _params(user_fn) and trigger.name != "context")
 
 
 def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) -> HttpFunction:

@@ -9,6 +9,8 @@ itself: it asks a ``Worker`` to
 - run an entity batch (``entity(name)`` gives the call the entity step makes, in a thread);
 - run an HTTP function (``run_http``) on a request given as plain data (``HttpCall``), answering
   plain data (``HttpReply``);
+- run a triggered function (``run_triggered``: timer, queue, blob, ...) on a ``TriggerCall`` and
+  its input bindings' values, answering its output bindings' values (typed values);
 
 and it reads what the app holds from ``worker.app``, the function index (``index.py``: names,
 trigger kinds, routes, bindings; plain data, no code). All values crossing the seam are JSON text
@@ -18,9 +20,9 @@ give it to the host (``runtime.build_engine(..., worker=...)``). ``InProcessWork
 worker: the app imported into the host's process, functions called on the loop (``async def``)
 or in a thread pool (``def``).
 
-Errors: ``run_activity`` and ``run_http`` raise what the function raised (``FunctionTimeout``
-past ``functionTimeout``); the orchestrator call never raises (its failure is a message in its
-result); the entity call raises when the whole batch fails.
+Errors: ``run_activity``, ``run_http`` and ``run_triggered`` raise what the function raised
+(``FunctionTimeout`` past ``functionTimeout``); the orchestrator call never raises (its failure
+is a message in its result); the entity call raises when the whole batch fails.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from typing import Any, Protocol
 import azure.functions as func
 
 from ..core.replay import ReplayResult
+from ..protocol.triggers import TriggerCall, TypedValue
 from ..store.base import InstanceRecord
-from .index import ActivityFunction, FunctionIndex, HttpFunction
+from .index import ActivityFunction, FunctionIndex, HttpFunction, TriggeredFunction
 from .invoke import (
     InvocationContext,
     activity_failure,
@@ -46,6 +49,7 @@ from .invoke import (
 )
 from .loader import LoadedApp
 from .pool import AbandonablePool
+from .triggered import invoke_triggered
 
 # (record, history, encoded history events or None) -> (SDK state, replay result, failure)
 OrchestratorCall = Callable[[InstanceRecord, list[dict[str, Any]], list[str] | None],
@@ -109,6 +113,12 @@ class Worker(Protocol):
         """Run an HTTP function on a request."""
         ...
 
+    async def run_triggered(self, function: TriggeredFunction, call: TriggerCall,
+                            inputs: dict[str, TypedValue | None], client_binding: str | None,
+                            timeout: timedelta | None) -> dict[str, TypedValue | None]:
+        """Run a triggered function on its trigger call and input values; its outputs."""
+        ...
+
     @property
     def replaced_threads(self) -> int:
         """Threads given up after functionTimeout (each replaced by a new one)."""
@@ -165,6 +175,13 @@ class InProcessWorker:
         result = await call_function(function.name, self._app.code_of(function), kwargs,
                                      function.is_async, self.pool, timeout)
         return http_reply(result)
+
+    async def run_triggered(self, function: TriggeredFunction, call: TriggerCall,
+                            inputs: dict[str, TypedValue | None], client_binding: str | None,
+                            timeout: timedelta | None) -> dict[str, TypedValue | None]:
+        return await invoke_triggered(function, self._app.code_of(function), call, inputs,
+                                      client_binding, InvocationContext(function.name),
+                                      self.pool, timeout)
 
     @property
     def replaced_threads(self) -> int:

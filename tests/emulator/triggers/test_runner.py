@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import inspect
 import json
 import uuid
 from datetime import timedelta
@@ -15,8 +14,11 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
-from emulator.triggers import BindingSpec, QueueListener, QueuesOptions, StorageBindings
-from emulator.triggers.runner import TriggeredFunction, TriggeredRunner, UnknownFunction
+from emulator.triggers import QueueListener, QueuesOptions, StorageBindings
+from emulator.triggers.runner import TriggeredRunner, UnknownFunction
+from emulator.worker.loader import _triggered_function
+from emulator.worker.pool import AbandonablePool
+from emulator.worker.triggered import invoke_triggered
 
 
 def build_app(prefix: str):
@@ -52,23 +54,21 @@ def build_app(prefix: str):
 
 
 def runner_for(app, azurite) -> TriggeredRunner:
-    functions = []
+    """The runner over the app's index entries, running code as the in-process worker does."""
+    entries, code = [], {}
     for f in app.get_functions():
-        trigger = f.get_trigger().get_dict_repr()
-        specs = tuple(BindingSpec.from_dict(b.get_dict_repr()) for b in f.get_bindings()
-                      if b.get_dict_repr()["type"] != trigger["type"])
-        fn = f.get_user_function()
-        functions.append(TriggeredFunction(
-            f.get_function_name(), fn, inspect.iscoroutinefunction(fn), trigger["type"],
-            trigger["name"], trigger, specs))
+        entry = _triggered_function(f.get_function_name(), f.get_trigger(),
+                                    f.get_user_function(), f.get_bindings())
+        entries.append(entry)
+        code[entry.name] = f.get_user_function()
+    pool = AbandonablePool(2, "test-functions")
 
-    async def call_function(name, fn, kwargs, is_async):
-        if is_async:
-            return await fn(**kwargs)
-        return await asyncio.to_thread(fn, **kwargs)
+    async def run(function, call, inputs, client_binding):
+        return await invoke_triggered(function, code[function.name], call, inputs,
+                                      client_binding, None, pool, None)
 
     bindings = StorageBindings(settings={"Store": azurite.connection_string})
-    return TriggeredRunner(functions, call_function, bindings)
+    return TriggeredRunner(entries, run, bindings)
 
 
 def b64(text: str) -> str:
