@@ -52,6 +52,8 @@ class LocalHost:
         subprocess: run ``python -m emulator`` in a child process instead of in process.
         max_activities, max_orchestrators, threads: override host.json limits.
         log_level: the host's log level (``warning`` keeps test output short).
+        queue_lease: seconds a queue message being run stays invisible (default 600): a
+            message held by a killed host comes back after it.
     """
 
     def __init__(self, app_dir: str | os.PathLike[str] = REPO_ROOT, *,
@@ -59,11 +61,11 @@ class LocalHost:
                  settings: dict[str, str] | None = None, subprocess: bool = False,
                  max_activities: int | None = None, max_orchestrators: int | None = None,
                  threads: int | None = None, log_level: str = "warning",
-                 port: int = 0) -> None:
+                 port: int = 0, queue_lease: float | None = None) -> None:
         self.options = HostOptions(app_dir=Path(app_dir), port=port, state=state,
                                    time_skipping=time_skipping, max_activities=max_activities,
                                    max_orchestrators=max_orchestrators, threads=threads,
-                                   settings=dict(settings or {}))
+                                   settings=dict(settings or {}), queue_lease=queue_lease)
         self.use_subprocess = subprocess
         self.log_level = log_level
         self.base_url = ""
@@ -131,7 +133,8 @@ class LocalHost:
             command.append(f"--time-skipping={mode.value}")
         for flag, value in (("--max-activities", options.max_activities),
                             ("--max-orchestrators", options.max_orchestrators),
-                            ("--threads", options.threads)):
+                            ("--threads", options.threads),
+                            ("--queue-lease", options.queue_lease)):
             if value is not None:
                 command += [flag, str(value)]
         for key, value in options.settings.items():

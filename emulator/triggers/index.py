@@ -69,6 +69,7 @@ class TriggerPlan:
     bindings: dict[str, list[BindingSpec]] = field(default_factory=dict)
     durable_client: dict[str, str] = field(default_factory=dict)
     trigger_param: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # function -> why it cannot start
 
     @property
     def functions(self) -> set[str]:
@@ -99,8 +100,11 @@ def foreign_line(function_name: str, trigger_type: str, trigger: Mapping[str, An
 
 
 def plan_triggers(functions: list[tuple[str, Mapping[str, Any], list[Mapping[str, Any]]]],
-                  settings: Mapping[str, str] | None = None) -> TriggerPlan:
-    """``functions``: (name, trigger dict, binding dicts) of each triggered function."""
+                  settings: Mapping[str, str] | None = None, *,
+                  strict: bool = True) -> TriggerPlan:
+    """``functions``: (name, trigger dict, binding dicts) of each triggered function. A
+    trigger that cannot be planned raises ``TriggerPlanError`` (``strict``) or is left out with
+    its reason in ``errors``."""
     plan = TriggerPlan()
     for name, trigger, bindings in functions:
         ttype = str(trigger.get("type"))
@@ -122,7 +126,9 @@ def plan_triggers(functions: list[tuple[str, Mapping[str, Any], list[Mapping[str
                 plan.foreign.append(ForeignTrigger(name, ttype, foreign_line(name, ttype,
                                                                              trigger)))
         except ExpressionError as exc:
-            raise TriggerPlanError(f"Function '{name}': {exc}") from None
+            if strict:
+                raise TriggerPlanError(f"Function '{name}': {exc}") from None
+            plan.errors[name] = str(exc)
         specs = []
         for binding in bindings:
             if binding.get("name") == trigger.get("name") and binding.get("type") == ttype:

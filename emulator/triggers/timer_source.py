@@ -9,8 +9,9 @@ recorded and the timer waits for the new Next (already past: it fires at once).
 Time comes from the clock passed in (``ClockLike``: the host's ``Clock`` / ``SkippingClock``).
 In real time the loop sleeps until the earliest due timer. With a skipping clock, when
 ``idle()`` says nothing else can run, the loop jumps the clock to that due time, so a timer fires
-exactly at its occurrence in skipped time; a host that drives the jumps itself (its durable
-timer loop consulting ``next_due``) passes ``drive_clock=False`` and calls ``poke`` after a jump.
+exactly at its occurrence in skipped time. The local host does not run this loop: it attaches
+the source to its durable timer loop (``next_due`` / ``fire_due`` on the same clock, ``changed``
+pokes that loop), so one loop decides every jump.
 """
 
 from __future__ import annotations
@@ -74,12 +75,14 @@ class _Timer:
 class TimerSource:
     def __init__(self, specs: list[TimerSpec], invoke: Invoke, clock: ClockLike,
                  store: StatusStore, *, settings: Mapping[str, str] | None = None,
-                 idle: Callable[[], bool] = lambda: True, drive_clock: bool = True) -> None:
+                 idle: Callable[[], bool] = lambda: True, drive_clock: bool = True,
+                 changed: Callable[[], None] | None = None) -> None:
         self.clock = clock
         self.invoke = invoke
         self.store = store
         self.idle = idle
         self.drive_clock = drive_clock
+        self.changed = changed  # told when the next due time changes (an attached loop)
         now = clock.now()
         self._timers: dict[str, _Timer] = {}
         for spec in specs:
@@ -151,6 +154,8 @@ class TimerSource:
     def poke(self) -> None:
         if self._wake is not None:
             self._wake.set()
+        if self.changed is not None:
+            self.changed()
 
     # -- firing --------------------------------------------------------------------------------
 
@@ -158,7 +163,10 @@ class TimerSource:
         for timer in self._timers.values():
             if timer.due is not None and timer.due <= now and not timer.running:
                 timer.running = True
-                task = asyncio.get_running_loop().create_task(self._run_one(timer, now))
+                # In skipped time the clock jumped to the occurrence: that is the run's time
+                # (the microseconds the host spent since are its own bookkeeping).
+                at = timer.due if self.clock.skipping and not timer.reason else now
+                task = asyncio.get_running_loop().create_task(self._run_one(timer, at))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
@@ -187,6 +195,13 @@ class TimerSource:
             timer.due = status.next if status.next > NEVER else None
             timer.running = False
             self.poke()
+
+    async def stop(self) -> None:
+        """Cancel the invocations still running (the host stops)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def run(self) -> None:
         if not self._started:
