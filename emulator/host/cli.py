@@ -156,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "AzureWebJobsStorage and BACKUP_STORAGE_CONNECTION at it")
     serve.add_argument("--queue-lease", type=_positive_seconds, default=None, metavar="SECONDS",
                        help="how long a queue message the host is running stays invisible "
-                            "(renewed at half-time; default 600 as the Functions host): a "
-                            "message held by a host that was killed comes back after it")
+                            "(renewed at half-time; default 30; the Functions host uses 600): "
+                            "a message held by a host that was killed comes back after it")
 
     history = sub.add_parser("history", help="print the timeline of an instance")
     history.add_argument("instance_id")

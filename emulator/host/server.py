@@ -57,7 +57,7 @@ class HostOptions:
     settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
     sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
     blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
-    queue_lease: float | None = None  # seconds a queue message stays leased (None: 10 minutes)
+    queue_lease: float | None = None  # seconds a queue message stays leased (None: 30)
 
     def state_path(self) -> str:
         if self.state == ":memory:":

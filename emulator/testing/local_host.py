@@ -52,7 +52,7 @@ class LocalHost:
         subprocess: run ``python -m emulator`` in a child process instead of in process.
         max_activities, max_orchestrators, threads: override host.json limits.
         log_level: the host's log level (``warning`` keeps test output short).
-        queue_lease: seconds a queue message being run stays invisible (default 600): a
+        queue_lease: seconds a queue message being run stays invisible (default 30): a
             message held by a killed host comes back after it.
     """
 

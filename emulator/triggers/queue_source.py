@@ -2,9 +2,11 @@
 
 It follows the queue extension's ``QueueListener`` and ``QueueProcessor``:
 
-- messages are fetched ``batchSize`` at a time, invisible for ``LEASE`` (10 minutes, renewed
-  once half of it has passed while the function runs); a new batch is fetched once the
-  messages in flight drop to ``newBatchThreshold``; an empty queue backs off (randomized,
+- messages are fetched ``batchSize`` at a time, invisible for ``LEASE`` and renewed once half
+  of it has passed while the function runs (the Functions host leases for 10 minutes; the local
+  host for 30 seconds by default, so a message held by a killed host comes back in half a
+  minute, not ten; ``--queue-lease 600`` restores the host's figure); a new batch is fetched
+  once the messages in flight drop to ``newBatchThreshold``; an empty queue backs off (randomized,
   doubling from 100 ms to ``maxPollingInterval``); a message the same host puts on the queue
   wakes the listener at once (``QueueWatcher``, as the extension's shared queue watcher);
 - at-least-once: a message is deleted only after its function succeeded. A failed message is
@@ -41,7 +43,8 @@ from .options import MIN_POLLING_INTERVAL, MessageEncoding, QueuesOptions
 
 log = logging.getLogger("emulator")
 
-LEASE = timedelta(minutes=10)
+HOST_LEASE = timedelta(minutes=10)  # QueueListener's visibility timeout for a running message
+LEASE = timedelta(seconds=30)  # the local host's default (see the module docstring)
 POISON_SUFFIX = "-poison"
 _QUEUE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
