@@ -25,7 +25,7 @@ from .keys import APP
 class TriggerAdmin(Protocol):
     async def run_now(self, name: str, given: Any) -> None: ...
 
-    async def snapshot(self) -> dict[str, Any]: ...
+    async def snapshot(self, depths: bool = True) -> dict[str, Any]: ...
 
 
 TRIGGERS = web.AppKey("triggers", TriggerAdmin)
@@ -66,7 +66,9 @@ async def run_function(request: web.Request) -> web.Response:
 
 
 async def trigger_state(request: web.Request) -> web.Response:
-    return json_response(await request.app[TRIGGERS].snapshot())
+    """``?depths=false`` leaves the queue depths out (no storage calls: for frequent polls)."""
+    depths = request.query.get("depths", "true").lower() != "false"
+    return json_response(await request.app[TRIGGERS].snapshot(depths))
 
 
 def trigger_routes() -> list[web.RouteDef]:

@@ -238,13 +238,15 @@ class TriggerHost:
 
     # -- what the dashboard shows --------------------------------------------------------------
 
-    async def snapshot(self) -> dict[str, Any]:
+    async def snapshot(self, depths: bool = True) -> dict[str, Any]:
         queues = []
         for listener in self.queues:
-            try:
-                depth = await asyncio.wait_for(listener.depth(), 2)
-            except Exception:  # storage down: show the counters without depths
-                depth = {"queue": None, "poison": None}
+            depth: dict[str, Any] = {"queue": None, "poison": None}
+            if depths:
+                try:
+                    depth = await asyncio.wait_for(listener.depth(), 2)
+                except Exception:  # storage down: show the counters without depths
+                    pass
             stats = listener.stats
             queues.append({"function": listener.function_name, "queue": listener.queue_name,
                            "poisonQueue": listener.poison_name, "depth": depth["queue"],

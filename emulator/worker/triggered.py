@@ -61,7 +61,9 @@ def datum(value: TypedValue | None) -> meta.Datum | None:
     return None if value is None else meta.Datum(value.value, value.type.value)
 
 
+@functools.lru_cache(maxsize=1024)
 def annotations(fn: Any) -> dict[str, Any]:
+    """The parameters' annotations (resolved once per function: the lookup is not cheap)."""
     try:
         hints = typing.get_type_hints(fn)
     except Exception:  # unresolvable forward references: fall back to the raw annotations
