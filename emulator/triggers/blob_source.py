@@ -170,7 +170,7 @@ class BlobListener:
         settings = blob.content_settings
         properties = {"Length": blob.size, "ContentLength": blob.size,
                       "ContentType": getattr(settings, "content_type", None),
-                      "ETag": blob.etag, "BlobType": str(getattr(blob, "blob_type", "")),
+                      "ETag": blob.etag, "BlobType": _blob_type(blob),
                       "LastModified": blob.last_modified.isoformat()
                       if blob.last_modified else None,
                       "Created": blob.creation_time.isoformat() if blob.creation_time else None}
@@ -182,7 +182,7 @@ class BlobListener:
                    "properties": properties, "metadata": dict(blob.metadata or {})}
         return TriggerCall(self.function_name, TriggerType.BLOB,
                            TypedValue(DataType.BYTES, content), metadata, binding,
-                           f"New blob detected({blob.blob_type}): {path}")
+                           f"New blob detected({_blob_type(blob)}): {path}")
 
     async def _complete(self, receipt: Any, key: tuple[str, str]) -> None:
         await receipt.set_blob_metadata({"Completed": "true"})
@@ -195,7 +195,7 @@ class BlobListener:
                     self.pattern.container, blob.name, self.options.poison_blob_threshold,
                     self.function_name, POISON_QUEUE)
         message = {"Type": "BlobTrigger", "FunctionId": self.function_id,
-                   "BlobType": str(getattr(blob, "blob_type", "BlockBlob")).split(".")[-1],
+                   "BlobType": _blob_type(blob),
                    "ContainerName": self.pattern.container, "BlobName": blob.name,
                    "ETag": blob.etag}
         async with self.account.queue_service() as queues:
@@ -213,6 +213,11 @@ class BlobListener:
         recent.append({"blob": blob.name, "etag": blob.etag, "succeeded": outcome.succeeded,
                        "error": outcome.error})
         del recent[:-20]
+
+
+def _blob_type(blob: Any) -> str:
+    kind = getattr(blob, "blob_type", None)
+    return str(getattr(kind, "value", kind) or "BlockBlob")
 
 
 def _if_match() -> Any:

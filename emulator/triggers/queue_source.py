@@ -93,7 +93,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def trigger_call(function_name: str, message: Any, body: bytes) -> TriggerCall:
+def trigger_call(function_name: str, message: Any, body: bytes, queue: str = "") -> TriggerCall:
     """The call for one received message (``message``: the SDK's ``QueueMessage``)."""
     try:
         text: str | None = body.decode("utf-8")
@@ -122,7 +122,7 @@ def trigger_call(function_name: str, message: Any, body: bytes) -> TriggerCall:
         if isinstance(parsed, dict):  # a JSON object's properties are binding data too
             binding = {**{k: v for k, v in parsed.items() if isinstance(k, str)}, **binding}
     return TriggerCall(function_name, TriggerType.QUEUE, value, metadata, binding,
-                       f"New queue message detected on '{getattr(message, 'queue', '')}'.")
+                       f"New queue message detected on '{queue}'.")
 
 
 class QueueWatcher:
@@ -247,7 +247,7 @@ class QueueListener:
                         "MessageId=%s.", message.id)
             await self._to_poison(message)
             return
-        call = trigger_call(self.function_name, message, body)
+        call = trigger_call(self.function_name, message, body, self.queue_name)
         outcome = await self._invoke(message, call)
         self._remember(message, outcome)
         if outcome.succeeded:
