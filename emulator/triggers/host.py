@@ -197,6 +197,11 @@ class TriggerHost:
         """Log the start-up lines and start the sources (on the running loop)."""
         for line in self.lines:
             log.warning(line)
+        # The storage SDKs load lazily; load them now, not under the first message.
+        if self.queues:
+            import azure.storage.queue.aio  # noqa: F401
+        if self.blobs:
+            import azure.storage.blob.aio  # noqa: F401
         self.timers.start()
         loop = asyncio.get_running_loop()
         for listener in [*self.queues, *self.blobs]:
