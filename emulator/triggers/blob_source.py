@@ -80,13 +80,25 @@ class BlobListener:
         self._wake.set()
 
     async def run(self) -> None:
+        from azure.core.exceptions import AzureError
         async with self.account.blob_service() as service:
             self._container = service.get_container_client(self.pattern.container)
             self._hosts = service.get_container_client(HOSTS_CONTAINER)
-            await self._ensure_hosts_container()
+            ready, told = False, False
             while True:
                 self._wake.clear()
-                await self.scan()
+                try:
+                    if not ready:
+                        await self._ensure_hosts_container()
+                        ready = True
+                    await self.scan()
+                    told = False
+                except (AzureError, OSError) as exc:
+                    if not told:
+                        log.warning("Function '%s': its storage is not reachable (container "
+                                    "'%s': %s); retrying", self.function_name,
+                                    self.pattern.container, exc.__class__.__name__)
+                        told = True
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval.total_seconds())
                 except TimeoutError:
@@ -95,7 +107,7 @@ class BlobListener:
     async def _ensure_hosts_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError
         try:
-            await self._hosts.create_container()
+            await self._hosts.create_container(retry_total=0)
         except ResourceExistsError:
             pass
 
@@ -106,7 +118,7 @@ class BlobListener:
         try:
             async for blob in self._container.list_blobs(
                     name_starts_with=self.pattern.literal_prefix() or None,
-                    include=["metadata"]):
+                    include=["metadata"], retry_total=0):
                 key = (blob.name, blob.etag)
                 if key in self._done:
                     continue

@@ -125,6 +125,11 @@ def trigger_call(function_name: str, message: Any, body: bytes, queue: str = "")
                        f"New queue message detected on '{queue}'.")
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 class QueueWatcher:
     """Tells the listeners of this host that a message was put on a queue (no waiting)."""
 
@@ -192,7 +197,7 @@ class QueueListener:
                     await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _poll(self) -> None:
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
 
         delay = MIN_POLLING_INTERVAL.total_seconds()
         ceiling = self.options.max_polling_interval.total_seconds()
@@ -202,15 +207,26 @@ class QueueListener:
                 await self._slot.wait()
             self._wake.clear()
             try:
+                # no SDK retries here (its backoff starts at 15 s): the poll itself retries
                 batch = [m async for m in self._queue.receive_messages(
                     messages_per_page=self.options.batch_size,
                     max_messages=self.options.batch_size,
-                    visibility_timeout=int(self.lease.total_seconds()))]
+                    visibility_timeout=int(self.lease.total_seconds()), retry_total=0)]
+                if self._missing_logged:
+                    log.info("Queue '%s' (function '%s') is reachable now", self.queue_name,
+                             self.function_name)
                 self._missing_logged = False
             except ResourceNotFoundError:
                 if not self._missing_logged:
                     log.warning("Queue '%s' (function '%s') does not exist yet; polling until "
                                 "it does", self.queue_name, self.function_name)
+                    self._missing_logged = True
+                batch = []
+            except (AzureError, OSError) as exc:
+                if not self._missing_logged:
+                    log.warning("Function '%s': its storage is not reachable (queue '%s': %s); "
+                                "retrying", self.function_name, self.queue_name,
+                                _first_line(exc))
                     self._missing_logged = True
                 batch = []
             for message in batch:

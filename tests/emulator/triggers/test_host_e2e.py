@@ -153,3 +153,26 @@ def _peek(queue):
         return [m.content for m in queue.peek_messages(max_messages=32)]
     except Exception:
         return None
+
+
+def test_storage_that_is_down_leaves_the_host_serving(tmp_path, emulator_lines):
+    """AzureWebJobsStorage points at nothing (Azurite not started): one line per function, the
+    host serves HTTP and Durable as before and stops promptly."""
+    from emulator.host.child_process import free_port
+
+    port = free_port()
+    down = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+            f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+            f"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+            f"TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+    settings = {"AzureWebJobsStorage": down, "ORDERS": "orders", "MARKERS": str(tmp_path)}
+    host = LocalHost(APP, settings=settings, log_level="info").start_host()
+    try:
+        emulator_lines.wait_for("its storage is not reachable")
+        assert host.wait(host.start("echo", {"n": 1}))["output"] == {"n": 1}
+        state = host.request("GET", "/admin/emulator/triggers").json()
+        assert {q["depth"] for q in state["queues"]} == {None}
+    finally:
+        started = time.monotonic()
+        host.stop_host()
+        assert time.monotonic() - started < 10
