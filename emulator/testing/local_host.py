@@ -266,6 +266,23 @@ class LocalHost:
         return self.wait_until(instance_id, lambda s: s["runtimeStatus"] in TERMINAL,
                                timeout=timeout)
 
+    def run_function(self, name: str, input: Any = None) -> None:
+        """Run a timer-, queue-, blob- or other-triggered function now, as Core Tools'
+        ``POST /admin/functions/{name}`` does (the run happens in the background)."""
+        response = self.request("POST", f"/admin/functions/{quote(name, safe='')}",
+                                json={"input": input})
+        if response.status_code != 202:
+            raise LocalHostError(f"running {name}: HTTP {response.status_code} "
+                                 f"{response.text[:300]}")
+
+    def triggers(self, depths: bool = True) -> dict[str, Any]:
+        """The trigger sources' state: timers, queues (depths unless ``depths=False``), blob
+        listeners, other triggers, functions that are off, recent invocations."""
+        response = self.request("GET", "/admin/emulator/triggers",
+                                params={"depths": str(depths).lower()})
+        response.raise_for_status()
+        return response.json()
+
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> requests.Response:
         """Raise event ``name`` with ``data`` as the raw JSON body (arrives as a dict)."""
         response = self.request("POST", self._instance_path(instance_id,

@@ -221,7 +221,9 @@ def test_watcher_wakes_an_idle_listener(azurite, account, queue_name):
     listener = QueueListener("f", queue_name, account, slow, invoke, watcher=watcher)
 
     async def scenario():
-        await asyncio.sleep(1.0)  # let the backoff grow past a second
+        # An empty queue's waits double from 100 ms (x0.8-1.2): at 3.8 s the listener is in its
+        # sixth wait, which ends 1.2 s later at the earliest; only the wake answers sooner.
+        await asyncio.sleep(3.8)
         q.send_message(b64("now"))
         watcher.notify(queue_name)
         loop = asyncio.get_running_loop()
