@@ -147,19 +147,20 @@ class ScheduleStatus:
     next: datetime
     last_updated: datetime
 
-    def to_json(self) -> dict[str, str]:
-        """The shape the host puts in ``TimerInfo.ScheduleStatus`` (ISO 8601 with offset)."""
-        return {"Last": _iso(self.last), "Next": _iso(self.next),
-                "LastUpdated": _iso(self.last_updated)}
+    def to_json(self, zone: tzinfo = UTC) -> dict[str, str]:
+        """The shape the host puts in ``TimerInfo.ScheduleStatus``: ISO 8601 local times of the
+        schedule's zone with their offset (``2026-12-07T02:00:00+00:00`` in UTC), as Json.NET
+        writes the host's local ``DateTime`` values; never-set times as ``0001-01-01T00:00:00``."""
+        return {"Last": _iso(self.last, zone), "Next": _iso(self.next, zone),
+                "LastUpdated": _iso(self.last_updated, zone)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, str]) -> ScheduleStatus:
         return cls(_parse(data["Last"]), _parse(data["Next"]), _parse(data["LastUpdated"]))
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value > NEVER \
-        else "0001-01-01T00:00:00"
+def _iso(value: datetime, zone: tzinfo = UTC) -> str:
+    return value.astimezone(zone).isoformat() if value > NEVER else "0001-01-01T00:00:00"
 
 
 def _parse(text: str) -> datetime:
@@ -212,5 +213,5 @@ def timer_info_json(schedule: TimerSchedule, status: ScheduleStatus | None,
     """The ``TimerInfo`` JSON the host sends (``TimerRequest`` reads IsPastDue, ScheduleStatus,
     Schedule); ScheduleStatus is null without the monitor, as in the host."""
     return {"Schedule": {"AdjustForDST": True},
-            "ScheduleStatus": status.to_json() if status is not None else None,
+            "ScheduleStatus": status.to_json(schedule.zone) if status is not None else None,
             "IsPastDue": past_due}

@@ -124,8 +124,8 @@ def test_timer_fires_in_skipped_time_and_past_due_after_a_restart(settings, tmp_
     # As if the host had been down over an occurrence: the status says it ran two days ago at
     # 02:00 and was next due yesterday at 02:00. A restart runs it at once, past due.
     today = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0)
-    missed = (today - timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    ran = (today - timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    missed = (today - timedelta(days=1)).isoformat()  # as the host writes it: +00:00
+    ran = (today - timedelta(days=2)).isoformat()
     path.write_text(json.dumps({"nightly": {"Last": ran, "Next": missed, "LastUpdated": ran}}))
     with LocalHost(APP, settings=nightly, state=state, time_skipping="while-waiting") as h:
         status = h.wait(f"nightly-{missed}", timeout=60)

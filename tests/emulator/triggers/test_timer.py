@@ -18,6 +18,7 @@ from emulator.triggers.schedule import (
     after_invocation,
     check_past_due,
     parse_timespan,
+    timer_info_json,
 )
 from emulator.triggers.status_store import JsonFileStatusStore, MemoryStatusStore
 from emulator.triggers.timer_source import TimerSource, TimerSpec
@@ -73,6 +74,16 @@ def test_setting_reference_and_timespan():
 ])
 def test_timespan(text, expected):
     assert parse_timespan(text) == expected
+
+
+def test_status_json_in_the_schedule_zone():
+    s = TimerSchedule.create("0 0 9 * * *", {"WEBSITE_TIME_ZONE": "Europe/Berlin"})
+    status = ScheduleStatus(NEVER, at(2026, 12, 7, 8), at(2026, 12, 6, 12))
+    info = json.loads(json.dumps(timer_info_json(s, status, False)))
+    assert info["ScheduleStatus"] == {"Last": "0001-01-01T00:00:00",
+                                      "Next": "2026-12-07T09:00:00+01:00",
+                                      "LastUpdated": "2026-12-06T13:00:00+01:00"}
+    assert ScheduleStatus.from_json(info["ScheduleStatus"]) == status
 
 
 def test_zone_from_website_time_zone():
@@ -187,8 +198,8 @@ def test_fires_exactly_on_time_in_skipped_time():
     assert fired_at[:3] == [at(2026, 12, 7, 2), at(2026, 12, 8, 2), at(2026, 12, 9, 2)]
     first = timer_request(rec.calls[0])
     assert first.past_due is False
-    assert first.schedule_status["Next"] == "2026-12-07T02:00:00Z"
-    assert timer_request(rec.calls[1]).schedule_status["Last"] == "2026-12-07T02:00:00Z"
+    assert first.schedule_status["Next"] == "2026-12-07T02:00:00+00:00"
+    assert timer_request(rec.calls[1]).schedule_status["Last"] == "2026-12-07T02:00:00+00:00"
 
 
 def test_restart_after_a_missed_occurrence_reports_past_due(tmp_path):
