@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from ..protocol.triggers import TypedValue
 from ..worker.index import FunctionIndex
 from .errors import error_response, json_response
 from .keys import APP
@@ -26,6 +27,13 @@ class TriggerAdmin(Protocol):
     async def run_now(self, name: str, given: Any) -> None: ...
 
     async def snapshot(self, depths: bool = True) -> dict[str, Any]: ...
+
+    # the storage bindings of HTTP functions (blob, queue, table), read before and written after
+    async def read_inputs(self, bindings: list[dict[str, Any]],
+                          data: dict[str, Any]) -> dict[str, TypedValue | None]: ...
+
+    async def write_outputs(self, bindings: list[dict[str, Any]], data: dict[str, Any],
+                            outputs: dict[str, TypedValue | None]) -> None: ...
 
 
 TRIGGERS = web.AppKey("triggers", TriggerAdmin)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..worker.index import TriggeredFunction
-from .bindings import StorageBindings
+from .bindings import BindingSpec, StorageBindings
 from .blob_source import EVENT_GRID_NOTE, BlobListener
 from .connections import StorageConnectionError, resolve_connection
 from .expressions import ExpressionError
@@ -240,6 +240,20 @@ class TriggerHost:
         task = asyncio.get_running_loop().create_task(self._invoke(call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # -- the storage bindings of HTTP functions -----------------------------------------------
+
+    async def read_inputs(self, bindings: list[dict[str, Any]],
+                          data: dict[str, Any]) -> dict[str, Any]:
+        specs = [BindingSpec.from_dict(b) for b in bindings]
+        return {spec.name: await self.bindings.read(spec, data)
+                for spec in specs if spec.direction != "out"}
+
+    async def write_outputs(self, bindings: list[dict[str, Any]], data: dict[str, Any],
+                            outputs: dict[str, Any]) -> None:
+        for spec in (BindingSpec.from_dict(b) for b in bindings):
+            if spec.direction == "out" and spec.name in outputs:
+                await self.bindings.write(spec, data, outputs[spec.name])
 
     # -- what the dashboard shows --------------------------------------------------------------
 

@@ -31,7 +31,8 @@ class HttpFunction:
     client_param: str | None
     wants_context: bool
     pattern: re.Pattern[str]
-    other_inputs: list[str] = field(default_factory=list)
+    other_inputs: list[str] = field(default_factory=list)  # bindings given None
+    bindings: list[dict[str, Any]] = field(default_factory=list)  # storage bindings, as declared
 
 
 @dataclass

@@ -36,6 +36,7 @@ from .timeouts import function_timeout
 
 log = logging.getLogger("emulator")
 
+STORAGE_BINDINGS = frozenset({"blob", "queue", "table"})  # served beside any trigger
 ALL_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"})
 
 
@@ -296,11 +297,14 @@ def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) 
     auth = getattr(trigger, "auth_level", None)
     client_param = None
     others = []
+    storage = []
     for binding in bindings:
         if binding.type == "durableClient":
             client_param = binding.name
         elif binding.type in ("httpTrigger", "http"):
             continue
+        elif binding.type in STORAGE_BINDINGS:
+            storage.append(_binding_dict(binding))
         else:
             others.append(f"{binding.name} ({binding.type})")
     params = _params(user_fn)
@@ -309,7 +313,7 @@ def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) 
         auth_level=str(getattr(auth, "value", auth) or "function"),
         is_async=_is_async(user_fn), request_param=trigger.name, client_param=client_param,
         wants_context="context" in params and trigger.name != "context",
-        pattern=route_pattern(route), other_inputs=others,
+        pattern=route_pattern(route), other_inputs=others, bindings=storage,
     )
 
 

@@ -27,6 +27,7 @@ is a message in its result); the entity call raises when the whole batch fails.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from .invoke import (
 )
 from .loader import LoadedApp
 from .pool import AbandonablePool
-from .triggered import invoke_triggered
+from .triggered import annotations, binding_arguments, binding_outputs, invoke_triggered
 
 # (record, history, encoded history events or None) -> (SDK state, replay result, failure)
 OrchestratorCall = Callable[[InstanceRecord, list[dict[str, Any]], list[str] | None],
@@ -68,6 +69,7 @@ class HttpCall:
     route_params: dict[str, str]
     body: bytes
     client_binding: str | None = None  # the durable client binding's JSON, if it takes one
+    inputs: dict[str, TypedValue | None] = field(default_factory=dict)  # storage inputs
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class HttpReply:
     content_type: str | None = None  # when not in ``headers``
     value: Any = None
     is_json: bool = False
+    outputs: dict[str, TypedValue | None] = field(default_factory=dict)  # storage outputs
 
 
 class Worker(Protocol):
@@ -172,9 +175,18 @@ class InProcessWorker:
             kwargs["context"] = InvocationContext(function.name)
         for other in function.other_inputs:
             kwargs[other.split(" ")[0]] = None
-        result = await call_function(function.name, self._app.code_of(function), kwargs,
-                                     function.is_async, self.pool, timeout)
-        return http_reply(result)
+        code = self._app.code_of(function)
+        outs: dict[str, Any] = {}
+        if function.bindings:
+            extra, outs = binding_arguments(function.bindings, call.inputs, annotations(code))
+            kwargs.update(extra)
+        result = await call_function(function.name, code, kwargs, function.is_async, self.pool,
+                                     timeout)
+        reply = http_reply(result)
+        if function.bindings:
+            http_out = [b for b in function.bindings if b["name"] != "$return"]
+            reply = dataclasses.replace(reply, outputs=binding_outputs(http_out, outs, None))
+        return reply
 
     async def run_triggered(self, function: TriggeredFunction, call: TriggerCall,
                             inputs: dict[str, TypedValue | None], client_binding: str | None,

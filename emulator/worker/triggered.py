@@ -71,7 +71,18 @@ def annotations(fn: Any) -> dict[str, Any]:
     return {k: v for k, v in hints.items() if v is not inspect.Parameter.empty}
 
 
+def _unwrap_optional(annotation: Any) -> Any:
+    """``str | None`` / ``Optional[bytes]`` -> ``str`` / ``bytes`` (None is the missing value)."""
+    args = typing.get_args(annotation)
+    if args and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
+
+
 def _plain(value: TypedValue | None, annotation: Any) -> tuple[bool, Any]:
+    annotation = _unwrap_optional(annotation)
     if value is None:
         return annotation in (str, bytes), None
     if annotation is bytes:
@@ -144,22 +155,41 @@ def output_value(binding: dict[str, Any], value: Any) -> TypedValue | None:
     return TypedValue(DataType(encoded.type), encoded.value)
 
 
-async def invoke_triggered(function: TriggeredFunction, code: Any, call: TriggerCall,
-                           inputs: dict[str, TypedValue | None], client_binding: str | None,
-                           context: Any, pool: AbandonablePool,
-                           timeout: timedelta | None) -> dict[str, TypedValue | None]:
-    """Run a triggered function; the values of its output bindings (by binding name)."""
-    hints = annotations(code)
-    kwargs: dict[str, Any] = {
-        function.trigger_param: trigger_argument(call, hints.get(function.trigger_param))}
+def binding_arguments(bindings: list[dict[str, Any]], inputs: dict[str, TypedValue | None],
+                      hints: dict[str, Any]) -> tuple[dict[str, Any], dict[str, OutValue]]:
+    """The storage bindings' arguments: inputs converted, a ``func.Out`` per output."""
+    kwargs: dict[str, Any] = {}
     outs: dict[str, OutValue] = {}
-    for binding in function.bindings:
+    for binding in bindings:
         name = binding["name"]
         if binding.get("direction") == "out":
             if name != RETURN:
                 outs[name] = kwargs[name] = OutValue()
             continue
         kwargs[name] = input_argument(binding, inputs.get(name), hints.get(name))
+    return kwargs, outs
+
+
+def binding_outputs(bindings: list[dict[str, Any]], outs: dict[str, OutValue],
+                    result: Any) -> dict[str, TypedValue | None]:
+    """What the function set on its outputs (``$return``: what it returned)."""
+    outputs: dict[str, TypedValue | None] = {}
+    for binding in bindings:
+        if binding.get("direction") == "out":
+            name = binding["name"]
+            value = result if name == RETURN else outs[name].get() if name in outs else None
+            outputs[name] = output_value(binding, value)
+    return outputs
+
+
+async def invoke_triggered(function: TriggeredFunction, code: Any, call: TriggerCall,
+                           inputs: dict[str, TypedValue | None], client_binding: str | None,
+                           context: Any, pool: AbandonablePool,
+                           timeout: timedelta | None) -> dict[str, TypedValue | None]:
+    """Run a triggered function; the values of its output bindings (by binding name)."""
+    hints = annotations(code)
+    kwargs, outs = binding_arguments(function.bindings, inputs, hints)
+    kwargs[function.trigger_param] = trigger_argument(call, hints.get(function.trigger_param))
     if function.client_param:
         kwargs[function.client_param] = client_binding
     if function.wants_context:
@@ -169,9 +199,4 @@ async def invoke_triggered(function: TriggeredFunction, code: Any, call: Trigger
     else:
         result = await call_with_timeout(function.name, timeout, pool=pool,
                                          fn=functools.partial(code, **kwargs))
-    outputs: dict[str, TypedValue | None] = {}
-    for binding in function.bindings:
-        if binding.get("direction") == "out":
-            name = binding["name"]
-            outputs[name] = output_value(binding, result if name == RETURN else outs[name].get())
-    return outputs
+    return binding_outputs(function.bindings, outs, result)

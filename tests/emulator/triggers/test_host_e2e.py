@@ -175,3 +175,18 @@ def test_storage_that_is_down_leaves_the_host_serving(tmp_path, emulator_lines):
         started = time.monotonic()
         host.stop_host()
         assert time.monotonic() - started < 10
+
+
+def test_http_function_with_storage_bindings(host, settings, azurite):
+    """An HTTP function's queue output, blob input (a receipt written by the queue function)
+    and table input (rows written by the blob function)."""
+    first = host.request("POST", "/api/orders/h1", json={"item": "lamp"})
+    assert first.status_code == 200
+    assert first.json() == {"previous": None, "rows": first.json()["rows"]}
+    blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
+    eventually(lambda: _download(blobs, "receipts", "h1.json"), what="the queued order's receipt")
+    table = TableClient.from_connection_string(azurite.connection_string, "receipts")
+    eventually(lambda: _entity(table, "r", "h1"), what="the receipt's row")
+    again = host.request("POST", "/api/orders/h1", json={"item": "lamp"}).json()
+    assert json.loads(again["previous"])["item"] == "lamp"
+    assert again["rows"] >= 1

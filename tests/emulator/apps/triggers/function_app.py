@@ -64,3 +64,18 @@ def slow_work(msg: func.QueueMessage) -> None:
 @app.service_bus_queue_trigger(arg_name="message", queue_name="bus-orders", connection="SB")
 def on_bus(message: func.ServiceBusMessage) -> None:
     (Path(os.environ["MARKERS"]) / "bus.txt").write_bytes(message.get_body())
+
+
+@app.route(route="orders/{ref}", methods=["POST"])
+@app.queue_output(arg_name="out", queue_name="%ORDERS%", connection="AzureWebJobsStorage")
+@app.blob_input(arg_name="previous", path="receipts/{ref}.json",
+                connection="AzureWebJobsStorage")
+@app.table_input(arg_name="rows", table_name="receipts", partition_key="r",
+                 connection="AzureWebJobsStorage")
+def http_order(req: func.HttpRequest, out: func.Out[str], previous: str | None,
+               rows: str) -> func.HttpResponse:
+    """HTTP with storage bindings: queues the order; answers what the blob and table hold."""
+    body = req.get_json()
+    out.set(json.dumps({"ref": req.route_params["ref"], **body}))
+    return func.HttpResponse(json.dumps({"previous": previous, "rows": len(json.loads(rows))}),
+                             mimetype="application/json")
