@@ -213,7 +213,7 @@ class QueueListener:
                     max_messages=self.options.batch_size,
                     visibility_timeout=int(self.lease.total_seconds()), retry_total=0)]
                 if self._missing_logged:
-                    log.info("Queue '%s' (function '%s') is reachable now", self.queue_name,
+                    log.info("Queue '%s' (function '%s') is available now", self.queue_name,
                              self.function_name)
                 self._missing_logged = False
             except ResourceNotFoundError:
