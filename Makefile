@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser run serve test lint package lock bench bench-dashboard screenshots clean
+.PHONY: setup browser run serve test test-sdk2 lint package lock bench bench-dashboard screenshots clean
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -47,6 +47,17 @@ serve: setup
 test: setup browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+## test-sdk2: the app's end-to-end tests and the host's 2.x tests on azure-functions-durable 2.x
+## (Python 3.13: PYTHON313=...), in .venv-sdk2
+PYTHON313 ?= python3.13
+SDK2_VENV ?= .venv-sdk2
+test-sdk2: setup
+	test -x $(SDK2_VENV)/bin/python || $(PYTHON313) -m venv $(SDK2_VENV)
+	$(SDK2_VENV)/bin/python -m pip install --quiet -r requirements-sdk2.txt
+	$(SDK2_VENV)/bin/python -m pytest -p no:cacheprovider tests/app/test_e2e_booking.py \
+		tests/app/test_e2e_backup.py tests/app/test_e2e_http.py tests/app/test_e2e_sites.py \
+		tests/emulator/sdk2/test_real_sdk.py tests/emulator/sdk2/test_host_2x.py
 
 lint: setup
 	$(PY) -m ruff check .

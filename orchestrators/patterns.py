@@ -154,15 +154,25 @@ def all_settled(context: Any, tasks: Sequence[Any]) -> Generator[Any, Any, list[
         return [Settled(ok=True, value=value) for value in results]
     except Exception:
         pass
-    while running := [task for task in tasks if not task.is_completed]:
+    while running := [task for task in tasks if not _is_done(task)]:
         try:
             yield context.task_all(running)
         except Exception:
             continue
-    outcomes = []
-    for task in tasks:
-        if isinstance(task.result, Exception):
-            outcomes.append(Settled(ok=False, error=task.result))
-        else:
-            outcomes.append(Settled(ok=True, value=task.result))
-    return outcomes
+    return [_settled(task) for task in tasks]
+
+
+def _is_done(task: Any) -> bool:
+    """SDK 1.x tasks say ``is_completed``; 2.x (durabletask) tasks ``is_complete``."""
+    done = getattr(task, "is_completed", None)
+    return task.is_complete if done is None else done
+
+
+def _settled(task: Any) -> Settled:
+    if hasattr(task, "is_failed"):  # SDK 2.x (durabletask): the outcome behind accessors
+        if task.is_failed:
+            return Settled(ok=False, error=task.get_exception())
+        return Settled(ok=True, value=task.get_result())
+    if isinstance(task.result, Exception):  # SDK 1.x: an exception is the task's result
+        return Settled(ok=False, error=task.result)
+    return Settled(ok=True, value=task.result)

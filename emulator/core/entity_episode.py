@@ -25,6 +25,7 @@ from ..protocol.entities import (
     EntityId,
     EntityProtocolError,
     OperationResult,
+    OrchestrationStart,
     Request,
     batch_trigger_json,
     parse_batch_result,
@@ -52,10 +53,11 @@ class Response:
 
 @dataclass
 class Signal:
-    """A request the entity sent to another entity."""
+    """A request the entity sent to another entity (``at``: when, for a scheduled one)."""
 
     target: EntityId
     request: Request
+    at: datetime | None = None
 
 
 @dataclass
@@ -64,6 +66,7 @@ class BatchOutcome:
     results: list[OperationResult]
     responses: list[Response] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
+    orchestrations: list[OrchestrationStart] = field(default_factory=list)
     failure: str | None = None  # the whole batch failed (every operation got this error)
 
 
@@ -103,7 +106,7 @@ def failed_batch(entity: EntityId, state: EntityState, requests: list[Request], 
 def _outcome(entity: EntityId, new_state: EntityState, requests: list[Request],
              result: BatchResult, now: datetime,
              new_request_id: Callable[[], str]) -> BatchOutcome:
-    outcome = BatchOutcome(new_state, result.results)
+    outcome = BatchOutcome(new_state, result.results, orchestrations=result.orchestrations)
     for request, op_result in zip(requests, result.results, strict=True):
         if request.signal or request.parent is None:
             continue
@@ -112,5 +115,6 @@ def _outcome(entity: EntityId, new_state: EntityState, requests: list[Request],
     for signal in result.signals:
         request = Request(id=new_request_id(), operation=signal.operation, input=signal.input,
                           signal=True, parent=entity.scheduler_id)
-        outcome.signals.append(Signal(signal.target, request))
+        at = h.parse_ts(signal.at) if signal.at else None
+        outcome.signals.append(Signal(signal.target, request, at))
     return outcome

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..protocol import history as h
-from ..protocol.entities import REQUEST_EVENT, Request
+from ..protocol.entities import RELEASE_EVENT, REQUEST_EVENT, Request
 from ..protocol.enums import CONTROL_EVENTS, EventType, RuntimeStatus, WorkKind
 from ..protocol.history import compact, format_ts, parse_ts
 from ..store.base import InstanceRecord
@@ -42,6 +42,7 @@ class EpisodeResult:
     new_work: list[NewWork] = field(default_factory=list)
     completed: bool = False  # reached a terminal status (record.status, record.output)
     continued_as_new: dict[str, Any] | None = None  # the new execution's ExecutionStarted
+    carryover: list[dict[str, Any]] = field(default_factory=list)  # its first EventRaised events
     fired_timers: list[int] = field(default_factory=list)  # timer messages consumed
     notes: list[tuple[int, str]] = field(default_factory=list)  # log lines once committed
 
@@ -175,8 +176,11 @@ def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
         _schedule(result, work, now)
     error = state.get("error")
     if error and replayed.open_tasks == 0:
-        message = f"Orchestrator function '{record.name}' failed: {error}"
+        details = state.get("failureDetails")  # the 2.x SDK's: output is FailureDetails' text
+        message = error if details else f"Orchestrator function '{record.name}' failed: {error}"
         _complete(result, RuntimeStatus.Failed, message, replayed.next_seq, now)
+        if details:
+            result.new_events[-1]["FailureDetails"] = details
         result.notes.append((logging.WARNING, f"failed: {error}"))
     elif not error and state.get("isDone") and replayed.finished \
             and replayed.open_tasks == 0:
@@ -195,9 +199,12 @@ def _schedule(result: EpisodeResult, work: NewWork, now: datetime) -> None:
         event = h.task_scheduled(now, work.seq, work.name, work.input)
     elif work.kind == WorkKind.TIMER:
         event = h.timer_created(now, work.seq, format_ts(work.fire_at))
+    elif work.kind == WorkKind.EVENT:  # the SDK's JSON text, as the gRPC path stores it
+        event = h.event_sent(now, work.seq, work.instance_id, work.name, work.input)
     elif work.kind == WorkKind.ENTITY:
         request = entity_request(work, result.record)
-        event = h.event_sent(now, work.seq, work.instance_id, REQUEST_EVENT, request.to_json())
+        name = RELEASE_EVENT if work.release else REQUEST_EVENT
+        event = h.event_sent(now, work.seq, work.instance_id, name, request.to_json())
     else:
         input_json = json.dumps(work.input) if work.input is not None else None
         event = h.sub_orchestration_created(now, work.seq, work.name, work.instance_id,
@@ -208,8 +215,11 @@ def _schedule(result: EpisodeResult, work: NewWork, now: datetime) -> None:
 
 def entity_request(work: NewWork, record: InstanceRecord) -> Request:
     """The RequestMessage of an entity call or signal the orchestration makes."""
-    return Request.from_orchestrator(work.request_id, work.name, work.input, work.signal,
-                                     record.instance_id, record.execution_id)
+    request = Request.from_orchestrator(work.request_id, work.name or "", work.input,
+                                        work.signal, record.instance_id, record.execution_id)
+    request.lock_set, request.position, request.release = work.lock_set, work.position, \
+        work.release
+    return request
 
 
 def _complete(result: EpisodeResult, status: RuntimeStatus, output: str | None, seq: int,
@@ -233,6 +243,8 @@ def _continue_as_new(result: EpisodeResult, replayed: ReplayResult, now: datetim
         version=record.version)  # continue-as-new keeps the instance's version
     result.new_events.clear()
     result.new_work.clear()
+    result.carryover = [h.event_raised(now, name, input_json)
+                        for name, input_json in replayed.carryover]
     result.notes.append((logging.INFO, "continued as new"))
 
 

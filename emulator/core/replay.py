@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,9 @@ class NewWork:
     version: str | None = None  # sub-orchestrations: the version the action names, if any
     request_id: str | None = None  # ENTITY: the request's id (a call's response carries it)
     signal: bool = False  # ENTITY: one-way
+    lock_set: list[str] | None = None  # ENTITY: a critical section's lock request (2.x SDK)
+    position: int = 0  # ENTITY lock request: the index of instance_id in lock_set
+    release: bool = False  # ENTITY: the end of a critical section (one-way)
 
 
 @dataclass
@@ -70,6 +73,9 @@ class ReplayResult:
     continue_as_new: str | None = None  # the new input text, when the SDK asked for it
     continued: bool = False
     waits_for_events: bool = False  # some action waits for an external event
+    # continue-as-new: events the SDK carries into the new execution (2.x ``save_events``):
+    # (name, input JSON text)
+    carryover: list[tuple[str, str | None]] = field(default_factory=list)
 
     def waits_on_nothing(self, state: dict[str, Any]) -> bool:
         """The SDK is not done, yet every action it returned has completed and none waits for

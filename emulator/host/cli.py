@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="HTTP port (0: pick a free one)")
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
                        help="address to listen on")
+    serve.add_argument("--grpc-port", type=_port, default=0, metavar="PORT",
+                       help="for an app on the 2.x durable SDK: the port of the gRPC endpoint "
+                            "its durable client calls (0: pick a free one)")
     serve.add_argument("--state", default=DEFAULT_STATE, metavar="PATH|:memory:",
                        help="SQLite state file (relative paths: under the app folder), or "
                             ":memory: for no persistence")
@@ -228,7 +231,7 @@ def _serve_logged(args: argparse.Namespace) -> int:
                           max_activities=args.max_activities,
                           max_orchestrators=args.max_orchestrators, threads=args.threads,
                           settings=settings, sdk_dateutil=args.sdk_dateutil,
-                          queue_lease=args.queue_lease)
+                          queue_lease=args.queue_lease, grpc_port=args.grpc_port)
     try:
         return asyncio.run(_run(options))
     except (AppLoadError, StoreError) as exc:
@@ -340,6 +343,6 @@ def _replay(args: argparse.Namespace) -> int:
     if function is None:
         return _fail(f"the app has no orchestrator {name!r} "
                      f"(known: {', '.join(o.name for o in app.orchestrators.values())})")
-    ok, report = check_replay(app.code_of(function), record, history)
+    ok, report = check_replay(app.code_of(function), record, history, sdk=app.sdk)
     print(report)
     return 0 if ok else 1

@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..core.versioning import VersioningConfigError, VersioningSettings
+from ..grpc_api import FacadeOperations, GrpcEndpoint
 from ..http.api import create_app
 from ..http.payloads import RPC_PATH, client_binding
 from ..runtime.assembly import build_engine
@@ -31,6 +32,8 @@ from ..worker.loader import (
     read_local_settings,
     restore_settings,
 )
+from ..worker.sdk2 import SdkGeneration
+from ..worker.seam import InProcessWorker
 from .logs import LogThread
 from .watchdog import DEFAULT_THRESHOLD, LoopWatchdog
 
@@ -58,6 +61,7 @@ class HostOptions:
     sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
     blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
     queue_lease: float | None = None  # seconds a queue message stays leased (None: 30)
+    grpc_port: int = 0  # a 2.x SDK app's gRPC endpoint (0: a free port)
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -78,6 +82,7 @@ class LocalHostServer:
         self.triggers: TriggerHost | None = None
         self._runner: web.AppRunner | None = None
         self._watchdog: LoopWatchdog | None = None
+        self._grpc: GrpcEndpoint | None = None  # started for a 2.x SDK app
         self._previous_env: dict[str, str | None] = {}
         self.versioning = VersioningSettings()
 
@@ -111,9 +116,10 @@ class LocalHostServer:
     async def start(self) -> int:
         options = self.options
         app = self.app or self.prepare()
-        if not options.sdk_dateutil:
-            sdk_speedups.install()
-        sdk_compat.install()
+        if app.sdk == SdkGeneration.V1:  # adaptations of the 1.x SDK's code
+            if not options.sdk_dateutil:
+                sdk_speedups.install()
+            sdk_compat.install()
         limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
@@ -124,6 +130,11 @@ class LocalHostServer:
                                        hub_name=app.hub_name,
                                        versioning=self.versioning)
             operations = Operations(self.engine)
+            if app.sdk == SdkGeneration.V2:  # the 2.x SDK's durable client speaks gRPC
+                self._grpc = GrpcEndpoint(FacadeOperations(operations), host=options.bind,
+                                          port=options.grpc_port)
+                await self._grpc.start()
+                operations.rpc_base_url = self._grpc.rpc_base_url
             self.triggers = self._trigger_host(operations)
             self._runner = web.AppRunner(create_app(operations, app, triggers=self.triggers),
                                          access_log=None,
@@ -131,6 +142,7 @@ class LocalHostServer:
             await self._runner.setup()  # the engine loads the state here
         except BaseException:
             self._close_store()
+            await self._stop_grpc()
             raise
         self.store = None  # the engine owns it now and closes it when it stops
         # A fan-out opens hundreds of connections at once; the default backlog (128) would
@@ -145,6 +157,12 @@ class LocalHostServer:
                           f"{exc.strerror or exc}") from exc
         sockets = site._server.sockets if site._server else []
         self.port = sockets[0].getsockname()[1] if sockets else options.port
+        worker = self.engine.worker
+        if self._grpc is not None and isinstance(worker, InProcessWorker):
+            # Activities with a durable client binding (the 2.x SDK's history export).
+            binding = client_binding(f"http://{options.bind}:{self.port}", app.hub_name)
+            binding["rpcBaseUrl"] = self._grpc.rpc_base_url
+            worker.client_binding = json.dumps(binding)
         if options.blocked_loop_seconds > 0:
             self._watchdog = LoopWatchdog(asyncio.get_running_loop(), Path(options.app_dir),
                                           threshold=options.blocked_loop_seconds)
@@ -177,6 +195,10 @@ class LocalHostServer:
                                skipping=lambda: operations.clock_state().skipping)
         operations.attach_timed_source(triggers.timers, triggers.busy)
         return triggers
+    async def _stop_grpc(self) -> None:
+        grpc, self._grpc = self._grpc, None
+        if grpc is not None:
+            await grpc.stop()
 
     def _log_banner(self, limits: Limits, store: str) -> None:
         app = self.app
@@ -201,6 +223,8 @@ class LocalHostServer:
             lines.append(f"  {name}: not served by the local host")
         for fn in app.triggered.values():
             lines.append(f"  {fn.name}: {fn.trigger_type}")
+        if self._grpc is not None:
+            lines.append(f"Durable client (2.x SDK, gRPC): {self._grpc.rpc_base_url}")
         lines.append(f"Dashboard: {base}/dashboard/")
         log.info("\n".join(lines))
 
@@ -213,6 +237,7 @@ class LocalHostServer:
             self._watchdog.stop()
             self._watchdog = None
         await sdk_compat.close_loop_session()
+        await self._stop_grpc()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -211,6 +211,9 @@ async def host_status(request: web.Request) -> web.Response:
             "defaultVersion": ops.versioning.default_version,
             "versionMatchStrategy": ops.versioning.match_strategy.value,
             "versionFailureStrategy": ops.versioning.failure_strategy.value,
+            # which SDK protocol the app speaks (1.x JSON, 2.x protobuf + gRPC client)
+            "sdk": str(ops.app.sdk),
+            "rpcBaseUrl": ops.rpc_base_url,
         }},
         "emulator": {
             "threadPoolSize": limits.threads,

@@ -50,7 +50,8 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
     if function.client_param:
         port = request.transport.get_extra_info("sockname")[1] if request.transport else 7071
         client = client_binding(origin(request), operations.hub_name)
-        client["rpcBaseUrl"] = f"http://127.0.0.1:{port}{RPC_PATH}/"
+        # 1.x SDK: the management API under /durabletask/; 2.x SDK: the host's gRPC endpoint
+        client["rpcBaseUrl"] = operations.rpc_base_url or f"http://127.0.0.1:{port}{RPC_PATH}/"
         binding = json.dumps(client)
     storage = request.app.get(TRIGGERS) if function.bindings else None
     data = binding_data(params, request.query, body) if storage is not None else {}

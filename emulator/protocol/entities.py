@@ -18,6 +18,8 @@ from . import jsonsafe
 from .history import compact
 
 REQUEST_EVENT = "op"  # EventSent / EventRaised name of every operation request to an entity
+RELEASE_EVENT = "release"  # EventSent name of the end of a critical section
+LOCK_GRANTED = "Lock Acquisition Completed"  # the result of the response granting a lock
 ERROR_TYPE = "Error"  # ResponseMessage.exceptionType the extension writes for a failed operation
 DEFAULT_BATCH_SIZE = 5000  # maxEntityOperationBatchSize outside the consumption plan
 
@@ -93,6 +95,20 @@ class Request:
     signal: bool = False
     parent: str | None = None  # the calling orchestration; None for client signals
     parent_execution: str | None = None
+    # Critical sections (2.x SDK ``lock_entities``): a lock request names every entity to lock
+    # (``lock_set``, '@name@key' ids, sorted) and which one it is for; a release ends it.
+    lock_set: list[str] | None = None
+    position: int = 0
+    release: bool = False
+
+    @property
+    def is_lock(self) -> bool:
+        return self.lock_set is not None
+
+    @property
+    def is_control(self) -> bool:
+        """Handled by the host, not by the entity function: a lock request or a release."""
+        return self.lock_set is not None or self.release
 
     @classmethod
     def from_orchestrator(cls, request_id: str, operation: str, action_input: str | None,
@@ -113,20 +129,28 @@ class Request:
             body["parent"] = self.parent
         if self.parent_execution is not None:
             body["parentExecution"] = self.parent_execution
+        if self.lock_set is not None:
+            body["op"] = None
+            body["lockset"] = [EntityId.parse(e).to_json() for e in self.lock_set]
+            body["pos"] = self.position
+        if self.release:
+            body["release"] = True
         return compact(body)
 
     @classmethod
     def from_json(cls, text: str | None) -> Request:
         try:
             body = json.loads(text or "")
-            if "lockset" in body:
-                raise EntityProtocolError(
-                    "Entity lock requests (critical sections) are not supported: the Python SDK "
-                    "has no lock API (azure-functions-durable-python #277).")
+            lock_set = body.get("lockset")
+            if lock_set is not None:
+                lock_set = [e if isinstance(e, str) else EntityId.of(e["name"], e["key"])
+                            .scheduler_id for e in lock_set]
             return cls(id=str(body["id"]), operation=body.get("op") or "",
                        input=body.get("input"), signal=bool(body.get("signal")),
-                       parent=body.get("parent"), parent_execution=body.get("parentExecution"))
-        except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+                       parent=body.get("parent"), parent_execution=body.get("parentExecution"),
+                       lock_set=lock_set, position=int(body.get("pos") or 0),
+                       release=bool(body.get("release")))
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError, ValueError) as exc:
             raise EntityProtocolError(f"Malformed entity request message {text!r}: {exc}") \
                 from exc
 
@@ -183,6 +207,17 @@ class OutgoingSignal:
     target: EntityId
     operation: str
     input: str | None
+    at: str | None = None  # ISO time of a scheduled signal (2.x SDK entities)
+
+
+@dataclass
+class OrchestrationStart:
+    """A new orchestration an entity starts (2.x SDK entities: ``schedule_new_orchestration``)."""
+
+    name: str
+    instance_id: str | None = None
+    input: str | None = None  # JSON text
+    version: str | None = None
 
 
 @dataclass
@@ -194,6 +229,7 @@ class BatchResult:
     state: str | None
     results: list[OperationResult]
     signals: list[OutgoingSignal] = field(default_factory=list)
+    orchestrations: list[OrchestrationStart] = field(default_factory=list)
 
 
 def parse_batch_result(text: str, batch_size: int) -> BatchResult:
@@ -202,7 +238,11 @@ def parse_batch_result(text: str, batch_size: int) -> BatchResult:
         results = [OperationResult(r.get("result"), bool(r.get("isError")),
                                    float(r.get("duration") or 0)) for r in body["results"]]
         signals = [OutgoingSignal(EntityId.of(s["target"]["name"], s["target"]["key"]),
-                                  s["name"], s.get("input")) for s in body.get("signals") or []]
+                                  s["name"], s.get("input"), s.get("scheduledTime"))
+                   for s in body.get("signals") or []]
+        orchestrations = [OrchestrationStart(o["name"], o.get("instanceId"), o.get("input"),
+                                             o.get("version"))
+                          for o in body.get("orchestrations") or []]
         exists = bool(body["entityExists"])
         state = body.get("entityState") if exists else None
     except (json.JSONDecodeError, TypeError, KeyError, AttributeError, ValueError) as exc:
@@ -211,7 +251,7 @@ def parse_batch_result(text: str, batch_size: int) -> BatchResult:
     if len(results) != batch_size:
         raise EntityProtocolError(f"The entity returned {len(results)} results for a batch of "
                                   f"{batch_size} operations.")
-    return BatchResult(exists, state, results, signals)
+    return BatchResult(exists, state, results, signals, orchestrations)
 
 
 def response_input(result: OperationResult) -> str:

@@ -100,3 +100,4 @@ class WorkKind(StrEnum):
     TIMER = "timer"
     SUB_ORCHESTRATION = "sub-orchestration"
     ENTITY = "entity"  # a call or signal to a durable entity
+    EVENT = "event"  # an event sent to another orchestration (2.x SDK ``send_event``)

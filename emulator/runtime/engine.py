@@ -32,6 +32,7 @@ from ..core.stalls import CommitRetry
 from ..core.versioning import VersioningSettings
 from ..protocol.entities import is_entity_instance
 from ..protocol.enums import EventType, RuntimeStatus
+from ..protocol.history import parse_ts
 from ..store import Batch, MessageRecord, Store, WorkItem
 from ..worker.index import FunctionIndex
 from ..worker.loader import LoadedApp
@@ -88,7 +89,9 @@ class Engine:
             commit=lambda batch: self.commit(Change(batch)), now=clock.now, new_id=self.new_id,
             pool=self.orchestrator_pool, timeout=limits.function_timeout,
             spawn=self.spawn, deliver=self._deliver_all, changed=self._work_finished,
-            waits=self.execution_waits, retries=self.retries))
+            waits=self.execution_waits, retries=self.retries,
+            start_orchestration=lambda start: self.operations.start(
+                start.name, start.input, start.instance_id, version=start.version)))
         # Built by the host and attached (assembly.build_engine): they see this engine
         # through narrow ports (ports.py) and the engine imports neither of them.
         self.orchestrations: Any = None
@@ -231,7 +234,10 @@ class Engine:
         (ExecutionStarted messages were put there when their instance was created); requests
         to entities go to the entity host."""
         if is_entity_instance(message.instance_id):
-            self.entities.deliver(message)
+            if message.visible_at and parse_ts(message.visible_at) > self.clock.now():
+                self.timers.arm(None, message)  # a scheduled signal: delivered when due
+            else:
+                self.entities.deliver(message)
             return
         target = self.instances.get(message.instance_id)
         if target is None:
@@ -283,6 +289,9 @@ class Engine:
 
     # -- timers and activities ----------------------------------------------------------------
     def _timer_due(self, message: MessageRecord) -> None:
+        if is_entity_instance(message.instance_id):
+            self.entities.deliver(message)
+            return
         inst = self.instances.get(message.instance_id)
         if inst is not None:
             inst.inbox.append(Inbound(message.event, message.execution_id, message.id))

@@ -27,18 +27,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.entity_episode import BatchOutcome, EntityState, failed_batch, run_batch
+from ..core.entity_locks import Lock, runnable
+from ..core.entity_locks import apply as apply_lock
 from ..core.errors import BadRequest, StoreUnavailable
 from ..core.stalls import CommitRetry
 from ..protocol import history as h
 from ..protocol.entities import (
     DEFAULT_BATCH_SIZE,
+    LOCK_GRANTED,
     REQUEST_EVENT,
     EntityId,
     EntityProtocolError,
+    OrchestrationStart,
     Request,
     is_entity_instance,
 )
-from ..protocol.history import parse_ts
+from ..protocol.history import compact, format_ts, parse_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
 from ..worker.pool import AbandonablePool
 from ..worker.seam import Worker
@@ -66,6 +70,8 @@ class EntityLinks:
     # Whether an orchestration execution still waits for responses (instance id, execution id).
     waits: Callable[[str, str | None], bool] = lambda instance_id, execution_id: True
     retries: CommitRetry | None = None  # batches whose commit failed (None: not retried)
+    # Start an orchestration an entity asked for (name, instance id or None, input, version).
+    start_orchestration: Callable[[OrchestrationStart], None] | None = None
 
 
 @dataclass
@@ -78,6 +84,12 @@ class _Entity:
     # (until the host restarts).
     stalled: bool = False
     commit_failures: int = 0  # consecutive batches whose commit failed
+    # A critical section (2.x SDK ``lock_entities``, core/entity_locks.py); kept in memory.
+    lock: Lock = field(default_factory=Lock)
+
+    def ready(self) -> list[tuple[int, Request]]:
+        """The requests that may run now, in arrival order."""
+        return runnable(self.lock, self.inbox)
 
 
 def batch_size(host_json: dict[str, Any]) -> int:
@@ -104,7 +116,10 @@ class EntityHost:
             self._get(EntityId.parse(record.entity_id)).record = record
         for message in snapshot.messages:
             if is_entity_instance(message.instance_id):
-                self.deliver(message, start=False)
+                if message.visible_at:  # a scheduled signal: the engine holds it until due
+                    self.links.deliver([message])
+                else:
+                    self.deliver(message, start=False)
         for entity in self.entities.values():
             self._schedule(entity)
 
@@ -116,7 +131,7 @@ class EntityHost:
 
     def busy(self) -> bool:
         """Some entity has requests queued or a batch running."""
-        return any(e.running or (e.inbox and not e.stalled) for e in self.entities.values())
+        return any(e.running or (e.ready() and not e.stalled) for e in self.entities.values())
 
     # -- requests ----------------------------------------------------------------------------
     def unknown_function(self, name: str) -> str | None:
@@ -129,12 +144,16 @@ class EntityHost:
         return (f"The function '{name}' doesn't exist, is disabled, or is not an entity "
                 f"function. Additional info: {info}")
 
-    def request_message(self, target: EntityId, request: Request) -> MessageRecord:
-        """The message that carries ``request`` to ``target`` (an EventRaised named 'op')."""
+    def request_message(self, target: EntityId, request: Request,
+                        at: datetime | None = None) -> MessageRecord:
+        """The message that carries ``request`` to ``target`` (an EventRaised named 'op');
+        ``at``: a scheduled signal, delivered then."""
         event = h.event_raised(self.links.now(), REQUEST_EVENT, request.to_json())
-        return MessageRecord(self.links.new_id(), target.scheduler_id, event)
+        return MessageRecord(self.links.new_id(), target.scheduler_id, event,
+                             format_ts(at) if at is not None else None)
 
-    def signal(self, entity: EntityId, operation: str, input_text: str | None) -> None:
+    def signal(self, entity: EntityId, operation: str, input_text: str | None,
+               at: datetime | None = None) -> None:
         """A client's one-way request: committed before this returns, then queued."""
         try:
             entity.check_key()
@@ -145,9 +164,9 @@ class EntityHost:
             raise EntityRequestError(unknown)
         request = Request(id=str(uuid.uuid4()), operation=operation, input=input_text,
                           signal=True)
-        message = self.request_message(entity, request)
+        message = self.request_message(entity, request, at)
         self.links.commit(Batch(put_messages=[message]))
-        self.deliver(message)
+        self.links.deliver([message])  # the engine holds a scheduled one until it is due
 
     def deliver(self, message: MessageRecord, *, start: bool = True) -> None:
         """Queue a committed request message for its entity."""
@@ -204,17 +223,27 @@ class EntityHost:
 
     # -- batches -----------------------------------------------------------------------------
     def _schedule(self, entity: _Entity) -> None:
-        if entity.inbox and not entity.running and not entity.stalled:
+        if entity.ready() and not entity.running and not entity.stalled:
             entity.running = True
             self.links.spawn(self._run(entity))
 
     async def _run(self, entity: _Entity) -> None:
         retries = self.links.retries
         try:
-            while entity.inbox:
-                taken = entity.inbox[:self.batch_size]
+            while ready := entity.ready():
+                first_id, first = ready[0]
+                if first.is_control:
+                    self._control(entity, first_id, first)
+                    entity.inbox = [(m, r) for m, r in entity.inbox if m != first_id]
+                    continue
+                taken = []
+                for item in ready[:self.batch_size]:
+                    if item[1].is_control:
+                        break
+                    taken.append(item)
                 await self._batch(entity, taken)
-                del entity.inbox[:len(taken)]
+                done = {mid for mid, _ in taken}
+                entity.inbox = [(m, r) for m, r in entity.inbox if m not in done]
                 if entity.commit_failures and retries is not None:
                     log.warning("[%s] the batch committed after %d failed attempt(s)",
                                 entity.entity, retries.succeeded(entity))
@@ -239,6 +268,24 @@ class EntityHost:
         finally:
             entity.running = False
             self.links.changed()
+
+    def _control(self, entity: _Entity, message_id: int, request: Request) -> None:
+        """A lock request or a release, handled by the host as the extension's scheduler does:
+        a lock request locks the entity for its orchestration and goes on to the next entity of
+        its lock set; the last one answers the orchestration that the lock is granted."""
+        outgoing: list[MessageRecord] = []
+        step = apply_lock(entity.lock, request)
+        if step.forward is not None:
+            outgoing.append(self.request_message(EntityId.parse(step.forward_to), step.forward))
+        elif step.granted:
+            granted = h.event_raised(self.links.now(), request.id,
+                                     compact({"result": LOCK_GRANTED}))
+            outgoing.append(MessageRecord(self.links.new_id(), request.parent, granted, None,
+                                          request.parent_execution))
+        self.links.commit(Batch(delete_messages=[message_id], put_messages=outgoing))
+        log.info("[%s] %s by %s", entity.entity,
+                 "released" if request.release else "locked", request.parent)
+        self.links.deliver(outgoing)
 
     async def _batch(self, entity: _Entity, taken: list[tuple[int, Request]]) -> None:
         started = time.perf_counter()
@@ -271,7 +318,7 @@ class EntityHost:
         responses = [MessageRecord(self.links.new_id(), r.instance_id, r.event, None,
                                    r.execution_id) for r in outcome.responses
                      if self.links.waits(r.instance_id, r.execution_id)]
-        signals = [self.request_message(s.target, s.request) for s in outcome.signals]
+        signals = [self.request_message(s.target, s.request, s.at) for s in outcome.signals]
         batch.put_messages.extend(responses + signals)
         self.links.commit(batch)
         entity.record = record
@@ -283,9 +330,21 @@ class EntityHost:
                  f", {errors} failed" if errors else "")
         if outcome.failure:
             log.warning("[%s] the batch failed: %s", entity.entity, outcome.failure)
-        self.links.deliver(responses)
-        for message in signals:
-            self.deliver(message)
+        self.links.deliver(responses + signals)
+        for start in outcome.orchestrations:
+            self._start_orchestration(entity, start)
+
+    def _start_orchestration(self, entity: _Entity, start: OrchestrationStart) -> None:
+        """After the batch's commit, as the extension sends the start message after it."""
+        if self.links.start_orchestration is None:
+            log.error("[%s] cannot start orchestration '%s': not supported here", entity.entity,
+                      start.name)
+            return
+        try:
+            self.links.start_orchestration(start)
+        except Exception as exc:  # an unknown orchestrator, a taken instance id
+            log.error("[%s] could not start orchestration '%s': %s", entity.entity,
+                      start.name, exc)
 
     def _timed_out(self, entity: _Entity, state: EntityState, requests: list[Request],
                    now: datetime, future: Any) -> BatchOutcome:

@@ -75,8 +75,9 @@ class Management:
 
     # -- operations --------------------------------------------------------------------------
     def start(self, name: str, input_json: str | None, instance_id: str | None = None, *,
-              version: str | None = None) -> str:
-        """Start an instance of orchestration ``version`` (None: host.json's defaultVersion)."""
+              version: str | None = None, start_at: datetime | None = None) -> str:
+        """Start an instance of orchestration ``version`` (None: host.json's defaultVersion);
+        ``start_at``: a scheduled start (Pending until then)."""
         engine = self.engine
         function = engine.app.orchestrator(name)
         if function is None:
@@ -93,7 +94,7 @@ class Management:
             engine.plan_forget(existing, change)
         version = engine.versioning.version_for_new_instance(version)
         engine.orchestrations.plan_create(change, function.name, instance_id, input_json,
-                                          version=version)
+                                          version=version, start_at=start_at)
         engine.commit(change)
         log.info("[%s %s] scheduled%s", function.name, instance_id,
                  f" (version {version})" if version else "")

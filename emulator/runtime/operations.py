@@ -44,6 +44,8 @@ class Operations:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # Where a 2.x SDK app's durable client calls (the host's gRPC endpoint), once started.
+        self.rpc_base_url: str | None = None
 
     # -- the host ------------------------------------------------------------------------------
     @property
@@ -105,8 +107,9 @@ class Operations:
         return self._engine.operations.get_active(instance_id)
 
     def start_instance(self, name: str, input_json: str | None, instance_id: str | None, *,
-                       version: str | None = None) -> str:
-        return self._engine.operations.start(name, input_json, instance_id, version=version)
+                       version: str | None = None, start_at: datetime | None = None) -> str:
+        return self._engine.operations.start(name, input_json, instance_id, version=version,
+                                             start_at=start_at)
 
     def raise_event(self, instance_id: str, event: str, input_json: str) -> None:
         self._engine.operations.raise_event(instance_id, event, input_json)
@@ -138,9 +141,11 @@ class Operations:
         return await self._engine.wait_for(instance, until, timeout)
 
     # -- entities ------------------------------------------------------------------------------
-    def signal_entity(self, entity: EntityId, operation: str, input_text: str | None) -> None:
-        """A client's one-way request (``EntityRequestError`` when it cannot be taken)."""
-        self._engine.entities.signal(entity, operation, input_text)
+    def signal_entity(self, entity: EntityId, operation: str, input_text: str | None,
+                      at: datetime | None = None) -> None:
+        """A client's one-way request (``EntityRequestError`` when it cannot be taken); ``at``:
+        a scheduled signal, delivered then."""
+        self._engine.entities.signal(entity, operation, input_text, at)
 
     def read_entity(self, entity: EntityId) -> EntityRecord | None:
         return self._engine.entities.read(entity)

@@ -56,9 +56,10 @@ class Orchestrations:
     # -- creating instances ----------------------------------------------------------------
     def plan_create(self, change: Change, name: str, instance_id: str, input_json: str | None,
                     parent: dict[str, Any] | None = None, *,
-                    version: str | None = None) -> Instance:
+                    version: str | None = None, start_at: datetime | None = None) -> Instance:
         """Add a new Pending instance (of orchestration ``version``) and its ExecutionStarted
-        message to ``change``; the instance is registered and queued once the change commits."""
+        message to ``change``; the instance is registered and queued once the change commits.
+        ``start_at`` (a scheduled start): the message waits on the timer queue until then."""
         engine = self.engine
         now = engine.clock.now()
         execution_id = uuid.uuid4().hex
@@ -78,13 +79,20 @@ class Orchestrations:
         started = h.execution_started(now, name=name, instance_id=instance_id,
                                       execution_id=execution_id, input_json=input_json,
                                       parent=parent_event, version=version)
-        message = MessageRecord(engine.new_id(), instance_id, started, None, execution_id)
+        later = start_at is not None and start_at > now
+        if later:
+            started["ScheduledStartTime"] = format_ts(start_at)
+        message = MessageRecord(engine.new_id(), instance_id, started,
+                                format_ts(start_at) if later else None, execution_id)
         change.batch.put_instances.append(record)
         change.batch.put_messages.append(message)
-        inst.inbox.append(Inbound(started, execution_id, message.id))
+        if not later:
+            inst.inbox.append(Inbound(started, execution_id, message.id))
 
         def register() -> None:
             engine.instances[instance_id] = inst
+            if later:
+                engine.deliver(message)  # armed on the timer queue
             engine.mark_ready(inst)
             engine.emit(inst)
         change.then(register)
@@ -157,6 +165,7 @@ class Orchestrations:
         record = result.record
         now = result.now
         restarted: Inbound | None = None
+        carryover: list[Inbound] = []
         if result.continued_as_new is not None:
             started = result.continued_as_new
             message = MessageRecord(engine.new_id(), inst.id, started, None,
@@ -164,6 +173,11 @@ class Orchestrations:
             batch.put_messages.append(message)
             batch.reset_history.append(inst.id)
             restarted = Inbound(started, record.execution_id, message.id)
+            for event in result.carryover:  # events the SDK keeps for the new execution
+                carried = MessageRecord(engine.new_id(), inst.id, event, None,
+                                        record.execution_id)
+                batch.put_messages.append(carried)
+                carryover.append(Inbound(event, record.execution_id, carried.id))
         elif result.texts:
             batch.append_history.append((inst.id, len(inst.history), result.texts))
         fired = set(result.fired_timers)
@@ -186,9 +200,13 @@ class Orchestrations:
                                       record.execution_id)
                 batch.put_messages.append(timer)
                 timers.append(timer)
+            elif work.kind == WorkKind.EVENT:  # dropped if no such instance, as in DTFx
+                outgoing.append(MessageRecord(engine.new_id(), work.instance_id,
+                                              h.event_raised(now, work.name, work.input)))
             elif work.kind == WorkKind.ENTITY:
                 outgoing.append(engine.entities.request_message(
-                    EntityId.parse(work.instance_id), entity_request(work, record)))
+                    EntityId.parse(work.instance_id), entity_request(work, record),
+                    work.fire_at if work.signal else None))
             else:
                 failure = self._plan_child(change, inst, record, work, now, created)
                 if failure is not None:
@@ -211,7 +229,7 @@ class Orchestrations:
             if restarted is not None:
                 inst.history.clear()
                 inst.history_json.clear()
-                inst.inbox.insert(0, restarted)
+                inst.inbox[0:0] = [restarted, *carryover]
             else:
                 inst.history.extend(result.new_events)
                 inst.history_json.extend(result.texts)

@@ -7,6 +7,7 @@ imports none of them and none of them imports the engine. ``Engine`` satisfies e
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ class OrchestrationStarter(Protocol):
 
     def plan_create(self, change: Change, name: str, instance_id: str, input_json: str | None,
                     parent: dict[str, Any] | None = None, *,
-                    version: str | None = None) -> Instance: ...
+                    version: str | None = None, start_at: datetime | None = None
+                    ) -> Instance: ...
 
 
 class ManagementPort(InstancesPort, Protocol):

@@ -56,9 +56,11 @@ class TimerQueue:
         self._sources.append(source)
         self.poke()
 
-    def arm(self, inst: Instance, message: MessageRecord) -> None:
+    def arm(self, inst: Instance | None, message: MessageRecord) -> None:
+        """``inst`` None: a delayed message to an entity (nothing drops it early)."""
         self._messages[message.id] = message
-        inst.timers.add(message.id)
+        if inst is not None:
+            inst.timers.add(message.id)
         due = parse_ts(message.visible_at)
         heapq.heappush(self._heap, (due, message.id))
         if self._sleeping_until is None or due < self._sleeping_until:

@@ -52,8 +52,7 @@ class LocalHost:
         subprocess: run ``python -m emulator`` in a child process instead of in process.
         max_activities, max_orchestrators, threads: override host.json limits.
         log_level: the host's log level (``warning`` keeps test output short).
-        queue_lease: seconds a queue message being run stays invisible (default 30): a
-            message held by a killed host comes back after it.
+        queue_lease: seconds a running queue message stays invisible (default 30).
     """
 
     def __init__(self, app_dir: str | os.PathLike[str] = REPO_ROOT, *,
@@ -70,6 +69,7 @@ class LocalHost:
         self.log_level = log_level
         self.base_url = ""
         self.http = requests.Session()
+        self._sdk_generation: str | None = None  # the app's durable SDK, once asked
         self.process: Any = None
         self.server: LocalHostServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -183,20 +183,31 @@ class LocalHost:
               version: str | None = None) -> str:
         """Start orchestration ``name`` with ``input``; its instance id.
 
-        The input is encoded as the SDK's ``DurableOrchestrationClient.start_new`` sends it (a
-        JSON string holding the JSON text), so any JSON value arrives intact, strings included.
+        The input is encoded as the app's SDK client sends it, so any JSON value arrives
+        intact, strings included: the 1.x ``DurableOrchestrationClient.start_new`` sends a JSON
+        string holding the JSON text, the 2.x client the JSON text itself.
         ``version`` overrides host.json's ``defaultVersion`` (``start_new(version=)``).
         """
         path = f"{WEBHOOK_PATH}/orchestrators/{quote(name, safe='')}"
         if instance_id:
             path += f"/{quote(instance_id, safe='')}"
-        body = None if input is None else json.dumps(json.dumps(input))
+        if self._sdk() == "2.x":  # the 2.x client sends the JSON text itself (gRPC)
+            body = None if input is None else json.dumps(input)
+        else:
+            body = None if input is None else json.dumps(json.dumps(input))
         response = self.request("POST", path, data=body,
                                 params={"version": version} if version is not None else None,
                                 headers={"Content-Type": "application/json"})
         if response.status_code != 202:
             raise LocalHostError(f"start {name}: HTTP {response.status_code} {response.text}")
         return response.json()["id"]
+
+    def _sdk(self) -> str:
+        """The app's durable SDK generation, as the host reports it (asked once)."""
+        if self._sdk_generation is None:
+            info = self.request("GET", "/admin/host/status").json()
+            self._sdk_generation = info["extensions"]["durableTask"].get("sdk", "1.x")
+        return self._sdk_generation
 
     def status(self, instance_id: str, *, history: bool = False,
                waiting: float | None = None) -> dict[str, Any] | None:
@@ -276,8 +287,7 @@ class LocalHost:
                                  f"{response.text[:300]}")
 
     def triggers(self, depths: bool = True) -> dict[str, Any]:
-        """The trigger sources' state: timers, queues (depths unless ``depths=False``), blob
-        listeners, other triggers, functions that are off, recent invocations."""
+        """The trigger sources' state (``GET /admin/emulator/triggers``)."""
         response = self.request("GET", "/admin/emulator/triggers",
                                 params={"depths": str(depths).lower()})
         response.raise_for_status()

@@ -76,6 +76,10 @@ def format_timeline(record: dict[str, Any], history: list[dict[str, Any]]) -> st
             detail = f"fires at {event['FireAt']} (+{due:.3f}s)"
         elif kind == EventType.TIMER_FIRED:
             name += f" #{event.get('TimerId')}"
+        elif kind == EventType.EVENT_SENT and not str(event.get("InstanceId")).startswith("@"):
+            name += f" #{event['EventId']}"  # an event to another orchestration
+            detail = (f"{event.get('InstanceId')}  event {event.get('Name')!r}  "
+                      f"input={_short(event.get('Input'))}")
         elif kind == EventType.EVENT_SENT:
             name += f" #{event['EventId']}"
             detail = f"{event.get('InstanceId')}  {_entity_request(event.get('Input'))}"

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .sdk2.detect import SdkGeneration
 from .timeouts import function_timeout
 
 
@@ -54,6 +55,7 @@ class ActivityFunction:
     is_async: bool
     input_param: str
     wants_context: bool
+    client_param: str | None = None  # a durable client binding (2.x SDK: history export)
 
 
 @dataclass
@@ -85,6 +87,7 @@ class FunctionIndex:
     host_json: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
     triggered: dict[str, TriggeredFunction] = field(default_factory=dict)  # by lower-case name
+    sdk: SdkGeneration = SdkGeneration.V1  # the durable SDK the app is written for
 
     def orchestrator(self, name: str) -> OrchestratorFunction | None:
         """Function names are case-insensitive in the Functions host."""

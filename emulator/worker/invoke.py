@@ -160,13 +160,17 @@ def invoke_entity(fn: Any, trigger: str) -> str:
 
 
 async def invoke_activity(activity: ActivityFunction, fn: Any, input_text: str | None,
-                          pool: AbandoningExecutor, timeout: timedelta | None) -> str | None:
+                          pool: AbandoningExecutor, timeout: timedelta | None,
+                          client_binding: str | None = None) -> str | None:
     """Decode the input as the worker does, call the activity (async on the loop, sync in the
     pool) for at most ``timeout`` and return its result as JSON text; exceptions (and
-    ``FunctionTimeout``) propagate to the caller."""
+    ``FunctionTimeout``) propagate to the caller. ``client_binding``: the durable client
+    binding's JSON, for an activity that takes one."""
     kwargs = {activity.input_param: decode_activity_input(input_text)}
     if activity.wants_context:
         kwargs["context"] = InvocationContext(activity.function_name)
+    if activity.client_param:
+        kwargs[activity.client_param] = client_binding
     returned = await call_function(activity.function_name, fn, kwargs,
                                    activity.is_async, pool, timeout)
     return encode_activity_result(returned)

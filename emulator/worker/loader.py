@@ -32,6 +32,7 @@ from .index import (
     OrchestratorFunction,
     TriggeredFunction,
 )
+from .sdk2.detect import app_generation
 from .timeouts import function_timeout
 
 log = logging.getLogger("emulator")
@@ -250,9 +251,10 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
             if name.lower() in activities:
                 raise AppLoadError(f"Two activity functions are named {name!r}")
             params = _params(user_fn)
+            client = next((b.name for b in bindings if b.type == "durableClient"), None)
             activities[name.lower()] = ActivityFunction(
                 name, fname, _is_async(user_fn), trigger.name,
-                "context" in params and trigger.name != "context")
+                "context" in params and trigger.name != "context", client)
         elif ttype == "entityTrigger":
             name = getattr(trigger, "entity_name", None) or fname
             if name.lower() in entities:
@@ -263,7 +265,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
 
     _check_routes(http)
     return LoadedApp(app_dir, http, orchestrators, activities, entities, host_json, skipped,
-                     triggered, module=module, code=code)
+                     triggered, sdk=app_generation(functions), module=module, code=code)
 
 
 def _binding_dict(binding: Any) -> dict[str, Any]:

@@ -27,8 +27,10 @@ is a message in its result); the entity call raises when the whole batch fails.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,6 +41,7 @@ import azure.functions as func
 from ..core.replay import ReplayResult
 from ..protocol.triggers import TriggerCall, TypedValue
 from ..store.base import InstanceRecord
+from . import sdk2
 from .index import ActivityFunction, FunctionIndex, HttpFunction, TriggeredFunction
 from .invoke import (
     InvocationContext,
@@ -50,6 +53,7 @@ from .invoke import (
 )
 from .loader import LoadedApp
 from .pool import AbandonablePool
+from .sdk2 import SdkGeneration
 from .triggered import annotations, binding_arguments, binding_outputs, invoke_triggered
 
 # (record, history, encoded history events or None) -> (SDK state, replay result, failure)
@@ -139,6 +143,14 @@ class InProcessWorker:
         self._app = app
         # Synchronous functions; a call past functionTimeout gives its thread up (replaced).
         self.pool = AbandonablePool(max(1, threads), "functions")
+        # The durable client binding's JSON for activities that take one (the host sets it
+        # once its endpoints listen).
+        self.client_binding: str | None = None
+        # A 2.x app's async functions run on a loop of their own, as in the Python worker: its
+        # durable client may block that loop on a synchronous call to the host's gRPC endpoint,
+        # which runs on the host's loop.
+        self._v2 = getattr(app, "sdk", SdkGeneration.V1) == SdkGeneration.V2
+        self._app_loop: AppLoop | None = AppLoop() if self._v2 else None
 
     @property
     def app(self) -> LoadedApp:
@@ -147,18 +159,28 @@ class InProcessWorker:
     def orchestrator(self, name: str) -> OrchestratorCall:
         function = self._app.orchestrator(name)
         code = self._app.code_of(function) if function else None
+        if self._v2:  # protobuf in, protobuf out (sdk2/)
+            return functools.partial(sdk2.invoke_orchestrator,
+                                     sdk2.in_process(code) if code else None)
         return functools.partial(invoke_orchestrator, code)
 
     def entity(self, name: str) -> EntityCall | None:
         function = self._app.entity(name)
         if function is None:
             return None
+        if self._v2:
+            return sdk2.entity_invoker(sdk2.in_process(self._app.code_of(function)))
         return functools.partial(invoke_entity, self._app.code_of(function))
 
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
-        return await invoke_activity(activity, self._app.code_of(activity), input_text, self.pool,
-                                     timeout)
+        if input_text is None and self._v2:
+            input_text = "null"  # a 2.x activity scheduled without input (1.x always sends one)
+        code = self._app.code_of(activity)
+        if self._app_loop is not None and activity.is_async:
+            code = self._app_loop.wrap(code)
+        return await invoke_activity(activity, code, input_text, self.pool, timeout,
+                                     self.client_binding)
 
     def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
         return activity_failure(name, exc)
@@ -176,9 +198,12 @@ class InProcessWorker:
         for other in function.other_inputs:
             kwargs[other.split(" ")[0]] = None
         code = self._app.code_of(function)
+        if self._app_loop is not None and function.is_async:
+            code = self._app_loop.wrap(code)
         outs: dict[str, Any] = {}
         if function.bindings:
-            extra, outs = binding_arguments(function.bindings, call.inputs, annotations(code))
+            extra, outs = binding_arguments(function.bindings, call.inputs,
+                                            annotations(self._app.code_of(function)))
             kwargs.update(extra)
         result = await call_function(function.name, code, kwargs, function.is_async, self.pool,
                                      timeout)
@@ -191,9 +216,12 @@ class InProcessWorker:
     async def run_triggered(self, function: TriggeredFunction, call: TriggerCall,
                             inputs: dict[str, TypedValue | None], client_binding: str | None,
                             timeout: timedelta | None) -> dict[str, TypedValue | None]:
-        return await invoke_triggered(function, self._app.code_of(function), call, inputs,
-                                      client_binding, InvocationContext(function.name),
-                                      self.pool, timeout)
+        code = self._app.code_of(function)
+        wrapped = self._app_loop.wrap(code) if self._app_loop is not None and \
+            function.is_async else code
+        return await invoke_triggered(function, wrapped, call, inputs, client_binding,
+                                      InvocationContext(function.name), self.pool, timeout,
+                                      hints_of=code)
 
     @property
     def replaced_threads(self) -> int:
@@ -201,6 +229,28 @@ class InProcessWorker:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._app_loop is not None:
+            self._app_loop.close()
+
+
+class AppLoop:
+    """An event loop in a thread of its own for the app's ``async def`` functions."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="app-loop",
+                                        daemon=True)
+        self._thread.start()
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` as a coroutine function of the caller's loop that runs on this one."""
+        async def on_app_loop(**kwargs: Any) -> Any:
+            future = asyncio.run_coroutine_threadsafe(fn(**kwargs), self.loop)
+            return await asyncio.wrap_future(future)
+        return on_app_loop
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 def http_reply(result: Any) -> HttpReply:
@@ -220,5 +270,5 @@ def http_reply(result: Any) -> HttpReply:
     return HttpReply(value=result, is_json=True)
 
 
-__all__ = ["EntityCall", "HttpCall", "HttpReply", "InProcessWorker", "OrchestratorCall",
-           "Worker", "http_reply"]
+__all__ = ["AppLoop", "EntityCall", "HttpCall", "HttpReply", "InProcessWorker",
+           "OrchestratorCall", "Worker", "http_reply"]

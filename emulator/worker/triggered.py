@@ -184,10 +184,11 @@ def binding_outputs(bindings: list[dict[str, Any]], outs: dict[str, OutValue],
 
 async def invoke_triggered(function: TriggeredFunction, code: Any, call: TriggerCall,
                            inputs: dict[str, TypedValue | None], client_binding: str | None,
-                           context: Any, pool: AbandonablePool,
-                           timeout: timedelta | None) -> dict[str, TypedValue | None]:
-    """Run a triggered function; the values of its output bindings (by binding name)."""
-    hints = annotations(code)
+                           context: Any, pool: AbandonablePool, timeout: timedelta | None,
+                           hints_of: Any = None) -> dict[str, TypedValue | None]:
+    """Run a triggered function; the values of its output bindings (by binding name).
+    ``hints_of``: the function whose annotations count when ``code`` wraps it."""
+    hints = annotations(hints_of or code)
     kwargs, outs = binding_arguments(function.bindings, inputs, hints)
     kwargs[function.trigger_param] = trigger_argument(call, hints.get(function.trigger_param))
     if function.client_param:

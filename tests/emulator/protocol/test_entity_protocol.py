@@ -185,9 +185,15 @@ def test_parse_batch_result_checks_the_result_count():
         parse_batch_result('{"entityExists": false, "results": []}', 2)
 
 
-def test_lock_requests_get_a_named_error():
-    with pytest.raises(EntityProtocolError, match="#277"):
-        Request.from_json('{"id": "x", "lockset": [{"name": "a", "key": "b"}], "pos": 0}')
+def test_lock_requests_carry_their_lock_set_and_position():
+    """The 2.x SDK's critical sections: the extension's RequestMessage with lockset and pos."""
+    request = Request.from_json('{"op": null, "id": "x", "parent": "o", '
+                                '"lockset": [{"name": "A", "key": "b"}, "@c@d"], "pos": 1}')
+    assert (request.lock_set, request.position, request.is_control) == (
+        ["@a@b", "@c@d"], 1, True)
+    assert Request.from_json(request.to_json()) == request
+    release = Request.from_json('{"id": "x", "parent": "o", "release": true}')
+    assert release.release and release.is_control and not release.is_lock
 
 
 # -- the orchestrator side ------------------------------------------------------------------------

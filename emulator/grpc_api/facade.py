@@ -1,0 +1,172 @@
+"""``ManagementOperations`` over the runtime's operations facade (``runtime.operations``): the
+gRPC edge's calls become the facade's management operations, and instances / entities become
+the edge's plain views.
+
+Payloads pass through as the JSON text the 2.x client sent (the gRPC path of the extension
+stores them so); waits park on the runtime's waiters (no polling) and count as a waiting client
+for while-waiting time skipping, as the HTTP edge's long polls do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ..core.errors import BadRequest
+from ..protocol.entities import EntityId, EntityProtocolError
+from ..protocol.enums import EventType, RuntimeStatus
+from ..protocol.history import parse_ts
+from ..runtime.operations import Operations
+from .operations import EntityPage, EntityView, FailureView, InstancePage, InstanceView
+
+__all__ = ["FacadeOperations", "instance_view"]
+
+WAIT_SECONDS = 365 * 24 * 3600.0  # a gRPC wait ends with its deadline or the client's cancel
+
+
+def _failure(record: Any, history: Sequence[dict[str, Any]]) -> FailureView | None:
+    if record.status != RuntimeStatus.Failed:
+        return None
+    for event in reversed(history):
+        if event["EventType"] == EventType.EXECUTION_COMPLETED:
+            details = event.get("FailureDetails")
+            if details:
+                return FailureView(details.get("ErrorType") or "",
+                                   details.get("ErrorMessage") or "",
+                                   details.get("StackTrace"))
+            break
+    return FailureView("OrchestrationFailure", record.output or "")
+
+
+def instance_view(inst: Any) -> InstanceView:
+    record = inst.record
+    return InstanceView(
+        instance_id=record.instance_id, name=record.name, status=str(record.status),
+        created=parse_ts(record.created), last_updated=parse_ts(record.last_updated),
+        input=record.input, output=record.output, custom_status=record.custom_status,
+        failure=_failure(record, inst.history), version=record.version,
+        parent_instance_id=(record.parent or {}).get("instance_id"),
+        execution_id=record.execution_id)
+
+
+def _entity_view(record: Any, include_state: bool) -> EntityView:
+    return EntityView(record.entity_id, parse_ts(record.last_operation),
+                      state=record.state if include_state else None)
+
+
+def _page(items: list[Any], size: int | None, continuation: str | None) -> tuple[list, str | None]:
+    try:
+        start = int(continuation or 0)
+    except ValueError:
+        raise BadRequest(f"Invalid continuation token {continuation!r}.") from None
+    if not size or size <= 0:
+        return items[start:], None
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+class FacadeOperations:
+    """The runtime's operations as the gRPC edge sees them."""
+
+    def __init__(self, operations: Operations) -> None:
+        self.ops = operations
+
+    # -- orchestrations ------------------------------------------------------------------
+    def start(self, name: str, input_text: str | None, instance_id: str | None, *,
+              version: str | None = None, start_at: datetime | None = None) -> str:
+        return self.ops.start_instance(name, input_text, instance_id, version=version,
+                                       start_at=start_at)
+
+    def get(self, instance_id: str) -> InstanceView | None:
+        inst = self.ops.instance(instance_id)
+        return None if inst is None else instance_view(inst)
+
+    async def _wait(self, instance_id: str, done: Any) -> InstanceView | None:
+        with self.ops.client_waiting():
+            inst = await self.ops.wait_for(instance_id, done, WAIT_SECONDS)
+        return None if inst is None else instance_view(inst)
+
+    async def wait_started(self, instance_id: str) -> InstanceView | None:
+        """As the extension's ``WaitForInstanceStart``: also waits for the instance to exist."""
+        return await self._wait(
+            instance_id, lambda i: i is not None and i.status != RuntimeStatus.Pending)
+
+    async def wait_completed(self, instance_id: str) -> InstanceView | None:
+        """As ``WaitForOrchestrationAsync``: an unknown instance answers at once (None)."""
+        return await self._wait(instance_id, lambda i: i is None or i.is_terminal)
+
+    def raise_event(self, instance_id: str, name: str, input_text: str | None) -> None:
+        self.ops.raise_event(instance_id, name, input_text)
+
+    def terminate(self, instance_id: str, output_text: str | None) -> None:
+        self.ops.terminate(instance_id, output_text)
+
+    def suspend(self, instance_id: str, reason: str | None) -> None:
+        self.ops.suspend(instance_id, reason)
+
+    def resume(self, instance_id: str, reason: str | None) -> None:
+        self.ops.resume(instance_id, reason)
+
+    def rewind(self, instance_id: str, reason: str | None) -> None:
+        self.ops.rewind(instance_id, reason)
+
+    def restart(self, instance_id: str, new_instance_id: bool) -> str:
+        return self.ops.restart(instance_id, new_instance_id)
+
+    def purge(self, instance_id: str) -> int:
+        return self.ops.purge([instance_id])
+
+    def purge_where(self, created_from: datetime | None, created_to: datetime | None,
+                    statuses: Sequence[str] | None) -> int:
+        found = self.ops.find(
+            created_from=created_from, created_to=created_to,
+            statuses=[RuntimeStatus(s) for s in statuses] if statuses else None)
+        return self.ops.purge([inst.id for inst in found])
+
+    def query(self, *, created_from: datetime | None, created_to: datetime | None,
+              statuses: Sequence[str] | None, prefix: str | None, page_size: int,
+              continuation: str | None) -> InstancePage:
+        found = self.ops.find(
+            created_from=created_from, created_to=created_to,
+            statuses=[RuntimeStatus(s) for s in statuses] if statuses else None, prefix=prefix)
+        found = [inst for inst in found if not inst.id.startswith("@")]
+        page, token = _page(found, page_size, continuation)
+        return InstancePage([instance_view(inst) for inst in page], token)
+
+    def history(self, instance_id: str) -> list[dict[str, Any]] | None:
+        inst = self.ops.instance(instance_id)
+        return None if inst is None else list(inst.history)
+
+    # -- entities ------------------------------------------------------------------------
+    @staticmethod
+    def _entity(instance_id: str) -> EntityId:
+        try:
+            return EntityId.parse(instance_id)
+        except EntityProtocolError as exc:
+            raise BadRequest(str(exc)) from exc
+
+    def signal_entity(self, instance_id: str, operation: str, input_text: str | None, *,
+                      request_id: str | None = None, start_at: datetime | None = None) -> None:
+        at = start_at if start_at is not None and start_at > self.ops.now() else None
+        self.ops.signal_entity(self._entity(instance_id), operation, input_text, at)
+
+    def get_entity(self, instance_id: str, include_state: bool) -> EntityView | None:
+        record = self.ops.read_entity(self._entity(instance_id))
+        return None if record is None else _entity_view(record, include_state)
+
+    def query_entities(self, *, prefix: str | None, modified_from: datetime | None,
+                       modified_to: datetime | None, include_state: bool,
+                       include_transient: bool, page_size: int | None,
+                       continuation: str | None) -> EntityPage:
+        records = self.ops.query_entities(None, modified_from, modified_to)
+        if prefix:
+            records = [r for r in records if r.entity_id.startswith(prefix)]
+        page, token = _page(records, page_size, continuation)
+        return EntityPage([_entity_view(r, include_state) for r in page], token)
+
+    def clean_entity_storage(self, remove_empty: bool,
+                             release_orphaned_locks: bool) -> tuple[int, int]:
+        counts = self.ops.clean_entities(remove_empty, release_orphaned_locks)
+        return (counts["NumberOfEmptyEntitiesRemoved"],
+                counts["NumberOfOrphanedLocksRemoved"])

@@ -1,0 +1,236 @@
+"""The durabletask ``TaskHubSidecarService`` client RPCs, served over the runtime's management
+operations (the endpoint a 2.x durable client binding's ``rpcBaseUrl`` names).
+
+Behaviour follows the Durable extension's ``TaskHubGrpcServer`` (Azure/azure-functions-durable-
+extension): ``GetInstance`` answers ``exists=false`` for an unknown id, ``StartInstance`` maps an
+existing active instance to ALREADY_EXISTS, raise/terminate/rewind/restart map an unknown
+instance to NOT_FOUND and a wrong state to FAILED_PRECONDITION; ``ListInstanceIds`` is not
+implemented there either (the SDK queries instead). The worker-side RPCs (``GetWorkItems``,
+``Complete*Task``, ``Abandon*``) are left unimplemented: in Functions the host delivers work
+through triggers, not a work-item stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2
+
+from ..core.errors import (
+    BadRequest,
+    Conflict,
+    EngineError,
+    Gone,
+    InvalidOperation,
+    NotFound,
+    Unsupported,
+)
+from ..worker.sdk2.messages import pb, pb_grpc, text_of
+from ..worker.sdk2.proto_history import to_proto_event
+from .operations import ManagementOperations
+from .render import entity_metadata, optional_time, orchestration_state, status_name
+
+__all__ = ["SidecarServicer", "HISTORY_CHUNK_EVENTS"]
+
+log = logging.getLogger("emulator")
+
+HISTORY_CHUNK_EVENTS = 500  # events per StreamInstanceHistory chunk
+_ERROR_CODES: list[tuple[type[EngineError], grpc.StatusCode]] = [
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (Gone, grpc.StatusCode.FAILED_PRECONDITION),
+    (InvalidOperation, grpc.StatusCode.FAILED_PRECONDITION),
+    (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
+    (BadRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (Unsupported, grpc.StatusCode.UNIMPLEMENTED),
+]
+
+
+def _code(exc: EngineError) -> grpc.StatusCode:
+    for kind, code in _ERROR_CODES:
+        if isinstance(exc, kind):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+async def _call(context: grpc.aio.ServicerContext, operation: Callable[..., Any], *args: Any,
+                overrides: dict[type[EngineError], grpc.StatusCode] | None = None,
+                **kwargs: Any) -> Any:
+    """Run one operation; a domain error aborts the call with its gRPC status."""
+    try:
+        return operation(*args, **kwargs)
+    except EngineError as exc:
+        code = next((c for kind, c in (overrides or {}).items() if isinstance(exc, kind)),
+                    _code(exc))
+        await context.abort(code, str(exc))
+
+
+class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
+    """The client half of the sidecar service, over ``ManagementOperations``."""
+
+    def __init__(self, operations: ManagementOperations) -> None:
+        self.ops = operations
+
+    async def Hello(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
+        return empty_pb2.Empty()
+
+    # -- orchestrations ------------------------------------------------------------------
+    async def StartInstance(self, request: pb.CreateInstanceRequest,
+                            context: Any) -> pb.CreateInstanceResponse:
+        instance_id = await _call(
+            context, self.ops.start, request.name, text_of(request, "input"),
+            request.instanceId or None, version=text_of(request, "version"),
+            start_at=optional_time(request, "scheduledStartTimestamp"),
+            overrides={Conflict: grpc.StatusCode.ALREADY_EXISTS,
+                       BadRequest: grpc.StatusCode.INVALID_ARGUMENT})
+        return pb.CreateInstanceResponse(instanceId=instance_id)
+
+    async def GetInstance(self, request: pb.GetInstanceRequest,
+                          context: Any) -> pb.GetInstanceResponse:
+        return self._instance_response(self.ops.get(request.instanceId), request)
+
+    async def WaitForInstanceStart(self, request: pb.GetInstanceRequest,
+                                   context: Any) -> pb.GetInstanceResponse:
+        view = await self.ops.wait_started(request.instanceId)
+        return self._instance_response(view, request)
+
+    async def WaitForInstanceCompletion(self, request: pb.GetInstanceRequest,
+                                        context: Any) -> pb.GetInstanceResponse:
+        view = await self.ops.wait_completed(request.instanceId)
+        return self._instance_response(view, request)
+
+    @staticmethod
+    def _instance_response(view: Any, request: pb.GetInstanceRequest) -> pb.GetInstanceResponse:
+        if view is None:
+            return pb.GetInstanceResponse(exists=False)
+        return pb.GetInstanceResponse(
+            exists=True,
+            orchestrationState=orchestration_state(view, request.getInputsAndOutputs))
+
+    async def RaiseEvent(self, request: pb.RaiseEventRequest,
+                         context: Any) -> pb.RaiseEventResponse:
+        await _call(context, self.ops.raise_event, request.instanceId, request.name,
+                    text_of(request, "input"))
+        return pb.RaiseEventResponse()
+
+    async def TerminateInstance(self, request: pb.TerminateRequest,
+                                context: Any) -> pb.TerminateResponse:
+        await _call(context, self.ops.terminate, request.instanceId, text_of(request, "output"))
+        return pb.TerminateResponse()
+
+    async def SuspendInstance(self, request: pb.SuspendRequest,
+                              context: Any) -> pb.SuspendResponse:
+        await _call(context, self.ops.suspend, request.instanceId, text_of(request, "reason"))
+        return pb.SuspendResponse()
+
+    async def ResumeInstance(self, request: pb.ResumeRequest,
+                             context: Any) -> pb.ResumeResponse:
+        await _call(context, self.ops.resume, request.instanceId, text_of(request, "reason"))
+        return pb.ResumeResponse()
+
+    async def RewindInstance(self, request: pb.RewindInstanceRequest,
+                             context: Any) -> pb.RewindInstanceResponse:
+        await _call(context, self.ops.rewind, request.instanceId, text_of(request, "reason"))
+        return pb.RewindInstanceResponse()
+
+    async def RestartInstance(self, request: pb.RestartInstanceRequest,
+                              context: Any) -> pb.RestartInstanceResponse:
+        instance_id = await _call(context, self.ops.restart, request.instanceId,
+                                  request.restartWithNewInstanceId,
+                                  overrides={BadRequest: grpc.StatusCode.NOT_FOUND})
+        return pb.RestartInstanceResponse(instanceId=instance_id)
+
+    async def QueryInstances(self, request: pb.QueryInstancesRequest,
+                             context: Any) -> pb.QueryInstancesResponse:
+        query = request.query
+        try:
+            statuses = [status_name(s) for s in query.runtimeStatus] or None
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        page = await _call(
+            context, self.ops.query, created_from=optional_time(query, "createdTimeFrom"),
+            created_to=optional_time(query, "createdTimeTo"), statuses=statuses,
+            prefix=text_of(query, "instanceIdPrefix"),
+            page_size=query.maxInstanceCount or 100,
+            continuation=text_of(query, "continuationToken"))
+        response = pb.QueryInstancesResponse(orchestrationState=[
+            orchestration_state(view, query.fetchInputsAndOutputs) for view in page.instances])
+        if page.continuation:
+            response.continuationToken.value = page.continuation
+        return response
+
+    async def PurgeInstances(self, request: pb.PurgeInstancesRequest,
+                             context: Any) -> pb.PurgeInstancesResponse:
+        kind = request.WhichOneof("request")
+        if kind == "instanceId":
+            count = await _call(context, self.ops.purge, request.instanceId)
+        elif kind == "purgeInstanceFilter":
+            purge = request.purgeInstanceFilter
+            try:
+                statuses = [status_name(s) for s in purge.runtimeStatus] or None
+            except ValueError as exc:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            count = await _call(context, self.ops.purge_where,
+                                optional_time(purge, "createdTimeFrom"),
+                                optional_time(purge, "createdTimeTo"), statuses)
+        else:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"Unknown purge request type '{kind}'.")
+        response = pb.PurgeInstancesResponse(deletedInstanceCount=count)
+        response.isComplete.value = True
+        return response
+
+    async def StreamInstanceHistory(self, request: pb.StreamInstanceHistoryRequest,
+                                    context: Any) -> AsyncIterator[pb.HistoryChunk]:
+        events = self.ops.history(request.instanceId)
+        if events is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"No instance with ID '{request.instanceId}' found.")
+        for start in range(0, max(len(events), 1), HISTORY_CHUNK_EVENTS):
+            chunk = events[start:start + HISTORY_CHUNK_EVENTS]
+            yield pb.HistoryChunk(events=[to_proto_event(e) for e in chunk])
+            await asyncio.sleep(0)
+
+    # -- entities ------------------------------------------------------------------------
+    async def SignalEntity(self, request: pb.SignalEntityRequest,
+                           context: Any) -> pb.SignalEntityResponse:
+        await _call(context, self.ops.signal_entity, request.instanceId, request.name,
+                    text_of(request, "input"), request_id=request.requestId or None,
+                    start_at=optional_time(request, "scheduledTime"))
+        return pb.SignalEntityResponse()
+
+    async def GetEntity(self, request: pb.GetEntityRequest,
+                        context: Any) -> pb.GetEntityResponse:
+        view = await _call(context, self.ops.get_entity, request.instanceId,
+                           request.includeState)
+        if view is None:
+            return pb.GetEntityResponse(exists=False)
+        return pb.GetEntityResponse(exists=True, entity=entity_metadata(view))
+
+    async def QueryEntities(self, request: pb.QueryEntitiesRequest,
+                            context: Any) -> pb.QueryEntitiesResponse:
+        query = request.query
+        page = await _call(
+            context, self.ops.query_entities, prefix=text_of(query, "instanceIdStartsWith"),
+            modified_from=optional_time(query, "lastModifiedFrom"),
+            modified_to=optional_time(query, "lastModifiedTo"),
+            include_state=query.includeState, include_transient=query.includeTransient,
+            page_size=query.pageSize.value if query.HasField("pageSize") else None,
+            continuation=text_of(query, "continuationToken"))
+        response = pb.QueryEntitiesResponse(
+            entities=[entity_metadata(view) for view in page.entities])
+        if page.continuation:
+            response.continuationToken.value = page.continuation
+        return response
+
+    async def CleanEntityStorage(self, request: pb.CleanEntityStorageRequest,
+                                 context: Any) -> pb.CleanEntityStorageResponse:
+        removed, released = await _call(context, self.ops.clean_entity_storage,
+                                         request.removeEmptyEntities,
+                                         request.releaseOrphanedLocks)
+        return pb.CleanEntityStorageResponse(emptyEntitiesRemoved=removed,
+                                             orphanedLocksReleased=released)
+

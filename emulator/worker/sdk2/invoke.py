@@ -1,0 +1,86 @@
+"""Calling a 2.x orchestrator or entity function the way the Functions host does: the trigger
+value is a base64 protobuf request, the function's return value a base64 protobuf response.
+
+The call itself is a ``Call``: trigger value in, the function's answer out. ``in_process``
+makes one for a handler imported into this process: the SDK registers an ``async def`` handler
+(it runs sync orchestrator code on its own thread pool) under its trigger parameter's name; a
+plain function is called directly. The host calls these from a thread of its own, so a
+coroutine runs to completion on a private event loop of that thread. A worker process supplies
+its own ``Call`` (the invocation sent to the process that holds the app).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from .messages import pb
+
+__all__ = ["Call", "HandlerError", "in_process", "run_orchestrator", "run_entity_batch"]
+
+Call = Callable[[str], Any]  # the trigger value (base64 protobuf) -> the function's answer
+
+
+class HandlerError(Exception):
+    """The function raised, or answered something that is not the expected response."""
+
+
+_local = threading.local()
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    loop = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _local.loop = loop
+    return loop
+
+
+def in_process(fn: Callable[..., Any], param: str | None = None) -> Call:
+    """A ``Call`` of a handler in this process: ``fn(**{param: value})``, ``param`` being the
+    trigger parameter the SDK registered (``_df_trigger_name``) unless given."""
+    name = param or getattr(fn, "_df_trigger_name", None) or "context"
+    if inspect.iscoroutinefunction(fn):
+        return lambda value: _loop().run_until_complete(fn(**{name: value}))
+    return lambda value: fn(**{name: value})
+
+
+def _encode(message: Any) -> str:
+    return base64.b64encode(message.SerializeToString()).decode("ascii")
+
+
+def _decode(kind: type, answer: Any, what: str) -> Any:
+    if not isinstance(answer, str | bytes):
+        raise HandlerError(f"The {what} function answered {type(answer).__name__}, not the "
+                           "base64 protobuf response of the 2.x SDK.")
+    message = kind()
+    try:
+        message.ParseFromString(base64.b64decode(answer, validate=True))
+    except (DecodeError, ValueError) as exc:
+        raise HandlerError(f"The {what} function's answer is not a base64 "
+                           f"{kind.__name__}: {exc}") from exc
+    return message
+
+
+def run_orchestrator(call: Call, request: pb.OrchestratorRequest) -> pb.OrchestratorResponse:
+    """One orchestrator invocation; ``HandlerError`` if the function raised."""
+    try:
+        answer = call(_encode(request))
+    except Exception as exc:
+        raise HandlerError(f"{type(exc).__name__}: {exc}") from exc
+    return _decode(pb.OrchestratorResponse, answer, "orchestrator")
+
+
+def run_entity_batch(call: Call, request: pb.EntityBatchRequest) -> pb.EntityBatchResult:
+    """One entity batch; ``HandlerError`` if the function raised."""
+    try:
+        answer = call(_encode(request))
+    except Exception as exc:
+        raise HandlerError(f"{type(exc).__name__}: {exc}") from exc
+    return _decode(pb.EntityBatchResult, answer, "entity")

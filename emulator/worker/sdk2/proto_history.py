@@ -1,0 +1,186 @@
+"""History events of our engine (the extension's JSON, PascalCase) -> protobuf ``HistoryEvent``s,
+and the ``OrchestratorRequest`` a 2.x orchestrator function receives.
+
+The mapping follows the extension's ``ProtobufUtils.ToHistoryEventProto``: payloads travel as
+the text the engine stored, with two differences of the 1.x out-of-process shim undone here:
+``TaskScheduled.Input`` is stored as a one-element JSON array (the 1.x shim's argument list),
+so its element is sent; a 1.x-shaped ``TaskFailed`` / ``SubOrchestrationInstanceFailed``
+(``Reason`` / ``Details``, no ``FailureDetails``) gets ``TaskFailureDetails`` built from them.
+Entity calls keep the legacy shape the extension gives 2.x workers too (``EventSent`` to
+``@name@key`` with the request JSON, the response as ``EventRaised`` named by the request id),
+which durabletask's executor replays as entity calls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ...protocol.enums import EventType
+from .messages import pb, string_value, timestamp_of_iso
+
+__all__ = ["to_proto_event", "orchestrator_request", "split_new_events", "failure_details",
+           "UnknownEventError"]
+
+
+class UnknownEventError(ValueError):
+    """A stored history event this translation has no protobuf form for."""
+
+
+def failure_details(details: dict[str, Any] | None = None, *, reason: str | None = None,
+                    text: str | None = None) -> pb.TaskFailureDetails:
+    """``TaskFailureDetails`` from DTFx ``FailureDetails`` JSON, or from a 1.x failure's
+    ``Reason`` (the message) and ``Details`` (the .NET exception JSON, read for its type)."""
+    if details:
+        inner = details.get("InnerFailure")
+        return pb.TaskFailureDetails(
+            errorType=details.get("ErrorType") or "",
+            errorMessage=details.get("ErrorMessage") or "",
+            stackTrace=string_value(details.get("StackTrace")),
+            innerFailure=failure_details(inner) if inner else None,
+            isNonRetriable=bool(details.get("IsNonRetriable")),
+        )
+    error_type = "Exception"
+    if text:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and parsed.get("ClassName"):
+            error_type = str(parsed["ClassName"])
+    return pb.TaskFailureDetails(errorType=error_type, errorMessage=reason or "")
+
+
+def _unwrap_argument_list(text: str | None) -> str | None:
+    """``["<input text>"]`` -> ``<input text>`` (the 1.x shim's stored argument list)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(value, list) and len(value) == 1 and (value[0] is None
+                                                         or isinstance(value[0], str)):
+        return value[0]
+    return text
+
+
+def _parent(parent: dict[str, Any] | None) -> pb.ParentInstanceInfo | None:
+    if not parent:
+        return None
+    instance = parent.get("OrchestrationInstance") or {}
+    return pb.ParentInstanceInfo(
+        taskScheduledId=int(parent.get("TaskScheduleId") or 0),
+        name=string_value(parent.get("Name")),
+        version=string_value(parent.get("Version")),
+        orchestrationInstance=pb.OrchestrationInstance(
+            instanceId=instance.get("InstanceId") or "",
+            executionId=string_value(instance.get("ExecutionId"))),
+    )
+
+
+def _failed(event: dict[str, Any]) -> pb.TaskFailureDetails:
+    return failure_details(event.get("FailureDetails"), reason=event.get("Reason"),
+                           text=event.get("Details"))
+
+
+def _body(kind: int, e: dict[str, Any]) -> dict[str, Any]:
+    """The ``HistoryEvent`` oneof field and its message for one stored event."""
+    get = e.get
+    if kind == EventType.EXECUTION_STARTED:
+        instance = get("OrchestrationInstance") or {}
+        return {"executionStarted": pb.ExecutionStartedEvent(
+            name=get("Name") or "", version=string_value(get("Version")),
+            input=string_value(get("Input")),
+            orchestrationInstance=pb.OrchestrationInstance(
+                instanceId=instance.get("InstanceId") or "",
+                executionId=string_value(instance.get("ExecutionId"))),
+            parentInstance=_parent(get("ParentInstance")))}
+    if kind in (EventType.EXECUTION_COMPLETED, EventType.EXECUTION_FAILED):
+        details = get("FailureDetails")
+        return {"executionCompleted": pb.ExecutionCompletedEvent(
+            orchestrationStatus=int(get("OrchestrationStatus") or 0),
+            result=string_value(get("Result")),
+            failureDetails=failure_details(details) if details else None)}
+    if kind == EventType.EXECUTION_TERMINATED:
+        return {"executionTerminated": pb.ExecutionTerminatedEvent(
+            input=string_value(get("Input")))}
+    if kind == EventType.TASK_SCHEDULED:
+        return {"taskScheduled": pb.TaskScheduledEvent(
+            name=get("Name") or "", version=string_value(get("Version") or None),
+            input=string_value(_unwrap_argument_list(get("Input"))))}
+    if kind == EventType.TASK_COMPLETED:
+        return {"taskCompleted": pb.TaskCompletedEvent(
+            taskScheduledId=get("TaskScheduledId"), result=string_value(get("Result")))}
+    if kind == EventType.TASK_FAILED:
+        return {"taskFailed": pb.TaskFailedEvent(
+            taskScheduledId=get("TaskScheduledId"), failureDetails=_failed(e))}
+    if kind == EventType.SUB_ORCHESTRATION_CREATED:
+        return {"subOrchestrationInstanceCreated": pb.SubOrchestrationInstanceCreatedEvent(
+            instanceId=get("InstanceId") or "", name=get("Name") or "",
+            version=string_value(get("Version")), input=string_value(get("Input")))}
+    if kind == EventType.SUB_ORCHESTRATION_COMPLETED:
+        return {"subOrchestrationInstanceCompleted": pb.SubOrchestrationInstanceCompletedEvent(
+            taskScheduledId=get("TaskScheduledId"), result=string_value(get("Result")))}
+    if kind == EventType.SUB_ORCHESTRATION_FAILED:
+        return {"subOrchestrationInstanceFailed": pb.SubOrchestrationInstanceFailedEvent(
+            taskScheduledId=get("TaskScheduledId"), failureDetails=_failed(e))}
+    if kind == EventType.TIMER_CREATED:
+        return {"timerCreated": pb.TimerCreatedEvent(fireAt=timestamp_of_iso(get("FireAt")))}
+    if kind == EventType.TIMER_FIRED:
+        return {"timerFired": pb.TimerFiredEvent(
+            timerId=get("TimerId"), fireAt=timestamp_of_iso(get("FireAt")))}
+    if kind == EventType.ORCHESTRATOR_STARTED:
+        return {"orchestratorStarted": pb.OrchestratorStartedEvent()}
+    if kind == EventType.ORCHESTRATOR_COMPLETED:
+        return {"orchestratorCompleted": pb.OrchestratorCompletedEvent()}
+    if kind == EventType.EVENT_SENT:
+        return {"eventSent": pb.EventSentEvent(
+            instanceId=get("InstanceId") or "", name=get("Name") or "",
+            input=string_value(get("Input")))}
+    if kind == EventType.EVENT_RAISED:
+        return {"eventRaised": pb.EventRaisedEvent(
+            name=get("Name") or "", input=string_value(get("Input")))}
+    if kind == EventType.CONTINUE_AS_NEW:
+        return {"continueAsNew": pb.ContinueAsNewEvent(input=string_value(get("Result")))}
+    if kind in (EventType.GENERIC, EventType.HISTORY_STATE):
+        # Rewind markers and history-state rows carry no execution semantics.
+        data = get("Data")
+        return {"genericEvent": pb.GenericEvent(
+            data=string_value(data if isinstance(data, str) or data is None
+                              else json.dumps(data)))}
+    if kind == EventType.EXECUTION_SUSPENDED:
+        return {"executionSuspended": pb.ExecutionSuspendedEvent(
+            input=string_value(get("Reason")))}
+    if kind == EventType.EXECUTION_RESUMED:
+        return {"executionResumed": pb.ExecutionResumedEvent(input=string_value(get("Reason")))}
+    raise UnknownEventError(f"History event type {kind} has no protobuf form: {e!r}")
+
+
+def to_proto_event(event: dict[str, Any]) -> pb.HistoryEvent:
+    """One stored history event as the 2.x SDK receives it."""
+    return pb.HistoryEvent(eventId=int(event.get("EventId", -1)),
+                           timestamp=timestamp_of_iso(event["Timestamp"]),
+                           **_body(int(event["EventType"]), event))
+
+
+def split_new_events(history: Sequence[dict[str, Any]]) -> int:
+    """Where this episode's events begin: its ``OrchestratorStarted`` (the last one)."""
+    for index in range(len(history) - 1, -1, -1):
+        if history[index]["EventType"] == EventType.ORCHESTRATOR_STARTED:
+            return index
+    return 0
+
+
+def orchestrator_request(instance_id: str, execution_id: str,
+                         history: Sequence[dict[str, Any]]) -> pb.OrchestratorRequest:
+    """The request for one episode: ``history`` is the execution's events, stored ones first,
+    then this episode's (from its ``OrchestratorStarted``), which become ``newEvents``."""
+    start = split_new_events(history)
+    return pb.OrchestratorRequest(
+        instanceId=instance_id,
+        executionId=string_value(execution_id),
+        pastEvents=[to_proto_event(e) for e in history[:start]],
+        newEvents=[to_proto_event(e) for e in history[start:]],
+    )
