@@ -8,6 +8,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -15,12 +16,13 @@ from aiohttp import web
 from ..core.versioning import VersioningConfigError, VersioningSettings
 from ..grpc_api import FacadeOperations, GrpcEndpoint
 from ..http.api import create_app
-from ..http.payloads import client_binding
+from ..http.payloads import RPC_PATH, client_binding
 from ..runtime.assembly import build_engine
 from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine, Limits
 from ..runtime.operations import Operations
 from ..store import Store, open_store
+from ..triggers.host import TriggerHost, TriggerHostOptions, host_id_for
 from ..worker import sdk_compat, sdk_speedups
 from ..worker.loader import (
     AppLoadError,
@@ -58,6 +60,7 @@ class HostOptions:
     settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
     sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
     blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
+    queue_lease: float | None = None  # seconds a queue message stays leased (None: 30)
     grpc_port: int = 0  # a 2.x SDK app's gRPC endpoint (0: a free port)
 
     def state_path(self) -> str:
@@ -76,6 +79,7 @@ class LocalHostServer:
         self.engine: Engine | None = None
         self.store: Store | None = None  # opened by prepare(), handed to the engine by start()
         self.port: int | None = None
+        self.triggers: TriggerHost | None = None
         self._runner: web.AppRunner | None = None
         self._watchdog: LoopWatchdog | None = None
         self._grpc: GrpcEndpoint | None = None  # started for a 2.x SDK app
@@ -131,7 +135,9 @@ class LocalHostServer:
                                           port=options.grpc_port)
                 await self._grpc.start()
                 operations.rpc_base_url = self._grpc.rpc_base_url
-            self._runner = web.AppRunner(create_app(operations, app), access_log=None,
+            self.triggers = self._trigger_host(operations)
+            self._runner = web.AppRunner(create_app(operations, app, triggers=self.triggers),
+                                         access_log=None,
                                          handle_signals=False)
             await self._runner.setup()  # the engine loads the state here
         except BaseException:
@@ -162,8 +168,33 @@ class LocalHostServer:
                                           threshold=options.blocked_loop_seconds)
             self._watchdog.start()
         self._log_banner(limits, store.description)
+        self.triggers.start()
         return self.port
 
+    def _trigger_host(self, operations: Operations) -> TriggerHost:
+        """The timer, queue and blob sources, fed through the worker seam, on the engine's
+        clock and timer loop."""
+        options, app = self.options, self.app
+        state = options.state_path()
+        lease = options.queue_lease
+        trigger_options = TriggerHostOptions(
+            status_file=None if state == ":memory:" else Path(state).with_suffix(".timers.json"),
+            host_id=host_id_for(Path(options.app_dir)),
+            **({"queue_lease": timedelta(seconds=lease)} if lease else {}))
+
+        def durable_client() -> str:
+            origin = f"http://127.0.0.1:{self.port}"
+            binding = client_binding(origin, app.hub_name)
+            binding["rpcBaseUrl"] = f"{origin}{RPC_PATH}/"
+            return json.dumps(binding)
+
+        triggers = TriggerHost(list(app.triggered.values()), app.host_json,
+                               operations.run_triggered, operations.now,
+                               options=trigger_options, client_binding=durable_client,
+                               work_finished=operations.trigger_work_finished,
+                               skipping=lambda: operations.clock_state().skipping)
+        operations.attach_timed_source(triggers.timers, triggers.busy)
+        return triggers
     async def _stop_grpc(self) -> None:
         grpc, self._grpc = self._grpc, None
         if grpc is not None:
@@ -190,6 +221,8 @@ class LocalHostServer:
             lines.append(f"  {fn.name}: entityTrigger")
         for name in app.skipped:
             lines.append(f"  {name}: not served by the local host")
+        for fn in app.triggered.values():
+            lines.append(f"  {fn.name}: {fn.trigger_type}")
         if self._grpc is not None:
             lines.append(f"Durable client (2.x SDK, gRPC): {self._grpc.rpc_base_url}")
         lines.append(f"Dashboard: {base}/dashboard/")
@@ -197,6 +230,9 @@ class LocalHostServer:
 
     async def stop(self) -> None:
         self._close_store()  # prepared but never started
+        if self.triggers is not None:
+            await self.triggers.stop()
+            self.triggers = None
         if self._watchdog is not None:
             self._watchdog.stop()
             self._watchdog = None
