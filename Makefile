@@ -59,6 +59,7 @@ test-sdk2: setup
 	$(SDK2_VENV)/bin/python -m pip install --quiet -r requirements-sdk2.txt
 	$(SDK2_VENV)/bin/python -m pytest -p no:cacheprovider tests/app/test_e2e_booking.py \
 		tests/app/test_e2e_backup.py tests/app/test_e2e_http.py tests/app/test_e2e_sites.py \
+		tests/app/test_instance_urls.py \
 		tests/emulator/sdk2/test_real_sdk.py tests/emulator/sdk2/test_host_2x.py
 
 lint: setup

@@ -8,11 +8,16 @@ Durable extension escapes the id in the URLs it builds itself (``HttpApiHandler
 .GetClientResponseLinks``: ``WebUtility.UrlEncode``) and decodes the path of every request it
 serves (``WebUtility.UrlDecode``), so an id percent-encoded here (RFC 3986, UTF-8) reaches the
 runtime unchanged - in Azure and on the local host.
+
+The 2.x SDK escapes the id itself in the URLs it builds and talks to the host over gRPC, where
+an id is a plain string: there the id goes to the client as it is (``client_id``), or it would
+name another instance (``50%2541`` for ``50%41``).
 """
 
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from urllib.parse import quote
 
 import azure.durable_functions as df
@@ -25,11 +30,20 @@ def path_segment(instance_id: str) -> str:
     return quote(instance_id, safe="")
 
 
+SDK_ESCAPES_IDS = int(version("azure-functions-durable").split(".")[0]) >= 2
+
+
+def client_id(instance_id: str) -> str:
+    """What the durable client must be given to address ``instance_id``: the id as one escaped
+    path segment on the 1.x SDK (which puts it into URLs as it is), the id itself on 2.x."""
+    return instance_id if SDK_ESCAPES_IDS else path_segment(instance_id)
+
+
 def management_payload(client: df.DurableOrchestrationClient, req: func.HttpRequest | None,
                        instance_id: str) -> dict[str, str]:
     """The instance's management URLs (the SDK's ``get_client_response_links``) with the id
     escaped in every URL; ``id`` stays the id itself."""
-    payload = client.get_client_response_links(req, path_segment(instance_id))
+    payload = client.get_client_response_links(req, client_id(instance_id))
     payload["id"] = instance_id
     return payload
 

@@ -22,7 +22,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.backup import allowed_base, resolve_root
-from api.instance_urls import check_status_response, path_segment
+from api.instance_urls import check_status_response, client_id
 from api.json_body import InvalidBody, parse_body
 from orchestrators.backup_rules import parse_backup_request
 from orchestrators.booking_rules import parse_trip_request, parse_trips_request
@@ -129,7 +129,7 @@ async def _start(
         )
 
     if instance_id is not None:
-        status = await client.get_status(path_segment(instance_id))
+        status = await client.get_status(client_id(instance_id))
         if status and status.runtime_status and status.runtime_status.name in _ACTIVE:
             return _error(
                 409,
@@ -140,7 +140,7 @@ async def _start(
     try:
         # The SDK puts the id into the URL as it is: escape it (api/instance_urls.py).
         instance_id = await client.start_new(
-            name, None if instance_id is None else path_segment(instance_id), orchestration_input)
+            name, None if instance_id is None else client_id(instance_id), orchestration_input)
     except Exception as error:  # the SDK raises plain Exceptions for every refusal
         if instance_id is None or not _already_exists(error):
             raise

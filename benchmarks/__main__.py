@@ -2,11 +2,12 @@
 
     python -m benchmarks                        # everything, medians of 5 pairs (a few minutes)
     python -m benchmarks --only http            # a group (http, fanout, scaling, big, chain,
-    python -m benchmarks --only fanout_1000x0s chain --repeat 3   #  single) or single benchmarks
+    python -m benchmarks --only fanout_1000x0s chain --repeat 3   #  single, triggers) or ones
 
 Every figure is printed next to its baseline, measured in the same run, pair by pair (see
 ``benchmarks/suite.py``): durable workloads against a minimal in-process driver of the SDK
-(``sdk_driver.py``), the F1 -> F2 experiment against a bare aiohttp server (``bare_http.py``).
+(``sdk_driver.py``), the F1 -> F2 experiment against a bare aiohttp server (``bare_http.py``),
+the queue trigger's drain against a bare ``azure-storage-queue`` consumer (``queue_drain.py``).
 The host, the driver and the bare server each run as a process of their own.
 """
 
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     durable = [b for b in benches if b.kind == "durable"]
     http = [b for b in benches if b.kind == "http"]
+    triggers = [b for b in benches if b.kind == "triggers"]
     print(f"{'benchmark':<46} {'figure':>10} {'baseline':>10} {'ratio':>7} {'target':>10}"
           f"        host samples", flush=True)
     with contextlib.ExitStack() as stack:
@@ -155,10 +157,29 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                             for i in range(args.repeat)]
                 results[bench.name] = summarize(bench, samples)
                 print(line(bench, results[bench.name]), flush=True)
+    for bench in triggers:
+        results[bench.name] = queue_drain_figure(bench, args.repeat)
+        print(line(bench, results[bench.name]), flush=True)
     scaling = linearity(results)
     if scaling:
         print(scaling)
     return results
+
+
+def queue_drain_figure(bench: Bench, repeat: int) -> dict[str, Any]:
+    """Pairs of drains (benchmarks/queue_drain.py): the host in a process of its own against a
+    bare asyncio consumer, on one Azurite."""
+    import tempfile
+
+    from emulator.host.azurite import Azurite
+
+    from .queue_drain import measure
+
+    with tempfile.TemporaryDirectory(prefix="drain-") as tmp, \
+            Azurite(Path(tmp) / "azurite", queue=True) as azurite:
+        samples = [Sample(*measure("host", azurite.connection_string, bench.count, i % 2 == 0))
+                   for i in range(repeat)]
+    return summarize(bench, samples)
 
 
 def main(argv: list[str] | None = None) -> int:

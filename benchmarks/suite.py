@@ -44,7 +44,7 @@ class Bench:
     name: str
     group: str  # what ``--only`` also accepts
     what: str
-    kind: str  # "durable" or "http"
+    kind: str  # "durable", "http" or "triggers"
     figure: str  # "total_s", "overhead_s", "per_activity_us", "per_step_ms", "ms", "ratio"
     target: float | None = None  # the figure must stay below this
     orchestrator: str = "fan_out"
@@ -107,6 +107,10 @@ BENCHES = [
              orchestrator="chain"),
     _durable("single_wait", "... waited with pollingInterval=1 s", "ms", 20.0, 1,
              group="single", orchestrator="chain", poll=1.0),
+    # host time / bare time <= 1.25: the host drains at >= 0.8x the bare consumer's rate
+    # (benchmarks/queue_drain.py; both against one Azurite started for the group)
+    Bench("queue_drain_2000", "triggers", "drain 2,000 queue messages vs a bare consumer",
+          "triggers", "ratio", 1.25, count=2000),
 ]
 GROUPS = sorted({bench.group for bench in BENCHES})
 

@@ -67,6 +67,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 1 <= value <= 7 * 24 * 3600:
+        raise argparse.ArgumentTypeError(f"must be 1-604800 seconds, not {text}")
+    return value
+
+
 def _time_skipping(text: str) -> TimeSkipping:
     try:
         return TimeSkipping.parse(text)
@@ -155,8 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: the active VIRTUAL_ENV's, else the host's own)")
     serve.add_argument("--core-tools-banner", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument("--azurite", action="store_true",
-                       help="start Azurite (blob) on a free port and point "
+                       help="start Azurite (blob, queue, table) on free ports and point "
                             "AzureWebJobsStorage and BACKUP_STORAGE_CONNECTION at it")
+    serve.add_argument("--queue-lease", type=_positive_seconds, default=None, metavar="SECONDS",
+                       help="how long a queue message the host is running stays invisible "
+                            "(renewed at half-time; default 30; the Functions host uses 600): "
+                            "a message held by a host that was killed comes back after it")
 
     history = sub.add_parser("history", help="print the timeline of an instance")
     history.add_argument("instance_id")
@@ -213,19 +227,23 @@ def _serve_logged(args: argparse.Namespace) -> int:
         from .azurite import Azurite, AzuriteError
 
         try:
-            azurite = Azurite(Path(args.app).resolve() / ".azurite").start()
+            azurite = Azurite(Path(args.app).resolve() / ".azurite", queue=True,
+                              table=True).start()
         except AzuriteError as exc:
             return _fail(str(exc))
         for key in ("AzureWebJobsStorage", "BACKUP_STORAGE_CONNECTION"):
             settings.setdefault(key, azurite.connection_string)
-        logging.getLogger("emulator").info("Azurite blob service on %s", azurite.blob_endpoint)
+        logging.getLogger("emulator").info(
+            "Azurite on %s (blob), %s (queue), %s (table)", azurite.blob_endpoint,
+            azurite.queue_endpoint, azurite.table_endpoint)
     options = HostOptions(app_dir=Path(args.app), port=args.port, bind=args.bind,
                           state=args.state, time_skipping=args.time_skipping,
                           max_activities=args.max_activities,
                           max_orchestrators=args.max_orchestrators, threads=args.threads,
                           settings=settings, sdk_dateutil=args.sdk_dateutil,
                           worker=args.worker, python=args.python,
-                          core_tools_banner=args.core_tools_banner, grpc_port=args.grpc_port)
+                          core_tools_banner=args.core_tools_banner, grpc_port=args.grpc_port,
+                          queue_lease=args.queue_lease)
     try:
         return asyncio.run(_run(options))
     except (AppLoadError, StoreError) as exc:

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -16,12 +17,13 @@ from aiohttp import web
 from ..core.versioning import VersioningConfigError, VersioningSettings
 from ..grpc_api import FacadeOperations, GrpcEndpoint
 from ..http.api import create_app
-from ..http.payloads import client_binding
+from ..http.payloads import RPC_PATH, client_binding
 from ..runtime.assembly import build_engine
 from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine, Limits
 from ..runtime.operations import Operations
 from ..store import Store, open_store
+from ..triggers.host import TriggerHost, TriggerHostOptions, host_id_for
 from ..worker.index import FunctionIndex
 from ..worker.loader import (
     AppLoadError,
@@ -64,6 +66,7 @@ class HostOptions:
     python: str | None = None  # the workers' interpreter (or venv); None: VIRTUAL_ENV's, ours
     core_tools_banner: bool = False  # the function list laid out as `func start` prints it
     grpc_port: int = 0  # a 2.x SDK app's gRPC endpoint (0: a free port)
+    queue_lease: float | None = None  # seconds a queue message stays leased (None: 30)
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -85,6 +88,7 @@ class LocalHostServer:
         self._runner: web.AppRunner | None = None
         self._watchdog: LoopWatchdog | None = None
         self._grpc: GrpcEndpoint | None = None  # started for a 2.x SDK app
+        self.triggers: TriggerHost | None = None
         self._previous_env: dict[str, str | None] = {}
         self.versioning = VersioningSettings()
 
@@ -137,12 +141,11 @@ class LocalHostServer:
                 self._close_store()
                 raise
             self.app = self.worker.app
-            if self.app.sdk == SdkGeneration.V1:
+            reason = self.worker.in_process_reason
+            if reason is None:
                 return
-            # The workers speak the 1.x SDK's JSON protocol; a 2.x app (protobuf, gRPC client)
-            # runs in process (worker/sdk2/).
-            log.warning("This app uses the 2.x durable SDK: it runs in the host's process "
-                        "(worker processes serve 1.x SDK apps)")
+            log.warning("This app %s: it runs in the host's process (worker processes serve "
+                        "1.x SDK apps with HTTP and durable functions)", reason)
             self.worker.close()
             await self.worker.wait_closed()
             self.worker = None
@@ -183,8 +186,9 @@ class LocalHostServer:
                                           port=options.grpc_port)
                 await self._grpc.start()
                 operations.rpc_base_url = self._grpc.rpc_base_url
-            self._runner = web.AppRunner(create_app(operations, app), access_log=None,
-                                         handle_signals=False)
+            self.triggers = self._trigger_host(operations)
+            self._runner = web.AppRunner(create_app(operations, app, triggers=self.triggers),
+                                         access_log=None, handle_signals=False)
             await self._runner.setup()  # the engine loads the state here
         except BaseException:
             self._close_store()
@@ -216,7 +220,33 @@ class LocalHostServer:
                                           threshold=options.blocked_loop_seconds)
             self._watchdog.start()
         self._log_banner(limits, store.description)
+        self.triggers.start()
         return self.port
+
+    def _trigger_host(self, operations: Operations) -> TriggerHost:
+        """The timer, queue and blob sources, fed through the worker seam, on the engine's
+        clock and timer loop."""
+        options, app = self.options, self.app
+        state = options.state_path()
+        lease = options.queue_lease
+        trigger_options = TriggerHostOptions(
+            status_file=None if state == ":memory:" else Path(state).with_suffix(".timers.json"),
+            host_id=host_id_for(Path(options.app_dir)),
+            **({"queue_lease": timedelta(seconds=lease)} if lease else {}))
+
+        def durable_client() -> str:
+            origin = f"http://127.0.0.1:{self.port}"
+            binding = client_binding(origin, app.hub_name)
+            binding["rpcBaseUrl"] = f"{origin}{RPC_PATH}/"
+            return json.dumps(binding)
+
+        triggers = TriggerHost(list(app.triggered.values()), app.host_json,
+                               operations.run_triggered, operations.now,
+                               options=trigger_options, client_binding=durable_client,
+                               work_finished=operations.trigger_work_finished,
+                               skipping=lambda: operations.clock_state().skipping)
+        operations.attach_timed_source(triggers.timers, triggers.busy)
+        return triggers
 
     async def _stop_grpc(self) -> None:
         grpc, self._grpc = self._grpc, None
@@ -246,6 +276,9 @@ class LocalHostServer:
 
     async def stop(self) -> None:
         self._close_store()  # prepared but never started
+        if self.triggers is not None:
+            await self.triggers.stop()
+            self.triggers = None
         if self._watchdog is not None:
             self._watchdog.stop()
             self._watchdog = None
@@ -272,6 +305,7 @@ def function_list(app: FunctionIndex, base: str) -> list[str]:
     lines += [f"{fn.name}: activityTrigger" for fn in app.activities.values()]
     lines += [f"{fn.name}: entityTrigger" for fn in app.entities.values()]
     lines += [f"{name}: not served by the local host" for name in app.skipped]
+    lines += [f"{fn.name}: {fn.trigger_type}" for fn in app.triggered.values()]
     return lines
 
 

@@ -39,6 +39,7 @@ from .readers import (
     wait_seconds,
     waiting_seconds,
 )
+from .triggers import TRIGGERS, TriggerAdmin, trigger_routes
 
 DEFAULT_PAGE_SIZE = 100
 
@@ -286,7 +287,8 @@ def _management_routes(base: str) -> list[web.RouteDef]:
     ]
 
 
-def create_app(ops: Operations, app: FunctionIndex) -> web.Application:
+def create_app(ops: Operations, app: FunctionIndex,
+               triggers: TriggerAdmin | None = None) -> web.Application:
     """The aiohttp application of the local host; the runtime's loops run with it."""
     body_limit = request_body_limit()  # app settings are applied by now
     web_app = web.Application(middlewares=[errors_middleware], client_max_size=body_limit)
@@ -296,6 +298,8 @@ def create_app(ops: Operations, app: FunctionIndex) -> web.Application:
     web_app[ENTITY_TOKENS] = ContinuationTokens(ops.secret(), "entities")
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
+    if triggers is not None:
+        web_app[TRIGGERS] = triggers
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""
     dashboard.setup(web_app, ops)  # before the app's catch-all route
     web_app.add_routes([
@@ -305,6 +309,7 @@ def create_app(ops: Operations, app: FunctionIndex) -> web.Application:
         web.get("/admin/emulator/instances/{instance_id}/history", raw_history),
         web.get("/admin/emulator/instances/{instance_id}/wait", wait_change),
         *admin_routes(),
+        *(trigger_routes() if triggers is not None else []),
         *_management_routes(WEBHOOK_PATH),
         *_management_routes(RPC_PATH),
         web.route("*", f"{prefix}/{{tail:.*}}", invoke_http),

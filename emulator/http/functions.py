@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ from .errors import json_response
 from .keys import APP, OPERATIONS
 from .payloads import RPC_PATH, client_binding
 from .readers import read_body
+from .triggers import TRIGGERS
 
 log = logging.getLogger("emulator")
 
@@ -51,12 +53,22 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
         # 1.x SDK: the management API under /durabletask/; 2.x SDK: the host's gRPC endpoint
         client["rpcBaseUrl"] = operations.rpc_base_url or f"http://127.0.0.1:{port}{RPC_PATH}/"
         binding = json.dumps(client)
+    storage = request.app.get(TRIGGERS) if function.bindings else None
+    data = binding_data(params, request.query, body) if storage is not None else {}
+    try:
+        inputs = await storage.read_inputs(function.bindings, data) if storage else {}
+    except Exception as exc:  # a binding that cannot be read fails the call, as in the host
+        log.error("Executed 'Functions.%s' (Failed): reading an input binding: %s",
+                  function.name, exc)
+        return json_response({"error": f"reading an input binding failed: {exc}"}, status=500)
     call = HttpCall(method=request.method, url=str(request.url), headers=dict(request.headers),
                     query=dict(request.query), route_params=params, body=body,
-                    client_binding=binding)
+                    client_binding=binding, inputs=inputs)
     started = time.perf_counter()
     try:
         reply = await operations.run_http(function, call)
+        if storage is not None:
+            await storage.write_outputs(function.bindings, data, reply.outputs)
     except FunctionTimeout as exc:  # the host answers 500 and logs the timeout
         log.error("Executed 'Functions.%s' (Failed): %s", function.name, exc)
         return json_response({"error": str(exc)}, status=500)
@@ -67,6 +79,21 @@ async def invoke_http(request: web.Request) -> web.StreamResponse:
     log.info("Executed 'Functions.%s' (Succeeded, Duration=%.0fms)", function.name,
              (time.perf_counter() - started) * 1000)
     return to_response(reply)
+
+
+def binding_data(params: dict[str, str], query: Any, body: bytes) -> dict[str, Any]:
+    """What binding expressions in an HTTP function's bindings may name: route parameters, the
+    query's parameters, and a JSON object body's properties (``{id}``, ``{query.x}``)."""
+    data: dict[str, Any] = {"query": dict(query)}
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        data.update({k: v for k, v in parsed.items() if isinstance(k, str)})
+    data.update(dict(query))
+    data.update(params)
+    return data
 
 
 def to_response(reply: HttpReply) -> web.Response:

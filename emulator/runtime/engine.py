@@ -76,6 +76,8 @@ class Engine:
         self.instances: dict[str, Instance] = {}
         self.stats = {"episodes": 0, "activities": 0}
         self.listeners: list[Callable[[Instance], None]] = []
+        # Other work that keeps the host busy (trigger invocations running): no time skip then.
+        self.busy_checks: list[Callable[[], bool]] = []
         self.orchestrator_pool = AbandonablePool(2, "orchestrator")
         self.timers = TimerQueue(clock, self._timer_due, self.idle)
         self.activities = ActivityDispatcher(self.worker, clock,
@@ -204,7 +206,8 @@ class Engine:
         """Nothing can run now: no episode, no ready instance, and no activity running or
         waiting for its result to be consumed."""
         return self._episodes_running == 0 and not self._ready and not self.activities.pending \
-            and not self.entities.busy() and not self.retries.pending
+            and not self.entities.busy() and not self.retries.pending \
+            and not any(check() for check in self.busy_checks)
 
     # -- changes -----------------------------------------------------------------------------
     def commit(self, change: Change) -> None:

@@ -19,13 +19,15 @@ from ..core.instance import Instance
 from ..core.versioning import VersioningSettings
 from ..protocol.entities import EntityId
 from ..protocol.enums import RuntimeStatus
+from ..protocol.triggers import TriggerCall, TypedValue
 from ..store.base import EntityRecord, MessageRecord, WorkItem
-from ..worker.index import FunctionIndex, HttpFunction
+from ..worker.index import FunctionIndex, HttpFunction, TriggeredFunction
 from ..worker.seam import HttpCall, HttpReply
 from .clock import ClockRangeError, TimeSkipping
 from .engine import Engine
 from .entities import EntityRequestError
 from .limits import Limits
+from .timers import DueSource
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,13 @@ class Operations:
         return await self._engine.worker.run_http(function, call,
                                                   self._engine.limits.function_timeout)
 
+    async def run_triggered(self, function: TriggeredFunction, call: TriggerCall,
+                            inputs: dict[str, TypedValue | None],
+                            client_binding: str | None) -> dict[str, TypedValue | None]:
+        """Run a triggered function through the worker, bounded by ``functionTimeout``."""
+        return await self._engine.worker.run_triggered(function, call, inputs, client_binding,
+                                                       self._engine.limits.function_timeout)
+
     # -- the clock -----------------------------------------------------------------------------
     def clock_state(self) -> ClockState:
         """The clock as it is now; change it with the methods below (they wake the timers)."""
@@ -195,6 +204,17 @@ class Operations:
     # -- work in flight (the dashboard) --------------------------------------------------------
     def pending_activities(self) -> Iterator[WorkItem]:
         return iter(self._engine.activities.pending.values())
+
+    # -- the trigger sources (beside the runtime; wired by the host) -----------------------------
+    def attach_timed_source(self, source: DueSource, busy: Callable[[], bool]) -> None:
+        """Fire ``source`` (the timer triggers) on the engine's timer loop and clock, and count
+        ``busy()`` (trigger invocations running) as work: no time skip while it holds."""
+        self._engine.busy_checks.append(busy)
+        self._engine.timers.add_source(source)
+
+    def trigger_work_finished(self) -> None:
+        """A trigger invocation ended: the host may be idle now (time may skip)."""
+        self._engine.timers.skip_may_be_possible()
 
     def pending_timers(self) -> Iterable[MessageRecord]:
         return self._engine.timers.pending()

@@ -20,6 +20,7 @@ import heapq
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from ..core.instance import Instance
 from ..protocol.history import format_ts, parse_ts
@@ -27,6 +28,15 @@ from ..store import MessageRecord
 from .clock import Clock
 
 log = logging.getLogger("emulator")
+
+
+class DueSource(Protocol):
+    """Other timed work the loop fires on the same clock (the timer triggers): when it is due
+    next, and fire what is due at ``now``. It calls ``poke`` when its next due time changes."""
+
+    def next_due(self) -> datetime | None: ...
+
+    def fire_due(self, now: datetime) -> None: ...
 
 
 class TimerQueue:
@@ -39,6 +49,12 @@ class TimerQueue:
         self._messages: dict[int, MessageRecord] = {}
         self._wake: asyncio.Event | None = None
         self._sleeping_until: datetime | None = None  # the due time the loop waits for
+        self._sources: list[DueSource] = []
+
+    def add_source(self, source: DueSource) -> None:
+        """Fire ``source`` on this loop too: its due times count for sleeping and skipping."""
+        self._sources.append(source)
+        self.poke()
 
     def arm(self, inst: Instance | None, message: MessageRecord) -> None:
         """``inst`` None: a delayed message to an entity (nothing drops it early)."""
@@ -70,7 +86,7 @@ class TimerQueue:
         client waits, a hold was released). That matters only if the clock may skip now and a
         timer is pending; in real time, or while the clock is held, the loop sleeps on."""
         clock = self.clock
-        if clock.skipping and self._messages and clock.can_skip():
+        if clock.skipping and (self._messages or self._sources) and clock.can_skip():
             self.poke()
 
     def fire_due(self, now: datetime) -> None:
@@ -80,12 +96,19 @@ class TimerQueue:
             message = self._messages.pop(message_id, None)
             if message is not None:  # else: the instance finished or was purged
                 self.deliver(message)
+        for source in self._sources:
+            source.fire_due(now)
 
     def next_due(self) -> datetime | None:
         heap = self._heap
         while heap and heap[0][1] not in self._messages:
             heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        due = heap[0][0] if heap else None
+        for source in self._sources:
+            other = source.next_due()
+            if other is not None and (due is None or other < due):
+                due = other
+        return due
 
     async def run(self) -> None:
         self._wake = wake = asyncio.Event()

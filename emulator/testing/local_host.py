@@ -56,6 +56,7 @@ class LocalHost:
             Python) or ``"in-process"`` (the app imported into the host: its module is
             ``host.server.app.module``); None: the host's default.
         python: the workers' interpreter or virtual environment folder.
+        queue_lease: seconds a running queue message stays invisible (default 30).
     """
 
     def __init__(self, app_dir: str | os.PathLike[str] = REPO_ROOT, *,
@@ -63,11 +64,13 @@ class LocalHost:
                  settings: dict[str, str] | None = None, subprocess: bool = False,
                  max_activities: int | None = None, max_orchestrators: int | None = None,
                  threads: int | None = None, log_level: str = "warning",
-                 port: int = 0, worker: str | None = None, python: str | None = None) -> None:
+                 port: int = 0, worker: str | None = None, python: str | None = None,
+                 queue_lease: float | None = None) -> None:
         self.options = HostOptions(app_dir=Path(app_dir), port=port, state=state,
                                    time_skipping=time_skipping, max_activities=max_activities,
                                    max_orchestrators=max_orchestrators, threads=threads,
-                                   settings=dict(settings or {}), python=python)
+                                   settings=dict(settings or {}), python=python,
+                                   queue_lease=queue_lease)
         if worker is not None:
             self.options.worker = worker
         self.use_subprocess = subprocess
@@ -138,7 +141,8 @@ class LocalHost:
             command.append(f"--time-skipping={mode.value}")
         for flag, value in (("--max-activities", options.max_activities),
                             ("--max-orchestrators", options.max_orchestrators),
-                            ("--threads", options.threads)):
+                            ("--threads", options.threads),
+                            ("--queue-lease", options.queue_lease)):
             if value is not None:
                 command += [flag, str(value)]
         for key, value in options.settings.items():
@@ -283,6 +287,22 @@ class LocalHost:
         """
         return self.wait_until(instance_id, lambda s: s["runtimeStatus"] in TERMINAL,
                                timeout=timeout)
+
+    def run_function(self, name: str, input: Any = None) -> None:
+        """Run a timer-, queue-, blob- or other-triggered function now, as Core Tools'
+        ``POST /admin/functions/{name}`` does (the run happens in the background)."""
+        response = self.request("POST", f"/admin/functions/{quote(name, safe='')}",
+                                json={"input": input})
+        if response.status_code != 202:
+            raise LocalHostError(f"running {name}: HTTP {response.status_code} "
+                                 f"{response.text[:300]}")
+
+    def triggers(self, depths: bool = True) -> dict[str, Any]:
+        """The trigger sources' state (``GET /admin/emulator/triggers``)."""
+        response = self.request("GET", "/admin/emulator/triggers",
+                                params={"depths": str(depths).lower()})
+        response.raise_for_status()
+        return response.json()
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> requests.Response:
         """Raise event ``name`` with ``data`` as the raw JSON body (arrives as a dict)."""

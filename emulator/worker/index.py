@@ -32,7 +32,8 @@ class HttpFunction:
     client_param: str | None
     wants_context: bool
     pattern: re.Pattern[str]
-    other_inputs: list[str] = field(default_factory=list)
+    other_inputs: list[str] = field(default_factory=list)  # bindings given None
+    bindings: list[dict[str, Any]] = field(default_factory=list)  # storage bindings, as declared
 
 
 @dataclass
@@ -58,6 +59,22 @@ class ActivityFunction:
 
 
 @dataclass
+class TriggeredFunction:
+    """A function with another trigger (timer, queue, blob, Service Bus, ...): its trigger and
+    bindings as the app's index declares them (``get_dict_repr()``, direction as ``in`` /
+    ``out`` / ``inout``); the durable client binding is ``client_param``, not in ``bindings``."""
+
+    name: str
+    trigger_type: str
+    trigger_param: str
+    trigger: dict[str, Any]
+    bindings: list[dict[str, Any]]
+    client_param: str | None
+    is_async: bool
+    wants_context: bool
+
+
+@dataclass
 class FunctionIndex:
     """The app's functions as plain data: names, trigger kinds, routes, bindings and host.json.
     What a worker reports when it loads the app; the runtime and the HTTP edge read it."""
@@ -69,6 +86,7 @@ class FunctionIndex:
     entities: dict[str, EntityFunction]
     host_json: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
+    triggered: dict[str, TriggeredFunction] = field(default_factory=dict)  # by lower-case name
     sdk: SdkGeneration = SdkGeneration.V1  # the durable SDK the app is written for
 
     def orchestrator(self, name: str) -> OrchestratorFunction | None:

@@ -30,12 +30,14 @@ from .index import (
     FunctionIndex,
     HttpFunction,
     OrchestratorFunction,
+    TriggeredFunction,
 )
 from .sdk2.detect import app_generation
 from .timeouts import function_timeout
 
 log = logging.getLogger("emulator")
 
+STORAGE_BINDINGS = frozenset({"blob", "queue", "table"})  # served beside any trigger
 ALL_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"})
 
 
@@ -223,6 +225,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
     activities: dict[str, ActivityFunction] = {}
     entities: dict[str, EntityFunction] = {}
     skipped: list[str] = []
+    triggered: dict[str, TriggeredFunction] = {}
     seen_names: set[str] = set()
     code: dict[str, Any] = {}
 
@@ -258,11 +261,34 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
                 raise AppLoadError(f"Two entity functions are named {name!r}")
             entities[name.lower()] = EntityFunction(name, fname)
         else:
-            skipped.append(f"{fname} ({ttype})")
+            triggered[fname.lower()] = _triggered_function(fname, trigger, user_fn, bindings)
 
     check_routes(http)
     return LoadedApp(app_dir, http, orchestrators, activities, entities, host_json, skipped,
-                     sdk=app_generation(functions), module=module, code=code)
+                     triggered, sdk=app_generation(functions), module=module, code=code)
+
+
+def _binding_dict(binding: Any) -> dict[str, Any]:
+    data = dict(binding.get_dict_repr())
+    direction = data.get("direction", "in")
+    data["direction"] = str(getattr(direction, "name", direction)).lower()
+    return data
+
+
+def _triggered_function(fname: str, trigger: Any, user_fn: Any,
+                        bindings: list[Any]) -> TriggeredFunction:
+    client_param = None
+    others = []
+    for binding in bindings:
+        if binding.type == "durableClient":
+            client_param = binding.name
+        elif not (binding.name == trigger.name and binding.type == trigger.type):
+            others.append(_binding_dict(binding))
+    return TriggeredFunction(
+        name=fname, trigger_type=trigger.type, trigger_param=trigger.name,
+        trigger=_binding_dict(trigger), bindings=others, client_param=client_param,
+        is_async=_is_async(user_fn),
+        wants_context="context" in _params(user_fn) and trigger.name != "context")
 
 
 def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) -> HttpFunction:
@@ -273,11 +299,14 @@ def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) 
     auth = getattr(trigger, "auth_level", None)
     client_param = None
     others = []
+    storage = []
     for binding in bindings:
         if binding.type == "durableClient":
             client_param = binding.name
         elif binding.type in ("httpTrigger", "http"):
             continue
+        elif binding.type in STORAGE_BINDINGS:
+            storage.append(_binding_dict(binding))
         else:
             others.append(f"{binding.name} ({binding.type})")
     params = _params(user_fn)
@@ -286,7 +315,7 @@ def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) 
         auth_level=str(getattr(auth, "value", auth) or "function"),
         is_async=_is_async(user_fn), request_param=trigger.name, client_param=client_param,
         wants_context="context" in params and trigger.name != "context",
-        pattern=route_pattern(route), other_inputs=others,
+        pattern=route_pattern(route), other_inputs=others, bindings=storage,
     )
 
 

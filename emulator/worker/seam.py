@@ -9,6 +9,8 @@ itself: it asks a ``Worker`` to
 - run an entity batch (``entity(name)`` gives the call the entity step makes, in a thread);
 - run an HTTP function (``run_http``) on a request given as plain data (``HttpCall``), answering
   plain data (``HttpReply``);
+- run a triggered function (``run_triggered``: timer, queue, blob, ...) on a ``TriggerCall`` and
+  its input bindings' values, answering its output bindings' values (typed values);
 
 and it reads what the app holds from ``worker.app``, the function index (``index.py``: names,
 trigger kinds, routes, bindings; plain data, no code). All values crossing the seam are JSON text
@@ -18,14 +20,15 @@ give it to the host (``runtime.build_engine(..., worker=...)``). ``InProcessWork
 worker: the app imported into the host's process, functions called on the loop (``async def``)
 or in a thread pool (``def``).
 
-Errors: ``run_activity`` and ``run_http`` raise what the function raised (``FunctionTimeout``
-past ``functionTimeout``); the orchestrator call never raises (its failure is a message in its
-result); the entity call raises when the whole batch fails.
+Errors: ``run_activity``, ``run_http`` and ``run_triggered`` raise what the function raised
+(``FunctionTimeout`` past ``functionTimeout``); the orchestrator call never raises (its failure
+is a message in its result); the entity call raises when the whole batch fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable
@@ -36,9 +39,10 @@ from typing import Any, Protocol
 import azure.functions as func
 
 from ..core.replay import ReplayResult
+from ..protocol.triggers import TriggerCall, TypedValue
 from ..store.base import InstanceRecord
 from . import sdk2
-from .index import ActivityFunction, FunctionIndex, HttpFunction
+from .index import ActivityFunction, FunctionIndex, HttpFunction, TriggeredFunction
 from .invoke import (
     InvocationContext,
     activity_failure,
@@ -50,6 +54,7 @@ from .invoke import (
 from .loader import LoadedApp
 from .pool import AbandonablePool
 from .sdk2 import SdkGeneration
+from .triggered import annotations, binding_arguments, binding_outputs, invoke_triggered
 
 # (record, history, encoded history events or None) -> (SDK state, replay result, failure)
 OrchestratorCall = Callable[[InstanceRecord, list[dict[str, Any]], list[str] | None],
@@ -68,6 +73,7 @@ class HttpCall:
     route_params: dict[str, str]
     body: bytes
     client_binding: str | None = None  # the durable client binding's JSON, if it takes one
+    inputs: dict[str, TypedValue | None] = field(default_factory=dict)  # storage inputs
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class HttpReply:
     content_type: str | None = None  # when not in ``headers``
     value: Any = None
     is_json: bool = False
+    outputs: dict[str, TypedValue | None] = field(default_factory=dict)  # storage outputs
 
 
 class Worker(Protocol):
@@ -111,6 +118,12 @@ class Worker(Protocol):
     async def run_http(self, function: HttpFunction, call: HttpCall,
                        timeout: timedelta | None) -> HttpReply:
         """Run an HTTP function on a request."""
+        ...
+
+    async def run_triggered(self, function: TriggeredFunction, call: TriggerCall,
+                            inputs: dict[str, TypedValue | None], client_binding: str | None,
+                            timeout: timedelta | None) -> dict[str, TypedValue | None]:
+        """Run a triggered function on its trigger call and input values; its outputs."""
         ...
 
     @property
@@ -187,9 +200,28 @@ class InProcessWorker:
         code = self._app.code_of(function)
         if self._app_loop is not None and function.is_async:
             code = self._app_loop.wrap(code)
+        outs: dict[str, Any] = {}
+        if function.bindings:
+            extra, outs = binding_arguments(function.bindings, call.inputs,
+                                            annotations(self._app.code_of(function)))
+            kwargs.update(extra)
         result = await call_function(function.name, code, kwargs, function.is_async, self.pool,
                                      timeout)
-        return http_reply(result)
+        reply = http_reply(result)
+        if function.bindings:
+            http_out = [b for b in function.bindings if b["name"] != "$return"]
+            reply = dataclasses.replace(reply, outputs=binding_outputs(http_out, outs, None))
+        return reply
+
+    async def run_triggered(self, function: TriggeredFunction, call: TriggerCall,
+                            inputs: dict[str, TypedValue | None], client_binding: str | None,
+                            timeout: timedelta | None) -> dict[str, TypedValue | None]:
+        code = self._app.code_of(function)
+        wrapped = self._app_loop.wrap(code) if self._app_loop is not None and \
+            function.is_async else code
+        return await invoke_triggered(function, wrapped, call, inputs, client_binding,
+                                      InvocationContext(function.name), self.pool, timeout,
+                                      hints_of=code)
 
     @property
     def replaced_threads(self) -> int:

@@ -24,12 +24,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset({"protocol", "store"}),
     "worker": frozenset({"protocol", "store", "core"}),
     "runtime": frozenset({"protocol", "store", "core", "worker"}),
+    "triggers": frozenset({"protocol", "store", "core", "worker"}),  # beside the runtime
     "views": frozenset({"protocol", "core"}),
-    "http": frozenset({"protocol", "store", "core", "worker", "runtime", "views"}),
+    "http": frozenset({"protocol", "store", "core", "worker", "runtime", "triggers", "views"}),
     # the 2.x SDK's gRPC edge, beside http/ (it builds protobuf with worker/sdk2's messages)
     "grpc_api": frozenset({"protocol", "store", "core", "worker", "runtime"}),
-    "host": frozenset({"protocol", "store", "core", "worker", "runtime", "views", "http",
-                       "grpc_api"}),
+    "host": frozenset({"protocol", "store", "core", "worker", "runtime", "triggers", "views",
+                       "http", "grpc_api"}),
     "testing": frozenset({"protocol", "runtime", "http", "host"}),
 }
 # The edges reach the runtime through its operations facade only.
@@ -37,7 +38,7 @@ RUNTIME_FACADE = "runtime.operations"
 FACADE_ONLY = frozenset({"http", "grpc_api"})
 # Above the worker, the app's code runs through the worker seam (worker/seam.py) only.
 APP_CODE = ("worker.invoke", "worker.replay_check")
-SEAM_ONLY = frozenset({"runtime", "http", "grpc_api"})
+SEAM_ONLY = frozenset({"runtime", "triggers", "http", "grpc_api"})
 # Below the runtime, the store is its contract only: its face loads SQLite.
 STORE_CONTRACT = "store.base"
 CONTRACT_ONLY = frozenset({"core", "worker", "views"})

@@ -34,6 +34,7 @@ def functions(ops: Operations, base_url: str) -> list[dict[str, Any]]:
              for fn in app.activities.values()]
     rows += [{"name": fn.name, "trigger": "entityTrigger"} for fn in app.entities.values()]
     rows += [{"name": name, "trigger": "other (not served)"} for name in app.skipped]
+    rows += [{"name": fn.name, "trigger": fn.trigger_type} for fn in app.triggered.values()]
     return rows
 
 

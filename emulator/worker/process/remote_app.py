@@ -19,7 +19,7 @@ from ..index import (
     HttpFunction,
     OrchestratorFunction,
 )
-from ..loader import ALL_METHODS, check_routes, route_pattern
+from ..loader import ALL_METHODS, STORAGE_BINDINGS, check_routes, route_pattern
 from ..sdk2.detect import SdkGeneration
 
 _KINDS = {"orchestrationTrigger": "orchestrators", "activityTrigger": "activities",
@@ -41,8 +41,7 @@ def remote_app(app_dir: Path, host_json: dict[str, Any],
             app.http.append(_http(described))
             continue
         if kind not in _KINDS:
-            app.skipped.append(f"{name} ({kind})")
-            continue
+            continue  # other triggers: served in process (``in_process_reason``)
         durable = described.get("durable_name") or name
         table = getattr(app, _KINDS[kind])
         if durable.lower() in table:
@@ -61,6 +60,23 @@ def remote_app(app_dir: Path, host_json: dict[str, Any],
     if any(described.get("durable_requires_grpc") for described in functions):
         app.sdk = SdkGeneration.V2
     return app
+
+
+def in_process_reason(functions: list[dict[str, Any]]) -> str | None:
+    """Why the worker processes cannot serve this app (they speak the 1.x SDK's JSON protocol
+    for HTTP, orchestrator, activity and entity functions), or None."""
+    if any(described.get("durable_requires_grpc") for described in functions):
+        return "uses the 2.x durable SDK"
+    triggered = sorted({d["trigger"] for d in functions if d["trigger"] != "httpTrigger"
+                        and d["trigger"] not in _KINDS})
+    if triggered:
+        return f"has functions with other triggers ({', '.join(triggered)})"
+    if any(b["type"] in STORAGE_BINDINGS for d in functions
+           for b in d.get("other_bindings") or ()):
+        return "has storage input or output bindings"
+    if any(d["trigger"] == "activityTrigger" and d.get("client_param") for d in functions):
+        return "has an activity with a durable client binding"
+    return None
 
 
 def _http(described: dict[str, Any]) -> HttpFunction:

@@ -34,12 +34,13 @@ from ..timeouts import FunctionTimeout, function_timeout
 from .errors import (
     FunctionFailed,
     InvocationTimedOut,
+    WorkerError,
     WorkerExited,
     WorkerRestarted,
     WorkerStartError,
 )
 from .pool import PoolSettings, WorkerPool
-from .remote_app import remote_app
+from .remote_app import in_process_reason, remote_app
 
 log = logging.getLogger("emulator")
 
@@ -63,6 +64,7 @@ class ProcessWorker:
         self.pool = pool
         self._app = app
         self.orchestrator_timeout = orchestrator_timeout
+        self.in_process_reason = in_process_reason(pool.functions)
 
     @classmethod
     async def start(cls, settings: PoolSettings,
@@ -172,6 +174,13 @@ class ProcessWorker:
             return HttpReply(value=json.loads(reply.body), is_json=True)
         return HttpReply(reply.fields.get("status", 200), reply.fields.get("headers") or {},
                          reply.body)
+
+    async def run_triggered(self, function: Any, call: Any, inputs: Any,
+                            client_binding: str | None, timeout: timedelta | None) -> Any:
+        """Never called: an app with timer, queue or blob triggers is served in process
+        (``in_process_reason``)."""
+        raise WorkerError(f"Functions.{function.name}: worker processes do not run functions "
+                          "with other triggers; the host serves such apps in process")
 
     def describe(self) -> str:
         settings = self.pool.settings

@@ -1,4 +1,4 @@
-// The router: #/instances?filters, #/instance/<id>, #/new, #/entities, #/host.
+// The router: #/instances?filters, #/instance/<id>, #/new, #/entities, #/triggers, #/host.
 import { DASH, getJson } from "./api.js";
 import { h } from "./dom.js";
 import { entitiesPage } from "./entities.js";
@@ -6,8 +6,9 @@ import { hostPage } from "./host.js";
 import { instancePage } from "./instance.js";
 import { instancesPage } from "./instances.js";
 import { newPage } from "./new.js";
+import { triggersPage } from "./triggers.js";
 
-const PAGES = { instances: instancesPage, instance: instancePage, new: newPage, entities: entitiesPage, host: hostPage };
+const PAGES = { instances: instancesPage, instance: instancePage, new: newPage, entities: entitiesPage, triggers: triggersPage, host: hostPage };
 let current = null; // {dispose}
 let hostInfo = null;
 
