@@ -68,6 +68,23 @@ class HostOptions:
     grpc_port: int = 0  # a 2.x SDK app's gRPC endpoint (0: a free port)
     queue_lease: float | None = None  # seconds a queue message stays leased (None: 30)
 
+    def flags(self, log_level: str) -> list[str]:
+        """These options as ``python -m emulator`` flags (the testing API's child host)."""
+        flags = ["--app", str(self.app_dir), "--port", str(self.port), "--state", self.state,
+                 "--log-level", log_level, "--worker", str(self.worker)]
+        mode = TimeSkipping.parse(self.time_skipping)
+        if mode != TimeSkipping.OFF:
+            flags.append(f"--time-skipping={mode.value}")
+        for flag, value in (("--max-activities", self.max_activities),
+                            ("--max-orchestrators", self.max_orchestrators),
+                            ("--threads", self.threads), ("--queue-lease", self.queue_lease),
+                            ("--python", self.python)):
+            if value is not None:
+                flags += [flag, str(value)]
+        for key, value in self.settings.items():
+            flags += ["--setting", f"{key}={value}"]
+        return flags
+
     def state_path(self) -> str:
         if self.state == ":memory:":
             return self.state
