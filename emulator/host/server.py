@@ -34,6 +34,7 @@ from ..worker.loader import (
 )
 from ..worker.process.child import sdk_compat, sdk_speedups
 from ..worker.process.child.watchdog import DEFAULT_THRESHOLD, LoopWatchdog
+from ..worker.process.split import SplitWorker
 from ..worker.sdk2 import SdkGeneration
 from ..worker.seam import InProcessWorker, Worker
 from .logs import LogThread
@@ -161,16 +162,24 @@ class LocalHostServer:
             reason = self.worker.in_process_reason
             if reason is None:
                 return
-            log.warning("This app %s: it runs in the host's process (worker processes serve "
-                        "1.x SDK apps with HTTP and durable functions)", reason)
-            self.worker.close()
-            await self.worker.wait_closed()
-            self.worker = None
             try:
-                self.app = load_app(Path(options.app_dir).resolve())
+                local = load_app(Path(options.app_dir).resolve())
             except BaseException:
+                self.worker.close()
+                await self.worker.wait_closed()
                 self._close_store()
                 raise
+            if local.sdk == SdkGeneration.V1:  # the rest stays in the workers (split.py)
+                log.info("This app %s: those functions run in the host's process, the others "
+                         "in the worker processes", reason)
+                self.worker = SplitWorker(self.worker, InProcessWorker(local, limits.threads))
+            else:
+                log.warning("This app %s: it runs in the host's process (worker processes "
+                            "serve 1.x SDK apps)", reason)
+                self.worker.close()
+                await self.worker.wait_closed()
+                self.worker = None
+            self.app = local
         if self.app.sdk == SdkGeneration.V1:  # adaptations of the 1.x SDK's code
             if not options.sdk_dateutil:
                 sdk_speedups.install()

@@ -66,6 +66,6 @@ async def start_process_worker(app_dir: Path, *, python: str | None, threads: in
 
 def describe(worker: Any, threads: int) -> str:
     """For the start-up banner."""
-    if isinstance(worker, ProcessWorker):
+    if hasattr(worker, "describe"):  # worker processes (all or some functions)
         return worker.describe()
     return f"in-process worker, threads {threads}"
