@@ -10,7 +10,8 @@ a synchronous function (`time.sleep`): the worker runs it in its thread pool
 batches a synchronous function causes, not as a pattern to copy.
 F2-cpu (`GET /api/delay_cpu?ms=d`, `"f2": "cpu"`) does d ms of real CPU work (its thread's CPU
 time) in the thread pool: the interpreter lock lets one such call run per worker process at a
-time, so N calls finish in waves of min(cores, FUNCTIONS_WORKER_PROCESS_COUNT).
+time, so N calls take about ceil(N / k) x d with k = min(cores, FUNCTIONS_WORKER_PROCESS_COUNT)
+(the calls of one process share its core, so they end together rather than in visible waves).
 
 Bounds (anything outside, missing or not an integer answers 400 `{"error": ...}` naming the field):
 `calls` 1..5000, `delay_ms` and `ms` 0..60000, `max_connections` 1..5000 or null (no cap),
