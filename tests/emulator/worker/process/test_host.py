@@ -14,6 +14,7 @@ from ...conftest import APPS
 from .conftest import BASIC
 
 STUCK_APP = APPS / "stuck"
+APPS_HERE = BASIC.parent
 
 
 def _pids(host: LocalHost) -> list[int]:
@@ -83,3 +84,13 @@ def test_a_stuck_orchestrator_fails_with_the_workers_stack_and_the_worker_is_res
         assert host.wait(host.start("quick", "still here"), timeout=60)["output"] == \
             "still here"
         assert host.server.worker.pool.restarts >= 1
+
+
+def test_an_app_with_a_timer_keeps_it_in_the_host_and_the_rest_in_the_workers():
+    with LocalHost(APPS_HERE / "mixed", worker="process") as host:
+        worker = host.server.engine.worker
+        assert type(worker).__name__ == "SplitWorker"
+        assert "yearly" in host.server.app.triggered
+        status = host.wait(host.start("where"), timeout=60)
+        assert status["runtimeStatus"] == "Completed"
+        assert status["output"] in _pids(host) and status["output"] != os.getpid()
