@@ -168,14 +168,16 @@ def test_f1_rejects_bad_input_with_400(fake_host):
 
 
 def test_f1_runs_all_calls_at_once_beyond_aiohttps_default_cap_of_100(fake_host):
-    # With aiohttp's default connector (limit=100) 150 calls of 300 ms would take 2 waves.
+    # With aiohttp's default connector (limit=100) 150 calls of 1 s would take 2 waves. The delay
+    # is long enough that a busy machine stalling the starts for a few hundred ms (a new wave
+    # begins at a gap of half the delay) does not split one wave into two.
     status, body = call(
-        fanout, f1_request(fake_host.base_url, {"calls": 150, "delay_ms": 300, "details": True})
+        fanout, f1_request(fake_host.base_url, {"calls": 150, "delay_ms": 1000, "details": True})
     )
     assert status == 200, body
     assert body["calls"] == 150 and body["max_connections"] is None
     assert body["target"] == f"{fake_host.base_url}/api/delay"
-    assert body["fanout_ms"] >= 300
+    assert body["fanout_ms"] >= 1000
     # All at once, shown by the calls themselves rather than by a wall-clock bound that a busy
     # machine can break: one wave, and more calls in flight together than a cap of 100 allows.
     assert body["waves"] == 1
