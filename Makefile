@@ -35,9 +35,11 @@ browser:
 		echo "no chromium: the dashboard's browser tests will skip (and fail in CI); install Debian's 'chromium'"; \
 	fi
 
-## run: the main job: Azurite + the app on the local host + the fan-out experiment (both modes)
+## run: the main job: Azurite + the app on the local host + the fan-out experiment (both modes);
+##      WORKER_PROCESSES=N sets the host's FUNCTIONS_WORKER_PROCESS_COUNT (the CPU F2's waves)
+WORKER_PROCESSES ?= 1
 run: setup
-	$(PY) -m experiment demo
+	$(PY) -m experiment demo --worker-processes $(WORKER_PROCESSES)
 
 ## serve: keep the app running on the local host (http://localhost:7071) with Azurite
 serve: setup

@@ -8,10 +8,14 @@ F2-sync (`GET /api/delay_sync?ms=d`, used when F1's body says `"f2": "sync"`) is
 a synchronous function (`time.sleep`): the worker runs it in its thread pool
 (PYTHON_THREADPOOL_THREAD_COUNT), so at most that many run at once. It is there to show the
 batches a synchronous function causes, not as a pattern to copy.
+F2-cpu (`GET /api/delay_cpu?ms=d`, `"f2": "cpu"`) does d ms of real CPU work (its thread's CPU
+time) in the thread pool: the interpreter lock lets one such call run per worker process at a
+time, so N calls take about ceil(N / k) x d with k = min(cores, FUNCTIONS_WORKER_PROCESS_COUNT)
+(the calls of one process share its core, so they end together rather than in visible waves).
 
 Bounds (anything outside, missing or not an integer answers 400 `{"error": ...}` naming the field):
 `calls` 1..5000, `delay_ms` and `ms` 0..60000, `max_connections` 1..5000 or null (no cap),
-`f2` "async" (default) or "sync".
+`f2` "async" (default), "sync" or "cpu".
 
 F1's answer (200): the request's `calls`, `delay_ms`, `max_connections`, `f2`; `target` (F2's URL);
 `started_at`; `fanout_ms` (all calls issued to all answers read) and `overhead_ms` (minus d);
@@ -54,7 +58,7 @@ MAX_DELAY_MS = 60_000
 # The whole fan-out must finish within this; Azure's front end drops HTTP requests after 230 s.
 FANOUT_DEADLINE_S = 225.0
 KEY_HEADER = "x-functions-key"
-F2_ROUTES = {"async": "delay", "sync": "delay_sync"}
+F2_ROUTES = {"async": "delay", "sync": "delay_sync", "cpu": "delay_cpu"}
 
 # Plain Blueprint: F1 and F2 are HTTP functions only and need no durable bindings.
 bp = func.Blueprint()
@@ -97,7 +101,7 @@ def parse_fanout_body(body: Any) -> FanoutParams:
         raise BadRequest(f"details must be true or false, got {details!r}")
     f2 = body.get("f2", "async")
     if not isinstance(f2, str) or f2 not in F2_ROUTES:
-        raise BadRequest(f"f2 must be 'async' or 'sync', got {f2!r}")
+        raise BadRequest(f"f2 must be 'async', 'sync' or 'cpu', got {f2!r}")
     return FanoutParams(
         calls=_bounded_int("calls", body["calls"], 1, MAX_CALLS),
         delay_ms=_bounded_int("delay_ms", body["delay_ms"], 0, MAX_DELAY_MS),
@@ -325,6 +329,27 @@ def delay_sync(req: func.HttpRequest) -> func.HttpResponse:
     return _delay_answer(ms, started_at, t0)
 
 
+def burn_cpu(ms: int) -> int:
+    """Compute for `ms` ms of this thread's CPU time (time waiting for the interpreter lock or a
+    core does not count); the number of loop turns it took."""
+    end = time.thread_time() + ms / 1000
+    turns = 0
+    while time.thread_time() < end:
+        turns += 1
+    return turns
+
+
+def delay_cpu(req: func.HttpRequest) -> func.HttpResponse:
+    """F2-cpu: d ms of CPU work in a worker thread (one at a time per worker process)."""
+    try:
+        ms = parse_delay_ms(req.params.get("ms"))
+    except BadRequest as exc:
+        return _json(400, {"error": str(exc)})
+    started_at, t0 = datetime.now(UTC), time.perf_counter()
+    burn_cpu(ms)
+    return _delay_answer(ms, started_at, t0)
+
+
 # Registered without decorator syntax so the handlers stay plain functions that tests can call
 # with an HttpRequest (the decorators return FunctionBuilder objects instead).
 # The auth level is set per route: a Blueprint's own http_auth_level is dropped when the app
@@ -332,3 +357,4 @@ def delay_sync(req: func.HttpRequest) -> func.HttpResponse:
 bp.route(route="fanout", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)(fanout)
 bp.route(route="delay", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)(delay)
 bp.route(route="delay_sync", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)(delay_sync)
+bp.route(route="delay_cpu", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)(delay_cpu)

@@ -131,7 +131,8 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     with contextlib.ExitStack() as stack:
         if http:
             host = stack.enter_context(LocalHost(REPO_ROOT, subprocess=True, state=":memory:",
-                                                 log_level=args.log_level or "info"))
+                                                 log_level=args.log_level or "info",
+                                                 worker=args.worker))
             server = stack.enter_context(BareServer())
             host_client = SplitClient(host.base_url, host.process.pid)
             bare_client = SplitClient(server.base_url, server.pid)
@@ -146,7 +147,8 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             stack.close()
         if durable:
             host = stack.enter_context(LocalHost(APP, subprocess=True, state=args.state,
-                                                 log_level=args.log_level or "warning"))
+                                                 log_level=args.log_level or "warning",
+                                                 worker=args.worker))
             driver = stack.enter_context(SdkDriver())
             warm = Bench("warm", "", "", "durable", "total_s", count=100)
             durable_sample(host, driver, warm, True)  # imports and caches
@@ -194,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the hosts' log level (default: info for http, the host's "
                              "default; warning for the durable benchmarks)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--worker", choices=("process", "in-process"), default=None,
+                        help="where the hosts run the app's code (default: the host's default, "
+                             "worker processes); python -m benchmarks.workers compares them")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")

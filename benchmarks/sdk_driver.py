@@ -8,9 +8,9 @@ in one episode - until the SDK says it is done. No HTTP, no store, no host-side 
 limits, no logging: what is left is the SDK's own cost (it parses and replays the whole history
 every episode) plus the activities' own time, which is the floor the local host stands on.
 
-The SDK takes the same fast paths as in the local host (``emulator.worker.sdk_speedups``) and the
-process the same garbage-collector settings (``emulator.host.server.tune_gc``), so the ratio
-compares like with like.
+The SDK takes the same fast paths as in the local host
+(``emulator.worker.process.child.sdk_speedups``) and the process the same garbage-collector
+settings (``emulator.host.server.tune_gc``), so the ratio compares like with like.
 
     python -m benchmarks.sdk_driver      # reads one JSON request per line on stdin:
     {"orchestrator": "fan_out", "input": {"count": 1000, "seconds": 0}}
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.host.server import tune_gc
-from emulator.worker import sdk_speedups
+from emulator.worker.process.child import sdk_speedups
 
 APP = Path(__file__).parent / "app" / "function_app.py"
 

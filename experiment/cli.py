@@ -160,10 +160,11 @@ def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--f2",
-        choices=("async", "sync"),
+        choices=("async", "sync", "cpu"),
         default="async",
         help="HTTP: F2 waits with asyncio.sleep (async) or time.sleep in the worker's thread "
-        "pool (sync, shows thread-pool batches) (default: %(default)r)",
+        "pool (sync, shows thread-pool batches), or computes for d ms of CPU (cpu: waves of "
+        "min(cores, FUNCTIONS_WORKER_PROCESS_COUNT)) (default: %(default)r)",
     )
 
 
@@ -209,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--app-dir", type=Path, default=REPO_ROOT, help="the app to serve (default: the repository)"
+    )
+    demo.add_argument(
+        "--worker-processes",
+        type=_int_in(1, 10),
+        default=1,
+        help="the host's FUNCTIONS_WORKER_PROCESS_COUNT: the CPU F2's waves are min(cores, this) "
+        "calls wide (default: %(default)r, as in Azure)",
     )
     _add_out_option(demo)
     for name, text in (

@@ -7,6 +7,8 @@ Default sweep (about 80 s on a 2-core machine, 10 s of it Azurite's shutdown):
 - HTTP, no cap: N = 1, 10, 100, 1000 calls of d = 1 s (one warm-up run per point, 3 measured);
 - HTTP, capped at 8 connections: N = 8, 16, 32 calls of d = 1 s (1, 2 and 4 waves expected);
 - HTTP, 6 and 24 calls to the synchronous F2: waves of the host thread-pool size (6 on 2 cores);
+- HTTP, 8 calls of 500 ms of CPU (`--f2 cpu`): waves of min(cores, worker processes), the knob
+  `--worker-processes` (`make run WORKER_PROCESSES=2`), FUNCTIONS_WORKER_PROCESS_COUNT of the host;
 - durable: 10, 100 and 1000 sites of 1 s connect + 2 s work, once each (the 1000-site claim).
 """
 
@@ -34,18 +36,20 @@ DEMO_CAP = 8
 
 
 def demo_plan(quick: bool = False):
-    """The demo's points: uncapped HTTP, capped HTTP, sync F2, then durable."""
+    """The demo's points: uncapped HTTP, capped HTTP, sync F2, CPU F2, then durable."""
     if quick:
         return (
             plan(["http"], [1, 10, 100], [], 200, 0, 0, None)
             + plan(["http"], [8, 32], [], 200, 0, 0, DEMO_CAP)
             + plan(["http"], [12], [], 200, 0, 0, None, f2="sync")
+            + plan(["http"], [4], [], 100, 0, 0, None, f2="cpu")
             + plan(["durable"], [], [10, 100], 0, 100, 200, None)
         )
     return (
         plan(["http"], [1, 10, 100, 1000], [], 1000, 0, 0, None)
         + plan(["http"], [8, 16, 32], [], 1000, 0, 0, DEMO_CAP)
         + plan(["http"], [6, 24], [], 1000, 0, 0, None, f2="sync")
+        + plan(["http"], [8], [], 500, 0, 0, None, f2="cpu")
         + plan(["durable"], [], [10, 100, 1000], 0, 1000, 2000, None)
     )
 
@@ -60,8 +64,10 @@ class LocalHostProcess:
     not exit within STOP_TIMEOUT_S, then SIGKILL to anything left in the child's session.
     """
 
-    def __init__(self, app_dir: Path, port: int, workdir: Path, log_path: Path):
+    def __init__(self, app_dir: Path, port: int, workdir: Path, log_path: Path,
+                 worker_processes: int = 1):
         self.app_dir, self.port, self.workdir, self.log_path = app_dir, port, workdir, log_path
+        self.worker_processes = worker_processes
         self.base_url = ""
         self._proc: subprocess.Popen | None = None
         self._drain: threading.Thread | None = None
@@ -84,6 +90,8 @@ class LocalHostProcess:
             # measure the app, keep warnings and errors in the log.
             "--log-level",
             "warning",
+            "--setting",
+            f"FUNCTIONS_WORKER_PROCESS_COUNT={self.worker_processes}",
         ]
         try:
             self._proc, self.base_url = start_listening(
@@ -170,7 +178,11 @@ def run_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="fanout-demo-") as workdir:
         try:
             with LocalHostProcess(
-                app_dir, args.port, Path(workdir), out_dir / "host.log"
+                app_dir,
+                args.port,
+                Path(workdir),
+                out_dir / "host.log",
+                getattr(args, "worker_processes", 1),
             ) as host:
                 print(
                     f"local host Running on {host.base_url} after "

@@ -9,6 +9,7 @@ raises an ImportError that says so."""
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def plot_latency(document: dict[str, Any], out_dir: Path) -> Path:
     settings = settings_in_force(document["target"])
     activity_limit = settings.get("maxConcurrentActivityFunctions")
     threads = settings.get("threadPoolSize")
+    processes = settings.get("workerProcessCount")
     modes = [m for m in ("http", "durable") if any(key[0] == m for key in series)]
     fig, axes = plt.subplots(
         1, max(1, len(modes)), figsize=(6.4 * max(1, len(modes)), 4.8), squeeze=False
@@ -70,7 +72,10 @@ def plot_latency(document: dict[str, Any], out_dir: Path) -> Path:
             ax.plot(ns, [r["e2e_ms"] / 1000 for r in group], marker="o", lw=2, label=label)
             # Expected staircase when k calls at most can run at once: ceil(N / k) x d.
             k, why = (cap, f"cap {cap}") if cap else (threads, f"{threads} threads")
-            if mode == "http" and (cap or (f2 == "sync" and threads)):
+            if f2 == "cpu" and not cap:  # one call per worker process at a time, on the cores
+                k = min(os.cpu_count() or 1, processes or 1)
+                why = f"{processes or 1} worker process(es) on {os.cpu_count()} cores"
+            if mode == "http" and (cap or (f2 == "sync" and threads) or f2 == "cpu"):
                 grid = _grid(ns)
                 ax.plot(
                     grid,
@@ -117,7 +122,7 @@ def plot_latency(document: dict[str, Any], out_dir: Path) -> Path:
 
 def _setting(cap: int | None, f2: str | None) -> str:
     """How an HTTP series limits concurrency, for legends."""
-    parts = [f"cap {cap}" if cap else "no cap"] + (["sync F2"] if f2 == "sync" else [])
+    parts = [f"cap {cap}" if cap else "no cap"] + ([f"{f2} F2"] if f2 in ("sync", "cpu") else [])
     return ", ".join(parts)
 
 

@@ -153,9 +153,10 @@ def settings_in_force(target: dict[str, Any]) -> dict[str, Any]:
     status = target.get("host_status") or {}
     reported = (status.get("extensions") or {}).get("durableTask") or {}
     settings = {**(target.get("host_json") or {}), **reported}
-    threads = (status.get("emulator") or {}).get("threadPoolSize")
-    if threads is not None:
-        settings["threadPoolSize"] = threads
+    for key in ("threadPoolSize", "workerProcessCount"):
+        value = (status.get("emulator") or {}).get(key)
+        if value is not None:
+            settings[key] = value
     return settings
 
 

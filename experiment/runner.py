@@ -56,12 +56,12 @@ class PointSpec:
     max_connections: int | None = None
     connect_ms: int | None = None
     work_ms: int | None = None
-    f2: str = "async"  # HTTP: F2 (async) or F2-sync (a synchronous function in the thread pool)
+    f2: str = "async"  # HTTP: F2 (async), F2-sync (time.sleep in the pool) or F2-cpu (CPU work)
 
     @property
     def label(self) -> str:
         cap = f" cap={self.max_connections}" if self.max_connections else ""
-        sync = " sync F2" if self.f2 == "sync" else ""
+        sync = {"sync": " sync F2", "cpu": " cpu F2"}.get(self.f2, "")
         if self.mode == "http":
             return f"http N={self.n} d={self.delay_ms}ms{cap}{sync}"
         return f"durable sites={self.n} {self.connect_ms}+{self.work_ms}ms"

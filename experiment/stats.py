@@ -64,7 +64,7 @@ def summarize_point(point: dict[str, Any]) -> dict[str, Any]:
     """One row (keys ROW_FIELDS) for a measured point.
 
     `point` has `mode` ("http" or "durable"), `n`, `delay_ms` (d for HTTP; connect + work for
-    durable), `max_connections` (HTTP cap or None), `f2` (HTTP: "async" or "sync") and `runs`,
+    durable), `max_connections` (HTTP cap or None), `f2` (HTTP: "async", "sync", "cpu") and `runs`,
     a non-empty list of run dicts:
     HTTP runs carry `e2e_ms` and F1's answer (`fanout_ms`, `per_call_ms`, `waves`,
     `peak_concurrency`); durable runs carry `e2e_ms`, `server_ms` and `activities`.

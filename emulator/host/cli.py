@@ -31,6 +31,7 @@ from .server import (
     configure_logging,
     tune_gc,
 )
+from .workers import WorkerMode
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -154,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep the SDK's own slow paths (its timestamp parser, and the "
                             "typing-mode lookup for every value) instead of the local host's "
                             "equivalent fast ones")
+    serve.add_argument("--worker", choices=[m.value for m in WorkerMode],
+                       default=WorkerMode.PROCESS.value,
+                       help="where the app's code runs: worker processes of the app's "
+                            "interpreter (FUNCTIONS_WORKER_PROCESS_COUNT of them, as Functions "
+                            "runs Python) or this process (default: %(default)s)")
+    serve.add_argument("--python", default=None, metavar="PATH",
+                       help="the workers' interpreter, or a virtual environment folder "
+                            "(default: the active VIRTUAL_ENV's, else the host's own)")
+    serve.add_argument("--core-tools-banner", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument("--azurite", action="store_true",
                        help="start Azurite (blob, queue, table) on free ports and point "
                             "AzureWebJobsStorage and BACKUP_STORAGE_CONNECTION at it")
@@ -231,7 +241,9 @@ def _serve_logged(args: argparse.Namespace) -> int:
                           max_activities=args.max_activities,
                           max_orchestrators=args.max_orchestrators, threads=args.threads,
                           settings=settings, sdk_dateutil=args.sdk_dateutil,
-                          queue_lease=args.queue_lease, grpc_port=args.grpc_port)
+                          worker=args.worker, python=args.python,
+                          core_tools_banner=args.core_tools_banner, grpc_port=args.grpc_port,
+                          queue_lease=args.queue_lease)
     try:
         return asyncio.run(_run(options))
     except (AppLoadError, StoreError) as exc:

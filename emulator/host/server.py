@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
@@ -23,19 +24,21 @@ from ..runtime.engine import Engine, Limits
 from ..runtime.operations import Operations
 from ..store import Store, open_store
 from ..triggers.host import TriggerHost, TriggerHostOptions, host_id_for
-from ..worker import sdk_compat, sdk_speedups
+from ..worker.index import FunctionIndex
 from ..worker.loader import (
     AppLoadError,
-    LoadedApp,
     apply_settings,
     load_app,
     read_local_settings,
     restore_settings,
 )
+from ..worker.process.child import sdk_compat, sdk_speedups
+from ..worker.process.child.watchdog import DEFAULT_THRESHOLD, LoopWatchdog
+from ..worker.process.split import SplitWorker
 from ..worker.sdk2 import SdkGeneration
-from ..worker.seam import InProcessWorker
+from ..worker.seam import InProcessWorker, Worker
 from .logs import LogThread
-from .watchdog import DEFAULT_THRESHOLD, LoopWatchdog
+from .workers import WorkerMode, app_folder_index, describe, start_process_worker
 
 log = logging.getLogger("emulator")
 
@@ -60,8 +63,28 @@ class HostOptions:
     settings: dict[str, str] = field(default_factory=dict)  # override local.settings.json
     sdk_dateutil: bool = False  # keep the SDK's slow dateutil timestamp parsing
     blocked_loop_seconds: float = DEFAULT_THRESHOLD  # warn about a loop blocked this long (0: off)
-    queue_lease: float | None = None  # seconds a queue message stays leased (None: 30)
+    worker: WorkerMode | str = WorkerMode.PROCESS  # where the app's code runs (host/workers.py)
+    python: str | None = None  # the workers' interpreter (or venv); None: VIRTUAL_ENV's, ours
+    core_tools_banner: bool = False  # the function list laid out as `func start` prints it
     grpc_port: int = 0  # a 2.x SDK app's gRPC endpoint (0: a free port)
+    queue_lease: float | None = None  # seconds a queue message stays leased (None: 30)
+
+    def flags(self, log_level: str) -> list[str]:
+        """These options as ``python -m emulator`` flags (the testing API's child host)."""
+        flags = ["--app", str(self.app_dir), "--port", str(self.port), "--state", self.state,
+                 "--log-level", log_level, "--worker", str(self.worker)]
+        mode = TimeSkipping.parse(self.time_skipping)
+        if mode != TimeSkipping.OFF:
+            flags.append(f"--time-skipping={mode.value}")
+        for flag, value in (("--max-activities", self.max_activities),
+                            ("--max-orchestrators", self.max_orchestrators),
+                            ("--threads", self.threads), ("--queue-lease", self.queue_lease),
+                            ("--python", self.python)):
+            if value is not None:
+                flags += [flag, str(value)]
+        for key, value in self.settings.items():
+            flags += ["--setting", f"{key}={value}"]
+        return flags
 
     def state_path(self) -> str:
         if self.state == ":memory:":
@@ -75,21 +98,28 @@ class LocalHostServer:
 
     def __init__(self, options: HostOptions) -> None:
         self.options = options
-        self.app: LoadedApp | None = None
+        self.app: FunctionIndex | None = None
+        self.worker: Worker | None = None
         self.engine: Engine | None = None
         self.store: Store | None = None  # opened by prepare(), handed to the engine by start()
         self.port: int | None = None
-        self.triggers: TriggerHost | None = None
         self._runner: web.AppRunner | None = None
         self._watchdog: LoopWatchdog | None = None
         self._grpc: GrpcEndpoint | None = None  # started for a 2.x SDK app
+        self.triggers: TriggerHost | None = None
         self._previous_env: dict[str, str | None] = {}
         self.versioning = VersioningSettings()
 
-    def prepare(self) -> LoadedApp:
+    @property
+    def mode(self) -> WorkerMode:
+        return WorkerMode.parse(self.options.worker)
+
+    def prepare(self) -> FunctionIndex:
         """Take the state (raises StoreError: not ours, damaged, read-only, owned by another
         host), apply settings and import the app (raises AppLoadError) - in that order, so a
-        refused state file never runs the app's import-time code."""
+        refused state file never runs the app's import-time code. With worker processes the
+        host checks the app folder and host.json here; the workers import the app in
+        ``start``."""
         options = self.options
         if self.store is None:
             self.store = open_store(options.state_path())
@@ -97,7 +127,10 @@ class LocalHostServer:
         try:
             self._previous_env = apply_settings(read_local_settings(app_dir))
             self._previous_env.update(apply_settings(options.settings, override=True))
-            self.app = load_app(app_dir)
+            if self.mode is WorkerMode.IN_PROCESS:
+                self.app = load_app(app_dir)
+            else:
+                self.app = app_folder_index(app_dir)
             try:
                 self.versioning = VersioningSettings.from_host_json(self.app.host_json)
             except VersioningConfigError as exc:
@@ -113,22 +146,66 @@ class LocalHostServer:
         if store is not None:
             store.close()
 
-    async def start(self) -> int:
+    async def _start_worker(self, limits: Limits) -> None:
         options = self.options
-        app = self.app or self.prepare()
-        if app.sdk == SdkGeneration.V1:  # adaptations of the 1.x SDK's code
+        if self.mode is WorkerMode.PROCESS:
+            try:
+                self.worker = await start_process_worker(
+                    Path(options.app_dir).resolve(), python=options.python,
+                    threads=options.threads, sdk_dateutil=options.sdk_dateutil,
+                    orchestrator_timeout=limits.orchestrator_timeout,
+                    blocked_loop_seconds=options.blocked_loop_seconds)
+            except BaseException:
+                self._close_store()
+                raise
+            self.app = self.worker.app
+            reason = self.worker.in_process_reason
+            if reason is None:
+                return
+            try:
+                local = load_app(Path(options.app_dir).resolve())
+            except BaseException:
+                self.worker.close()
+                await self.worker.wait_closed()
+                self._close_store()
+                raise
+            if local.sdk == SdkGeneration.V1:  # the rest stays in the workers (split.py)
+                log.info("This app %s: those functions run in the host's process, the others "
+                         "in the worker processes", reason)
+                self.worker = SplitWorker(self.worker, InProcessWorker(local, limits.threads))
+            else:
+                log.warning("This app %s: it runs in the host's process (worker processes "
+                            "serve 1.x SDK apps)", reason)
+                self.worker.close()
+                await self.worker.wait_closed()
+                self.worker = None
+            self.app = local
+        if self.app.sdk == SdkGeneration.V1:  # adaptations of the 1.x SDK's code
             if not options.sdk_dateutil:
                 sdk_speedups.install()
             sdk_compat.install()
+
+    async def start(self) -> int:
+        options = self.options
+        app = self.app or self.prepare()
         limits = Limits.from_host_json(app.host_json, max_activities=options.max_activities,
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
+        await self._start_worker(limits)
+        if self.worker is not None:
+            # The workers bound each orchestrator call from the moment it reaches one (their
+            # restart on a timeout included); the engine's own deadline would count the wait
+            # for a replacement worker too.
+            limits = dataclasses.replace(limits, orchestrator_timeout=None,
+                                         threads=self.worker.pool.settings.threads,
+                                         worker_processes=self.worker.pool.settings.processes)
+        app = self.app
         clock = make_clock(options.time_skipping)
         store = self.store
         try:
             self.engine = build_engine(app, store, clock, limits,
                                        hub_name=app.hub_name,
-                                       versioning=self.versioning)
+                                       versioning=self.versioning, worker=self.worker)
             operations = Operations(self.engine)
             if app.sdk == SdkGeneration.V2:  # the 2.x SDK's durable client speaks gRPC
                 self._grpc = GrpcEndpoint(FacadeOperations(operations), host=options.bind,
@@ -137,12 +214,13 @@ class LocalHostServer:
                 operations.rpc_base_url = self._grpc.rpc_base_url
             self.triggers = self._trigger_host(operations)
             self._runner = web.AppRunner(create_app(operations, app, triggers=self.triggers),
-                                         access_log=None,
-                                         handle_signals=False)
+                                         access_log=None, handle_signals=False)
             await self._runner.setup()  # the engine loads the state here
         except BaseException:
             self._close_store()
             await self._stop_grpc()
+            if self.worker is not None and self.engine is None:
+                self.worker.close()
             raise
         self.store = None  # the engine owns it now and closes it when it stops
         # A fan-out opens hundreds of connections at once; the default backlog (128) would
@@ -195,6 +273,7 @@ class LocalHostServer:
                                skipping=lambda: operations.clock_state().skipping)
         operations.attach_timed_source(triggers.timers, triggers.busy)
         return triggers
+
     async def _stop_grpc(self) -> None:
         grpc, self._grpc = self._grpc, None
         if grpc is not None:
@@ -203,26 +282,19 @@ class LocalHostServer:
     def _log_banner(self, limits: Limits, store: str) -> None:
         app = self.app
         base = f"http://{self.options.bind}:{self.port}"
-        prefix = f"/{app.route_prefix}" if app.route_prefix else ""
         lines = [f"Local host for {app.app_dir} (state: {store}; "
                  f"{_clock_description(self.options.time_skipping)}; "
                  f"{self.versioning.describe()}; "
                  f"activities <= {limits.max_activities or 'unlimited'}, "
-                 f"orchestrators <= {limits.max_orchestrators or 'unlimited'}, "
-                 f"threads {limits.threads})", "Functions:"]
-        for fn in app.http:
-            methods = ",".join(sorted(fn.methods)) if len(fn.methods) < 8 else "ALL"
-            lines.append(f"  {fn.name}: [{methods}] {base}{prefix}/{fn.route}")
-        for fn in app.orchestrators.values():
-            lines.append(f"  {fn.name}: orchestrationTrigger")
-        for fn in app.activities.values():
-            lines.append(f"  {fn.name}: activityTrigger")
-        for fn in app.entities.values():
-            lines.append(f"  {fn.name}: entityTrigger")
-        for name in app.skipped:
-            lines.append(f"  {name}: not served by the local host")
-        for fn in app.triggered.values():
-            lines.append(f"  {fn.name}: {fn.trigger_type}")
+                 f"orchestrators <= {limits.max_orchestrators or 'unlimited'}; "
+                 f"{describe(self.engine.worker, limits.threads)})"]
+        loopback = self.options.bind in ("127.0.0.1", "localhost", "::1")
+        functions = function_list(app, f"http://localhost:{self.port}"
+                                  if self.options.core_tools_banner and loopback else base)
+        if self.options.core_tools_banner:  # Core Tools: a blank line around each, a tab
+            lines += ["", "Functions:", ""] + [f"\t{line}\n" for line in functions]
+        else:
+            lines += ["Functions:"] + [f"  {line}" for line in functions]
         if self._grpc is not None:
             lines.append(f"Durable client (2.x SDK, gRPC): {self._grpc.rpc_base_url}")
         lines.append(f"Dashboard: {base}/dashboard/")
@@ -241,8 +313,26 @@ class LocalHostServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.worker is not None:  # the engine closed it; its processes end now
+            await self.worker.wait_closed()
         restore_settings(self._previous_env)
         self._previous_env = {}
+
+
+def function_list(app: FunctionIndex, base: str) -> list[str]:
+    """One line per function as ``func start`` lists them: HTTP functions with their methods
+    and URL, the others with their trigger."""
+    prefix = f"/{app.route_prefix}" if app.route_prefix else ""
+    lines = []
+    for fn in app.http:
+        methods = ",".join(sorted(fn.methods)) if len(fn.methods) < 8 else "ALL"
+        lines.append(f"{fn.name}: [{methods}] {base}{prefix}/{fn.route}")
+    lines += [f"{fn.name}: orchestrationTrigger" for fn in app.orchestrators.values()]
+    lines += [f"{fn.name}: activityTrigger" for fn in app.activities.values()]
+    lines += [f"{fn.name}: entityTrigger" for fn in app.entities.values()]
+    lines += [f"{name}: not served by the local host" for name in app.skipped]
+    lines += [f"{fn.name}: {fn.trigger_type}" for fn in app.triggered.values()]
+    return lines
 
 
 def _clock_description(mode: TimeSkipping | bool | str) -> str:

@@ -217,6 +217,7 @@ async def host_status(request: web.Request) -> web.Response:
         }},
         "emulator": {
             "threadPoolSize": limits.threads,
+            "workerProcessCount": limits.worker_processes,
             "store": ops.store_description,
             "timeSkipping": ops.clock_state().mode.value,
             "functionTimeout": ops.limits.function_timeout_text,

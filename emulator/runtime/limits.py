@@ -20,6 +20,7 @@ class Limits:
     orchestrator_timeout: float | None = DEFAULT_ORCHESTRATOR_TIMEOUT  # one episode's code
     # One activity or HTTP function call (None: unlimited); see timeouts.py.
     function_timeout: timedelta | None = DEFAULT_FUNCTION_TIMEOUT
+    worker_processes: int = 0  # FUNCTIONS_WORKER_PROCESS_COUNT in force (0: the app in process)
 
     @property
     def function_timeout_text(self) -> str:

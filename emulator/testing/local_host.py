@@ -34,7 +34,6 @@ from ..host.child_process import REPO_ROOT, LocalHostError, child_env, start_lis
 from ..host.server import HostOptions, LocalHostServer
 from ..http.payloads import WEBHOOK_PATH
 from ..protocol.enums import TERMINAL as _TERMINAL
-from ..runtime.clock import TimeSkipping
 
 TERMINAL = frozenset(s.value for s in _TERMINAL)
 __all__ = ["REPO_ROOT", "TERMINAL", "LocalHost", "LocalHostError", "child_env",
@@ -52,6 +51,8 @@ class LocalHost:
         subprocess: run ``python -m emulator`` in a child process instead of in process.
         max_activities, max_orchestrators, threads: override host.json limits.
         log_level: the host's log level (``warning`` keeps test output short).
+        worker, python: ``"process"`` (the default) or ``"in-process"`` (the app's module is then
+            ``host.server.app.module``); the workers' interpreter or venv folder.
         queue_lease: seconds a running queue message stays invisible (default 30).
     """
 
@@ -60,11 +61,14 @@ class LocalHost:
                  settings: dict[str, str] | None = None, subprocess: bool = False,
                  max_activities: int | None = None, max_orchestrators: int | None = None,
                  threads: int | None = None, log_level: str = "warning",
-                 port: int = 0, queue_lease: float | None = None) -> None:
+                 port: int = 0, worker: str | None = None, python: str | None = None,
+                 queue_lease: float | None = None) -> None:
         self.options = HostOptions(app_dir=Path(app_dir), port=port, state=state,
                                    time_skipping=time_skipping, max_activities=max_activities,
                                    max_orchestrators=max_orchestrators, threads=threads,
-                                   settings=dict(settings or {}), queue_lease=queue_lease)
+                                   settings=dict(settings or {}), python=python,
+                                   queue_lease=queue_lease,
+                                   **({"worker": worker} if worker else {}))
         self.use_subprocess = subprocess
         self.log_level = log_level
         self.base_url = ""
@@ -124,21 +128,7 @@ class LocalHost:
             raise LocalHostError(f"the local host did not start: {failure[0]}") from failure[0]
 
     def _start_subprocess(self, timeout: float) -> None:
-        options = self.options
-        command = [sys.executable, "-m", "emulator", "--app", str(options.app_dir),
-                   "--port", str(options.port), "--state", options.state,
-                   "--log-level", self.log_level]
-        mode = TimeSkipping.parse(options.time_skipping)
-        if mode != TimeSkipping.OFF:
-            command.append(f"--time-skipping={mode.value}")
-        for flag, value in (("--max-activities", options.max_activities),
-                            ("--max-orchestrators", options.max_orchestrators),
-                            ("--threads", options.threads),
-                            ("--queue-lease", options.queue_lease)):
-            if value is not None:
-                command += [flag, str(value)]
-        for key, value in options.settings.items():
-            command += ["--setting", f"{key}={value}"]
+        command = [sys.executable, "-m", "emulator", *self.options.flags(self.log_level)]
         self.process, self.base_url = start_listening(command, "the local host", timeout)
         threading.Thread(target=self._drain, daemon=True).start()
 

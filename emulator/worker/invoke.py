@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import traceback
-import uuid
 from datetime import timedelta
 from typing import Any
-
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter, EnitityTriggerConverter
 
 from ..core.replay import (
     NonDeterminismError,
@@ -30,20 +25,16 @@ from ..protocol.entities import YIELDED_SIGNAL
 from ..protocol.history import EventType, compact
 from ..store.base import InstanceRecord
 from .index import ActivityFunction
+from .process.child.invoke import (
+    InvocationContext,
+    decode_activity_input,
+    encode_activity_result,
+    entity_context,
+    entity_result,
+)
 from .timeouts import AbandoningExecutor, FunctionTimeout, call_with_timeout
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
-
-
-class InvocationContext:
-    """The subset of ``azure.functions.Context`` that functions commonly read."""
-
-    def __init__(self, function_name: str) -> None:
-        self.invocation_id = str(uuid.uuid4())
-        self.function_name = function_name
-        self.function_directory = os.getcwd()
-        self.trace_context = None
-        self.retry_context = None
 
 
 def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
@@ -55,8 +46,14 @@ def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
                      "Microsoft.Azure.WebJobs.Host",
             "ClassName": "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException",
             "Message": str(exc), "Data": None, "InnerException": None})
-    friendly = f" {type(exc).__name__}: {exc}"
-    stack = "".join(traceback.format_exception(exc)).rstrip()
+    return failure_details(name, type(exc).__name__, str(exc),
+                           "".join(traceback.format_exception(exc)).rstrip())
+
+
+def failure_details(name: str, type_name: str, message: str, stack: str) -> tuple[str, str]:
+    """Reason and Details of a TaskFailed event for an exception the worker reported (its type
+    name, message and formatted stack): the RPC exception's format."""
+    friendly = f" {type_name}: {message}"
     details = compact({
         "$type": "System.Exception, System.Private.CoreLib",
         "ClassName": "System.Exception",
@@ -154,9 +151,7 @@ def invoke_entity(fn: Any, trigger: str) -> str:
     """Call an entity function with its batch (the worker wraps the trigger JSON in an
     ``EntityContext``; the SDK's handler answers the batch result JSON). Runs in a pool thread;
     exceptions propagate (the whole batch then fails)."""
-    context = EnitityTriggerConverter.decode(meta.Datum(trigger, "json"), trigger_metadata=None)
-    result = fn(context)
-    return EnitityTriggerConverter.encode(result, expected_type=None).value
+    return entity_result(fn(entity_context(trigger)))
 
 
 async def invoke_activity(activity: ActivityFunction, fn: Any, input_text: str | None,
@@ -174,44 +169,6 @@ async def invoke_activity(activity: ActivityFunction, fn: Any, input_text: str |
     returned = await call_function(activity.function_name, fn, kwargs,
                                    activity.is_async, pool, timeout)
     return encode_activity_result(returned)
-
-
-_PLAIN = (str, int, float, bool, type(None))
-
-
-def decode_activity_input(text: str | None) -> Any:
-    """The activity's input as the worker's ``ActivityTriggerConverter.decode`` gives it.
-
-    The converter parses with a hook that rebuilds custom objects (objects with ``__class__``,
-    ``__module__`` and ``__data__`` keys) and reads an environment variable for every value.
-    Text with neither ``__`` nor a backslash cannot spell such a key, and for it the converter
-    returns exactly ``json.loads(text)``, in loose and strict typing mode alike; anything else
-    (and anything ``json.loads`` refuses) goes through the converter itself.
-    """
-    if text is not None and "__" not in text and "\\" not in text:
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
-    return ActivityTriggerConverter.decode(meta.Datum(text, "json"), trigger_metadata=None)
-
-
-def encode_activity_result(value: Any) -> str | None:
-    """The activity's result as JSON text, as ``ActivityTriggerConverter.encode`` writes it.
-
-    The converter's custom-object hook only runs for what JSON cannot encode natively, so for
-    plain values, lists and dicts its text is ``json.dumps(value)`` in both typing modes;
-    anything JSON refuses (a custom object somewhere inside) goes through the converter.
-    """
-    kind = type(value)
-    if kind in _PLAIN:
-        return json.dumps(value)
-    if kind is dict or kind is list:
-        try:
-            return json.dumps(value)
-        except (TypeError, ValueError):
-            pass
-    return ActivityTriggerConverter.encode(value, expected_type=None).value
 
 
 async def call_function(name: str, fn: Any, kwargs: dict[str, Any], is_async: bool,

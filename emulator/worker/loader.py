@@ -263,7 +263,7 @@ def load_app(app_dir: str | os.PathLike[str]) -> LoadedApp:
         else:
             triggered[fname.lower()] = _triggered_function(fname, trigger, user_fn, bindings)
 
-    _check_routes(http)
+    check_routes(http)
     return LoadedApp(app_dir, http, orchestrators, activities, entities, host_json, skipped,
                      triggered, sdk=app_generation(functions), module=module, code=code)
 
@@ -319,7 +319,7 @@ def _http_function(fname: str, trigger: Any, user_fn: Any, bindings: list[Any]) 
     )
 
 
-def _check_routes(http: list[HttpFunction]) -> None:
+def check_routes(http: list[HttpFunction]) -> None:
     seen: dict[str, HttpFunction] = {}
     for fn in http:
         key = re.sub(r"\{[^}]*\}", "{}", fn.route.lower())

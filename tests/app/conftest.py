@@ -41,16 +41,31 @@ def backup_base(tmp_path_factory) -> Path:
 BACKUP_CONTAINER = "conference-site"
 
 
+def _app_settings(azurite, backup_base) -> dict[str, str]:
+    return {"BACKUP_ROOT": str(backup_base),
+            "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
+            "BACKUP_CONTAINER": BACKUP_CONTAINER, "BOOKING_PROVIDER": "simulator",
+            "PROCESS_SITES_MAX_WIDTH": "1000"}
+
+
 @pytest.fixture(scope="module")
 def host(azurite, backup_base):
-    """The app on the local host (in process, time skipping), with Azurite for the backup."""
+    """The app on the local host (time skipping), with Azurite for the backup."""
     from emulator.testing import LocalHost
 
-    settings = {"BACKUP_ROOT": str(backup_base),
-                "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
-                "BACKUP_CONTAINER": BACKUP_CONTAINER, "BOOKING_PROVIDER": "simulator",
-                "PROCESS_SITES_MAX_WIDTH": "1000"}
-    with LocalHost(REPO_ROOT, time_skipping=True, settings=settings) as local_host:
+    with LocalHost(REPO_ROOT, time_skipping=True,
+                   settings=_app_settings(azurite, backup_base)) as local_host:
+        yield local_host
+
+
+@pytest.fixture()
+def in_process_host(azurite, backup_base):
+    """The same, with the app imported into the test's process: for tests that patch its code
+    (``monkeypatch`` on the app's modules)."""
+    from emulator.testing import LocalHost
+
+    with LocalHost(REPO_ROOT, time_skipping=True, worker="in-process",
+                   settings=_app_settings(azurite, backup_base)) as local_host:
         yield local_host
 
 

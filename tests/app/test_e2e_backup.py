@@ -36,7 +36,7 @@ def test_a_root_outside_the_base_fails_even_when_the_starter_is_bypassed(host):
 
 
 def test_a_file_swapped_for_a_fifo_after_listing_fails_that_file_and_the_backup_finishes(
-        host, azurite, backup_base, monkeypatch):
+        in_process_host, azurite, backup_base, monkeypatch):
     """The race of a hostile folder: a listed file becomes a FIFO before its copy. The copy must
     not block on the open; every other file is copied, then the backup fails naming the file."""
     import os
@@ -44,6 +44,7 @@ def test_a_file_swapped_for_a_fifo_after_listing_fails_that_file_and_the_backup_
 
     from activities import backup
 
+    host = in_process_host  # the patch below changes the app's code in this process
     root = backup_base / "swapped"
     root.mkdir()
     for name in ("a.txt", "b.txt", "c.txt"):

@@ -20,8 +20,16 @@ def host():
 
 
 @pytest.fixture(scope="module")
-def app_module(host):
-    return host.server.app.module
+def in_process_host():
+    """The protocol app imported into the host's own process, so a test can reach its module
+    (``app_module``), e.g. to change its code under a running instance."""
+    with LocalHost(PROTOCOL_APP, time_skipping=True, worker="in-process") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app_module(in_process_host):
+    return in_process_host.server.app.module
 
 
 class EmulatorLines(logging.Handler):

@@ -5,6 +5,7 @@ F1 is pointed at it through the URL of the request it receives (as in Azure)."""
 
 import asyncio
 import json
+import time
 
 import azure.functions as func
 import pytest
@@ -245,7 +246,7 @@ def test_blueprint_registers_f1_and_f2_with_function_auth():
         fn.get_function_name(): fn
         for fn in (builder.build() for builder in f.bp._function_builders)
     }
-    assert set(functions) == {"fanout", "delay", "delay_sync"}
+    assert set(functions) == {"fanout", "delay", "delay_sync", "delay_cpu"}
     triggers = {name: fn.get_trigger() for name, fn in functions.items()}
     assert triggers["fanout"].route == "fanout" and triggers["delay"].route == "delay"
     assert all(t.auth_level == func.AuthLevel.FUNCTION for t in triggers.values())
@@ -266,6 +267,16 @@ def test_sync_f2_blocks_for_the_requested_time():
     body = json.loads(resp.get_body())
     assert resp.status_code == 200 and body["ms"] == 50 and body["elapsed_ms"] >= 50
     assert delay_sync(f2_request({"ms": "x"})).status_code == 400
+
+
+def test_cpu_f2_computes_for_the_requested_cpu_time():
+    cpu0 = time.thread_time()
+    resp = f.delay_cpu(f2_request({"ms": "50"}))
+    body = json.loads(resp.get_body())
+    assert resp.status_code == 200 and body["ms"] == 50 and body["elapsed_ms"] >= 50
+    assert time.thread_time() - cpu0 >= 0.05
+    assert f.delay_cpu(f2_request({"ms": "x"})).status_code == 400
+    assert delay_url("http://h:1/api/fanout", "cpu") == "http://h:1/api/delay_cpu"
 
 
 def test_f1_to_the_sync_f2_runs_in_waves_of_the_thread_pool(fake_host):

@@ -239,7 +239,8 @@ def test_unknown_activity_fails_fast_naming_known_functions(host):
     assert "'echo'" in status["output"] and "'flaky'" in status["output"]
 
 
-def test_non_determinism_fails_naming_the_sequence_id_and_function(host, app_module):
+def test_non_determinism_fails_naming_the_sequence_id_and_function(in_process_host, app_module):
+    host = in_process_host
     with host.clock_held():
         instance_id = host.start("drifting")
         host.wait_until(instance_id, lambda s: s["runtimeStatus"] == "Running"

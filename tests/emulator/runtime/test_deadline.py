@@ -1,5 +1,6 @@
 """Orchestrator code that never returns fails its instance with the stack it was stuck in, and
-the orchestrator pool gets its thread back."""
+the orchestrator pool gets its thread back (in process: with worker processes the worker is
+restarted instead, tests/emulator/worker/process/test_host.py)."""
 
 from emulator.testing import LocalHost
 
@@ -7,7 +8,7 @@ from ..conftest import APPS
 
 
 def test_a_stuck_orchestrator_fails_with_its_stack_and_the_pool_keeps_serving():
-    with LocalHost(APPS / "stuck") as host:
+    with LocalHost(APPS / "stuck", worker="in-process") as host:
         # Two spinners: as many as the orchestrator pool has threads.
         spinners = [host.start("spin") for _ in range(2)]
         for instance_id in spinners:

@@ -15,7 +15,8 @@ BASE = "/runtime/webhooks/durabletask"
 
 @pytest.fixture(scope="module")
 def host():
-    with LocalHost(APPS / "lifecycle", time_skipping=True) as running:
+    # in process: the tests break and repair the app's code through its module
+    with LocalHost(APPS / "lifecycle", time_skipping=True, worker="in-process") as running:
         yield running
 
 
@@ -156,7 +157,7 @@ def test_rewind_refuses_when_a_failed_child_is_gone_and_changes_nothing(host, ap
 def test_a_rewound_instance_survives_a_restart(tmp_path):
     state = str(tmp_path / "state.db")
     key = _key()
-    with LocalHost(APPS / "lifecycle", state=state) as first:
+    with LocalHost(APPS / "lifecycle", state=state, worker="in-process") as first:
         module = first.server.app.module
         module.BROKEN.add(key)
         instance_id = first.start("fragile_chain", key)

@@ -2,7 +2,7 @@
 
 import importlib
 
-from emulator.worker import sdk_speedups
+from emulator.worker.process.child import sdk_speedups
 
 STRICT = "AZURE_FUNCTIONS_DURABLE_STRICT_TYPING"
 CODEC = importlib.import_module("azure.functions._durable_functions")

@@ -7,8 +7,8 @@ import pytest
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from emulator.worker import sdk_speedups
 from emulator.worker.invoke import decode_activity_input, encode_activity_result
+from emulator.worker.process.child import sdk_speedups
 
 STRICT = "AZURE_FUNCTIONS_DURABLE_STRICT_TYPING"
 

@@ -12,6 +12,10 @@ and the stack. When the loop runs again, it logs for how long the loop was block
 
 The loop blocked in the host's own code (a very large episode, say) is logged at debug level
 only: that is not something the app can fix.
+
+It watches the loop where the app's ``async def`` functions run: the host's own loop with the
+in-process worker, each worker process's loop otherwise (``main.py`` starts one there; its lines
+reach the host's log like the app's).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ ADVICE = ("functionTimeout cannot stop it. Await instead (asyncio.sleep, an asyn
           "or make it a plain def: plain functions run in the worker's thread pool.")
 
 
-_HOST_CODE = str(Path(__file__).resolve().parents[1])  # the local host's own files
+_HOST_CODE = str(Path(__file__).resolve().parents[3])  # the local host's own files (emulator/)
 
 
 def app_frames(frame: FrameType | None, app_dir: Path) -> list[FrameType]:

@@ -21,7 +21,9 @@ settings once per worker process too.) ``--sdk-dateutil`` turns this off as well
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
+from datetime import datetime, timezone
+
+UTC = timezone.utc  # noqa: UP017 - datetime.UTC is 3.11+; workers run on 3.10 too
 
 _MODULE = "azure.durable_functions.models.history.HistoryEvent"
 _CODEC = "azure.functions._durable_functions"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.host.watchdog import ADVICE, LoopWatchdog
+from emulator.worker.process.child.watchdog import ADVICE, LoopWatchdog
 
 
 @pytest.fixture

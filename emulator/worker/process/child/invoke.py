@@ -1,0 +1,146 @@
+"""The worker's converters, one per kind of invocation: binding data in, the function's answer out.
+
+The worker's own ``azure.functions`` converters, so the app sees the values it sees in Azure (the
+in-process worker, ``worker/invoke.py``, uses the same functions):
+
+- orchestrator: the trigger JSON goes to the SDK's handler, which answers its state JSON;
+- entity: the batch JSON becomes an ``EntityContext``; the handler's result JSON goes back;
+- activity: the input text is decoded as ``ActivityTriggerConverter`` does, the result encoded;
+- http: the request becomes an ``azure.functions.HttpRequest``; the answer is status, headers
+  and body.
+
+``prepare`` returns the call to make (a callable, or a coroutine function) and ``finish`` turns
+its return value into the reply header and body. Exceptions propagate to ``main``, which reports
+them with their type, message and stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class InvocationContext:
+    """The subset of ``azure.functions.Context`` that functions commonly read."""
+
+    def __init__(self, function_name: str, invocation_id: str | None = None) -> None:
+        self.invocation_id = invocation_id or str(uuid.uuid4())
+        self.function_name = function_name
+        self.function_directory = os.getcwd()
+        self.trace_context = None
+        self.retry_context = None
+
+
+def decode_activity_input(text: str | None) -> Any:
+    """The activity's input as the worker's ``ActivityTriggerConverter.decode`` gives it.
+
+    The converter parses with a hook that rebuilds custom objects (objects with ``__class__``,
+    ``__module__`` and ``__data__`` keys) and reads an environment variable for every value.
+    Text with neither ``__`` nor a backslash cannot spell such a key, and for it the converter
+    returns exactly ``json.loads(text)``, in loose and strict typing mode alike; anything else
+    (and anything ``json.loads`` refuses) goes through the converter itself.
+    """
+    if text is not None and "__" not in text and "\\" not in text:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    from azure.functions import meta
+    from azure.functions.durable_functions import ActivityTriggerConverter
+    return ActivityTriggerConverter.decode(meta.Datum(text, "json"), trigger_metadata=None)
+
+
+def encode_activity_result(value: Any) -> str | None:
+    """The activity's result as JSON text, as ``ActivityTriggerConverter.encode`` writes it.
+
+    The converter's custom-object hook only runs for what JSON cannot encode natively, so for
+    plain values, lists and dicts its text is ``json.dumps(value)`` in both typing modes;
+    anything JSON refuses (a custom object somewhere inside) goes through the converter.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return json.dumps(value)
+    if kind is dict or kind is list:
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError):
+            pass
+    from azure.functions.durable_functions import ActivityTriggerConverter
+    return ActivityTriggerConverter.encode(value, expected_type=None).value
+
+
+def entity_context(trigger: str) -> Any:
+    from azure.functions import meta
+    from azure.functions.durable_functions import EnitityTriggerConverter
+    return EnitityTriggerConverter.decode(meta.Datum(trigger, "json"), trigger_metadata=None)
+
+
+def entity_result(result: Any) -> str:
+    from azure.functions.durable_functions import EnitityTriggerConverter
+    return EnitityTriggerConverter.encode(result, expected_type=None).value
+
+
+def http_request(header: dict[str, Any], body: bytes | None) -> Any:
+    import azure.functions as func
+    return func.HttpRequest(method=header["method"], url=header["url"],
+                            headers=header.get("headers") or {},
+                            params=header.get("params") or {},
+                            route_params=header.get("route_params") or {}, body=body or b"")
+
+
+def http_reply(result: Any) -> tuple[dict[str, Any], bytes | None]:
+    """The function's answer as status, headers and body (the host writes the response)."""
+    import azure.functions as func
+    if isinstance(result, func.HttpResponse):
+        headers = dict(result.headers.items())
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = (f"{result.mimetype or 'text/plain'}; "
+                                       f"charset={result.charset or 'utf-8'}")
+        return {"status": result.status_code, "headers": headers}, result.get_body()
+    if result is None:
+        return {"status": 204, "headers": {}}, None
+    if isinstance(result, (bytes, str)):
+        body = result if isinstance(result, bytes) else result.encode()
+        return {"status": 200, "headers": {"Content-Type": "text/plain; charset=utf-8"}}, body
+    # any other value: the host writes it as JSON, as for an in-process function
+    return {"status": 200, "json": True}, json.dumps(result).encode()
+
+
+def _context(description: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
+    if not description.get("wants_context"):
+        return {}
+    return {"context": InvocationContext(description["name"], header.get("invocation_id"))}
+
+
+def prepare(kind: str, description: dict[str, Any], fn: Any, header: dict[str, Any],
+            body: bytes | None) -> tuple[Callable[[], Any], Callable[[Any], Any]]:
+    """(call, finish): ``call()`` runs the function (a coroutine for ``async def``);
+    ``finish(returned)`` is the reply (header fields, body)."""
+    if kind == "http":  # the body stays bytes: the app decodes it (or answers 400) itself
+        kwargs = {description["trigger_param"]: http_request(header, body),
+                  **_context(description, header)}
+        if description.get("client_param"):
+            kwargs[description["client_param"]] = header.get("client")
+        for other in header.get("other_inputs") or ():
+            kwargs[other] = None
+        return (lambda: fn(**kwargs)), http_reply
+    text = None if body is None else body.decode()
+    if kind == "orchestrator":
+        return (lambda: fn(text)), (lambda state: ({}, state.encode()))
+    if kind == "entity":
+        context = entity_context(text)
+        return (lambda: fn(context)), (lambda result: ({}, entity_result(result).encode()))
+    if kind == "activity":
+        kwargs = {description["trigger_param"]: decode_activity_input(text),
+                  **_context(description, header)}
+
+        def finish_activity(value: Any) -> Any:
+            encoded = encode_activity_result(value)
+            return {}, None if encoded is None else encoded.encode()
+        return (lambda: fn(**kwargs)), finish_activity
+    raise ValueError(f"unknown invocation kind {kind!r}")
