@@ -3,6 +3,7 @@ the app folder and waits for an HTTP route works unchanged."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -62,6 +63,10 @@ def _free_port() -> int:
 def test_a_script_that_starts_func_start_and_waits_for_a_route_works(tmp_path):
     app = tmp_path / "app"
     shutil.copytree(APPS / "func_app", app)
+    # local.settings.json is git-ignored (it holds secrets in real apps): written here, as a
+    # developer's own file would be, so a clean clone runs the test too
+    (app / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": {
+        "FUNCTIONS_WORKER_RUNTIME": "python", "BASIC_APP_SETTING": "from-local-settings"}}))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     process = subprocess.Popen([str(FUNC), "start", "--port", str(port)],
