@@ -8,6 +8,9 @@ creates it): the local host serving ``benchmarks/sdk2_app`` (in the host's proce
 2.x apps) and ``sdk2_driver.py``, each a process of its own. Every sample is a triple, run back
 to back in a rotating order: the 2.x host, the 2.x driver (the baseline: the figure / baseline
 ratio is the one with the target) and the 1.x host serving ``benchmarks/app`` (printed beside).
+Both hosts run the app in their own process (``--worker in-process``, the only way the host
+serves a 2.x app today) unless ``--worker`` says otherwise, so the two SDKs compare like with
+like.
 Without a 2.x interpreter the group prints one line saying why and measures nothing.
 """
 
@@ -122,12 +125,13 @@ def run_group(benches: list[Bench], args: Any, summarize: Callable[[Bench, list[
         return {}
     results: dict[str, dict[str, Any]] = {}
     level = args.log_level or "warning"
+    worker = args.worker or "in-process"
     with contextlib.ExitStack() as stack:
         host2 = stack.enter_context(Sdk2Host(python, APP_2X, state=args.state, log_level=level,
-                                             worker="in-process"))
+                                             worker=worker))
         driver = stack.enter_context(SdkDriver("benchmarks.sdk2_driver", python))
         host1 = stack.enter_context(LocalHost(APP_1X, subprocess=True, state=args.state,
-                                              log_level=level, worker=args.worker))
+                                              log_level=level, worker=worker))
         warm = Bench("warm", "", "", "sdk2", "total_s", count=100)
         sample(host2, driver, host1, warm, 0)  # imports and caches
         for bench in benches:
