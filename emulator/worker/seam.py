@@ -244,13 +244,53 @@ class AppLoop:
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` as a coroutine function of the caller's loop that runs on this one."""
+        app_loop = self.loop
+
         async def on_app_loop(**kwargs: Any) -> Any:
-            future = asyncio.run_coroutine_threadsafe(fn(**kwargs), self.loop)
-            return await asyncio.wrap_future(future)
+            # One future on the caller's loop, settled from the app loop's task: cheaper than
+            # run_coroutine_threadsafe + wrap_future (a concurrent future chained both ways).
+            call = fn(**kwargs)
+            caller_loop = asyncio.get_running_loop()
+            answer = caller_loop.create_future()
+            started: list[asyncio.Task] = []
+
+            def settle(task: asyncio.Task) -> None:
+                caller_loop.call_soon_threadsafe(_copy_outcome, task, answer)
+
+            def begin() -> None:
+                if answer.cancelled():
+                    call.close()
+                    return
+                task = app_loop.create_task(call)
+                started.append(task)
+                task.add_done_callback(settle)
+
+            def cancel() -> None:
+                if started:
+                    started[0].cancel()
+
+            app_loop.call_soon_threadsafe(begin)
+            try:
+                return await answer
+            except asyncio.CancelledError:
+                app_loop.call_soon_threadsafe(cancel)
+                raise
         return on_app_loop
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
+    """The app loop's task outcome onto the caller's future (on the caller's loop)."""
+    if answer.done():
+        return
+    if task.cancelled():
+        answer.cancel()
+    elif task.exception() is not None:
+        answer.set_exception(task.exception())
+    else:
+        answer.set_result(task.result())
 
 
 def http_reply(result: Any) -> HttpReply:

@@ -15,10 +15,15 @@ from ...core.replay import ReplayResult
 from ...protocol.entities import EntityProtocolError
 from .actions import UnsupportedAction, decide
 from .entities import batch_request, batch_result_json
+from .history_cache import ProtoHistoryCache
 from .invoke import Call, HandlerError, run_entity_batch, run_orchestrator
 from .proto_history import UnknownEventError, orchestrator_request
 
-__all__ = ["Outcome", "invoke_orchestrator", "entity_invoker", "OrchestrationRow"]
+__all__ = ["Outcome", "invoke_orchestrator", "entity_invoker", "OrchestrationRow",
+           "history_cache"]
+
+# The protobuf form of the histories of the instances that run episodes here (this process).
+history_cache = ProtoHistoryCache()
 
 Outcome = tuple[dict | None, ReplayResult | None, str | None]
 
@@ -37,18 +42,23 @@ def invoke_orchestrator(call: Call | None, record: OrchestrationRow,
     ``history`` is the execution's events, this episode's last (from its
     ``OrchestratorStarted``). A failure message means the instance fails now: the function is
     gone, raised outside the SDK, or asked for what the host cannot do. ``texts`` (the events'
-    stored JSON, which the 1.x path sends as they are) is not needed: protobuf is built anew."""
+    stored JSON, which the 1.x path sends as they are) tell which events ``history_cache``
+    converted already; the protobuf of the others is built here."""
     name = record.name
     if call is None:
         return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
                             "exists in the app")
     try:
-        request = orchestrator_request(record.instance_id, record.execution_id, history)
+        request = orchestrator_request(record.instance_id, record.execution_id, history,
+                                       cache=history_cache, texts=texts)
         response = run_orchestrator(call, request)
         decision = decide(response, history)
     except (HandlerError, UnknownEventError, UnsupportedAction) as exc:
+        history_cache.forget(record.instance_id)
         return None, None, f"Orchestrator function '{name}' failed: {exc}"
     state = decision.state
+    if state.get("isDone") or decision.failure_details is not None:  # the execution ended
+        history_cache.forget(record.instance_id)
     if decision.failure_details is not None:
         # The SDK caught the orchestrator's exception (or its non-determinism) and completed
         # the execution as failed: the episode writes "Orchestrator function 'X' failed: ...".

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...protocol.enums import EventType
+from .history_cache import ProtoHistoryCache
 from .messages import pb, string_value, timestamp_of_iso
 
 __all__ = ["to_proto_event", "orchestrator_request", "split_new_events", "failure_details",
@@ -174,13 +175,21 @@ def split_new_events(history: Sequence[dict[str, Any]]) -> int:
 
 
 def orchestrator_request(instance_id: str, execution_id: str,
-                         history: Sequence[dict[str, Any]]) -> pb.OrchestratorRequest:
+                         history: Sequence[dict[str, Any]], *,
+                         cache: ProtoHistoryCache | None = None,
+                         texts: Sequence[str] | None = None) -> pb.OrchestratorRequest:
     """The request for one episode: ``history`` is the execution's events, stored ones first,
-    then this episode's (from its ``OrchestratorStarted``), which become ``newEvents``."""
+    then this episode's (from its ``OrchestratorStarted``), which become ``newEvents``. With a
+    ``cache``, events converted in earlier episodes are reused (``texts``: each event's stored
+    JSON, the exact comparison that tells them unchanged)."""
     start = split_new_events(history)
+    if cache is None:
+        events = [to_proto_event(e) for e in history]
+    else:
+        events = cache.events(instance_id, execution_id, history, texts, to_proto_event)
     return pb.OrchestratorRequest(
         instanceId=instance_id,
         executionId=string_value(execution_id),
-        pastEvents=[to_proto_event(e) for e in history[:start]],
-        newEvents=[to_proto_event(e) for e in history[start:]],
+        pastEvents=events[:start],
+        newEvents=events[start:],
     )
