@@ -63,10 +63,8 @@ def remote_app(app_dir: Path, host_json: dict[str, Any],
 
 
 def in_process_reason(functions: list[dict[str, Any]]) -> str | None:
-    """Why the worker processes cannot serve this app (they speak the 1.x SDK's JSON protocol
-    for HTTP, orchestrator, activity and entity functions), or None."""
-    if any(described.get("durable_requires_grpc") for described in functions):
-        return "uses the 2.x durable SDK"
+    """Why the worker processes cannot serve this app (they run HTTP, orchestrator, activity
+    and entity functions, of either durable SDK), or None."""
     triggered = sorted({d["trigger"] for d in functions if d["trigger"] != "httpTrigger"
                         and d["trigger"] not in _KINDS})
     if triggered:

@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from ...protocol.history import compact
+from .. import sdk2
 from ..index import ActivityFunction, AppLoadError, FunctionIndex, HttpFunction
 from ..invoke import activity_failure, failure_details, invoke_orchestrator
 from ..loader import read_host_json
+from ..sdk2 import SdkGeneration
 from ..seam import EntityCall, HttpCall, HttpReply, OrchestratorCall
 from ..timeouts import FunctionTimeout, function_timeout
 from .errors import (
@@ -65,6 +67,9 @@ class ProcessWorker:
         self._app = app
         self.orchestrator_timeout = orchestrator_timeout
         self.in_process_reason = in_process_reason(pool.functions)
+        # a 2.x app: orchestrators and entities take and answer base64 protobuf, which the host
+        # builds and reads (``sdk2``); the workers pass the text through
+        self._v2 = getattr(app, "sdk", SdkGeneration.V1) == SdkGeneration.V2
 
     @classmethod
     async def start(cls, settings: PoolSettings,
@@ -113,23 +118,27 @@ class ProcessWorker:
 
     def orchestrator(self, name: str) -> OrchestratorCall:
         function = self._app.orchestrator(name)
+        invoke = sdk2.invoke_orchestrator if self._v2 else invoke_orchestrator
         if function is None:
-            return functools.partial(invoke_orchestrator, None)
+            return functools.partial(invoke, None)
         handler = functools.partial(self._again_on_exit, "orchestrator",
                                     function.function_name, timeout=self.orchestrator_timeout)
-        return functools.partial(invoke_orchestrator, handler)
+        return functools.partial(invoke, handler)
 
     def entity(self, name: str) -> EntityCall | None:
         function = self._app.entity(name)
         if function is None:
             return None
-        return functools.partial(self._again_on_exit, "entity", function.function_name,
-                                 timeout=_seconds(function_timeout(self._app.host_json)))
+        handler = functools.partial(self._again_on_exit, "entity", function.function_name,
+                                    timeout=_seconds(function_timeout(self._app.host_json)))
+        return sdk2.entity_invoker(handler) if self._v2 else handler
 
     # -- activities and HTTP functions: on the loop ------------------------------------------
 
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
+        if input_text is None and self._v2:
+            input_text = "null"  # a 2.x activity scheduled without input (1.x always sends one)
         body = None if input_text is None else input_text.encode()
         while True:
             try:
