@@ -70,6 +70,9 @@ class ProcessWorker:
         # a 2.x app: orchestrators and entities take and answer base64 protobuf, which the host
         # builds and reads (``sdk2``); the workers pass the text through
         self._v2 = getattr(app, "sdk", SdkGeneration.V1) == SdkGeneration.V2
+        # The durable client binding's JSON for 2.x activities that take one (the host sets it
+        # once its endpoints listen).
+        self.client_binding: str | None = None
 
     @classmethod
     async def start(cls, settings: PoolSettings,
@@ -140,9 +143,10 @@ class ProcessWorker:
         if input_text is None and self._v2:
             input_text = "null"  # a 2.x activity scheduled without input (1.x always sends one)
         body = None if input_text is None else input_text.encode()
+        fields = {"client": self.client_binding} if activity.client_param else None
         while True:
             try:
-                reply = await self.pool.invoke("activity", activity.function_name, None, body,
+                reply = await self.pool.invoke("activity", activity.function_name, fields, body,
                                                _seconds(timeout))
             except InvocationTimedOut:
                 raise FunctionTimeout(timeout, activity.function_name) from None

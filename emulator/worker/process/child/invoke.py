@@ -153,6 +153,8 @@ def prepare(kind: str, description: dict[str, Any], fn: Any, header: dict[str, A
     if kind == "activity":
         kwargs = {description["trigger_param"]: decode_activity_input(text),
                   **_context(description, header)}
+        if description.get("client_param"):  # a 2.x activity's durable client binding
+            kwargs[description["client_param"]] = header.get("client")
 
         def finish_activity(value: Any) -> Any:
             encoded = encode_activity_result(value)

@@ -43,6 +43,22 @@ def _request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[
         return exc.code, exc.read()
 
 
+def _finished(base: str, instance_id: str) -> object:
+    """The instance's output once it completed (the management API's status)."""
+    deadline = time.monotonic() + 60
+    while True:
+        status, body = _request(f"{base}/runtime/webhooks/durabletask/instances/{instance_id}")
+        assert status in (200, 202), body
+        state = json.loads(body)
+        if state["runtimeStatus"] not in ("Pending", "Running"):
+            break
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    assert state["runtimeStatus"] == "Completed", state
+    output = state["output"]
+    return json.loads(output) if isinstance(output, str) and output[:1] in "{[\"" else output
+
+
 def test_func_start_runs_a_2x_app_in_worker_processes_of_its_venv(tmp_path):
     venv = Path(PYTHON).parent.parent  # not resolved: the venv's python is a symlink
     assert (venv / "pyvenv.cfg").exists(), f"{PYTHON} is not a venv's interpreter"
@@ -72,19 +88,7 @@ def test_func_start_runs_a_2x_app_in_worker_processes_of_its_venv(tmp_path):
         assert status == 202, body
         check = json.loads(body)
         instance_id = check["id"]
-        status_url = f"{base}/runtime/webhooks/durabletask/instances/{instance_id}"
-        deadline = time.monotonic() + 60
-        while True:
-            status, body = _request(status_url)
-            state = json.loads(body)
-            if state["runtimeStatus"] not in ("Pending", "Running"):
-                break
-            assert time.monotonic() < deadline, state
-            time.sleep(0.2)
-        assert state["runtimeStatus"] == "Completed", state
-        output = state["output"]
-        if isinstance(output, str):
-            output = json.loads(output)
+        output = _finished(base, instance_id)
         assert output == {"greetings": ["Hello Tokyo from 3.13!", "Hello Oslo from 3.13!"],
                           "empty": "got None", "counted": 2, "orchestrator_python": "3.13"}
         # the entity's state, through the management API
@@ -92,6 +96,11 @@ def test_func_start_runs_a_2x_app_in_worker_processes_of_its_venv(tmp_path):
                                 f"{instance_id}")
         assert status == 200, body
         assert json.loads(body) == 2
+        # an activity with a durable client binding asks the host's gRPC endpoint
+        status, body = _request(f"{base}/api/start/ask_status", "POST",
+                                json.dumps(instance_id).encode())
+        assert status == 202, body
+        assert _finished(base, json.loads(body)["id"]) == "COMPLETED"
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]

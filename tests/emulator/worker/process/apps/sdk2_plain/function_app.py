@@ -1,6 +1,7 @@
 """A plain 2.x durable app (azure-functions-durable 2.x, Python 3.13+) for the worker processes:
 an HTTP starter with a durable client, orchestrators calling activities (one with no input) and
-a class entity. Every function reports the interpreter it runs in."""
+a class entity, and an activity with a durable client binding. The functions report the
+interpreter they run in."""
 
 import sys
 
@@ -45,6 +46,18 @@ class Counter(entities.DurableEntity):
 
     def get(self, _=None) -> int:
         return self.get_state(int, 0)
+
+
+@app.durable_client_input(client_name="client")
+@app.activity_trigger(input_name="instance_id")
+def status_of(instance_id: str, client: df.SyncDurableFunctionsClient) -> str:
+    """An activity with a durable client binding (the host's gRPC endpoint)."""
+    return client.get_orchestration_state(instance_id).runtime_status.name
+
+
+@app.orchestration_trigger(context_name="ctx")
+def ask_status(ctx: task.OrchestrationContext, instance_id: str):
+    return (yield ctx.call_activity("status_of", input=instance_id))
 
 
 @app.route(route="start/{name}", methods=["POST"])
