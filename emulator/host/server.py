@@ -175,8 +175,8 @@ class LocalHostServer:
                          "in the worker processes", reason)
                 self.worker = SplitWorker(self.worker, InProcessWorker(local, limits.threads))
             else:
-                log.warning("This app %s: it runs in the host's process (worker processes "
-                            "serve 1.x SDK apps)", reason)
+                log.warning("This 2.x SDK app %s: it runs in the host's process (the worker "
+                            "processes serve 2.x apps without such functions)", reason)
                 self.worker.close()
                 await self.worker.wait_closed()
                 self.worker = None
