@@ -2,12 +2,13 @@
 
     python -m benchmarks                        # everything, medians of 5 pairs (a few minutes)
     python -m benchmarks --only http            # a group (http, fanout, scaling, big, chain,
-    python -m benchmarks --only fanout_1000x0s chain --repeat 3   #  single, triggers) or ones
+    python -m benchmarks --only fanout_1000x0s chain --repeat 3   #  single, triggers, sdk2)
 
 Every figure is printed next to its baseline, measured in the same run, pair by pair (see
 ``benchmarks/suite.py``): durable workloads against a minimal in-process driver of the SDK
 (``sdk_driver.py``), the F1 -> F2 experiment against a bare aiohttp server (``bare_http.py``),
-the queue trigger's drain against a bare ``azure-storage-queue`` consumer (``queue_drain.py``).
+the queue trigger's drain against a bare ``azure-storage-queue`` consumer (``queue_drain.py``),
+the 2.x SDK's path against the 2.x SDK's own driver, the 1.x path beside (``sdk2.py``).
 The host, the driver and the bare server each run as a process of their own.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from emulator.testing import LocalHost
 
+from . import sdk2
 from .processes import REPO_ROOT, BareServer, SdkDriver
 from .suite import (
     BENCHES,
@@ -77,17 +79,24 @@ def line(bench: Bench, result: dict[str, Any]) -> str:
         shown = _show(result["host_median_s"], unit)
         base = _show(result["baseline_median_s"], unit)
         target = "" if bench.target is None else f"<= {bench.target:.2f}x"
+    elif bench.target_is_ratio:
+        shown, base = _show(result["value"], unit), _show(result["baseline_value"], unit)
+        target = f"<= {bench.target:.2f}x"
     else:
         shown, base = _show(result["value"], unit), _show(result["baseline_value"], unit)
         target = "" if bench.target is None else f"< {bench.target:g} {unit}"
     ratio = f"{result['ratio']:.2f}x" if result["ratio"] is not None else "-"
     verdict = ""
-    if bench.target is not None:
+    if bench.target is not None and bench.target_is_ratio:
+        verdict = "ok" if result["ratio"] <= bench.target else "MISSED"
+    elif bench.target is not None:
         verdict = "ok" if result["value"] < bench.target or (
             bench.figure == "ratio" and result["value"] <= bench.target) else "MISSED"
     notes = []
     if "episodes" in result:
         notes.append(f"episodes={result['episodes']:.0f}/{result['driver_episodes']:.0f}")
+    if "v1_host_s" in result:
+        notes.append(sdk2.v1_note(bench, result, unit))
     if "host_cpu_s" in result:
         notes.append(f"cpu {result['host_cpu_s']:.3f}/{result['base_cpu_s']:.3f} s")
     if "host_f1_s" in result:
@@ -126,6 +135,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     durable = [b for b in benches if b.kind == "durable"]
     http = [b for b in benches if b.kind == "http"]
     triggers = [b for b in benches if b.kind == "triggers"]
+    sdk2_benches = [b for b in benches if b.kind == "sdk2"]
     print(f"{'benchmark':<46} {'figure':>10} {'baseline':>10} {'ratio':>7} {'target':>10}"
           f"        host samples", flush=True)
     with contextlib.ExitStack() as stack:
@@ -157,6 +167,8 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                             for i in range(args.repeat)]
                 results[bench.name] = summarize(bench, samples)
                 print(line(bench, results[bench.name]), flush=True)
+    if sdk2_benches:
+        results.update(sdk2.run_group(sdk2_benches, args, summarize, line))
     for bench in triggers:
         results[bench.name] = queue_drain_figure(bench, args.repeat)
         print(line(bench, results[bench.name]), flush=True)
@@ -199,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", choices=("process", "in-process"), default=None,
                         help="where the hosts run the app's code (default: the host's default, "
                              "worker processes); python -m benchmarks.workers compares them")
+    parser.add_argument("--sdk2-python", metavar="PYTHON", default=None,
+                        help="the Python 3.13+ interpreter with azure-functions-durable 2.x and "
+                             "the host's requirements, for the sdk2 group (default: "
+                             f"${sdk2.ENV}, else .venv-sdk2/bin/python of the repository)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")

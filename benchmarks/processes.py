@@ -48,11 +48,12 @@ def peak_memory_mib(pid: int) -> float | None:
 
 
 class SdkDriver:
-    """``python -m benchmarks.sdk_driver`` as a child process; ``run`` sends it one request."""
+    """``python -m benchmarks.sdk_driver`` (or ``module``, under ``python``) as a child
+    process; ``run`` sends it one request."""
 
-    def __init__(self) -> None:
+    def __init__(self, module: str = "benchmarks.sdk_driver", python: str = sys.executable) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.sdk_driver"], stdin=subprocess.PIPE,
+            [python, "-m", module], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=child_env(),
             cwd=str(REPO_ROOT))
 

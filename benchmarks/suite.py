@@ -44,9 +44,10 @@ class Bench:
     name: str
     group: str  # what ``--only`` also accepts
     what: str
-    kind: str  # "durable", "http" or "triggers"
+    kind: str  # "durable", "http", "triggers" or "sdk2" (benchmarks/sdk2.py)
     figure: str  # "total_s", "overhead_s", "per_activity_us", "per_step_ms", "ms", "ratio"
     target: float | None = None  # the figure must stay below this
+    target_is_ratio: bool = False  # the target bounds figure / baseline instead
     orchestrator: str = "fan_out"
     count: int = 1
     seconds: float = 0.0
@@ -103,6 +104,11 @@ BENCHES = [
              100_000, group="big", memory=True),
     _durable("chain", "sequential chain of 50 steps, per step", "per_step_ms", 5.0, 50,
              group="chain", orchestrator="chain"),
+    # the 2.x SDK's path (Python 3.13 host) against its own minimal driver, the 1.x host beside
+    Bench("sdk2_fanout_1000x0s", "sdk2", "2.x SDK: fan-out 1000 x 0 s (overhead)", "sdk2",
+          "overhead_s", 1.3, target_is_ratio=True, count=1000),
+    Bench("sdk2_chain", "sdk2", "2.x SDK: chain of 50 steps, per step", "sdk2",
+          "per_step_ms", 1.3, target_is_ratio=True, orchestrator="chain", count=50),
     _durable("single", "start to completion, one activity", "ms", 20.0, 1, group="single",
              orchestrator="chain"),
     _durable("single_wait", "... waited with pollingInterval=1 s", "ms", 20.0, 1,
@@ -120,10 +126,11 @@ def episodes(host: LocalHost, instance_id: str) -> int:
     return sum(1 for event in history if event["EventType"] == 12)
 
 
-def run_on_host(host: LocalHost, bench: Bench) -> tuple[float, str]:
-    """Start the orchestration and wait for it server-side; (seconds, instance id)."""
+def run_on_host(host: LocalHost, bench: Bench, sdk2: bool = False) -> tuple[float, str]:
+    """Start the orchestration and wait for it server-side; (seconds, instance id). The input
+    is encoded as the app's SDK client sends it (``LocalHost.start``): 2.x, the JSON text."""
     path = START.format(name=bench.orchestrator, poll=bench.poll)
-    body = json.dumps(json.dumps(bench.input))
+    body = json.dumps(bench.input) if sdk2 else json.dumps(json.dumps(bench.input))
     started = time.perf_counter()
     response = host.request("POST", path, data=body,
                             headers={"Content-Type": "application/json"}, timeout=700)

@@ -1,0 +1,128 @@
+"""The minimal in-process driver of the 2.x SDK: the baseline the 2.x figures are divided by.
+
+``sdk_driver.py``'s idea for ``azure-functions-durable`` 2.x (Python 3.13+): it runs an
+orchestration of ``benchmarks/sdk2_app`` with durabletask's own orchestration executor
+(``durabletask.worker._OrchestrationExecutor``, the one the SDK's Functions handler runs,
+registered through the SDK's v1 compatibility wrapper as the handler does) fed protobuf history
+events built in memory, and runs the activities it schedules by calling the app's registered
+activity function as the Functions worker does (JSON in, ``await``, JSON out, all at once). Each
+episode replays the whole history as ``old_events`` with the new ``TaskCompleted`` events as
+``new_events`` - until the executor returns a ``completeOrchestration`` action. No host, no
+gRPC, no base64 protobuf request/response encoding, no store, no logging: the 2.x SDK's own
+replay cost plus the activities' time, the floor a host of the 2.x SDK stands on.
+
+    python -m benchmarks.sdk2_driver     # (the 2.x interpreter) one JSON request per line:
+    {"orchestrator": "fan_out", "input": {"count": 1000, "seconds": 0}}
+    # and answers one JSON line: {"seconds": ..., "episodes": ..., "output": ...}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+APP = Path(__file__).parent / "sdk2_app" / "function_app.py"
+
+
+class Sdk2App:
+    """The app's orchestrators (in durabletask's registry) and activities, by name."""
+
+    def __init__(self, path: Path = APP) -> None:
+        from azure.durable_functions.internal.compat.orchestration_context import (
+            wrap_orchestrator,
+        )
+        from azure.durable_functions.internal.serialization import (
+            DEFAULT_FUNCTIONS_DATA_CONVERTER,
+        )
+        from durabletask.worker import _Registry
+
+        spec = importlib.util.spec_from_file_location("benchmark_sdk2_app", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.registry = _Registry()
+        self.converter = DEFAULT_FUNCTIONS_DATA_CONVERTER
+        self.activities: dict[str, tuple[Any, str]] = {}  # name -> (function, input param)
+        for function in module.app.get_functions():
+            kind, handler = function.get_trigger(), function.get_user_function()
+            if kind.type == "orchestrationTrigger":
+                self.registry.add_named_orchestrator(
+                    function.get_function_name(), wrap_orchestrator(handler.orchestrator_function))
+            elif kind.type == "activityTrigger":
+                self.activities[function.get_function_name()] = (handler, kind.name)
+
+    async def activity(self, name: str, encoded_input: str | None) -> str:
+        """One activity call as the Functions worker makes it: JSON text in and out."""
+        fn, param = self.activities[name]
+        value = fn(**{param: None if encoded_input is None else json.loads(encoded_input)})
+        if inspect.isawaitable(value):
+            value = await value
+        return json.dumps(value)
+
+
+async def drive(app: Sdk2App, name: str, input_value: Any) -> dict[str, Any]:
+    """Run one orchestration to completion; its output, episodes and wall time."""
+    from durabletask.internal import helpers
+    from durabletask.internal import orchestrator_service_pb2 as pb
+    from durabletask.worker import _OrchestrationExecutor
+
+    quiet = logging.getLogger("benchmarks.sdk2_driver")
+    quiet.setLevel(logging.WARNING)
+    started = time.perf_counter()
+    old: list[Any] = []
+    new = [helpers.new_orchestrator_started_event(datetime.now(UTC)),
+           helpers.new_execution_started_event(name, "x", json.dumps(input_value))]
+    episodes = 0
+    while True:
+        episodes += 1
+        executor = _OrchestrationExecutor(app.registry, quiet, app.converter)
+        actions = executor.execute("x", old, new).actions
+        old += new
+        done = [a for a in actions if a.HasField("completeOrchestration")]
+        if done:
+            complete = done[0].completeOrchestration
+            if complete.orchestrationStatus != pb.ORCHESTRATION_STATUS_COMPLETED:
+                raise RuntimeError(f"{name} did not complete: {complete}")
+            return {"seconds": time.perf_counter() - started, "episodes": episodes,
+                    "output": json.loads(complete.result.value)}
+        calls = [a for a in actions if a.HasField("scheduleTask")]
+        if not calls:
+            raise RuntimeError(f"the orchestrator waits for nothing: {actions}")
+        old += [helpers.new_task_scheduled_event(a.id, a.scheduleTask.name,
+                                                 a.scheduleTask.input.value) for a in calls]
+        results = await asyncio.gather(*(app.activity(a.scheduleTask.name,
+                                                      a.scheduleTask.input.value or None)
+                                         for a in calls))
+        new = [helpers.new_orchestrator_started_event(datetime.now(UTC))]
+        new += [helpers.new_task_completed_event(a.id, result)
+                for a, result in zip(calls, results, strict=True)]
+
+
+async def serve(lines: Any, out: Any) -> None:
+    from emulator.host.server import tune_gc
+
+    app = Sdk2App()
+    tune_gc()
+    for line in lines:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        answer = await drive(app, request["orchestrator"], request.get("input"))
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+
+
+def main() -> int:
+    asyncio.run(serve(sys.stdin, sys.stdout))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

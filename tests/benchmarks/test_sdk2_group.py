@@ -1,0 +1,89 @@
+"""The 2.x SDK group of ``python -m benchmarks``: its report line (target on the ratio, the 1.x
+host beside), its skip line without a 2.x interpreter, the rotating triple, and the 2.x driver
+running the benchmark app's orchestrations to the right output (under the 2.x interpreter,
+skipped where there is none)."""
+
+import os
+import sys
+
+import pytest
+
+from benchmarks import sdk2
+from benchmarks.__main__ import line, main, summarize
+from benchmarks.processes import SdkDriver
+from benchmarks.suite import BENCHES, Sample
+
+
+def _bench(name):
+    return next(b for b in BENCHES if b.name == name)
+
+
+def _result(name, host_s, base_s, v1_s):
+    samples = [Sample(host_s, base_s, {"v1_host_s": v1_s, "episodes": 2, "driver_episodes": 2,
+                                       "host_cpu_s": 0.1, "base_cpu_s": 0.05})]
+    return summarize(_bench(name), samples)
+
+
+def test_the_target_bounds_the_ratio_to_the_driver_and_the_1x_host_is_beside():
+    bench = _bench("sdk2_fanout_1000x0s")
+    shown = line(bench, _result("sdk2_fanout_1000x0s", 0.120, 0.100, 0.080))
+    assert "0.120 s" in shown and "0.100 s" in shown and "1.20x" in shown
+    assert "<= 1.30x" in shown and " ok " in shown
+    assert "1.x host 0.080 s (2.x/1.x 1.50x)" in shown
+    missed = line(bench, _result("sdk2_fanout_1000x0s", 0.140, 0.100, 0.080))
+    assert "1.40x" in missed and "MISSED" in missed
+
+
+def test_the_chain_is_per_step_in_ms():
+    shown = line(_bench("sdk2_chain"), _result("sdk2_chain", 0.100, 0.050, 0.075))
+    assert "2.0 ms" in shown and "1.0 ms" in shown and "2.00x" in shown and "MISSED" in shown
+    assert "1.x host 1.5 ms (2.x/1.x 1.33x)" in shown
+
+
+def test_without_a_2x_interpreter_the_group_says_why_and_measures_nothing(capsys, tmp_path):
+    missing = str(tmp_path / "python")
+    assert main(["--only", "sdk2", "--repeat", "1", "--sdk2-python", missing]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3  # the header and one line per benchmark
+    assert all("skipped: no 2.x SDK interpreter at " + missing in row for row in out[1:])
+    assert "has no azure-functions-durable 2.x" in sdk2.unusable(sys.executable)
+
+
+def test_each_sample_is_a_triple_whose_first_run_rotates(monkeypatch):
+    order = []
+
+    def host_run(host, bench, extra, key, is_2x):
+        order.append(key)
+        return {"host": 0.3, "v1_host": 0.2}[key]
+
+    class Driver:
+        pid = os.getpid()
+
+        def run(self, orchestrator, input_value):
+            order.append("driver")
+            return {"seconds": 0.1, "episodes": 2}
+
+    monkeypatch.setattr(sdk2, "_host_run", host_run)
+    bench = _bench("sdk2_fanout_1000x0s")
+    firsts = []
+    for turn in range(3):
+        order.clear()
+        sample = sdk2.sample(None, Driver(), None, bench, turn)
+        firsts.append(order[0])
+        assert sorted(order) == ["driver", "host", "v1_host"]
+        assert (sample.host_s, sample.base_s, sample.extra["v1_host_s"]) == (0.3, 0.1, 0.2)
+    assert firsts == ["host", "driver", "v1_host"]
+
+
+SDK2_PYTHON = sdk2.default_python()
+NO_SDK2 = sdk2.unusable(SDK2_PYTHON) if os.path.exists(SDK2_PYTHON) else "no 2.x interpreter"
+
+
+@pytest.mark.skipif(bool(NO_SDK2), reason=f"the 2.x driver needs a 2.x interpreter: {NO_SDK2}")
+def test_the_2x_driver_runs_the_apps_orchestrations_to_their_output():
+    with SdkDriver("benchmarks.sdk2_driver", SDK2_PYTHON) as driver:
+        fan_out = driver.run("fan_out", {"count": 7, "seconds": 0})
+        assert (fan_out["output"], fan_out["episodes"]) == (7, 2)
+        chain = driver.run("chain", 3)
+        assert (chain["output"], chain["episodes"]) == (3, 4)  # one episode per step, + 1
+        assert chain["seconds"] > 0
