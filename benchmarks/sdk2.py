@@ -8,9 +8,9 @@ creates it): the local host serving ``benchmarks/sdk2_app`` (in the host's proce
 2.x apps) and ``sdk2_driver.py``, each a process of its own. Every sample is a triple, run back
 to back in a rotating order: the 2.x host, the 2.x driver (the baseline: the figure / baseline
 ratio is the one with the target) and the 1.x host serving ``benchmarks/app`` (printed beside).
-Both hosts run the app in their own process (``--worker in-process``, the only way the host
-serves a 2.x app today) unless ``--worker`` says otherwise, so the two SDKs compare like with
-like.
+Both hosts run the app in their own process (``--worker in-process``, as the driver does)
+unless ``--worker`` says otherwise (``process``: the app in worker processes), so the two SDKs
+compare like with like.
 Without a 2.x interpreter the group prints one line saying why and measures nothing.
 """
 

@@ -35,6 +35,7 @@ from ..worker.loader import (
 from ..worker.process.child import sdk_compat, sdk_speedups
 from ..worker.process.child.watchdog import DEFAULT_THRESHOLD, LoopWatchdog
 from ..worker.process.split import SplitWorker
+from ..worker.process.worker import ProcessWorker
 from ..worker.sdk2 import SdkGeneration
 from ..worker.seam import InProcessWorker, Worker
 from .logs import LogThread
@@ -174,8 +175,8 @@ class LocalHostServer:
                          "in the worker processes", reason)
                 self.worker = SplitWorker(self.worker, InProcessWorker(local, limits.threads))
             else:
-                log.warning("This app %s: it runs in the host's process (worker processes "
-                            "serve 1.x SDK apps)", reason)
+                log.warning("This 2.x SDK app %s: it runs in the host's process (the worker "
+                            "processes serve 2.x apps without such functions)", reason)
                 self.worker.close()
                 await self.worker.wait_closed()
                 self.worker = None
@@ -236,7 +237,7 @@ class LocalHostServer:
         sockets = site._server.sockets if site._server else []
         self.port = sockets[0].getsockname()[1] if sockets else options.port
         worker = self.engine.worker
-        if self._grpc is not None and isinstance(worker, InProcessWorker):
+        if self._grpc is not None and isinstance(worker, InProcessWorker | ProcessWorker):
             # Activities with a durable client binding (the 2.x SDK's history export).
             binding = client_binding(f"http://{options.bind}:{self.port}", app.hub_name)
             binding["rpcBaseUrl"] = self._grpc.rpc_base_url

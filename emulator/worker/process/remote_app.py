@@ -55,7 +55,7 @@ def remote_app(app_dir: Path, host_json: dict[str, Any],
         else:
             table[durable.lower()] = ActivityFunction(
                 durable, name, described["is_async"], described["trigger_param"],
-                described["wants_context"])
+                described["wants_context"], described.get("client_param"))
     check_routes(app.http)
     if any(described.get("durable_requires_grpc") for described in functions):
         app.sdk = SdkGeneration.V2
@@ -63,10 +63,8 @@ def remote_app(app_dir: Path, host_json: dict[str, Any],
 
 
 def in_process_reason(functions: list[dict[str, Any]]) -> str | None:
-    """Why the worker processes cannot serve this app (they speak the 1.x SDK's JSON protocol
-    for HTTP, orchestrator, activity and entity functions), or None."""
-    if any(described.get("durable_requires_grpc") for described in functions):
-        return "uses the 2.x durable SDK"
+    """Why the worker processes cannot serve this app (they run HTTP, orchestrator, activity
+    and entity functions, of either durable SDK), or None."""
     triggered = sorted({d["trigger"] for d in functions if d["trigger"] != "httpTrigger"
                         and d["trigger"] not in _KINDS})
     if triggered:
@@ -74,7 +72,10 @@ def in_process_reason(functions: list[dict[str, Any]]) -> str | None:
     if any(b["type"] in STORAGE_BINDINGS for d in functions
            for b in d.get("other_bindings") or ()):
         return "has storage input or output bindings"
-    if any(d["trigger"] == "activityTrigger" and d.get("client_param") for d in functions):
+    v2 = any(described.get("durable_requires_grpc") for described in functions)
+    if not v2 and any(d["trigger"] == "activityTrigger" and d.get("client_param")
+                      for d in functions):
+        # (a 2.x activity gets the binding - the host's gRPC endpoint - in the worker)
         return "has an activity with a durable client binding"
     return None
 

@@ -1,6 +1,6 @@
 """``SplitWorker``: worker processes for what they run, the host's own process for the rest.
 
-The worker processes run HTTP, orchestrator, activity and entity functions of the 1.x SDK. An
+The worker processes run HTTP, orchestrator, activity and entity functions. A 1.x SDK
 app that also has timer, queue or blob functions, storage input/output bindings or an activity
 with a durable client binding keeps those in the host (``seam.InProcessWorker``, the app
 imported there too) while everything else still runs in the workers: to Functions that is one

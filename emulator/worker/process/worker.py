@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from ...protocol.history import compact
+from .. import sdk2
 from ..index import ActivityFunction, AppLoadError, FunctionIndex, HttpFunction
 from ..invoke import activity_failure, failure_details, invoke_orchestrator
 from ..loader import read_host_json
+from ..sdk2 import SdkGeneration
 from ..seam import EntityCall, HttpCall, HttpReply, OrchestratorCall
 from ..timeouts import FunctionTimeout, function_timeout
 from .errors import (
@@ -65,6 +67,12 @@ class ProcessWorker:
         self._app = app
         self.orchestrator_timeout = orchestrator_timeout
         self.in_process_reason = in_process_reason(pool.functions)
+        # a 2.x app: orchestrators and entities take and answer base64 protobuf, which the host
+        # builds and reads (``sdk2``); the workers pass the text through
+        self._v2 = getattr(app, "sdk", SdkGeneration.V1) == SdkGeneration.V2
+        # The durable client binding's JSON for 2.x activities that take one (the host sets it
+        # once its endpoints listen).
+        self.client_binding: str | None = None
 
     @classmethod
     async def start(cls, settings: PoolSettings,
@@ -113,27 +121,32 @@ class ProcessWorker:
 
     def orchestrator(self, name: str) -> OrchestratorCall:
         function = self._app.orchestrator(name)
+        invoke = sdk2.invoke_orchestrator if self._v2 else invoke_orchestrator
         if function is None:
-            return functools.partial(invoke_orchestrator, None)
+            return functools.partial(invoke, None)
         handler = functools.partial(self._again_on_exit, "orchestrator",
                                     function.function_name, timeout=self.orchestrator_timeout)
-        return functools.partial(invoke_orchestrator, handler)
+        return functools.partial(invoke, handler)
 
     def entity(self, name: str) -> EntityCall | None:
         function = self._app.entity(name)
         if function is None:
             return None
-        return functools.partial(self._again_on_exit, "entity", function.function_name,
-                                 timeout=_seconds(function_timeout(self._app.host_json)))
+        handler = functools.partial(self._again_on_exit, "entity", function.function_name,
+                                    timeout=_seconds(function_timeout(self._app.host_json)))
+        return sdk2.entity_invoker(handler) if self._v2 else handler
 
     # -- activities and HTTP functions: on the loop ------------------------------------------
 
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
+        if input_text is None and self._v2:
+            input_text = "null"  # a 2.x activity scheduled without input (1.x always sends one)
         body = None if input_text is None else input_text.encode()
+        fields = {"client": self.client_binding} if activity.client_param else None
         while True:
             try:
-                reply = await self.pool.invoke("activity", activity.function_name, None, body,
+                reply = await self.pool.invoke("activity", activity.function_name, fields, body,
                                                _seconds(timeout))
             except InvocationTimedOut:
                 raise FunctionTimeout(timeout, activity.function_name) from None

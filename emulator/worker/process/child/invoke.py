@@ -111,6 +111,16 @@ def http_reply(result: Any) -> tuple[dict[str, Any], bytes | None]:
     return {"status": 200, "json": True}, json.dumps(result).encode()
 
 
+def _text(answer: Any) -> str:
+    """A 2.x handler's answer as text (the host checks that it is a base64 response)."""
+    if isinstance(answer, bytes):
+        return answer.decode("ascii", "replace")
+    if not isinstance(answer, str):
+        raise TypeError(f"the 2.x SDK's handler answered {type(answer).__name__}, not the "
+                        "base64 protobuf response")
+    return answer
+
+
 def _context(description: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
     if not description.get("wants_context"):
         return {}
@@ -130,6 +140,11 @@ def prepare(kind: str, description: dict[str, Any], fn: Any, header: dict[str, A
             kwargs[other] = None
         return (lambda: fn(**kwargs)), http_reply
     text = None if body is None else body.decode()
+    if kind in ("orchestrator", "entity") and description.get("durable_requires_grpc"):
+        # the 2.x SDK: the host sends the base64 protobuf request, the SDK's handler (an
+        # ``async def`` under the trigger's registered name) answers the base64 response
+        kwargs = {description["trigger_param"]: text}
+        return (lambda: fn(**kwargs)), (lambda answer: ({}, _text(answer).encode()))
     if kind == "orchestrator":
         return (lambda: fn(text)), (lambda state: ({}, state.encode()))
     if kind == "entity":
@@ -138,6 +153,8 @@ def prepare(kind: str, description: dict[str, Any], fn: Any, header: dict[str, A
     if kind == "activity":
         kwargs = {description["trigger_param"]: decode_activity_input(text),
                   **_context(description, header)}
+        if description.get("client_param"):  # a 2.x activity's durable client binding
+            kwargs[description["client_param"]] = header.get("client")
 
         def finish_activity(value: Any) -> Any:
             encoded = encode_activity_result(value)
