@@ -23,6 +23,7 @@ from ..runtime.clock import TimeSkipping
 from ..store import StoreError
 from ..worker.loader import AppLoadError, load_app
 from . import logs
+from .flags import port_number
 from .server import (
     DEFAULT_PORT,
     DEFAULT_STATE,
@@ -45,16 +46,6 @@ EPILOG = """examples:
   python -m emulator history <id> --json > h.json     export its history
   python -m emulator replay h.json                    check today's code against that history
 """
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, not {value}")
-    return value
 
 
 def _positive(text: str) -> int:
@@ -119,11 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter)
     serve.add_argument("--app", default=".", metavar="DIR",
                        help="the app folder, holding function_app.py and host.json")
-    serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
+    serve.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                        help="HTTP port (0: pick a free one)")
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
                        help="address to listen on")
-    serve.add_argument("--grpc-port", type=_port, default=0, metavar="PORT",
+    serve.add_argument("--grpc-port", type=port_number, default=0, metavar="PORT",
                        help="for an app on the 2.x durable SDK: the port of the gRPC endpoint "
                             "its durable client calls (0: pick a free one)")
     serve.add_argument("--state", default=DEFAULT_STATE, metavar="PATH|:memory:",

@@ -16,7 +16,6 @@ debugger), as the app setting ``languageWorkers__python__arguments`` does.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -24,21 +23,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .. import __version__
+from ..worker.loader import AppLoadError, read_local_settings
+from .flags import port_number
 
 CORE_TOOLS_VERSION = "4.0.0"
 DEV_STORAGE = "UseDevelopmentStorage=true"
 DEV_BLOB = ("127.0.0.1", 10000)
 LANGUAGE_WORKER = "--language-worker"
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, not {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", "-v", action="store_true", help="print the version")
     sub = parser.add_subparsers(dest="command")
     start = sub.add_parser("start", aliases=["host"], help="serve the app in this folder")
-    start.add_argument("--port", "-p", type=_port, default=7071,
+    start.add_argument("--port", "-p", type=port_number, default=7071,
                        help="HTTP port (default 7071)")
     start.add_argument("--verbose", action="store_true", help="debug-level logs")
     start.add_argument("--script-root", default=".", metavar="DIR",
@@ -78,22 +69,6 @@ def split_language_worker(argv: list[str]) -> tuple[list[str], str | None]:
     if not rest:
         return argv, None  # argparse names the missing value
     return argv[:at] + argv[at + 2 + (argv[at + 1] == "--"):], rest[0]
-
-
-def local_settings(app_dir: Path) -> dict[str, str]:
-    """``Values`` of local.settings.json (none when the file is missing); ValueError when it
-    is not JSON or ``Values`` is not an object."""
-    path = app_dir / "local.settings.json"
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: invalid JSON: {exc}") from exc
-    values = data.get("Values") or {}
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: 'Values' must be an object")
-    return {str(k): "" if v is None else str(v) for k, v in values.items()}
 
 
 def listening(address: tuple[str, int]) -> bool:
@@ -146,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"no function_app.py in {app_dir}: run `func start` in the app folder "
                      "(or pass --script-root DIR)")
     try:
-        settings = local_settings(app_dir)
-    except ValueError as exc:
+        settings = read_local_settings(app_dir)
+    except AppLoadError as exc:
         return _fail(str(exc))
     azurite = None
     if not args.no_azurite and wants_azurite(settings, os.environ):
