@@ -20,6 +20,7 @@ NCrontab's ``CrontabFieldImpl`` / ``CrontabField.Accumulate``:
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -184,12 +185,17 @@ class Crontab:
         return None
 
     def occurrences(self, base: datetime, count: int) -> list[datetime]:
-        out: list[datetime] = []
-        t = base
-        for _ in range(count):
-            nxt = self.next_after(t)
-            if nxt is None:
-                break
-            out.append(nxt)
-            t = nxt
-        return out
+        return successive(self.next_after, base, count)
+
+
+def successive(next_after: Callable[[datetime], datetime | None], start: datetime,
+               count: int) -> list[datetime]:
+    """The next ``count`` occurrences after ``start`` (fewer when the schedule ends)."""
+    out: list[datetime] = []
+    moment: datetime | None = start
+    for _ in range(count):
+        moment = next_after(moment)
+        if moment is None:
+            break
+        out.append(moment)
+    return out

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .ncrontab import Crontab, CrontabError
+from .ncrontab import Crontab, CrontabError, successive
 
 # The extension's ScheduleMonitor.DefaultDateTime: "never" for Last / LastUpdated.
 NEVER = datetime(1, 1, 1, tzinfo=UTC)
@@ -116,14 +116,7 @@ class TimerSchedule:
         return None if nxt is None else nxt.replace(tzinfo=self.zone).astimezone(UTC)
 
     def occurrences(self, now: datetime, count: int) -> list[datetime]:
-        out, t = [], now
-        for _ in range(count):
-            nxt = self.next_after(t)
-            if nxt is None:
-                break
-            out.append(nxt)
-            t = nxt
-        return out
+        return successive(self.next_after, now, count)
 
     def allows_monitor(self, now: datetime) -> bool:
         """False for sub-minute schedules: the extension turns persistence off for them."""
