@@ -5,10 +5,10 @@ Two import fixes make the rest of the code importable the same way everywhere:
 
 * The repository root goes on ``sys.path`` so ``import infra.…`` works as it does in the tests
   and in ``python -m infra.package``.
-* ``deploy`` (with its siblings ``deployclient`` and ``onedeploy``) is imported as a
-  *top-level* module and registered under its ``infra.`` name too. Pulumi pickles the dynamic
-  provider by reference to its module, and the provider process (``python -m pulumi.dynamic``,
-  started in ``infra/``) can import ``deploy`` but not ``infra``.
+* ``deploy`` (with its siblings ``deployclient``, ``deployanswers`` and ``onedeploy``) is
+  imported as a *top-level* module and registered under its ``infra.`` name too. Pulumi pickles
+  the dynamic provider by reference to its module, and the provider process
+  (``python -m pulumi.dynamic``, started in ``infra/``) can import ``deploy`` but not ``infra``.
 """
 
 import sys
@@ -23,7 +23,7 @@ import deploy  # noqa: E402, F401 (registered below)
 
 import infra  # noqa: E402
 
-for _module in ("deploy", "deployclient", "onedeploy"):
+for _module in ("deploy", "deployclient", "deployanswers", "onedeploy"):
     sys.modules[f"infra.{_module}"] = sys.modules[_module]
     setattr(infra, _module, sys.modules[_module])
 

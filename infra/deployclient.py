@@ -41,9 +41,27 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import requests
+
+if __package__:
+    from infra.deployanswers import (
+        function_names,
+        host_errors,
+        json_body,
+        not_live,
+        redact,
+        retry_after,
+    )
+else:  # top-level `deployclient` in Pulumi's processes (see infra/__main__.py)
+    from deployanswers import (  # type: ignore[no-redef]
+        function_names,
+        host_errors,
+        json_body,
+        not_live,
+        redact,
+        retry_after,
+    )
 
 ARM_SCOPE = "https://management.azure.com/.default"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -242,17 +260,17 @@ class DeployClient:
             state = str(status.get("state", ""))
             if state == "Error":
                 raise DeployError(
-                    f"the Functions host of {app_id} failed to start: {_host_errors(status)}"
+                    f"the Functions host of {app_id} failed to start: {host_errors(status)}"
                 )
             names: list[str] | None = None
             missing: list[str] = []
             if state == "Running":
-                names = _function_names(json_body(self.send(functions_call)))
+                names = function_names(json_body(self.send(functions_call)))
                 missing = [name for name in expected if name not in names]
                 if names and not missing:
                     return names
             if self._clock() >= deadline:
-                raise DeployError(_not_live(app_id, state, status, names, missing))
+                raise DeployError(not_live(app_id, state, status, names, missing))
             self._sleep(self._retry.poll_interval)
 
     # ---- transport -------------------------------------------------------------------------
@@ -335,9 +353,9 @@ class DeployClient:
                     continue  # at once, with the fallback audience
                 if attempt == attempts or not call.retry_when(response):
                     raise DeployError(_describe_failure(call, response, attempt))
-                retry_after = _retry_after(response)
-                if retry_after is not None:
-                    self._sleep(min(retry_after, self._retry.max_delay))
+                asked = retry_after(response)
+                if asked is not None:
+                    self._sleep(min(asked, self._retry.max_delay))
                     continue
             self._sleep(self._retry.delay(attempt))
         raise AssertionError("unreachable")
@@ -367,56 +385,6 @@ def _describe_failure(call: Call, response: requests.Response, attempts: int) ->
     if status == 401 and call.fallback_scope:
         reason += f" (tried the audiences {call.scope} and {call.fallback_scope})"
     return (
-        f"{call.what} failed{tried}: {call.method} {_redact(call.url)} -> {status}"
+        f"{call.what} failed{tried}: {call.method} {redact(call.url)} -> {status}"
         f"{f' {code}' if code else ''}: {reason}. Response: {detail or '(empty)'}"
     )
-
-
-def _redact(url: str) -> str:
-    """Drop query strings that could carry a signature (SAS); keep the rest for the reader."""
-    base, _, query = url.partition("?")
-    return url if "sig=" not in query else f"{base}?<redacted>"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
-
-
-def json_body(response: requests.Response) -> dict[str, Any]:
-    """The response's JSON object, or ``{}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _function_names(body: Mapping[str, Any]) -> list[str]:
-    """Names from a ``.../functions`` list (entries are named ``<app>/<function>``)."""
-    values = body.get("value") if isinstance(body.get("value"), list) else []
-    return sorted(
-        str(v.get("name", "")).rsplit("/", 1)[-1] for v in values if isinstance(v, dict)
-    )
-
-
-def _host_errors(status: Mapping[str, Any]) -> str:
-    errors = status.get("errors") or []
-    text = "; ".join(str(e) for e in errors) if isinstance(errors, list) else str(errors)
-    return text or "(the host reported no error text)"
-
-
-def _not_live(
-    app_id: str, state: str, status: Mapping[str, Any], names: list[str] | None,
-    missing: list[str],
-) -> str:
-    if names is None:
-        return (f"the Functions host of {app_id} is not running (state {state or 'unknown'}): "
-                f"{_host_errors(status)}")
-    if not names:
-        return (f"the Functions host of {app_id} runs but lists no functions: the package "
-                f"deployed, but the app did not index (an import error is the usual cause; "
-                f"see the FunctionAppLogs table in Log Analytics). Host says: "
-                f"{_host_errors(status)}")
-    return (f"the Functions host of {app_id} lists {', '.join(names)} but not "
-            f"{', '.join(missing)}. Host says: {_host_errors(status)}")
