@@ -81,9 +81,11 @@ lock: setup
 	$(PY) -m infra.lock
 
 ## bench: every benchmark of the local host, each figure next to its same-run baseline and target
-##        (prints figures; not a test): engine and HTTP front, entities, dashboard rendering
+##        (prints figures; not a test): engine and HTTP front, worker processes, entities,
+##        dashboard rendering
 bench: setup browser
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.workers
 	$(PY) -m benchmarks.entities
 	$(PY) -m benchmarks.dashboard
 
