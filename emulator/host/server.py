@@ -193,13 +193,7 @@ class LocalHostServer:
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
         await self._start_worker(limits)
-        if self.worker is not None:
-            # The workers bound each orchestrator call from the moment it reaches one (their
-            # restart on a timeout included); the engine's own deadline would count the wait
-            # for a replacement worker too.
-            limits = dataclasses.replace(limits, orchestrator_timeout=None,
-                                         threads=self.worker.pool.settings.threads,
-                                         worker_processes=self.worker.pool.settings.processes)
+        limits = self._worker_limits(limits)
         app = self.app
         clock = make_clock(options.time_skipping)
         store = self.store
@@ -210,7 +204,8 @@ class LocalHostServer:
             operations = Operations(self.engine)
             if app.sdk == SdkGeneration.V2:  # the 2.x SDK's durable client speaks gRPC
                 self._grpc = GrpcEndpoint(FacadeOperations(operations), host=options.bind,
-                                          port=options.grpc_port)
+                                          port=options.grpc_port,
+                                          work_items=getattr(self.worker, "dispatcher", None))
                 await self._grpc.start()
                 operations.rpc_base_url = self._grpc.rpc_base_url
             self.triggers = self._trigger_host(operations)
@@ -249,6 +244,16 @@ class LocalHostServer:
         self._log_banner(limits, store.description)
         self.triggers.start()
         return self.port
+
+    def _worker_limits(self, limits: Limits) -> Limits:
+        if self.worker is None:
+            return limits
+        # The workers bound each orchestrator call from the moment it reaches one (their
+        # restart on a timeout included); the engine's own deadline would count the wait
+        # for a replacement worker too.
+        return dataclasses.replace(limits, orchestrator_timeout=None,
+                                   threads=self.worker.pool.settings.threads,
+                                   worker_processes=self.worker.pool.settings.processes)
 
     def _trigger_host(self, operations: Operations) -> TriggerHost:
         """The timer, queue and blob sources, fed through the worker seam, on the engine's
