@@ -48,8 +48,8 @@ class Decision:
 
 
 def _decoded(text: str | None) -> Any:
-    """The value of the SDK's JSON text (None stays None: no payload)."""
-    if text is None:
+    """The value of the SDK's JSON text (None, or empty text, is no payload)."""
+    if not text:
         return None
     try:
         return json.loads(text)
@@ -150,6 +150,7 @@ def decide(response: pb.OrchestratorResponse,
     state: dict[str, Any] = {"isDone": False}
     if response.HasField("customStatus"):
         state["customStatus"] = _decoded(response.customStatus.value)
+        state["customStatusText"] = response.customStatus.value or None  # kept as sent
     new_work: list[NewWork] = []
     complete: pb.OrchestratorAction | None = None
     for action in response.actions:
@@ -175,8 +176,9 @@ def decide(response: pb.OrchestratorResponse,
     status = done.orchestrationStatus
     if status == _STATUS_COMPLETED:
         state["isDone"] = True
-        if result is not None:
+        if result:
             state["output"] = _decoded(result)
+            state["outputText"] = result  # stored as the SDK sent it, as the gRPC path does
         return Decision(state, replayed)
     if status == _STATUS_CONTINUED:
         state["isDone"] = True
