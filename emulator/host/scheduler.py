@@ -22,6 +22,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ..core.versioning import VersioningSettings, VersionMatchStrategy
 from ..runtime.clock import TimeSkipping
 from ..runtime.limits import Limits
 from ..store import StoreError, open_store
@@ -48,6 +49,8 @@ class SchedulerServer(LocalHostServer):
         if self.store is None:
             self.store = open_store(self.options.state_path())
         self.app = open_index(Path(self.options.app_dir).resolve())
+        # The Scheduler leaves versions to the workers (their VersioningOptions): it runs any.
+        self.versioning = VersioningSettings(match_strategy=VersionMatchStrategy.NONE)
         return self.app
 
     async def _start_worker(self, limits: Limits) -> None:

@@ -58,6 +58,15 @@ def _decoded(text: str | None) -> Any:
             from exc
 
 
+def _value_of(text: str | None) -> Any:
+    """The value of a payload that is kept as text too: its JSON value, or the text itself when
+    it is not JSON (a large-payload reference the worker stored elsewhere)."""
+    try:
+        return _decoded(text)
+    except UnsupportedAction:
+        return text
+
+
 def failure_text(details: pb.TaskFailureDetails) -> str:
     """A failure's one-line text (DTFx ``FailureDetails.ToString()``: ``Type: message``)."""
     if details.errorType and details.errorMessage:
@@ -149,8 +158,8 @@ def decide(response: pb.OrchestratorResponse,
     """
     state: dict[str, Any] = {"isDone": False}
     if response.HasField("customStatus"):
-        state["customStatus"] = _decoded(response.customStatus.value)
         state["customStatusText"] = response.customStatus.value or None  # kept as sent
+        state["customStatus"] = _value_of(response.customStatus.value)
     new_work: list[NewWork] = []
     complete: pb.OrchestratorAction | None = None
     for action in response.actions:
@@ -177,7 +186,7 @@ def decide(response: pb.OrchestratorResponse,
     if status == _STATUS_COMPLETED:
         state["isDone"] = True
         if result:
-            state["output"] = _decoded(result)
+            state["output"] = _value_of(result)
             state["outputText"] = result  # stored as the SDK sent it, as the gRPC path does
         return Decision(state, replayed)
     if status == _STATUS_CONTINUED:
