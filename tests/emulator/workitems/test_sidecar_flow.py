@@ -3,13 +3,17 @@
 batches as work items from ``GetWorkItems`` and completes them; its ``TaskHubGrpcClient``
 manages the instances on the same endpoint."""
 
+import asyncio
 import threading
 
 import grpc
+import pytest
 from durabletask import client, entities, task, worker
 from durabletask import history as dt_history
 from durabletask.internal import orchestrator_service_pb2 as pb
 from durabletask.internal import orchestrator_service_pb2_grpc as stubs
+
+from emulator.grpc_api import GrpcEndpoint
 
 from .conftest import RunningScheduler
 
@@ -203,3 +207,22 @@ def test_state_persists_across_a_restart_of_the_scheduler(tmp_path):
     finally:
         second.stop()
     assert state.serialized_output == "[1, 2, 3, 4]"
+
+
+def test_a_functions_host_answers_the_work_item_stream_unimplemented():
+    """Without a dispatcher (a Functions app's endpoint) work comes through triggers."""
+    async def scenario() -> grpc.StatusCode:
+        endpoint = GrpcEndpoint(operations=None)
+        port = await endpoint.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stream = stubs.TaskHubSidecarServiceStub(channel).GetWorkItems(
+                    pb.GetWorkItemsRequest())
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await stream.read()
+                assert "python -m emulator scheduler" in caught.value.details()
+                return caught.value.code()
+        finally:
+            await endpoint.stop(0)
+
+    assert asyncio.run(scenario()) == grpc.StatusCode.UNIMPLEMENTED
