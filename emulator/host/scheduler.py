@@ -45,6 +45,8 @@ DEFAULT_SCHEDULER_STATE = ".emulator/scheduler.db"
 class SchedulerServer(LocalHostServer):
     """A local host whose worker is the work-item dispatcher (no app to load)."""
 
+    SCHEDULER = True
+
     def prepare(self) -> FunctionIndex:
         if self.store is None:
             self.store = open_store(self.options.state_path())

@@ -97,6 +97,8 @@ class HostOptions:
 class LocalHostServer:
     """A started host; ``await start()`` binds and returns the port, ``await stop()`` undoes."""
 
+    SCHEDULER = False  # the Durable Task Scheduler's semantics on the gRPC edge (scheduler.py)
+
     def __init__(self, options: HostOptions) -> None:
         self.options = options
         self.app: FunctionIndex | None = None
@@ -203,7 +205,8 @@ class LocalHostServer:
                                        versioning=self.versioning, worker=self.worker)
             operations = Operations(self.engine)
             if app.sdk == SdkGeneration.V2:  # the 2.x SDK's durable client speaks gRPC
-                self._grpc = GrpcEndpoint(FacadeOperations(operations), host=options.bind,
+                facade = FacadeOperations(operations, scheduler=self.SCHEDULER)
+                self._grpc = GrpcEndpoint(facade, host=options.bind,
                                           port=options.grpc_port,
                                           work_items=getattr(self.worker, "dispatcher", None))
                 await self._grpc.start()

@@ -226,3 +226,38 @@ def test_a_functions_host_answers_the_work_item_stream_unimplemented():
             await endpoint.stop(0)
 
     assert asyncio.run(scenario()) == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_rewinding_a_parent_whose_failed_child_was_purged_runs_the_child_again(scheduler):
+    """The Scheduler's rewind (a Functions host refuses it: runtime/test_rewind.py)."""
+    calls = []
+
+    def flaky(_: task.ActivityContext, value: str) -> str:
+        calls.append(value)
+        if len(calls) == 1:
+            raise RuntimeError("first time")
+        return f"child:{value}"
+
+    def child(ctx: task.OrchestrationContext, value: str):
+        return (yield ctx.call_activity(flaky, input=value))
+
+    def parent(ctx: task.OrchestrationContext, value: str):
+        result = yield ctx.call_sub_orchestrator(child, input=value, instance_id="purged-child")
+        return f"parent:{result}"
+
+    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
+        w.add_orchestrator(parent)
+        w.add_orchestrator(child)
+        w.add_activity(flaky)
+        w.start()
+        c = client.TaskHubGrpcClient(host_address=scheduler.address)
+        instance_id = c.schedule_new_orchestration(parent, input="data")
+        state = c.wait_for_orchestration_completion(instance_id, timeout=30)
+        assert state.runtime_status == client.OrchestrationStatus.FAILED
+        c.purge_orchestration("purged-child")
+        c.rewind_orchestration(instance_id, reason="retry")
+        state = c.wait_for_orchestration_completion(instance_id, timeout=30)
+    assert state.runtime_status == client.OrchestrationStatus.COMPLETED
+    assert state.serialized_output == '"parent:child:data"'
+    assert c.get_orchestration_state("purged-child").runtime_status == \
+        client.OrchestrationStatus.COMPLETED
