@@ -78,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
         raise SetupError(f"CHECKOUT: {checkout} is not a durabletask-python working copy")
     if not args.python.exists():
         raise SetupError(f"--python: no interpreter at {args.python}")
+    probe = subprocess.run([str(args.python), "-c", "import pytest_asyncio"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        print(f"warning: --python {args.python} has no pytest-asyncio: the suite's async "
+              "tests will fail (pip install pytest-asyncio in that environment)",
+              file=sys.stderr)
     files = [] if any(a.endswith(".py") or "::" in a for a in args.pytest_args) \
         else test_files(checkout)
     with tempfile.TemporaryDirectory(prefix="sidecar-e2e-") as scratch_dir:
