@@ -62,6 +62,11 @@ class SchedulerServer(LocalHostServer):
         # The workers bound their own calls; an episode may wait for a worker to connect.
         return dataclasses.replace(limits, orchestrator_timeout=None, function_timeout=None)
 
+    async def stop(self) -> None:
+        if isinstance(self.worker, RemoteWorker):
+            self.worker.dispatcher.close()  # the work-item streams end first
+        await super().stop()
+
     @property
     def grpc_port(self) -> int | None:
         return self._grpc.port if self._grpc is not None else None

@@ -261,3 +261,29 @@ def test_rewinding_a_parent_whose_failed_child_was_purged_runs_the_child_again(s
     assert state.serialized_output == '"parent:child:data"'
     assert c.get_orchestration_state("purged-child").runtime_status == \
         client.OrchestrationStatus.COMPLETED
+
+
+def test_stopping_the_scheduler_ends_the_work_item_streams_at_once():
+    running = RunningScheduler()
+    c = client.TaskHubGrpcClient(host_address=running.address)
+    channel, _, stream = _stream(running.address)
+    try:
+        instance_id = c.schedule_new_orchestration("waits")
+        assert _next_item(stream).orchestratorRequest.instanceId == instance_id
+        ended = threading.Event()
+        outcome = []
+
+        def drain() -> None:
+            try:
+                for _ in stream:
+                    pass
+                outcome.append("closed")
+            except grpc.RpcError as exc:  # cancelled after the server's grace period
+                outcome.append(exc.code())
+            ended.set()
+        threading.Thread(target=drain, daemon=True).start()
+        running.stop()  # an episode is still waiting for the worker's answer
+        assert ended.wait(5)
+        assert outcome == ["closed"]  # ended by the host, not cut off
+    finally:
+        channel.close()
