@@ -1,7 +1,7 @@
 """Entity critical sections as pure decisions: who may run while an entity is locked, and what
 lock requests and releases do."""
 
-from emulator.core.entity_locks import Lock, apply, runnable
+from emulator.core.entity_locks import Lock, apply, orphaned, runnable
 from emulator.protocol.entities import Request
 
 
@@ -39,3 +39,16 @@ def test_only_the_holders_release_unlocks():
     assert lock.held
     apply(lock, Request("cs-1", "", parent="orch", release=True))
     assert not lock.held
+
+
+def test_a_late_release_of_an_earlier_critical_section_is_stray():
+    lock = Lock(holder="orch", section="cs-2")
+    apply(lock, Request("cs-1", "", parent="orch", release=True))
+    assert (lock.holder, lock.section) == ("orch", "cs-2")
+
+
+def test_a_lock_is_orphaned_when_its_holder_no_longer_runs():
+    live = {"running"}.__contains__
+    assert orphaned(Lock(holder="ended", section="cs-1"), live)
+    assert not orphaned(Lock(holder="running", section="cs-1"), live)
+    assert not orphaned(Lock(), live)
