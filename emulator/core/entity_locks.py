@@ -68,7 +68,12 @@ def apply(lock: Lock, request: Request) -> LockStep:
     return LockStep(granted=request.parent is not None)
 
 
-def orphaned(lock: Lock, holder_live: Callable[[str], bool]) -> bool:
+def orphaned(lock: Lock, inbox: list[tuple[int, Request]],
+             holder_live: Callable[[str], bool]) -> bool:
     """The entity is locked by an orchestration that can no longer release it: one that
-    finished, was terminated or purged (``holder_live`` says whether an instance still runs)."""
-    return lock.holder is not None and not holder_live(lock.holder)
+    finished, was terminated or purged (``holder_live`` says whether an instance still runs)
+    and whose release is not queued (the SDK sends it when its orchestration completes or
+    fails)."""
+    holder = lock.holder
+    return holder is not None and not holder_live(holder) and not any(
+        r.release and r.parent == holder for _, r in inbox)

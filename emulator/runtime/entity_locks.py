@@ -105,7 +105,7 @@ class LockKeeper:
         return self.links.waits(instance_id, None)
 
     def orphaned(self, slot: EntitySlot) -> bool:
-        return orphaned(slot.lock, self._live)
+        return orphaned(slot.lock, slot.inbox, self._live)
 
     def has_work(self, slot: EntitySlot) -> bool:
         """Requests that may run, or an orphaned lock to release."""

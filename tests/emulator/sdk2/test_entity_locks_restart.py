@@ -10,6 +10,7 @@ batches and instance changes notify."""
 
 import asyncio
 import json
+import logging
 
 from emulator.core.entity_locks import Lock
 from emulator.grpc_api.facade import FacadeOperations
@@ -77,7 +78,12 @@ def _held(engine, key):
     return _state(engine, key), len(slot.inbox), slot.running, engine.entities.busy()
 
 
-def test_a_critical_section_open_across_a_restart_keeps_others_out_until_released(tmp_path):
+ORPHAN = "ended without releasing"
+
+
+def test_a_critical_section_open_across_a_restart_keeps_others_out_until_released(tmp_path,
+                                                                                   caplog):
+    caplog.set_level(logging.INFO, logger="emulator")
     path = tmp_path / "state.db"
 
     async def scenario():
@@ -109,9 +115,12 @@ def test_a_critical_section_open_across_a_restart_keeps_others_out_until_release
     assert second.status == RuntimeStatus.Completed and json.loads(second.record.output) == 110
     assert free == Lock()
     assert _stored(path, "@counter@k").locked_by is None
+    # The SDK's releases did it: the host had no orphaned lock to release.
+    assert not [r for r in caplog.records if ORPHAN in r.getMessage()]
 
 
-def test_a_terminated_holder_releases_its_locks_and_the_waiting_requests_run(tmp_path):
+def test_a_terminated_holder_releases_its_locks_and_the_waiting_requests_run(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="emulator")
     path = tmp_path / "state.db"
 
     async def scenario():
@@ -130,6 +139,8 @@ def test_a_terminated_holder_releases_its_locks_and_the_waiting_requests_run(tmp
     assert holder.status == RuntimeStatus.Terminated
     assert lock == Lock()
     assert _stored(path, "@counter@t").locked_by is None  # the release was committed
+    assert [r.getMessage() for r in caplog.records if ORPHAN in r.getMessage()] == \
+        ["[@counter@t] released: its holder holder ended without releasing"]
 
 
 def test_a_holder_that_ended_while_the_host_was_down_has_its_lock_released_on_start(tmp_path):
