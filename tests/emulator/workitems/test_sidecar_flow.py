@@ -188,6 +188,22 @@ def test_items_wait_for_a_worker_whose_filters_take_them(scheduler):
         channel.close()
 
 
+def test_items_no_worker_takes_do_not_hold_up_the_others(scheduler):
+    """Episodes waiting for a worker that never comes each hold a thread; the others run."""
+    c = client.TaskHubGrpcClient(host_address=scheduler.address)
+    for n in range(5):
+        c.schedule_new_orchestration(f"unserved_{n}")
+    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
+        w.add_orchestrator(sequence)
+        w.add_activity(plus_one)
+        w.use_work_item_filters()
+        w.start()
+        instance_id = c.schedule_new_orchestration(sequence, input=1)
+        state = c.wait_for_orchestration_completion(instance_id, timeout=30)
+    assert state.serialized_output == "[1, 2, 3, 4]"
+    assert scheduler.on_loop(lambda: scheduler.dispatcher.waiting) == 5
+
+
 def test_state_persists_across_a_restart_of_the_scheduler(tmp_path):
     state_file = str(tmp_path / "scheduler.db")
     first = RunningScheduler(state=state_file)
