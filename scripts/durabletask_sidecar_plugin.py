@@ -11,7 +11,10 @@ fresh host per test, as the suite's fresh backend). Nothing of the suite is chan
 Environment: ``EMULATOR_REPO`` (the repository holding ``emulator/``; default: this script's
 parent), ``EMULATOR_PYTHON`` (the host's interpreter; default: the repository's ``.venv``),
 ``EMULATOR_SCHEDULER_ARGS`` (extra flags, e.g. ``--time-skipping``), ``EMULATOR_LOG_DIR``
-(where each host's log goes; default: a temporary folder).
+(where each host's log goes; default: a temporary folder), ``EMULATOR_AZUREMANAGED_PATH``
+(durabletask-azuremanaged's ``durabletask`` folder in the checkout: added to the
+``durabletask`` package's path, so ``durabletask.azuremanaged`` imports from the working tree
+as the checkout's own editable install would make it).
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ REPO = Path(os.environ.get("EMULATOR_REPO") or Path(__file__).resolve().parents[
 START_SECONDS = 60
 _LOGS = Path(os.environ.get("EMULATOR_LOG_DIR") or tempfile.mkdtemp(prefix="sidecar-hosts-"))
 _count = 0
+AZUREMANAGED_ENV = "EMULATOR_AZUREMANAGED_PATH"
+
+
+def configure_logs(folder: Path) -> None:
+    global _LOGS
+    _LOGS = folder
 
 
 def _python() -> str:
@@ -99,6 +108,11 @@ def create_test_backend(port: int = 50051, max_history_size: int = 10000) -> Hos
 
 
 def pytest_configure(config) -> None:  # noqa: ANN001 - pytest's hook
+    import durabletask
+
+    extra = os.environ.get(AZUREMANAGED_ENV)
+    if extra and extra not in durabletask.__path__:
+        durabletask.__path__.append(extra)
     import durabletask.testing as testing
 
     testing.create_test_backend = create_test_backend

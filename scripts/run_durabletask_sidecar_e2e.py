@@ -38,6 +38,7 @@ from run_durabletask_e2e import (  # noqa: E402 - a sibling script
 )
 
 SUITE = Path("tests") / "durabletask"
+AZUREMANAGED_SUITE = Path("tests") / "durabletask-azuremanaged"
 PLUGIN = "durabletask_sidecar_plugin"
 
 
@@ -52,6 +53,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--logs", type=Path, default=None,
                         help="folder for each host's log (default: a temporary one)")
+    parser.add_argument("--azuremanaged", action="store_true",
+                        help="run durabletask-azuremanaged's Scheduler tests instead "
+                             "(tests/durabletask-azuremanaged: they expect the Scheduler "
+                             "emulator at ENDPOINT; here one scheduler host serves them all)")
     parser.add_argument("--no-azurite", action="store_true",
                         help="do not start Azurite (its tests then fail or skip)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds for the whole run")
@@ -62,12 +67,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def test_files(checkout: Path) -> list[str]:
-    """The suite's end-to-end modules, relative to the checkout."""
-    files = sorted((checkout / SUITE).rglob("*_e2e.py"))
-    if not files:
-        raise SetupError(f"CHECKOUT: no {SUITE}/**/*_e2e.py in {checkout}")
-    return [str(f.relative_to(checkout)) for f in files]
+def test_files(checkout: Path, azuremanaged: bool = False) -> list[str]:
+    """The suite's end-to-end modules, relative to the checkout (durabletask-azuremanaged's:
+    ``*_e2e.py`` and ``test_dts_*.py``, the ones that need a Scheduler)."""
+    suite = AZUREMANAGED_SUITE if azuremanaged else SUITE
+    found = set((checkout / suite).rglob("*_e2e.py"))
+    if azuremanaged:
+        found |= set((checkout / suite).rglob("test_dts_*.py"))
+    if not found:
+        raise SetupError(f"CHECKOUT: no {suite}/**/*_e2e.py in {checkout}")
+    return sorted(str(f.relative_to(checkout)) for f in found)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
               "tests will fail (pip install pytest-asyncio in that environment)",
               file=sys.stderr)
     files = [] if any(a.endswith(".py") or "::" in a for a in args.pytest_args) \
-        else test_files(checkout)
+        else test_files(checkout, args.azuremanaged)
     with tempfile.TemporaryDirectory(prefix="sidecar-e2e-") as scratch_dir:
         scratch = Path(scratch_dir)
         azurite = None
@@ -100,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
         env["EMULATOR_LOG_DIR"] = str(logs)
         if args.host_python:
             env["EMULATOR_PYTHON"] = str(args.host_python)
+        host = None
+        if args.azuremanaged:
+            host = _shared_host(env, checkout, logs)
         junit = scratch / "junit.xml"
         command = [str(args.python), "-m", "pytest", *files, "-p", PLUGIN,
                    "-p", "no:cacheprovider", f"--junitxml={junit}", "-q", "-rfE",
@@ -113,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
             rows = read_junit(junit)
         finally:
             stop(azurite)
+            if host is not None:
+                host.stop()
     counts = summarize(rows)
     print("\n" + ", ".join(f"{n} {k}" for k, n in counts.items()))
     for row in rows:
@@ -121,6 +135,26 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         args.report.write_text(json.dumps({"counts": counts, "tests": rows}, indent=2))
     return 0 if counts["failed"] == counts["error"] == 0 else 1
+
+
+def _shared_host(env: dict[str, str], checkout: Path, logs: Path):  # noqa: ANN202
+    """One scheduler host for durabletask-azuremanaged's tests (they share one emulator), and
+    the environment that points them at it."""
+    import socket
+
+    import durabletask_sidecar_plugin as plugin
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    plugin.configure_logs(logs)
+    if env.get("EMULATOR_PYTHON"):
+        os.environ["EMULATOR_PYTHON"] = env["EMULATOR_PYTHON"]
+    host = plugin.HostBackend(port)
+    env["ENDPOINT"] = f"http://localhost:{port}"
+    env["TASKHUB"] = "default"
+    env[plugin.AZUREMANAGED_ENV] = str(checkout / "durabletask-azuremanaged" / "durabletask")
+    return host
 
 
 def main(argv: list[str] | None = None) -> int:

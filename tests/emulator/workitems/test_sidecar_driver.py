@@ -55,3 +55,15 @@ def test_the_driver_names_a_checkout_without_the_suite(tmp_path):
     (tmp_path / "durabletask").mkdir()
     with pytest.raises(driver.SetupError, match="CHECKOUT"):
         driver.test_files(tmp_path)
+
+
+def test_the_driver_picks_the_scheduler_tests_of_durabletask_azuremanaged(tmp_path):
+    suite = tmp_path / "tests" / "durabletask-azuremanaged"
+    (suite / "entities").mkdir(parents=True)
+    for name in ("test_dts_orchestration_e2e.py", "entities/test_dts_x_e2e.py",
+                 "test_dts_batch_actions.py", "test_durabletask_grpc_interceptor.py"):
+        (suite / name).write_text("")
+    assert driver.test_files(tmp_path, azuremanaged=True) == [
+        "tests/durabletask-azuremanaged/entities/test_dts_x_e2e.py",
+        "tests/durabletask-azuremanaged/test_dts_batch_actions.py",
+        "tests/durabletask-azuremanaged/test_dts_orchestration_e2e.py"]
