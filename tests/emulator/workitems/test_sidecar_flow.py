@@ -104,6 +104,27 @@ def test_an_entity_runs_in_the_worker_for_signals_calls_and_reads(scheduler):
     assert metadata.get_state(int) == 10
 
 
+def fragile(ctx: entities.EntityContext, _):
+    raise ValueError("Something went wrong!")
+
+
+def calls_fragile(ctx: task.OrchestrationContext, _):
+    yield ctx.call_entity(entities.EntityInstanceId("fragile", "k"), "fail")
+
+
+def test_an_entity_operation_failure_reaches_its_caller_with_its_own_message(scheduler):
+    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
+        w.add_orchestrator(calls_fragile)
+        w.add_entity(fragile)
+        w.start()
+        c = client.TaskHubGrpcClient(host_address=scheduler.address)
+        instance_id = c.schedule_new_orchestration(calls_fragile)
+        state = c.wait_for_orchestration_completion(instance_id, timeout=30)
+    assert state.runtime_status == client.OrchestrationStatus.FAILED
+    assert state.failure_details.message == (
+        "Operation 'fail' on entity '@fragile@k' failed with error: Something went wrong!")
+
+
 def _stream(address: str, filters: pb.WorkItemFilters | None = None):
     channel = grpc.insecure_channel(address)
     stub = stubs.TaskHubSidecarServiceStub(channel)
