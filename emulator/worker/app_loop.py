@@ -50,20 +50,22 @@ class _Inbox:
     def put(self, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback(*args)`` on the loop soon; ``RuntimeError`` if the loop is closed."""
         self._items.append((callback, args))
-        with self._lock:
+        # Seen set, the flag means a drain whose clearing comes later, so its read of the
+        # deque comes after this append: no lock needed to ride along.
+        if self._woken:
+            return
+        with self._lock:  # one waker among the threads that saw it clear
             if self._woken:
-                return  # the scheduled drain takes it: it clears the flag before it reads
+                return
             self._woken = True
         try:
             self._loop.call_soon_threadsafe(self._drain, context=self._context)
         except RuntimeError:
-            with self._lock:
-                self._woken = False
+            self._woken = False
             raise
 
     def _drain(self) -> None:
-        with self._lock:
-            self._woken = False
+        self._woken = False
         # Everything put before the flag was cleared is in the deque now; a put after it
         # schedules another drain.
         items = self._items
@@ -125,45 +127,55 @@ class AppLoop:
         to_app = self._inbox
 
         async def on_app_loop(**kwargs: Any) -> Any:
-            # One future on the caller's loop, settled from the app loop's task: cheaper than
-            # run_coroutine_threadsafe + wrap_future (a concurrent future chained both ways).
-            call = fn(**kwargs)
-            caller_loop = asyncio.get_running_loop()
-            to_caller = self._caller_inbox(caller_loop)
-            answer = caller_loop.create_future()
-            # The function runs in a copy of the caller's context, as a task created by the
-            # caller would (and as call_soon_threadsafe per call gave it).
-            context = contextvars.copy_context()
-            started: list[asyncio.Task] = []
-
-            def settle(task: asyncio.Task) -> None:
-                try:
-                    to_caller.put(_copy_outcome, task, answer)
-                except RuntimeError:
-                    pass  # the caller's loop is closed: nobody waits for the answer
-
-            def begin() -> None:
-                if answer.cancelled():
-                    call.close()
-                    return
-                task = asyncio.Task(call, loop=app_loop, context=context, **_EAGER)
-                started.append(task)
-                task.add_done_callback(settle)
-
-            def cancel() -> None:
-                if started:
-                    started[0].cancel()
-
-            to_app.put(begin)
+            call = _Call(fn(**kwargs), app_loop,
+                         self._caller_inbox(asyncio.get_running_loop()))
+            to_app.put(call.begin)
             try:
-                return await answer
+                return await call.answer
             except asyncio.CancelledError:
-                to_app.put(cancel)
+                to_app.put(call.cancel)
                 raise
         return on_app_loop
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+class _Call:
+    """One call of an app function: started on the app loop, answered on the caller's.
+
+    One future on the caller's loop, settled from the app loop's task: cheaper than
+    run_coroutine_threadsafe + wrap_future (a concurrent future chained both ways).
+    """
+
+    __slots__ = ("coro", "app_loop", "to_caller", "answer", "context", "task")
+
+    def __init__(self, coro: Any, app_loop: asyncio.AbstractEventLoop, to_caller: _Inbox) -> None:
+        self.coro = coro
+        self.app_loop = app_loop
+        self.to_caller = to_caller
+        self.answer = asyncio.get_running_loop().create_future()
+        # The function runs in a copy of the caller's context, as a task created by the
+        # caller would (and as call_soon_threadsafe per call gave it).
+        self.context = contextvars.copy_context()
+        self.task: asyncio.Task | None = None
+
+    def begin(self) -> None:  # on the app loop
+        if self.answer.cancelled():
+            self.coro.close()
+            return
+        self.task = asyncio.Task(self.coro, loop=self.app_loop, context=self.context, **_EAGER)
+        self.task.add_done_callback(self.settle)
+
+    def settle(self, task: asyncio.Task) -> None:  # on the app loop
+        try:
+            self.to_caller.put(_copy_outcome, task, self.answer)
+        except RuntimeError:
+            pass  # the caller's loop is closed: nobody waits for the answer
+
+    def cancel(self) -> None:  # on the app loop
+        if self.task is not None:
+            self.task.cancel()
 
 
 def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
