@@ -164,8 +164,12 @@ class _Call:
         if self.answer.cancelled():
             self.coro.close()
             return
-        self.task = asyncio.Task(self.coro, loop=self.app_loop, context=self.context, **_EAGER)
-        self.task.add_done_callback(self.settle)
+        task = self.task = asyncio.Task(self.coro, loop=self.app_loop, context=self.context,
+                                        **_EAGER)
+        if task.done():  # it ended in its eager first step: answer now, not a pass later
+            self.settle(task)
+        else:
+            task.add_done_callback(self.settle)
 
     def settle(self, task: asyncio.Task) -> None:  # on the app loop
         try:
