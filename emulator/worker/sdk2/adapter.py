@@ -17,8 +17,7 @@ from .actions import UnsupportedAction, decide
 from .entities import batch_request, batch_result_json
 from .history_cache import ProtoHistoryCache
 from .invoke import Call, HandlerError, run_entity_batch, run_orchestrator
-from .proto_history import UnknownEventError
-from .wire import orchestrator_request_bytes
+from .proto_history import UnknownEventError, orchestrator_request
 
 __all__ = ["Outcome", "invoke_orchestrator", "entity_invoker", "OrchestrationRow",
            "history_cache"]
@@ -44,14 +43,14 @@ def invoke_orchestrator(call: Call | None, record: OrchestrationRow,
     ``OrchestratorStarted``). A failure message means the instance fails now: the function is
     gone, raised outside the SDK, or asked for what the host cannot do. ``texts`` (the events'
     stored JSON, which the 1.x path sends as they are) tell which events ``history_cache``
-    converted already; the protobuf bytes of the others are written here (``wire.py``)."""
+    converted already; the protobuf of the others is built here."""
     name = record.name
     if call is None:
         return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
                             "exists in the app")
     try:
-        request = orchestrator_request_bytes(record.instance_id, record.execution_id, history,
-                                             cache=history_cache, texts=texts)
+        request = orchestrator_request(record.instance_id, record.execution_id, history,
+                                       cache=history_cache, texts=texts)
         response = run_orchestrator(call, request)
         decision = decide(response, history)
     except (HandlerError, UnknownEventError, UnsupportedAction) as exc:

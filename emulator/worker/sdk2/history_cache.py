@@ -23,15 +23,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .messages import pb
+
 __all__ = ["ProtoHistoryCache"]
 
 
 @dataclass(frozen=True)
 class _Entry:
     execution_id: str
-    convert: Any  # what made the conversions (messages and their bytes never mix)
     sources: list[Any]  # each event's stored JSON text (or a copy of the event dict)
-    events: list[Any]  # the conversions (HistoryEvent or its bytes), never mutated once stored
+    events: list[pb.HistoryEvent]  # the conversions, never mutated once stored
 
 
 def _common_prefix(cached: list[Any], current: list[Any]) -> int:
@@ -60,11 +61,10 @@ class ProtoHistoryCache:
         return len(self._entries)
 
     def events(self, instance_id: str, execution_id: str, history: Sequence[dict[str, Any]],
-               texts: Sequence[str] | None, convert: Any) -> list[Any]:
-        """``history`` converted with ``convert`` (event -> ``HistoryEvent`` or its bytes),
-        reusing the conversions of the unchanged prefix made by the same ``convert``.
-        ``texts`` (each event's stored JSON, aligned with ``history``) is the cheap, exact
-        comparison; without it, events are compared as dicts."""
+               texts: Sequence[str] | None, convert: Any) -> list[pb.HistoryEvent]:
+        """``history`` converted with ``convert`` (event -> ``HistoryEvent``), reusing the
+        conversions of the unchanged prefix. ``texts`` (each event's stored JSON, aligned with
+        ``history``) is the cheap, exact comparison; without it, events are compared as dicts."""
         if texts is not None and len(texts) == len(history):
             sources = list(texts)
         else:
@@ -74,15 +74,14 @@ class ProtoHistoryCache:
             if entry is not None:
                 self._entries.move_to_end(instance_id)
         keep = 0
-        if entry is not None and entry.execution_id == execution_id and \
-                entry.convert is convert:
+        if entry is not None and entry.execution_id == execution_id:
             keep = _common_prefix(entry.sources, sources)
         events = entry.events[:keep] if keep else []
         fresh = [convert(event) for event in history[keep:]]
         self.converted += len(fresh)
         events.extend(fresh)
         with self._lock:
-            self._entries[instance_id] = _Entry(execution_id, convert, sources, events)
+            self._entries[instance_id] = _Entry(execution_id, sources, events)
             self._entries.move_to_end(instance_id)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)

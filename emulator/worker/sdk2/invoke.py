@@ -52,9 +52,7 @@ def in_process(fn: Callable[..., Any], param: str | None = None) -> Call:
 
 
 def _encode(message: Any) -> str:
-    """The trigger value: a message, or its serialized bytes, in base64."""
-    data = message if isinstance(message, bytes) else message.SerializeToString()
-    return base64.b64encode(data).decode("ascii")
+    return base64.b64encode(message.SerializeToString()).decode("ascii")
 
 
 def _decode(kind: type, answer: Any, what: str) -> Any:
@@ -70,10 +68,8 @@ def _decode(kind: type, answer: Any, what: str) -> Any:
     return message
 
 
-def run_orchestrator(call: Call,
-                     request: pb.OrchestratorRequest | bytes) -> pb.OrchestratorResponse:
-    """One orchestrator invocation (the request as a message or serialized);
-    ``HandlerError`` if the function raised."""
+def run_orchestrator(call: Call, request: pb.OrchestratorRequest) -> pb.OrchestratorResponse:
+    """One orchestrator invocation; ``HandlerError`` if the function raised."""
     try:
         answer = call(_encode(request))
     except Exception as exc:

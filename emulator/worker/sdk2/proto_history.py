@@ -22,7 +22,7 @@ from .history_cache import ProtoHistoryCache
 from .messages import pb, stamp_of_iso, string_value
 
 __all__ = ["to_proto_event", "orchestrator_request", "split_new_events", "failure_details",
-           "unwrap_argument_list", "UnknownEventError"]
+           "UnknownEventError"]
 
 
 class UnknownEventError(ValueError):
@@ -53,7 +53,7 @@ def failure_details(details: dict[str, Any] | None = None, *, reason: str | None
     return pb.TaskFailureDetails(errorType=error_type, errorMessage=reason or "")
 
 
-def unwrap_argument_list(text: str | None) -> str | None:
+def _unwrap_argument_list(text: str | None) -> str | None:
     """``["<input text>"]`` -> ``<input text>`` (the 1.x shim's stored argument list)."""
     if text is None:
         return None
@@ -109,7 +109,7 @@ def _body(kind: int, e: dict[str, Any]) -> dict[str, Any]:
     if kind == EventType.TASK_SCHEDULED:
         return {"taskScheduled": {"name": get("Name") or "",
                                   "version": _text(get("Version") or None),
-                                  "input": _text(unwrap_argument_list(get("Input")))}}
+                                  "input": _text(_unwrap_argument_list(get("Input")))}}
     if kind == EventType.ORCHESTRATOR_STARTED:
         return {"orchestratorStarted": {}}
     if kind == EventType.ORCHESTRATOR_COMPLETED:

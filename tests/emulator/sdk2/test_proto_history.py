@@ -14,7 +14,7 @@ from emulator.protocol import history as h
 from emulator.protocol.enums import EventType, RuntimeStatus
 from emulator.protocol.history import parse_ts
 from emulator.worker.sdk2.messages import pb, stamp_of_iso, timestamp, timestamp_of_iso
-from emulator.worker.sdk2.proto_history import to_proto_event, unwrap_argument_list
+from emulator.worker.sdk2.proto_history import _unwrap_argument_list, to_proto_event
 
 T = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 STAMP = timestamp(T)
@@ -131,7 +131,7 @@ def test_a_stored_argument_list_unwraps_as_json_reads_it(text):
         ok = isinstance(value, list) and len(value) == 1 and (value[0] is None
                                                               or isinstance(value[0], str))
         expected = value[0] if ok else text
-    assert unwrap_argument_list(text) == expected
+    assert _unwrap_argument_list(text) == expected
 
 
 @pytest.mark.parametrize("text", [
