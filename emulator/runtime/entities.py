@@ -17,7 +17,6 @@ orchestration instances.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -44,7 +43,7 @@ from ..protocol.entities import (
 )
 from ..protocol.history import compact, format_ts, parse_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
-from ..worker.pool import AbandonablePool
+from ..worker.pool import AbandonablePool, settle
 from ..worker.seam import Worker
 from ..worker.timeouts import timeout_message
 
@@ -306,8 +305,7 @@ class EntityHost:
                                         new_request_id=lambda: str(uuid.uuid4()))
         timeout = self.links.timeout
         try:
-            outcome = await asyncio.wait_for(asyncio.wrap_future(future),
-                                             timeout.total_seconds() if timeout else None)
+            outcome = await settle(future, timeout.total_seconds() if timeout else None)
         except TimeoutError:
             outcome = self._timed_out(entity, state, requests, now, future)
         new = outcome.state

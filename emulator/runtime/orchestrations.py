@@ -14,7 +14,6 @@ signals leave it as outgoing messages (``Engine.deliver`` routes ``@name@key`` i
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -40,6 +39,7 @@ from ..protocol.enums import ACTIVE, RuntimeStatus, WorkKind
 from ..protocol.history import format_ts
 from ..protocol.ids import instance_id_problem
 from ..store import InstanceRecord, MessageRecord, WorkItem
+from ..worker.pool import settle
 
 if TYPE_CHECKING:
     from .ports import OrchestrationsPort
@@ -144,7 +144,7 @@ class Orchestrations:
         future = engine.orchestrator_pool.submit(episode, invoke=invoke)
         deadline = engine.limits.orchestrator_timeout
         try:
-            result = await asyncio.wait_for(asyncio.wrap_future(future), deadline)
+            result = await settle(future, deadline)
         except TimeoutError:
             failure = self._deadline_failure(record.name, deadline, future)
             result = episode(invoke=lambda *_: (None, None, failure))
