@@ -43,7 +43,7 @@ from ..protocol.entities import (
 )
 from ..protocol.history import compact, format_ts, parse_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
-from ..worker.pool import AbandonablePool, settle
+from ..worker.pool import AbandonablePool, Overdue
 from ..worker.seam import Worker
 from ..worker.timeouts import timeout_message
 
@@ -301,13 +301,13 @@ class EntityHost:
             return call(trigger)
 
         now = self.links.now()
-        future = self.links.pool.submit(run_batch, entity.entity, state, requests, invoke, now,
-                                        new_request_id=lambda: str(uuid.uuid4()))
         timeout = self.links.timeout
         try:
-            outcome = await settle(future, timeout.total_seconds() if timeout else None)
-        except TimeoutError:
-            outcome = self._timed_out(entity, state, requests, now, future)
+            outcome = await self.links.pool.run(
+                timeout.total_seconds() if timeout else None, run_batch, entity.entity, state,
+                requests, invoke, now, new_request_id=lambda: str(uuid.uuid4()))
+        except Overdue as late:
+            outcome = self._timed_out(entity, state, requests, now, late.future)
         new = outcome.state
         record = EntityRecord(entity.entity.scheduler_id, new.exists, new.state,
                               new.last_operation)
