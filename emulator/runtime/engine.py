@@ -333,13 +333,15 @@ class Engine:
         if not inst.running and inst.processable():
             self._ready.add(inst.id)
             if self._dispatching is None and self._loop is not None and not self._stopped:
-                # next pass (what is due already joins it); a task woken by an event: one more
+                # one call on the loop's next pass for every instance ready by then
                 self._dispatching = self._loop.call_soon(self._dispatch)
 
     def _dispatch(self) -> None:
-        """Start an episode for every ready instance."""
+        """Start an episode for every ready instance (an event-woken task: one pass more)."""
         self._dispatching = None
-        ready, self._ready = (set() if self._stopped else self._ready), set()
+        ready, self._ready = self._ready, set()
+        if self._stopped:
+            return
         for instance_id in ready:
             inst = self.instances.get(instance_id)
             if inst is not None and not inst.running and inst.processable():
