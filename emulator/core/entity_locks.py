@@ -6,16 +6,22 @@ function: a lock request locks the entity for its orchestration and travels on t
 entity of its (sorted) lock set; the last entity answers the orchestration that the lock is
 granted. While locked, only the holder's requests run; the others wait in the inbox, in arrival
 order. A release from the holder unlocks the entity. ``runtime/entities.py`` keeps a ``Lock``
-per entity and turns a ``LockStep`` into messages.
+per entity, commits it with the entity's row (so that it survives a restart, as DTFx keeps
+``lockedBy`` in the entity's scheduler state) and turns a ``LockStep`` into messages.
+
+A holder that ends without releasing (terminated, or finished by the host without its code
+running) leaves an orphaned lock: ``orphaned`` tells, and the host releases it, as the SDK's
+own releases do when its orchestration completes, fails or is terminated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..protocol.entities import Request
 
-__all__ = ["Lock", "LockStep", "runnable", "apply"]
+__all__ = ["Lock", "LockStep", "runnable", "apply", "orphaned"]
 
 
 @dataclass
@@ -49,7 +55,9 @@ def runnable(lock: Lock, inbox: list[tuple[int, Request]]) -> list[tuple[int, Re
 def apply(lock: Lock, request: Request) -> LockStep:
     """Apply a lock request or a release (``request.is_control``) to ``lock`` in place."""
     if request.release:
-        if lock.holder == request.parent:
+        # The holder's release of this critical section; a late release of an earlier one
+        # (the host released it, and the same instance locked again) is stray.
+        if lock.holder == request.parent and request.id in (lock.section, None):
             lock.holder = lock.section = None
         return LockStep()  # a stray release: nothing to do
     lock.holder, lock.section = request.parent, request.id
@@ -58,3 +66,14 @@ def apply(lock: Lock, request: Request) -> LockStep:
         forward = replace(request, position=request.position + 1)
         return LockStep(forward=forward, forward_to=lock_set[forward.position])
     return LockStep(granted=request.parent is not None)
+
+
+def orphaned(lock: Lock, inbox: list[tuple[int, Request]],
+             holder_live: Callable[[str], bool]) -> bool:
+    """The entity is locked by an orchestration that can no longer release it: one that
+    finished, was terminated or purged (``holder_live`` says whether an instance still runs)
+    and whose release is not queued (the SDK sends it when its orchestration completes or
+    fails)."""
+    holder = lock.holder
+    return holder is not None and not holder_live(holder) and not any(
+        r.release and r.parent == holder for _, r in inbox)

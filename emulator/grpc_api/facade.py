@@ -52,7 +52,7 @@ def instance_view(inst: Any) -> InstanceView:
 
 def _entity_view(record: Any, include_state: bool) -> EntityView:
     return EntityView(record.entity_id, parse_ts(record.last_operation),
-                      state=record.state if include_state else None)
+                      state=record.state if include_state else None, locked_by=record.locked_by)
 
 
 def _page(items: list[Any], size: int | None, continuation: str | None) -> tuple[list, str | None]:

@@ -21,6 +21,8 @@ def build_engine(app: LoadedApp, store: Store, clock: Clock, limits: Limits, *,
     engine = Engine(app, store, clock, limits, hub_name=hub_name, versioning=versioning,
                     worker=worker)
     engine.attach(Orchestrations(engine), Management(engine))
+    # An orchestration that ends while holding entity locks: its entities release them.
+    engine.listeners.append(engine.entities.locks.holder_changed)
     return engine
 
 

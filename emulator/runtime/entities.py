@@ -10,6 +10,9 @@ committed state on restart; after it, nothing re-runs. Each operation's effect t
 the committed state exactly once - the same atomicity as an orchestrator episode. As in the
 rest of the engine, memory changes only after the commit succeeded.
 
+Critical sections (lock requests, releases, the lock committed with the entity's row and
+released when its holder ends) are kept by ``entity_locks.LockKeeper``.
+
 The engine hands this module what it needs (``EntityLinks``): its commit, clock and message
 ids, its orchestrator pool and functionTimeout, spawning tasks and delivering messages to
 orchestration instances.
@@ -17,24 +20,20 @@ orchestration instances.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.entity_episode import BatchOutcome, EntityState, failed_batch, run_batch
-from ..core.entity_locks import Lock, runnable
-from ..core.entity_locks import apply as apply_lock
 from ..core.errors import BadRequest, StoreUnavailable
 from ..core.stalls import CommitRetry
 from ..protocol import history as h
 from ..protocol.entities import (
     DEFAULT_BATCH_SIZE,
-    LOCK_GRANTED,
     REQUEST_EVENT,
     EntityId,
     EntityProtocolError,
@@ -42,11 +41,12 @@ from ..protocol.entities import (
     Request,
     is_entity_instance,
 )
-from ..protocol.history import compact, format_ts, parse_ts
+from ..protocol.history import format_ts, parse_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
-from ..worker.pool import AbandonablePool
+from ..worker.pool import AbandonablePool, Overdue
 from ..worker.seam import Worker
 from ..worker.timeouts import timeout_message
+from .entity_locks import EntitySlot, LockKeeper, LockLinks
 
 log = logging.getLogger("emulator")
 
@@ -74,24 +74,6 @@ class EntityLinks:
     start_orchestration: Callable[[OrchestrationStart], None] | None = None
 
 
-@dataclass
-class _Entity:
-    entity: EntityId
-    record: EntityRecord | None = None
-    inbox: list[tuple[int, Request]] = field(default_factory=list)  # (message id, request)
-    running: bool = False
-    # Takes no batches: a commit failed (until its retry) or an internal error happened
-    # (until the host restarts).
-    stalled: bool = False
-    commit_failures: int = 0  # consecutive batches whose commit failed
-    # A critical section (2.x SDK ``lock_entities``, core/entity_locks.py); kept in memory.
-    lock: Lock = field(default_factory=Lock)
-
-    def ready(self) -> list[tuple[int, Request]]:
-        """The requests that may run now, in arrival order."""
-        return runnable(self.lock, self.inbox)
-
-
 def batch_size(host_json: dict[str, Any]) -> int:
     durable = (host_json.get("extensions") or {}).get("durableTask") or {}
     value = durable.get("maxEntityOperationBatchSize", DEFAULT_BATCH_SIZE)
@@ -106,14 +88,19 @@ class EntityHost:
         self.app = worker.app
         self.links = links
         self.batch_size = batch_size(self.app.host_json)
-        self.entities: dict[str, _Entity] = {}
+        self.entities: dict[str, EntitySlot] = {}
+        self.locks = LockKeeper(self.entities, LockLinks(
+            commit=links.commit, now=links.now, new_id=links.new_id, deliver=links.deliver,
+            waits=links.waits, request_message=self.request_message, schedule=self._schedule))
         self.stats = {"entity_batches": 0, "entity_operations": 0}
 
     # -- state -----------------------------------------------------------------------------
     def restore(self, snapshot: Snapshot) -> None:
         """Load committed entities and requeue their pending requests (in message id order)."""
         for record in snapshot.entities.values():
-            self._get(EntityId.parse(record.entity_id)).record = record
+            slot = self._get(EntityId.parse(record.entity_id))
+            slot.record = record
+            self.locks.restore(slot)
         for message in snapshot.messages:
             if is_entity_instance(message.instance_id):
                 if message.visible_at:  # a scheduled signal: the engine holds it until due
@@ -123,15 +110,16 @@ class EntityHost:
         for entity in self.entities.values():
             self._schedule(entity)
 
-    def _get(self, entity: EntityId) -> _Entity:
+    def _get(self, entity: EntityId) -> EntitySlot:
         found = self.entities.get(entity.scheduler_id)
         if found is None:
-            found = self.entities[entity.scheduler_id] = _Entity(entity)
+            found = self.entities[entity.scheduler_id] = EntitySlot(entity)
         return found
 
     def busy(self) -> bool:
         """Some entity has requests queued or a batch running."""
-        return any(e.running or (e.ready() and not e.stalled) for e in self.entities.values())
+        return any(e.running or (not e.stalled and self.locks.has_work(e))
+                   for e in self.entities.values())
 
     # -- requests ----------------------------------------------------------------------------
     def unknown_function(self, name: str) -> str | None:
@@ -207,33 +195,41 @@ class EntityHost:
         return out
 
     def clean(self, remove_empty: bool, release_orphaned_locks: bool) -> dict[str, int]:
-        """``CleanEntityStorageAsync``: drop entities that no longer exist and have nothing
-        queued. The local host has no entity locks, so none can be orphaned."""
+        """``CleanEntityStorageAsync``: release locks whose holder has ended (the host
+        releases them itself as soon as it can, so these are rare), then drop entities that no
+        longer exist, are not locked and have nothing queued."""
+        released = self.locks.release_orphans() if release_orphaned_locks else 0
         removed = []
         if remove_empty:
             for scheduler_id, found in self.entities.items():
-                if not found.running and not found.inbox and (
+                if not found.running and not found.inbox and not found.lock.held and (
                         found.record is None or not found.record.exists):
                     removed.append(scheduler_id)
         if removed:
             self.links.commit(Batch(delete_entities=removed))
             for scheduler_id in removed:
                 del self.entities[scheduler_id]
-        return {"NumberOfOrphanedLocksRemoved": 0, "NumberOfEmptyEntitiesRemoved": len(removed)}
+        return {"NumberOfOrphanedLocksRemoved": released,
+                "NumberOfEmptyEntitiesRemoved": len(removed)}
 
     # -- batches -----------------------------------------------------------------------------
-    def _schedule(self, entity: _Entity) -> None:
-        if entity.ready() and not entity.running and not entity.stalled:
+    def _schedule(self, entity: EntitySlot) -> None:
+        if not entity.running and not entity.stalled and self.locks.has_work(entity):
             entity.running = True
             self.links.spawn(self._run(entity))
 
-    async def _run(self, entity: _Entity) -> None:
+    async def _run(self, entity: EntitySlot) -> None:
         retries = self.links.retries
         try:
-            while ready := entity.ready():
+            while True:
+                if self.locks.orphaned(entity):
+                    self.locks.release_orphan(entity)
+                ready = entity.ready()
+                if not ready:
+                    break
                 first_id, first = ready[0]
                 if first.is_control:
-                    self._control(entity, first_id, first)
+                    self.locks.control(entity, first_id, first)
                     entity.inbox = [(m, r) for m, r in entity.inbox if m != first_id]
                     continue
                 taken = []
@@ -269,25 +265,7 @@ class EntityHost:
             entity.running = False
             self.links.changed()
 
-    def _control(self, entity: _Entity, message_id: int, request: Request) -> None:
-        """A lock request or a release, handled by the host as the extension's scheduler does:
-        a lock request locks the entity for its orchestration and goes on to the next entity of
-        its lock set; the last one answers the orchestration that the lock is granted."""
-        outgoing: list[MessageRecord] = []
-        step = apply_lock(entity.lock, request)
-        if step.forward is not None:
-            outgoing.append(self.request_message(EntityId.parse(step.forward_to), step.forward))
-        elif step.granted:
-            granted = h.event_raised(self.links.now(), request.id,
-                                     compact({"result": LOCK_GRANTED}))
-            outgoing.append(MessageRecord(self.links.new_id(), request.parent, granted, None,
-                                          request.parent_execution))
-        self.links.commit(Batch(delete_messages=[message_id], put_messages=outgoing))
-        log.info("[%s] %s by %s", entity.entity,
-                 "released" if request.release else "locked", request.parent)
-        self.links.deliver(outgoing)
-
-    async def _batch(self, entity: _Entity, taken: list[tuple[int, Request]]) -> None:
+    async def _batch(self, entity: EntitySlot, taken: list[tuple[int, Request]]) -> None:
         started = time.perf_counter()
         record = entity.record
         state = EntityState(record.exists, record.state, record.last_operation) if record \
@@ -302,17 +280,16 @@ class EntityHost:
             return call(trigger)
 
         now = self.links.now()
-        future = self.links.pool.submit(run_batch, entity.entity, state, requests, invoke, now,
-                                        new_request_id=lambda: str(uuid.uuid4()))
         timeout = self.links.timeout
         try:
-            outcome = await asyncio.wait_for(asyncio.wrap_future(future),
-                                             timeout.total_seconds() if timeout else None)
-        except TimeoutError:
-            outcome = self._timed_out(entity, state, requests, now, future)
+            outcome = await self.links.pool.run(
+                timeout.total_seconds() if timeout else None, run_batch, entity.entity, state,
+                requests, invoke, now, new_request_id=lambda: str(uuid.uuid4()))
+        except Overdue as late:
+            outcome = self._timed_out(entity, state, requests, now, late.future)
         new = outcome.state
         record = EntityRecord(entity.entity.scheduler_id, new.exists, new.state,
-                              new.last_operation)
+                              new.last_operation, entity.lock.holder, entity.lock.section)
         batch = Batch(put_entities=[record], delete_messages=[mid for mid, _ in taken])
         # A caller that finished, restarted or was purged never reads its response: not stored.
         responses = [MessageRecord(self.links.new_id(), r.instance_id, r.event, None,
@@ -334,7 +311,7 @@ class EntityHost:
         for start in outcome.orchestrations:
             self._start_orchestration(entity, start)
 
-    def _start_orchestration(self, entity: _Entity, start: OrchestrationStart) -> None:
+    def _start_orchestration(self, entity: EntitySlot, start: OrchestrationStart) -> None:
         """After the batch's commit, as the extension sends the start message after it."""
         if self.links.start_orchestration is None:
             log.error("[%s] cannot start orchestration '%s': not supported here", entity.entity,
@@ -346,7 +323,7 @@ class EntityHost:
             log.error("[%s] could not start orchestration '%s': %s", entity.entity,
                       start.name, exc)
 
-    def _timed_out(self, entity: _Entity, state: EntityState, requests: list[Request],
+    def _timed_out(self, entity: EntitySlot, state: EntityState, requests: list[Request],
                    now: datetime, future: Any) -> BatchOutcome:
         """The batch ran past functionTimeout: its thread is abandoned (and replaced) and every
         operation fails with the Functions host's timeout text, as in Azure."""

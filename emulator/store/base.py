@@ -98,6 +98,11 @@ class EntityRecord:
     exists: bool
     state: str | None  # the SDK's JSON text of the state
     last_operation: str  # ISO-8601 UTC of the last batch
+    # A critical section holding the entity (2.x SDK ``lock_entities``; DTFx's
+    # ``SchedulerState.LockedBy``): the orchestration instance and its critical section's id.
+    # Committed with the batch that locked or released it; rows of older files have neither.
+    locked_by: str | None = None
+    lock_section: str | None = None
 
 
 @dataclass(frozen=True)

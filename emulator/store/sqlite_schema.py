@@ -34,7 +34,9 @@ from urllib.parse import quote
 from .base import SECRET_BYTES, StateFileError
 
 APPLICATION_ID = 0x44464C48  # "DFLH": Durable Functions local host
-SCHEMA_VERSION = 2  # 2: durable entities (the entities table)
+# 2: durable entities (the entities table); 3: entity records may carry their lock
+# (``EntityRecord.locked_by``/``lock_section``), which a host of schema 2 cannot read.
+SCHEMA_VERSION = 3
 T = TypeVar("T")
 
 DDL = (
@@ -57,6 +59,9 @@ TABLES = frozenset({"instances", "history", "messages", "work", "meta"})  # sche
 UPGRADES = {  # schema version -> statements that bring the previous one up to it
     2: ("""CREATE TABLE IF NOT EXISTS entities (
         entity_id TEXT PRIMARY KEY, record TEXT NOT NULL)""",),
+    # Entity records gained two optional fields; the rows of a schema 2 file lack them, which
+    # reads as "not locked" (that file's host kept its locks in memory only).
+    3: (),
 }
 
 SECRET_KEY = "secret"  # the meta row of the state's secret (hex)

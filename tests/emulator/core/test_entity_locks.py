@@ -1,7 +1,7 @@
 """Entity critical sections as pure decisions: who may run while an entity is locked, and what
 lock requests and releases do."""
 
-from emulator.core.entity_locks import Lock, apply, runnable
+from emulator.core.entity_locks import Lock, apply, orphaned, runnable
 from emulator.protocol.entities import Request
 
 
@@ -39,3 +39,21 @@ def test_only_the_holders_release_unlocks():
     assert lock.held
     apply(lock, Request("cs-1", "", parent="orch", release=True))
     assert not lock.held
+
+
+def test_a_late_release_of_an_earlier_critical_section_is_stray():
+    lock = Lock(holder="orch", section="cs-2")
+    apply(lock, Request("cs-1", "", parent="orch", release=True))
+    assert (lock.holder, lock.section) == ("orch", "cs-2")
+
+
+def test_a_lock_is_orphaned_when_its_holder_no_longer_runs_and_sent_no_release():
+    live = {"running"}.__contains__
+    assert orphaned(Lock(holder="ended", section="cs-1"), [], live)
+    assert not orphaned(Lock(holder="running", section="cs-1"), [], live)
+    assert not orphaned(Lock(), [], live)
+    # The SDK's own release, sent as its orchestration completed, is queued: it releases.
+    release = Request("cs-1", "", parent="ended", release=True)
+    assert not orphaned(Lock(holder="ended", section="cs-1"), [(4, release)], live)
+    other = Request("cs-9", "", parent="another", release=True)
+    assert orphaned(Lock(holder="ended", section="cs-1"), [(4, other)], live)

@@ -202,6 +202,12 @@ def test_entities_survive_a_restart_on_the_same_state_file(tmp_path):
     with LocalHost(ENTITY_APP, state=state) as second:
         assert second.entity_state("Counter", "durable") == 9
         assert output_of(second, "add_and_get", {"key": "durable", "count": 1}) == 10
+    # A 1.x app has no critical sections: its rows carry no lock (state schema 3).
+    from emulator.store import SqliteStore
+
+    reader = SqliteStore(state, read_only=True)
+    assert reader.load().entities["@counter@durable"].locked_by is None
+    reader.close()
 
 
 def test_the_history_timeline_shows_entity_requests_and_responses(host):

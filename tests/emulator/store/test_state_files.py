@@ -214,7 +214,7 @@ def test_a_schema_1_state_file_is_upgraded_for_entities_and_readable_before(tmp_
     assert sorted(store.load().instances) == ["a", "b"]
     store.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     db.close()
 
 

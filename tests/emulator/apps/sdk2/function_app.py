@@ -69,6 +69,17 @@ def signals_later(ctx: task.OrchestrationContext, key: str):
     return "sent"
 
 
+@app.orchestration_trigger(context_name="ctx")
+def locked_wait(ctx: task.OrchestrationContext, key: str):
+    """A critical section that stays open until the event 'go' (entity lock tests)."""
+    counter = entities.EntityInstanceId("counter", key)
+    with (yield ctx.lock_entities([counter])):
+        yield ctx.call_entity(counter, "add", 5)
+        yield ctx.wait_for_external_event("go")
+        total = yield ctx.call_entity(counter, "get")
+    return total
+
+
 @app.durable_client_input(client_name="client")
 @app.activity_trigger(input_name="instance_id")
 def status_of(instance_id: str, client: df.SyncDurableFunctionsClient) -> str:
