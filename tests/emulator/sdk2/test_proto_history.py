@@ -149,3 +149,24 @@ def test_timestamps_read_one_after_another_each_keep_their_own_value():
     texts = [h.format_ts(T + timedelta(microseconds=step * 250_001)) for step in range(40)]
     for text in texts + texts[::-1]:
         assert timestamp_of_iso(text) == timestamp(parse_ts(text))
+
+
+def test_scheduled_tasks_one_after_another_each_keep_their_own_fields():
+    """The kept message of the last scheduled task never leaks into the next one's fields."""
+    events = []
+    for step in range(60):
+        ts = T + timedelta(seconds=step // 7)
+        name = f"act{step % 3}"
+        text = None if step % 5 == 0 else str(step % 2)
+        version = "2" if step % 4 == 0 else ""
+        events.append((h.task_scheduled(ts, step, name, text) | {"Version": version},
+                       ts, name, text, version, step))
+    for event, ts, name, text, version, step in events + events[::-1]:
+        expected = pb.HistoryEvent(
+            eventId=step, timestamp=timestamp(ts), taskScheduled=pb.TaskScheduledEvent(
+                name=name, version=_sv(version) if version else None,
+                input=_sv(text) if text is not None else None))
+        converted = to_proto_event(event)
+        assert converted == expected
+        converted.eventId = 999  # a converted event is the caller's own
+        assert to_proto_event(event).eventId == step
