@@ -21,6 +21,7 @@ from typing import Any
 from ..protocol.entities import EntityId, EntityProtocolError, request_id
 from ..protocol.enums import ActionType, EventType, WorkKind
 from ..protocol.history import compact, parse_ts
+from .awaitables import Coroutine, Task, done, when_all, when_any
 from .determinism import (
     NonDeterminismError,
     is_error_response,
@@ -84,51 +85,6 @@ class ReplayResult:
                 and not state.get("isDone") and not state.get("error"))
 
 
-class _Task:
-    __slots__ = ("done", "ok", "_callbacks")
-
-    def __init__(self) -> None:
-        self.done = False
-        self.ok = False
-        self._callbacks: list[Callable[[_Task], None]] = []
-
-    def resolve(self, ok: bool) -> None:
-        if self.done:
-            return
-        self.done, self.ok = True, ok
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback(self)
-
-    def on_done(self, callback: Callable[[_Task], None]) -> None:
-        if self.done:
-            callback(self)
-        else:
-            self._callbacks.append(callback)
-
-
-class _Coroutine(_Task):
-    """A task driven by a generator that yields the tasks it awaits (C# async, in miniature)."""
-
-    __slots__ = ("_gen",)
-
-    def __init__(self, gen: Generator[_Task, None, bool]) -> None:
-        super().__init__()
-        self._gen = gen
-        self._step(None)
-
-    def _step(self, _: _Task | None) -> None:
-        while True:
-            try:
-                awaited = next(self._gen)
-            except StopIteration as stop:
-                self.resolve(bool(stop.value))
-                return
-            if not awaited.done:
-                awaited.on_done(self._step)
-                return
-
-
 class _Pending:
     __slots__ = ("seq", "kind", "name", "input", "instance_id", "fire_at", "version",
                  "request_id", "signal")
@@ -146,12 +102,15 @@ class _Shim:
     def __init__(self, actions: list[dict[str, Any]], execution_id: str) -> None:
         self.actions = actions
         self.execution_id = execution_id
-        self.now: datetime | None = None
+        # The last OrchestratorStarted's timestamp, parsed only when a retry reads it: most
+        # replays never do, and parsing each one cost a fifth of a replay.
+        self._now_text: str | None = None
+        self._now: datetime | None = None
         self.next_seq = 0
         self.pending: dict[int, _Pending] = {}
-        self.tasks: dict[int, _Task] = {}
+        self.tasks: dict[int, Task] = {}
         self.open: set[int] = set()
-        self.waiters: dict[str, deque[_Task]] = defaultdict(deque)
+        self.waiters: dict[str, deque[Task]] = defaultdict(deque)
         self.buffered: dict[str, deque[dict]] = defaultdict(deque)
         self.responses: dict[str, int] = {}  # request id -> seq of the entity call awaiting it
         self.finished = False
@@ -159,17 +118,24 @@ class _Shim:
         self.continued = False
         self.waits_for_events = False
 
+    @property
+    def now(self) -> datetime | None:
+        """The current episode's time (the last ``OrchestratorStarted`` applied)."""
+        if self._now is None and self._now_text is not None:
+            self._now = parse_ts(self._now_text)
+        return self._now
+
     # -- the C# shim: invoke each top-level action and await it before the next ----------------
     def start(self) -> None:
-        _Coroutine(self._walk())
+        Coroutine(self._walk())
 
-    def _walk(self) -> Generator[_Task, None, bool]:
+    def _walk(self) -> Generator[Task, None, bool]:
         for action in self.actions:
             yield self._invoke(action)
         self.finished = True
         return True
 
-    def _invoke(self, action: dict[str, Any]) -> _Task:
+    def _invoke(self, action: dict[str, Any]) -> Task:
         kind = action.get("actionType")
         if kind == ActionType.CALL_ACTIVITY:
             return self._schedule(ACTIVITY, action["functionName"], action.get("input"))
@@ -177,7 +143,7 @@ class _Shim:
             return self._schedule(ACTIVITY, HTTP_ACTIVITY, compact(action.get("httpRequest")))
         if kind in (ActionType.CALL_ACTIVITY_WITH_RETRY,
                     ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-            return _Coroutine(self._with_retry(action))
+            return Coroutine(self._with_retry(action))
         if kind == ActionType.CALL_SUB_ORCHESTRATOR:
             return self._schedule_sub(action)
         if kind == ActionType.CREATE_TIMER:
@@ -187,10 +153,10 @@ class _Shim:
         if kind == ActionType.CONTINUE_AS_NEW:
             self.continue_as_new = action.get("input")
             self.continued = True
-            return _done()
+            return done()
         if kind in (ActionType.WHEN_ALL, ActionType.WHEN_ANY):
             children = [self._invoke(child) for child in action.get("compoundActions", [])]
-            return _when_all(children) if kind == ActionType.WHEN_ALL else _when_any(children)
+            return when_all(children) if kind == ActionType.WHEN_ALL else when_any(children)
         if kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY):
             return self._entity(action, signal=kind == ActionType.SIGNAL_ENTITY)
         if kind == ActionType.SCHEDULED_SIGNAL_ENTITY:
@@ -200,23 +166,23 @@ class _Shim:
 
     def _schedule(self, kind: str, name: str | None, input_text: str | None = None, *,
                   instance_id: str | None = None, fire_at: datetime | None = None,
-                  version: str | None = None) -> _Task:
+                  version: str | None = None) -> Task:
         seq = self.next_seq
         self.next_seq += 1
-        task = _Task()
+        task = Task()
         self.pending[seq] = _Pending(seq, kind, name, input_text, instance_id, fire_at,
                                      version)
         self.tasks[seq] = task
         self.open.add(seq)
         return task
 
-    def _schedule_sub(self, action: dict[str, Any]) -> _Task:
+    def _schedule_sub(self, action: dict[str, Any]) -> Task:
         seq = self.next_seq
         instance_id = action.get("instanceId") or f"{self.execution_id}:{seq}"
         return self._schedule(SUB, action["functionName"], action.get("input"),
                               instance_id=instance_id, version=action.get("version"))
 
-    def _timer(self, fire_at: datetime, cancelled: bool = False) -> _Task:
+    def _timer(self, fire_at: datetime, cancelled: bool = False) -> Task:
         task = self._schedule(TIMER, None, fire_at=fire_at)
         if cancelled:
             # The host still creates the timer, stops waiting for it, and ignores its firing.
@@ -224,7 +190,7 @@ class _Shim:
             task.resolve(False)
         return task
 
-    def _entity(self, action: dict[str, Any], signal: bool) -> _Task:
+    def _entity(self, action: dict[str, Any], signal: bool) -> Task:
         """``CallEntityAsync`` / ``SignalEntity``: one EventSent each; a call then waits for the
         EventRaised named by its request id, a signal is complete at once."""
         try:
@@ -241,10 +207,10 @@ class _Shim:
             task.resolve(True)
         return task
 
-    def _wait_event(self, name: str) -> _Task:
+    def _wait_event(self, name: str) -> Task:
         self.waits_for_events = True
         key = name.lower()
-        task = _Task()
+        task = Task()
         if self.buffered[key]:
             self.buffered[key].popleft()
             task.resolve(True)
@@ -252,7 +218,7 @@ class _Shim:
             self.waiters[key].append(task)
         return task
 
-    def _with_retry(self, action: dict[str, Any]) -> Generator[_Task, None, bool]:
+    def _with_retry(self, action: dict[str, Any]) -> Generator[Task, None, bool]:
         """DTFx RetryInterceptor: attempt, then a timer after each failure (protocol notes 7)."""
         options = action.get("retryOptions") or {}
         attempts = int(options.get("maxNumberOfAttempts", 1))
@@ -282,32 +248,44 @@ class _Shim:
 
     # -- history ---------------------------------------------------------------------------
     def apply(self, event: dict[str, Any]) -> None:
-        kind = event["EventType"]
-        if kind == EventType.ORCHESTRATOR_STARTED:
-            self.now = parse_ts(event["Timestamp"])
-        elif kind == EventType.EXECUTION_STARTED:
-            self.start()
-        elif kind == EventType.EVENT_SENT:
-            pending = self._match(event, ENTITY)
-            if not pending.signal:
-                self.responses[sent_request_id(event)] = pending.seq
-        elif kind in _SCHEDULING_KIND:
-            self._match(event, _SCHEDULING_KIND[kind])
-        elif kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED):
-            self._complete(event["TaskScheduledId"], True)
-        elif kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED):
-            self._complete(event["TaskScheduledId"], False)
-        elif kind == EventType.TIMER_FIRED:
-            self._complete(event["TimerId"], True)
-        elif kind == EventType.EVENT_RAISED and event.get("Name") in self.responses:
-            seq = self.responses.pop(event["Name"])
+        handler = _APPLY.get(event["EventType"])
+        if handler is not None:
+            handler(self, event)
+
+    def _started(self, event: dict[str, Any]) -> None:
+        self._now_text, self._now = event["Timestamp"], None
+
+    def _execution_started(self, event: dict[str, Any]) -> None:
+        self.start()
+
+    def _sent(self, event: dict[str, Any]) -> None:
+        pending = self._match(event, ENTITY)
+        if not pending.signal:
+            self.responses[sent_request_id(event)] = pending.seq
+
+    def _scheduled(self, event: dict[str, Any]) -> None:
+        self._match(event, _SCHEDULING_KIND[event["EventType"]])
+
+    def _succeeded(self, event: dict[str, Any]) -> None:
+        self._complete(event["TaskScheduledId"], True)
+
+    def _failed(self, event: dict[str, Any]) -> None:
+        self._complete(event["TaskScheduledId"], False)
+
+    def _timer_fired(self, event: dict[str, Any]) -> None:
+        self._complete(event["TimerId"], True)
+
+    def _raised(self, event: dict[str, Any]) -> None:
+        name = event.get("Name")
+        if name in self.responses:
+            seq = self.responses.pop(name)
             self._complete(seq, not is_error_response(event.get("Input")))
-        elif kind == EventType.EVENT_RAISED:
-            key = (event.get("Name") or "").lower()
-            if self.waiters[key]:
-                self.waiters[key].popleft().resolve(True)
-            else:
-                self.buffered[key].append(event)
+            return
+        key = (name or "").lower()
+        if self.waiters[key]:
+            self.waiters[key].popleft().resolve(True)
+        else:
+            self.buffered[key].append(event)
 
     def _complete(self, seq: int, ok: bool) -> None:
         task = self.tasks.get(seq)
@@ -328,34 +306,22 @@ class _Shim:
         return pending
 
 
-def _done() -> _Task:
-    task = _Task()
-    task.resolve(True)
-    return task
-
-
-def _when_all(children: list[_Task]) -> _Task:
-    task = _Task()
-    remaining = [len(children)]
-    if not children:
-        task.resolve(True)
-        return task
-
-    def child_done(_: _Task) -> None:
-        remaining[0] -= 1
-        if remaining[0] == 0:
-            task.resolve(all(child.ok for child in children))
-
-    for child in children:
-        child.on_done(child_done)
-    return task
-
-
-def _when_any(children: list[_Task]) -> _Task:
-    task = _Task()
-    for child in children:
-        child.on_done(lambda c: task.resolve(c.ok))
-    return task
+# What each kind of history event does to the shim (one dict lookup per event: the history is
+# replayed whole every episode); other kinds change nothing.
+_APPLY: dict[int, Callable[[_Shim, dict[str, Any]], None]] = {
+    EventType.ORCHESTRATOR_STARTED: _Shim._started,
+    EventType.EXECUTION_STARTED: _Shim._execution_started,
+    EventType.EVENT_SENT: _Shim._sent,
+    EventType.TASK_SCHEDULED: _Shim._scheduled,
+    EventType.TIMER_CREATED: _Shim._scheduled,
+    EventType.SUB_ORCHESTRATION_CREATED: _Shim._scheduled,
+    EventType.TASK_COMPLETED: _Shim._succeeded,
+    EventType.SUB_ORCHESTRATION_COMPLETED: _Shim._succeeded,
+    EventType.TASK_FAILED: _Shim._failed,
+    EventType.SUB_ORCHESTRATION_FAILED: _Shim._failed,
+    EventType.TIMER_FIRED: _Shim._timer_fired,
+    EventType.EVENT_RAISED: _Shim._raised,
+}
 
 
 def top_level_actions(state: dict[str, Any]) -> list[dict[str, Any]]:

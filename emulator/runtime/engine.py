@@ -104,7 +104,8 @@ class Engine:
         self._tasks: set[asyncio.Task] = set()
         self.waiters: Waiters[Instance] = Waiters(self.instances.get)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
+        self._dispatching: asyncio.Handle | None = None  # _dispatch is due on the loop
+        self._stopped = False
         self._orch_sem: asyncio.Semaphore | None = None
 
     def attach(self, orchestrations: InstanceKind, operations: Any) -> None:
@@ -117,7 +118,6 @@ class Engine:
     async def start(self) -> None:
         """Load the committed state, re-dispatch pending work and start the loops."""
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
         # A client starting to wait (while-waiting time skipping) or a released hold: re-check
         # the timers. The clock may be told from any thread.
         self.clock.subscribe(self._clock_changed)
@@ -164,10 +164,10 @@ class Engine:
             log.info("restored %d instances, %d messages, %d activities from %s",
                      len(snapshot.instances), len(snapshot.messages), len(snapshot.work),
                      self.store.description)
-        self.spawn(self._dispatch_loop())
         self.spawn(self.timers.run())
 
     async def stop(self) -> None:
+        self._stopped = True  # no episode starts from now on (mark_ready, _dispatch)
         self.retries.cancel_all()
         for task in list(self._tasks):
             task.cancel()
@@ -203,16 +203,14 @@ class Engine:
         return value
 
     def idle(self) -> bool:
-        """Nothing can run now: no episode, no ready instance, and no activity running or
-        waiting for its result to be consumed."""
+        """Nothing can run: no episode, no ready instance, no activity running or unconsumed."""
         return self._episodes_running == 0 and not self._ready and not self.activities.pending \
             and not self.entities.busy() and not self.retries.pending \
             and not any(check() for check in self.busy_checks)
 
     # -- changes -----------------------------------------------------------------------------
     def commit(self, change: Change) -> None:
-        """Commit the change's batch, then apply its memory updates; ``StoreUnavailable`` /
-        ``StoreFull`` if the write failed (then nothing changed)."""
+        """Commit the batch, then apply the memory updates (``changes.commit``)."""
         commit(self.store, change)
 
     def plan_forget(self, inst: Instance, change: Change) -> None:
@@ -334,21 +332,23 @@ class Engine:
         inst.held_since = None
         if not inst.running and inst.processable():
             self._ready.add(inst.id)
-            if self._wake is not None:
-                self._wake.set()
+            if self._dispatching is None and self._loop is not None and not self._stopped:
+                # one call on the loop's next pass for every instance ready by then
+                self._dispatching = self._loop.call_soon(self._dispatch)
 
-    async def _dispatch_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            ready, self._ready = self._ready, set()
-            for instance_id in ready:
-                inst = self.instances.get(instance_id)
-                if inst is not None and not inst.running and inst.processable():
-                    inst.running = True
-                    self._episodes_running += 1
-                    self.spawn(self._episode(inst))
-            self._work_finished()
+    def _dispatch(self) -> None:
+        """Start an episode for every ready instance (an event-woken task: one pass more)."""
+        self._dispatching = None
+        ready, self._ready = self._ready, set()
+        if self._stopped:
+            return
+        for instance_id in ready:
+            inst = self.instances.get(instance_id)
+            if inst is not None and not inst.running and inst.processable():
+                inst.running = True
+                self._episodes_running += 1
+                self.spawn(self._episode(inst))
+        self._work_finished()
 
     async def _episode(self, inst: Instance) -> None:
         try:

@@ -20,7 +20,6 @@ orchestration instances.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -44,7 +43,7 @@ from ..protocol.entities import (
 )
 from ..protocol.history import format_ts, parse_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
-from ..worker.pool import AbandonablePool
+from ..worker.pool import AbandonablePool, Overdue
 from ..worker.seam import Worker
 from ..worker.timeouts import timeout_message
 from .entity_locks import EntitySlot, LockKeeper, LockLinks
@@ -281,14 +280,13 @@ class EntityHost:
             return call(trigger)
 
         now = self.links.now()
-        future = self.links.pool.submit(run_batch, entity.entity, state, requests, invoke, now,
-                                        new_request_id=lambda: str(uuid.uuid4()))
         timeout = self.links.timeout
         try:
-            outcome = await asyncio.wait_for(asyncio.wrap_future(future),
-                                             timeout.total_seconds() if timeout else None)
-        except TimeoutError:
-            outcome = self._timed_out(entity, state, requests, now, future)
+            outcome = await self.links.pool.run(
+                timeout.total_seconds() if timeout else None, run_batch, entity.entity, state,
+                requests, invoke, now, new_request_id=lambda: str(uuid.uuid4()))
+        except Overdue as late:
+            outcome = self._timed_out(entity, state, requests, now, late.future)
         new = outcome.state
         record = EntityRecord(entity.entity.scheduler_id, new.exists, new.state,
                               new.last_operation, entity.lock.holder, entity.lock.section)

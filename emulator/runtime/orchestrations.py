@@ -14,7 +14,6 @@ signals leave it as outgoing messages (``Engine.deliver`` routes ``@name@key`` i
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -40,6 +39,7 @@ from ..protocol.enums import ACTIVE, RuntimeStatus, WorkKind
 from ..protocol.history import format_ts
 from ..protocol.ids import instance_id_problem
 from ..store import InstanceRecord, MessageRecord, WorkItem
+from ..worker.pool import Overdue
 
 if TYPE_CHECKING:
     from .ports import OrchestrationsPort
@@ -141,12 +141,11 @@ class Orchestrations:
                                     check_work=self.check_work, clock_now=engine.clock.now,
                                     default_version=engine.versioning.default_version,
                                     version_mismatch=decision is VersionDecision.FAIL)
-        future = engine.orchestrator_pool.submit(episode, invoke=invoke)
         deadline = engine.limits.orchestrator_timeout
         try:
-            result = await asyncio.wait_for(asyncio.wrap_future(future), deadline)
-        except TimeoutError:
-            failure = self._deadline_failure(record.name, deadline, future)
+            result = await engine.orchestrator_pool.run(deadline, episode, invoke=invoke)
+        except Overdue as late:
+            failure = self._deadline_failure(record.name, deadline, late.future)
             result = episode(invoke=lambda *_: (None, None, failure))
         self._plan_effects(inst, result, change)
         return change

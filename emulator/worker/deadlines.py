@@ -3,7 +3,9 @@
 A 10,000-wide fan-out of async activities bounded by ``functionTimeout`` would otherwise arm
 10,000 loop timers (and wait on each call through ``asyncio.wait``): a third of the loop's work
 for activities that finish in microseconds. Here calls due within the same 10 ms share one
-timer; a call that ends in time just leaves its bucket. A deadline fires at most 10 ms late.
+timer; a call that ends in time just leaves its bucket, and the last one to leave cancels the
+bucket's timer (left armed, the timers of a busy host's 30-minute buckets piled up in the loop's
+timer heap, which every new timer then had to climb). A deadline fires at most 10 ms late.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Deadlines:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._buckets: dict[float, dict[int, Callable[[], None]]] = {}
+        self._timers: dict[float, asyncio.TimerHandle] = {}
 
     def add(self, key: int, delay: float, expire: Callable[[], None]) -> float:
         """Call ``expire()`` once ``delay`` seconds have passed, unless ``discard(key, due)``
@@ -36,7 +39,7 @@ class Deadlines:
         bucket = self._buckets.get(due)
         if bucket is None:
             bucket = self._buckets[due] = {}
-            self._loop.call_at(due, self._fire, due)
+            self._timers[due] = self._loop.call_at(due, self._fire, due)
         bucket[key] = expire
         return due
 
@@ -44,11 +47,15 @@ class Deadlines:
         bucket = self._buckets.get(due)
         if bucket is not None:
             bucket.pop(key, None)
+            if not bucket:
+                del self._buckets[due]
+                self._timers.pop(due).cancel()
 
     def __len__(self) -> int:
         return sum(len(bucket) for bucket in self._buckets.values())
 
     def _fire(self, due: float) -> None:
+        self._timers.pop(due, None)
         for expire in self._buckets.pop(due, {}).values():
             expire()
 

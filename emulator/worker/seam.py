@@ -27,11 +27,9 @@ is a message in its result); the entity call raises when the whole batch fails.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import dataclasses
 import functools
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,6 +41,7 @@ from ..core.replay import ReplayResult
 from ..protocol.triggers import TriggerCall, TypedValue
 from ..store.base import InstanceRecord
 from . import sdk2
+from .app_loop import AppLoop
 from .index import ActivityFunction, FunctionIndex, HttpFunction, TriggeredFunction
 from .invoke import (
     InvocationContext,
@@ -151,9 +150,9 @@ class InProcessWorker:
         # The durable client binding's JSON for activities that take one (the host sets it
         # once its endpoints listen).
         self.client_binding: str | None = None
-        # A 2.x app's async functions run on a loop of their own, as in the Python worker: its
-        # durable client may block that loop on a synchronous call to the host's gRPC endpoint,
-        # which runs on the host's loop.
+        # A 2.x app's async functions (all of them) run on a loop of their own, as in the
+        # Python worker: its durable client may block that loop on a synchronous call to the
+        # host's gRPC endpoint, which runs on the host's loop (app_loop.py says more).
         self._v2 = getattr(app, "sdk", SdkGeneration.V1) == SdkGeneration.V2
         self._app_loop: AppLoop | None = AppLoop() if self._v2 else None
 
@@ -236,66 +235,6 @@ class InProcessWorker:
         self.pool.shutdown(wait=False, cancel_futures=True)
         if self._app_loop is not None:
             self._app_loop.close()
-
-
-class AppLoop:
-    """An event loop in a thread of its own for the app's ``async def`` functions."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="app-loop",
-                                        daemon=True)
-        self._thread.start()
-
-    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn`` as a coroutine function of the caller's loop that runs on this one."""
-        app_loop = self.loop
-
-        async def on_app_loop(**kwargs: Any) -> Any:
-            # One future on the caller's loop, settled from the app loop's task: cheaper than
-            # run_coroutine_threadsafe + wrap_future (a concurrent future chained both ways).
-            call = fn(**kwargs)
-            caller_loop = asyncio.get_running_loop()
-            answer = caller_loop.create_future()
-            started: list[asyncio.Task] = []
-
-            def settle(task: asyncio.Task) -> None:
-                caller_loop.call_soon_threadsafe(_copy_outcome, task, answer)
-
-            def begin() -> None:
-                if answer.cancelled():
-                    call.close()
-                    return
-                task = app_loop.create_task(call)
-                started.append(task)
-                task.add_done_callback(settle)
-
-            def cancel() -> None:
-                if started:
-                    started[0].cancel()
-
-            app_loop.call_soon_threadsafe(begin)
-            try:
-                return await answer
-            except asyncio.CancelledError:
-                app_loop.call_soon_threadsafe(cancel)
-                raise
-        return on_app_loop
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
-def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
-    """The app loop's task outcome onto the caller's future (on the caller's loop)."""
-    if answer.done():
-        return
-    if task.cancelled():
-        answer.cancel()
-    elif task.exception() is not None:
-        answer.set_exception(task.exception())
-    else:
-        answer.set_result(task.result())
 
 
 def http_reply(result: Any) -> HttpReply:

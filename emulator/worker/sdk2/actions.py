@@ -26,7 +26,8 @@ from ...protocol.entities import EntityId, EntityProtocolError
 from ...protocol.enums import EventType, WorkKind
 from .messages import datetime_of, pb, text_of
 
-__all__ = ["Decision", "UnsupportedAction", "decide", "failure_text", "open_task_ids"]
+__all__ = ["Decision", "UnsupportedAction", "decide", "failure_text", "history_tasks",
+           "open_task_ids"]
 
 _STATUS_COMPLETED = pb.ORCHESTRATION_STATUS_COMPLETED
 _STATUS_FAILED = pb.ORCHESTRATION_STATUS_FAILED
@@ -74,21 +75,34 @@ def failure_text(details: pb.TaskFailureDetails) -> str:
     return details.errorMessage or details.errorType or "The orchestration failed."
 
 
-def open_task_ids(history: Sequence[dict[str, Any]]) -> set[int]:
-    """Ids of tasks history scheduled and did not complete (activities, children, timers)."""
+_OPENS = frozenset({EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED,
+                    EventType.TIMER_CREATED})
+_CLOSES = frozenset({EventType.TASK_COMPLETED, EventType.TASK_FAILED,
+                     EventType.SUB_ORCHESTRATION_COMPLETED, EventType.SUB_ORCHESTRATION_FAILED})
+
+
+def history_tasks(history: Sequence[dict[str, Any]]) -> tuple[set[int], int]:
+    """One pass over history: the ids of tasks it scheduled and did not complete
+    (activities, children, timers), and the highest event id it holds (-1: none)."""
     scheduled: set[int] = set()
+    top = -1
     for event in history:
+        event_id = event.get("EventId", -1)
+        if event_id > top:
+            top = event_id
         kind = event["EventType"]
-        if kind in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED,
-                    EventType.TIMER_CREATED):
-            scheduled.add(event["EventId"])
-        elif kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED,
-                      EventType.SUB_ORCHESTRATION_COMPLETED,
-                      EventType.SUB_ORCHESTRATION_FAILED):
+        if kind in _OPENS:
+            scheduled.add(event_id)
+        elif kind in _CLOSES:
             scheduled.discard(event["TaskScheduledId"])
         elif kind == EventType.TIMER_FIRED:
             scheduled.discard(event["TimerId"])
-    return scheduled
+    return scheduled, top
+
+
+def open_task_ids(history: Sequence[dict[str, Any]]) -> set[int]:
+    """Ids of tasks history scheduled and did not complete (activities, children, timers)."""
+    return history_tasks(history)[0]
 
 
 def _entity_work(action_id: int, message: pb.SendEntityMessageAction) -> NewWork:
@@ -125,12 +139,12 @@ def _entity_work(action_id: int, message: pb.SendEntityMessageAction) -> NewWork
                    fire_at=fire_at, request_id=body.requestId, signal=signal)
 
 
-def _work(action: pb.OrchestratorAction) -> NewWork:
-    kind = action.WhichOneof("orchestratorActionType")
+def _work(action: pb.OrchestratorAction, kind: str | None) -> NewWork:
+    """``action`` (of oneof ``kind``) as new work."""
     if kind == "scheduleTask":
         task = action.scheduleTask
-        return NewWork(action.id, WorkKind.ACTIVITY, name=task.name,
-                       input=text_of(task, "input"))
+        return NewWork(action.id, WorkKind.ACTIVITY, task.name,
+                       task.input.value if task.HasField("input") else None)
     if kind == "createTimer":
         return NewWork(action.id, WorkKind.TIMER, fire_at=datetime_of(action.createTimer.fireAt))
     if kind == "createSubOrchestration":
@@ -150,6 +164,10 @@ def _work(action: pb.OrchestratorAction) -> NewWork:
     raise UnsupportedAction(f"Unknown orchestrator action {kind!r}.")
 
 
+def _seq(work: NewWork) -> int:
+    return work.seq
+
+
 def decide(response: pb.OrchestratorResponse,
            history: Sequence[dict[str, Any]]) -> Decision:
     """Read one response against the execution's ``history`` (the events it was sent).
@@ -163,15 +181,15 @@ def decide(response: pb.OrchestratorResponse,
     new_work: list[NewWork] = []
     complete: pb.OrchestratorAction | None = None
     for action in response.actions:
-        if action.WhichOneof("orchestratorActionType") == "completeOrchestration":
+        kind = action.WhichOneof("orchestratorActionType")
+        if kind == "completeOrchestration":
             complete = action
             continue
-        new_work.append(_work(action))
-    new_work.sort(key=lambda work: work.seq)
-    ids = [work.seq for work in new_work] + [e["EventId"] for e in history
-                                             if e.get("EventId", -1) >= 0]
-    next_seq = max(ids, default=-1) + 1
-    open_tasks = len(open_task_ids(history)) + sum(  # one-way work completes nothing later
+        new_work.append(_work(action, kind))
+    new_work.sort(key=_seq)
+    still_open, top_id = history_tasks(history)
+    next_seq = max(new_work[-1].seq if new_work else -1, top_id) + 1
+    open_tasks = len(still_open) + sum(  # one-way work completes nothing later
         1 for work in new_work
         if work.kind != WorkKind.EVENT and not (work.kind == WorkKind.ENTITY and work.signal))
     replayed = ReplayResult(new_work=new_work, finished=complete is not None,

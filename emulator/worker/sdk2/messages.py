@@ -24,7 +24,7 @@ from google.protobuf import timestamp_pb2, wrappers_pb2
 from ...protocol.history import parse_ts
 
 __all__ = ["pb", "pb_grpc", "string_value", "text_of", "timestamp", "datetime_of",
-           "timestamp_of_iso"]
+           "timestamp_of_iso", "stamp_of_iso"]
 
 
 def string_value(text: str | None) -> wrappers_pb2.StringValue | None:
@@ -54,15 +54,47 @@ _SECOND = timedelta(seconds=1)
 
 def timestamp_of_iso(text: str) -> timestamp_pb2.Timestamp:
     """A Timestamp from the engine's ISO text (``2024-01-01T00:00:00.123456Z``, up to 7
-    fractional digits, read to the microsecond as ``parse_ts`` does): seconds and nanos
-    straight from the text, without an aware datetime in between."""
+    fractional digits, read to the microsecond as ``parse_ts`` does)."""
+    return timestamp_pb2.Timestamp(**stamp_of_iso(text))
+
+
+_last_stamp: tuple[str, dict[str, int]] = ("", {})
+
+
+def stamp_of_iso(text: str) -> dict[str, int]:
+    """The fields of ``timestamp_of_iso(text)`` as the keywords a message takes for a
+    Timestamp field (``seconds``, ``nanos``): straight from the text, without an aware datetime
+    in between. Shared, not to be changed: the events of one episode share their time, so the
+    last one is kept."""
+    global _last_stamp
+    last = _last_stamp
+    if last[0] == text:
+        return last[1]
     if len(text) < 20 or text[19] not in ".Z" or not text.endswith("Z"):
-        return timestamp(parse_ts(text))  # not the engine's own form: the general parser
-    delta = datetime.fromisoformat(text[:19]) - _EPOCH
-    frac = text[20:-1]
-    micros = int(frac[:6].ljust(6, "0")) if frac else 0
-    return timestamp_pb2.Timestamp(seconds=delta.days * _DAY_SECONDS + delta.seconds,
-                                   nanos=micros * 1000)
+        stamp = timestamp(parse_ts(text))  # not the engine's own form: the general parser
+        fields = {"seconds": stamp.seconds, "nanos": stamp.nanos}
+    else:
+        frac = text[20:-1]
+        micros = int(frac[:6].ljust(6, "0")) if frac else 0
+        fields = {"seconds": _seconds_of(text[:19]), "nanos": micros * 1000}
+    _last_stamp = (text, fields)
+    return fields
+
+
+_last_second: tuple[str, int] = ("", 0)
+
+
+def _seconds_of(head: str) -> int:
+    """Seconds since the epoch of ``YYYY-MM-DDTHH:MM:SS`` (the last one kept: a burst of
+    events falls in few seconds)."""
+    global _last_second
+    last = _last_second
+    if last[0] == head:
+        return last[1]
+    delta = datetime.fromisoformat(head) - _EPOCH
+    seconds = delta.days * _DAY_SECONDS + delta.seconds
+    _last_second = (head, seconds)
+    return seconds
 
 
 def datetime_of(stamp: timestamp_pb2.Timestamp) -> datetime:

@@ -245,3 +245,24 @@ def test_cancelled_retries_never_run():
                 [s.stalled for s in (purged, stopped, kept)])
 
     assert asyncio.run(scenario()) == (2, 0, True, [True, True, False])
+
+
+def test_an_instance_ready_when_the_engine_stops_runs_no_episode_after_it():
+    started = []
+
+    async def scenario():
+        engine = await _engine(MemoryStore())
+        real = engine._episode
+
+        async def episode(inst):
+            started.append(inst.id)
+            await real(inst)
+        engine._episode = episode
+        engine.operations.start("chain", _input("x"), "late")  # ready: its dispatch is due
+        await engine.stop()
+        await asyncio.sleep(0.05)  # the due dispatch has run by now
+        return engine, engine.instances["late"]
+
+    engine, inst = asyncio.run(scenario())
+    assert started == [] and engine.stats["episodes"] == 0
+    assert inst.status == "Pending" and not inst.running

@@ -1,5 +1,5 @@
 """The hand-off of a 2.x app's ``async def`` functions to the app's own event loop
-(``seam.AppLoop.wrap``): results, exceptions and cancellation cross both ways, and the function
+(``app_loop.AppLoop.wrap``): results, exceptions and cancellation cross both ways, and the function
 runs on the app loop's thread."""
 
 import asyncio
@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from emulator.worker.seam import AppLoop
+from emulator.worker.app_loop import AppLoop
 from emulator.worker.timeouts import FunctionTimeout, call_with_timeout
 
 
@@ -76,3 +76,105 @@ def test_many_calls_at_once_each_get_their_own_answer(app_loop):
         return await asyncio.gather(*(wrapped(x=i) for i in range(200)))
 
     assert asyncio.run(scenario()) == [2 * i for i in range(200)]
+
+
+def test_calls_made_while_the_app_loop_is_busy_wake_it_once(app_loop):
+    gate = threading.Event()
+    app_loop.loop.call_soon_threadsafe(gate.wait, 5)  # the app loop is busy until the gate
+    wakeups = []
+    real = app_loop.loop.call_soon_threadsafe
+
+    def counted(*args, **kwargs):
+        wakeups.append(args[0])
+        return real(*args, **kwargs)
+
+    app_loop.loop.call_soon_threadsafe = counted
+
+    async def double(x):
+        await asyncio.sleep(0)
+        return 2 * x
+
+    async def scenario():
+        wrapped = app_loop.wrap(double)
+        calls = asyncio.gather(*(wrapped(x=i) for i in range(500)))
+        await asyncio.sleep(0)  # each call runs up to its await: all 500 handed over
+        gate.set()
+        return await calls
+
+    assert asyncio.run(scenario()) == [2 * i for i in range(500)]
+    assert len(wakeups) == 1
+
+
+def test_each_call_runs_in_its_callers_context(app_loop):
+    import contextvars
+
+    who = contextvars.ContextVar("who")
+
+    async def read():
+        await asyncio.sleep(0)
+        return who.get("unset")
+
+    async def as_caller(name):
+        who.set(name)
+        return await app_loop.wrap(read)()
+
+    async def scenario():
+        return await asyncio.gather(*(as_caller(f"c{i}") for i in range(50)))
+
+    assert asyncio.run(scenario()) == [f"c{i}" for i in range(50)]
+
+
+def test_a_call_cancelled_before_it_starts_never_runs(app_loop):
+    ran = threading.Event()
+    gate = threading.Event()
+
+    async def record():
+        ran.set()
+
+    async def scenario():
+        app_loop.loop.call_soon_threadsafe(gate.wait, 5)  # hold the app loop
+        task = asyncio.ensure_future(app_loop.wrap(record)())
+        await asyncio.sleep(0)  # the task runs up to its await: the call is in the inbox
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    gate.set()
+    done = threading.Event()
+    app_loop.loop.call_soon_threadsafe(done.set)
+    assert done.wait(5)
+    assert not ran.is_set()
+
+
+def _after_the_app_loops_pending_callbacks(app_loop):
+    done = threading.Event()
+    app_loop.loop.call_soon_threadsafe(lambda: app_loop.loop.call_soon(done.set))
+    assert done.wait(5)
+
+
+def test_an_answer_for_a_closed_caller_loop_is_dropped_quietly(app_loop):
+    started, finish, returned = threading.Event(), threading.Event(), threading.Event()
+    errors = []
+    app_loop.loop.set_exception_handler(lambda loop, context: errors.append(context))
+
+    async def slow():
+        started.set()
+        wait = asyncio.get_running_loop().run_in_executor
+        try:
+            await wait(None, finish.wait, 5)
+        except asyncio.CancelledError:  # the caller's loop shuts down: finish all the same
+            await wait(None, finish.wait, 5)
+        finally:
+            returned.set()
+        return 1
+
+    async def scenario():
+        asyncio.ensure_future(app_loop.wrap(slow)())
+        await asyncio.to_thread(started.wait, 5)
+
+    asyncio.run(scenario())  # leaves with the call still running; the loop closes
+    finish.set()
+    assert returned.wait(5)
+    _after_the_app_loops_pending_callbacks(app_loop)
+    assert errors == []

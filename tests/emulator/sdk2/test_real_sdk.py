@@ -76,3 +76,35 @@ def test_a_class_based_entity_runs_a_batch(app):
                         h.parse_ts("2026-01-01T00:00:00Z"), new_request_id=lambda: "s")
     assert outcome.failure is None, outcome.failure
     assert outcome.state.state == "7" and [r.result for r in outcome.results] == ["2", "7", "7"]
+
+
+def test_an_episode_calls_the_sdks_synchronous_handler_in_the_calling_thread(app, monkeypatch):
+    """No private loop, no hop to the SDK's thread pool: the same base64 request through the
+    SDK's synchronous handler answers what its registered async handler answers."""
+    import asyncio
+    import threading
+
+    from azure.durable_functions.worker import DurableFunctionsWorker
+
+    from emulator.worker.sdk2.invoke import _encode, in_process
+    from emulator.worker.sdk2.proto_history import orchestrator_request
+
+    threads = []
+    replay = DurableFunctionsWorker._run_orchestration
+
+    def spying(self, *args, **kwargs):
+        threads.append(threading.current_thread())
+        return replay(self, *args, **kwargs)
+
+    monkeypatch.setattr(DurableFunctionsWorker, "_run_orchestration", spying)
+    fn = app.code_of(app.orchestrator("hello_v1"))
+    start = h.parse_ts("2026-01-01T00:00:00Z")
+    history = [h.orchestrator_started(start),
+               h.execution_started(start, name="hello_v1", instance_id="i1", execution_id="e1",
+                                   input_json=json.dumps(["Tokyo"]))]
+    request = _encode(orchestrator_request("i1", "e1", history))
+    answer = in_process(fn)(request)
+    assert threads == [threading.current_thread()]
+    registered = asyncio.run(fn(**{fn._df_trigger_name: request}))  # the SDK's pool
+    assert threads[1] is not threading.current_thread()
+    assert answer == registered
