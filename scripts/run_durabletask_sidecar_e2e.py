@@ -157,7 +157,14 @@ def _shared_host(env: dict[str, str], checkout: Path, logs: Path):  # noqa: ANN2
     return host
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # so the run's cleanup (Azurite, the shared host) runs
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)

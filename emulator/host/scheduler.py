@@ -30,7 +30,7 @@ from ..worker.index import FunctionIndex
 from ..worker.workitems import RemoteWorker, WorkItemDispatcher, open_index
 from . import logs
 from .flags import port_number
-from .server import HostOptions, LocalHostServer, configure_logging
+from .server import HostOptions, LocalHostServer, clock_description, configure_logging
 
 __all__ = ["SchedulerServer", "add_scheduler_parser", "run_scheduler", "DEFAULT_GRPC_PORT",
            "DEFAULT_DASHBOARD_PORT", "DEFAULT_SCHEDULER_STATE"]
@@ -74,6 +74,16 @@ class SchedulerServer(LocalHostServer):
         if isinstance(self.worker, RemoteWorker):
             self.worker.dispatcher.close()  # the work-item streams end first
         await super().stop()
+
+    def _log_banner(self, limits: Limits, store: str) -> None:
+        base = f"http://{self.options.bind}:{self.port}"
+        log.info("\n".join([
+            f"Scheduler for durabletask workers and clients (state: {store}; "
+            f"{clock_description(self.options.time_skipping)}; "
+            f"activities <= {limits.max_activities or 'unlimited'}, "
+            f"orchestrators <= {limits.max_orchestrators or 'unlimited'})",
+            f"Workers and clients (gRPC): {self.options.bind}:{self.grpc_port}",
+            f"Dashboard: {base}/dashboard/"]))
 
     @property
     def grpc_port(self) -> int | None:

@@ -292,7 +292,7 @@ class LocalHostServer:
         app = self.app
         base = f"http://{self.options.bind}:{self.port}"
         lines = [f"Local host for {app.app_dir} (state: {store}; "
-                 f"{_clock_description(self.options.time_skipping)}; "
+                 f"{clock_description(self.options.time_skipping)}; "
                  f"{self.versioning.describe()}; "
                  f"activities <= {limits.max_activities or 'unlimited'}, "
                  f"orchestrators <= {limits.max_orchestrators or 'unlimited'}; "
@@ -344,7 +344,7 @@ def function_list(app: FunctionIndex, base: str) -> list[str]:
     return lines
 
 
-def _clock_description(mode: TimeSkipping | bool | str) -> str:
+def clock_description(mode: TimeSkipping | bool | str) -> str:
     mode = TimeSkipping.parse(mode)
     if mode == TimeSkipping.OFF:
         return "real time"
