@@ -60,6 +60,9 @@ class SchedulerServer(LocalHostServer):
     async def _start_worker(self, limits: Limits) -> None:
         self.worker = RemoteWorker(self.app, WorkItemDispatcher())
 
+    def _work_items(self) -> WorkItemDispatcher | None:
+        return self.worker.dispatcher if isinstance(self.worker, RemoteWorker) else None
+
     def _worker_limits(self, limits: Limits) -> Limits:
         # The workers bound their own calls; an episode or entity batch waits for a worker (to
         # connect, or one whose filters take it) in a thread of its own, so there are many, and

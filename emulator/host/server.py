@@ -38,6 +38,7 @@ from ..worker.process.split import SplitWorker
 from ..worker.process.worker import ProcessWorker
 from ..worker.sdk2 import SdkGeneration
 from ..worker.seam import InProcessWorker, Worker
+from ..worker.workitems import WorkItemDispatcher
 from .logs import LogThread
 from .workers import WorkerMode, app_folder_index, describe, start_process_worker
 
@@ -208,7 +209,7 @@ class LocalHostServer:
                 facade = FacadeOperations(operations, scheduler=self.SCHEDULER)
                 self._grpc = GrpcEndpoint(facade, host=options.bind,
                                           port=options.grpc_port,
-                                          work_items=getattr(self.worker, "dispatcher", None))
+                                          work_items=self._work_items())
                 await self._grpc.start()
                 operations.rpc_base_url = self._grpc.rpc_base_url
             self.triggers = self._trigger_host(operations)
@@ -247,6 +248,11 @@ class LocalHostServer:
         self._log_banner(limits, store.description)
         self.triggers.start()
         return self.port
+
+    def _work_items(self) -> WorkItemDispatcher | None:
+        """The work-item dispatcher the gRPC edge serves to durabletask workers (scheduler.py);
+        a Functions app's host has none."""
+        return None
 
     def _worker_limits(self, limits: Limits) -> Limits:
         if self.worker is None:
