@@ -85,6 +85,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         argv, extra = argv[:at], argv[at + 1:]
     args = parser.parse_args(argv)
     args.pytest_args = extra
+    # The suite runs in other folders: a relative interpreter path means one from here. Not
+    # resolve(): a virtual environment's python is a symlink that must stay one.
+    for name in ("app_python", "host_python", "func", "report"):
+        if getattr(args, name) is not None:
+            setattr(args, name, getattr(args, name).absolute())
     return args
 
 

@@ -64,6 +64,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if "--" in argv else (argv, None, [])
     args = parser.parse_args(ours)
     args.pytest_args = theirs  # test files or node ids here replace the whole suite
+    # The suite runs in the checkout: a relative path means one from here (absolute(), not
+    # resolve(): a virtual environment's python is a symlink that must stay one).
+    for name in ("python", "host_python", "report", "logs"):
+        if getattr(args, name) is not None:
+            setattr(args, name, getattr(args, name).absolute())
     return args
 
 

@@ -67,3 +67,14 @@ def test_the_tracing_test_is_left_out_and_history_export_runs_last(tmp_path):
     names = [Path(f).name for f in e2e.test_files(suite, tmp_path)]
     assert names == ["test_dtask_client_e2e.py", "test_v1_style_e2e.py",
                      "test_dtask_history_export_e2e.py"]
+
+
+def test_a_relative_app_python_is_kept_as_a_path_from_here_not_followed(tmp_path, monkeypatch):
+    # The suite runs in another folder: `--app-python .venv-sdk2/bin/python` once failed there
+    # with FileNotFoundError. The venv's symlink must not be resolved to the base interpreter.
+    venv_python = tmp_path / "venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(Path(__file__))
+    monkeypatch.chdir(tmp_path)
+    args = e2e.parse_args(["checkout", "--app-python", "venv/bin/python"])
+    assert args.app_python == venv_python and args.app_python.is_symlink()

@@ -67,3 +67,13 @@ def test_the_driver_picks_the_scheduler_tests_of_durabletask_azuremanaged(tmp_pa
         "tests/durabletask-azuremanaged/entities/test_dts_x_e2e.py",
         "tests/durabletask-azuremanaged/test_dts_batch_actions.py",
         "tests/durabletask-azuremanaged/test_dts_orchestration_e2e.py"]
+
+
+def test_a_relative_python_is_kept_as_a_path_from_here_not_followed(tmp_path, monkeypatch):
+    # The suite runs in the checkout, so a relative --python must mean one from here.
+    venv_python = tmp_path / "venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(Path(sys.executable))
+    monkeypatch.chdir(tmp_path)
+    args = driver.parse_args(["checkout", "--python", "venv/bin/python"])
+    assert args.python == venv_python and args.python.is_symlink()
