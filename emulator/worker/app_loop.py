@@ -110,6 +110,7 @@ class AppLoop:
         self._inbox = _Inbox(self.loop)
         # The inbox of the loop that called last (almost always the host's one loop).
         self._caller: tuple[asyncio.AbstractEventLoop | None, _Inbox | None] = (None, None)
+        self._wrappers: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._thread = threading.Thread(target=self.loop.run_forever, name="app-loop",
                                         daemon=True)
         self._thread.start()
@@ -122,7 +123,17 @@ class AppLoop:
         return inbox
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn`` as a coroutine function of the caller's loop that runs on this one."""
+        """``fn`` as a coroutine function of the caller's loop that runs on this one (one
+        wrapper per function, made on its first call: a fan-out's calls share it)."""
+        try:
+            return self._wrappers[fn]
+        except KeyError:
+            wrapper = self._wrappers[fn] = self._wrap(fn)
+            return wrapper
+        except TypeError:  # not hashable: a wrapper for this call only
+            return self._wrap(fn)
+
+    def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         app_loop = self.loop
         to_app = self._inbox
 

@@ -177,5 +177,7 @@ async def call_function(name: str, fn: Any, kwargs: dict[str, Any], is_async: bo
     plain function in the worker's thread pool; at most ``timeout`` (``FunctionTimeout``).
     Exceptions propagate to the caller."""
     if is_async:
+        if timeout is None:  # what call_with_timeout does then, without its frame
+            return await fn(**kwargs)
         return await call_with_timeout(name, timeout, fn(**kwargs))
     return await call_with_timeout(name, timeout, pool=pool, fn=functools.partial(fn, **kwargs))

@@ -78,6 +78,26 @@ def test_many_calls_at_once_each_get_their_own_answer(app_loop):
     assert asyncio.run(scenario()) == [2 * i for i in range(200)]
 
 
+def test_a_function_has_one_wrapper_which_answers_whichever_loop_calls_it(app_loop):
+    async def double(x):
+        await asyncio.sleep(0)
+        return 2 * x
+
+    assert app_loop.wrap(double) is app_loop.wrap(double)
+    # Each asyncio.run is another caller loop: the shared wrapper answers each one.
+    assert asyncio.run(app_loop.wrap(double)(x=1)) == 2
+    assert asyncio.run(app_loop.wrap(double)(x=2)) == 4
+
+    def caller_thread(out: list) -> None:
+        out.append(asyncio.run(app_loop.wrap(double)(x=3)))
+
+    out: list = []
+    thread = threading.Thread(target=caller_thread, args=(out,))
+    thread.start()
+    thread.join(5)
+    assert out == [6]
+
+
 def test_calls_made_while_the_app_loop_is_busy_wake_it_once(app_loop):
     gate = threading.Event()
     app_loop.loop.call_soon_threadsafe(gate.wait, 5)  # the app loop is busy until the gate
