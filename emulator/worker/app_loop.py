@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["AppLoop"]
+__all__ = ["AppLoop", "AppLoopCall"]
 
 
 class _Inbox:
@@ -134,19 +134,25 @@ class AppLoop:
             return self._wrap(fn)
 
     def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        app_loop = self.loop
-        to_app = self._inbox
+        start = self.start
 
         async def on_app_loop(**kwargs: Any) -> Any:
-            call = _Call(fn(**kwargs), app_loop,
-                         self._caller_inbox(asyncio.get_running_loop()))
-            to_app.put(call.begin)
+            call = start(fn, kwargs)
             try:
                 return await call.answer
             except asyncio.CancelledError:
-                to_app.put(call.cancel)
+                call.stop()
                 raise
         return on_app_loop
+
+    def start(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> AppLoopCall:
+        """Start ``fn(**kwargs)`` on this loop from the caller's loop, with no task on the
+        caller's side: its outcome settles ``call.answer`` (a future of the caller's loop);
+        ``call.stop()`` cancels it. Raises what ``fn(**kwargs)`` raises (bad arguments)."""
+        call = _Call(fn(**kwargs), self.loop, self._caller_inbox(asyncio.get_running_loop()),
+                     self._inbox)
+        self._inbox.put(call.begin)
+        return call
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -159,12 +165,14 @@ class _Call:
     run_coroutine_threadsafe + wrap_future (a concurrent future chained both ways).
     """
 
-    __slots__ = ("coro", "app_loop", "to_caller", "answer", "context", "task")
+    __slots__ = ("coro", "app_loop", "to_caller", "to_app", "answer", "context", "task")
 
-    def __init__(self, coro: Any, app_loop: asyncio.AbstractEventLoop, to_caller: _Inbox) -> None:
+    def __init__(self, coro: Any, app_loop: asyncio.AbstractEventLoop, to_caller: _Inbox,
+                 to_app: _Inbox) -> None:
         self.coro = coro
         self.app_loop = app_loop
         self.to_caller = to_caller
+        self.to_app = to_app
         self.answer = asyncio.get_running_loop().create_future()
         # The function runs in a copy of the caller's context, as a task created by the
         # caller would (and as call_soon_threadsafe per call gave it).
@@ -191,6 +199,16 @@ class _Call:
     def cancel(self) -> None:  # on the app loop
         if self.task is not None:
             self.task.cancel()
+
+    def stop(self) -> None:  # on the caller's loop
+        """Cancel the call: its task on the app loop (not started yet: it never starts);
+        ``RuntimeError`` if the app loop is closed."""
+        self.answer.cancel()
+        self.to_app.put(self.cancel)
+
+
+# What ``AppLoop.start`` returns: ``answer`` (a future of the caller's loop) and ``stop()``.
+AppLoopCall = _Call
 
 
 def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
