@@ -152,8 +152,10 @@ def execution_resumed(ts: datetime, reason: str | None) -> dict[str, Any]:
 
 def task_scheduled(ts: datetime, seq: int, name: str, input_text: str | None) -> dict[str, Any]:
     # The host stores the SDK's input text inside a one-element JSON array.
+    # compact([input_text]), written directly for text (what json's encoder writes for it)
+    stored = f"[{_ASCII(input_text)}]" if type(input_text) is str else compact([input_text])
     return _event(EventType.TASK_SCHEDULED, ts, seq, Name=name, Version="",
-                  Input=compact([input_text]), Tags=None, ParentTraceContext=None)
+                  Input=stored, Tags=None, ParentTraceContext=None)
 
 
 def task_completed(ts: datetime, task_id: int, result: str | None) -> dict[str, Any]:

@@ -70,3 +70,9 @@ def test_threads_encoding_the_same_object_at_once_see_no_false_cycle():
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+@pytest.mark.parametrize("text", [None, "", "0", '{"a": [1, "\\u00e9"]}', 'q"uote\\', "\u4e2d\n"])
+def test_a_scheduled_tasks_input_is_its_compact_argument_list(text):
+    event = h.task_scheduled(h.parse_ts("2026-01-01T00:00:00Z"), 1, "act", text)
+    assert event["Input"] == json.dumps([text], separators=(",", ":"))
