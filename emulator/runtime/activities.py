@@ -62,8 +62,9 @@ class ActivityDispatcher:
             self._free = self.max_concurrent
 
     async def stop(self) -> None:
-        for started in list(self._started.values()):
-            started.stop()  # as the engine cancels the tasks of the others
+        started, self._started = list(self._started.values()), {}
+        for call in started:
+            call.stop()  # as the engine cancels the tasks of the others
         if self._http_session is not None:
             await self._http_session.close()
 
@@ -86,6 +87,9 @@ class ActivityDispatcher:
             self._start(self._waiting.popleft())
         elif self._free is not None:
             self._free += 1
+
+    def retire(self, work_id: int) -> None:
+        self.pending.pop(work_id, None)
 
     def _start(self, item: WorkItem) -> None:
         """Run the item: started by the worker when it can (an ``async def`` activity of a 2.x
@@ -112,20 +116,15 @@ class ActivityDispatcher:
             due = self._deadlines.add(item.id, self.timeout.total_seconds(),
                                       lambda: self._expire_started(item, activity, started))
         self._started[item.id] = started
-        started.answer.add_done_callback(
-            lambda _: self._answered(item, started, due, began))
+        started.when_answered(lambda: self._answered(item, started, due, began))
 
     def _answered(self, item: WorkItem, started: Any, due: float | None,
                   began: float) -> None:
-        """A started activity ended (or was stopped): its result or failure goes on, as
-        ``_run`` sends it."""
+        """A started activity ended: its result or failure goes on, as ``_run`` sends it."""
         self._started.pop(item.id, None)
         if due is not None:
             self._deadlines.discard(item.id, due)
-        if item.id in self._expired:  # its timeout was reported
-            self._expired.discard(item.id)
-            return
-        if started.answer.cancelled():  # the host stops
+        if started.answer.cancelled():  # it cancelled itself: as a task of _run, no result
             self._release()
             return
         try:
@@ -142,16 +141,14 @@ class ActivityDispatcher:
         self._finish(item, event)
 
     def _expire_started(self, item: WorkItem, activity: Any, started: Any) -> None:
-        """``_expire`` for a started activity: it fails now, and is stopped on the app loop."""
+        """``_expire`` for a started activity: it fails now and is stopped on the app loop
+        (whatever it does after is never answered)."""
         if started.answer.done():
             return
-        self._expired.add(item.id)
+        self._started.pop(item.id, None)
         timeout = FunctionTimeout(self.timeout, activity.function_name)
         self._finish(item, self._failed(item, timeout))
         started.stop()
-
-    def retire(self, work_id: int) -> None:
-        self.pending.pop(work_id, None)
 
     async def _run(self, item: WorkItem) -> None:
         activity = None if item.name == HTTP_ACTIVITY else self.app.activity(item.name)

@@ -147,8 +147,10 @@ class AppLoop:
 
     def start(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> AppLoopCall:
         """Start ``fn(**kwargs)`` on this loop from the caller's loop, with no task on the
-        caller's side: its outcome settles ``call.answer`` (a future of the caller's loop);
-        ``call.stop()`` cancels it. Raises what ``fn(**kwargs)`` raises (bad arguments)."""
+        caller's side: its outcome settles ``call.answer`` (a future of the caller's loop) and
+        then calls ``call.on_answer()`` if set (at once, not a loop pass later as a done
+        callback would be; never for an answer the caller cancelled); ``call.stop()`` cancels
+        it. Raises what ``fn(**kwargs)`` raises (bad arguments)."""
         call = _Call(fn(**kwargs), self.loop, self._caller_inbox(asyncio.get_running_loop()),
                      self._inbox)
         self._inbox.put(call.begin)
@@ -165,7 +167,8 @@ class _Call:
     run_coroutine_threadsafe + wrap_future (a concurrent future chained both ways).
     """
 
-    __slots__ = ("coro", "app_loop", "to_caller", "to_app", "answer", "context", "task")
+    __slots__ = ("coro", "app_loop", "to_caller", "to_app", "answer", "context", "task",
+                 "on_answer")
 
     def __init__(self, coro: Any, app_loop: asyncio.AbstractEventLoop, to_caller: _Inbox,
                  to_app: _Inbox) -> None:
@@ -178,6 +181,7 @@ class _Call:
         # caller would (and as call_soon_threadsafe per call gave it).
         self.context = contextvars.copy_context()
         self.task: asyncio.Task | None = None
+        self.on_answer: Callable[[], None] | None = None
 
     def begin(self) -> None:  # on the app loop
         if self.answer.cancelled():
@@ -192,7 +196,7 @@ class _Call:
 
     def settle(self, task: asyncio.Task) -> None:  # on the app loop
         try:
-            self.to_caller.put(_copy_outcome, task, self.answer)
+            self.to_caller.put(_copy_outcome, task, self)
         except RuntimeError:
             pass  # the caller's loop is closed: nobody waits for the answer
 
@@ -211,8 +215,10 @@ class _Call:
 AppLoopCall = _Call
 
 
-def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
-    """The app loop's task outcome onto the caller's future (on the caller's loop)."""
+def _copy_outcome(task: asyncio.Task, call: _Call) -> None:
+    """The app loop's task outcome onto the caller's future (on the caller's loop), then the
+    call's ``on_answer``."""
+    answer = call.answer
     if answer.done():
         return
     if task.cancelled():
@@ -221,3 +227,5 @@ def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
         answer.set_exception(task.exception())
     else:
         answer.set_result(task.result())
+    if call.on_answer is not None:
+        call.on_answer()

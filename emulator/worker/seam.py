@@ -141,13 +141,18 @@ class Worker(Protocol):
 
 class StartedActivity:
     """An activity started by ``InProcessWorker.start_activity``: ``answer`` is done (a future
-    of the caller's loop) when it ended; ``stop()`` cancels it."""
+    of the caller's loop) when it ended, and ``when_answered`` says so; ``stop()`` cancels
+    it (and nothing is answered then)."""
 
     __slots__ = ("_call", "answer")
 
     def __init__(self, call: AppLoopCall) -> None:
         self._call = call
         self.answer: Any = call.answer
+
+    def when_answered(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once ``answer`` is done, as it is settled (not for a stop)."""
+        self._call.on_answer = callback
 
     def result_text(self) -> str | None:
         """Its result as JSON text (as ``run_activity`` gives it); raises what it raised."""
@@ -212,7 +217,7 @@ class InProcessWorker:
         caller's own (a fan-out of 1000 activities made 1000 tasks, each only waiting for the
         app loop's answer); None when the activity runs otherwise (``run_activity``). Raises
         what decoding its input or calling it raises. The caller bounds it (``functionTimeout``)
-        and reads the result text from ``result_text()`` once ``answer`` is done."""
+        and reads the result text from ``result_text()`` once answered."""
         if self._app_loop is None or not activity.is_async:
             return None
         if input_text is None:
