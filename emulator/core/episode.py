@@ -161,7 +161,7 @@ def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
         result.notes.append((logging.INFO, "started"))
     state, replayed, failure = invoke(record, history + new_events, texts)
     if state is not None and "customStatus" in state:
-        record.custom_status = compact(state["customStatus"])
+        record.custom_status = state.get("customStatusText") or compact(state["customStatus"])
     if failure is None and replayed is not None:
         failure = check_work(replayed.new_work)
     if failure is not None:
@@ -187,7 +187,8 @@ def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
         if replayed.continued:
             _continue_as_new(result, replayed, now)
             return  # the old execution's history is discarded
-        output = compact(state["output"]) if "output" in state else None
+        output = state.get("outputText") or (compact(state["output"]) if "output" in state
+                                             else None)
         _complete(result, RuntimeStatus.Completed, output, replayed.next_seq, now)
         result.notes.append((logging.INFO, "completed"))
     new_events.append(h.orchestrator_completed(now))

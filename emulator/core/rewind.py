@@ -18,7 +18,9 @@ the default one (DTFx ``AzureTableTrackingStore.RewindHistoryAsync`` and
   their children's results arrive.
 
 ``rewind_history`` is that rewrite, pure; ``runtime/rewind.py`` applies it to a failed instance
-and its failed sub-orchestrations in one commit.
+and its failed sub-orchestrations in one commit. The Durable Task Scheduler also rewinds a parent
+whose failed sub-orchestration was purged: given as ``gone``, that child's
+``SubOrchestrationInstanceCreated`` is cleared too, so the next replay creates it again.
 """
 
 from __future__ import annotations
@@ -62,8 +64,10 @@ def revive_event(ts: datetime, reason: str | None) -> dict[str, Any]:
             "Timestamp": format_ts(ts), "Data": reason}
 
 
-def rewind_history(history: list[dict[str, Any]]) -> RewoundHistory:
-    """Rewrite ``history`` (one execution, stored form) as the Azure Storage backend does."""
+def rewind_history(history: list[dict[str, Any]],
+                   gone: frozenset[str] = frozenset()) -> RewoundHistory:
+    """Rewrite ``history`` (one execution, stored form) as the Azure Storage backend does;
+    failed sub-orchestrations in ``gone`` (purged) are scheduled again instead."""
     failed_tasks: set[int] = set()
     failed_subs: set[int] = set()
     for event in history:
@@ -80,6 +84,8 @@ def rewind_history(history: list[dict[str, Any]]) -> RewoundHistory:
             or (kind == EventType.EXECUTION_COMPLETED
                 and event.get("OrchestrationStatus") == RuntimeStatus.Failed.code)
             or (kind == EventType.TASK_SCHEDULED and event["EventId"] in failed_tasks)
+            or (kind == EventType.SUB_ORCHESTRATION_CREATED and event["EventId"] in failed_subs
+                and event.get("InstanceId") in gone)
         )
         if clear:
             result.history.append(rewound_marker(event))

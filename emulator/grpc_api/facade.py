@@ -69,8 +69,9 @@ def _page(items: list[Any], size: int | None, continuation: str | None) -> tuple
 class FacadeOperations:
     """The runtime's operations as the gRPC edge sees them."""
 
-    def __init__(self, operations: Operations) -> None:
+    def __init__(self, operations: Operations, *, scheduler: bool = False) -> None:
         self.ops = operations
+        self.scheduler = scheduler  # the Durable Task Scheduler's semantics (rewind)
 
     # -- orchestrations ------------------------------------------------------------------
     def start(self, name: str, input_text: str | None, instance_id: str | None, *,
@@ -109,7 +110,7 @@ class FacadeOperations:
         self.ops.resume(instance_id, reason)
 
     def rewind(self, instance_id: str, reason: str | None) -> None:
-        self.ops.rewind(instance_id, reason)
+        self.ops.rewind(instance_id, reason, rerun_purged=self.scheduler)
 
     def restart(self, instance_id: str, new_instance_id: bool) -> str:
         return self.ops.restart(instance_id, new_instance_id)

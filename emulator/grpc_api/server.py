@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 
 from ..worker.sdk2.messages import pb_grpc
+from ..worker.workitems import WorkItemDispatcher
 from .operations import ManagementOperations
 from .servicer import SidecarServicer
 
@@ -20,12 +21,12 @@ class GrpcEndpoint:
     """``await start()`` -> the bound port; ``rpc_base_url`` is what client bindings carry."""
 
     def __init__(self, operations: ManagementOperations, *, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, work_items: WorkItemDispatcher | None = None) -> None:
         self.host, self.requested_port = host, port
         self.port: int | None = None
         # No SO_REUSEPORT (gRPC's default): a second host must not share a taken port.
         self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-        pb_grpc.add_TaskHubSidecarServiceServicer_to_server(SidecarServicer(operations),
+        pb_grpc.add_TaskHubSidecarServiceServicer_to_server(SidecarServicer(operations, work_items),
                                                             self._server)
 
     @property

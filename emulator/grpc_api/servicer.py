@@ -6,8 +6,8 @@ extension): ``GetInstance`` answers ``exists=false`` for an unknown id, ``StartI
 existing active instance to ALREADY_EXISTS, raise/terminate/rewind/restart map an unknown
 instance to NOT_FOUND and a wrong state to FAILED_PRECONDITION; ``ListInstanceIds`` is not
 implemented there either (the SDK queries instead). The worker-side RPCs (``GetWorkItems``,
-``Complete*Task``, ``Abandon*``) are left unimplemented: in Functions the host delivers work
-through triggers, not a work-item stream.
+``Complete*Task``, ``Abandon*``) are ``workitems.py``'s, served when the host gives a work-item
+dispatcher (a scheduler host); in Functions the host delivers work through triggers.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from ..core.errors import (
 )
 from ..worker.sdk2.messages import pb, pb_grpc, text_of
 from ..worker.sdk2.proto_history import to_proto_event
+from ..worker.workitems import WorkItemDispatcher
 from .operations import ManagementOperations
 from .render import entity_metadata, optional_time, orchestration_state, status_name
+from .workitems import WorkItemRpcs
 
 __all__ = ["SidecarServicer", "HISTORY_CHUNK_EVENTS"]
 
@@ -68,11 +70,14 @@ async def _call(context: grpc.aio.ServicerContext, operation: Callable[..., Any]
         await context.abort(code, str(exc))
 
 
-class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
-    """The client half of the sidecar service, over ``ManagementOperations``."""
+class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
+    """The sidecar service over ``ManagementOperations``; the worker half over ``work_items``
+    when given."""
 
-    def __init__(self, operations: ManagementOperations) -> None:
+    def __init__(self, operations: ManagementOperations,
+                 work_items: WorkItemDispatcher | None = None) -> None:
         self.ops = operations
+        self.work_items = work_items
 
     async def Hello(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
         return empty_pb2.Empty()

@@ -24,6 +24,7 @@ from ..store import StoreError
 from ..worker.loader import AppLoadError, load_app
 from . import logs
 from .flags import port_number
+from .scheduler import add_scheduler_parser, run_scheduler
 from .server import (
     DEFAULT_PORT,
     DEFAULT_STATE,
@@ -45,6 +46,7 @@ EPILOG = """examples:
   python -m emulator history <id> --plot t.png        ... and draw it
   python -m emulator history <id> --json > h.json     export its history
   python -m emulator replay h.json                    check today's code against that history
+  python -m emulator scheduler --state :memory:       durabletask workers and clients on :8080
 """
 
 
@@ -100,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve a Python Durable Functions app like `func start`, with the durable "
                     "orchestrations run by a local engine (no Functions host, no Azure).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="{serve,history,replay}")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,scheduler,history,replay}")
 
     serve = sub.add_parser(
         "serve", help="serve the app (the default command)", epilog=EPILOG,
@@ -163,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(renewed at half-time; default 30; the Functions host uses 600): "
                             "a message held by a host that was killed comes back after it")
 
+    add_scheduler_parser(sub, _time_skipping, LOG_LEVELS, _positive)
+
     history = sub.add_parser("history", help="print the timeline of an instance")
     history.add_argument("instance_id")
     source = history.add_mutually_exclusive_group()
@@ -188,13 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("serve", "history", "replay"):
+    if not argv or argv[0] not in ("serve", "scheduler", "history", "replay"):
         argv.insert(0, "serve")  # `python -m emulator --help` documents the serve flags
     args = build_parser().parse_args(argv)
     if args.command == "history":
         return _history(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "scheduler":
+        return run_scheduler(args)
     return _serve(args)
 
 

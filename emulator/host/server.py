@@ -38,6 +38,7 @@ from ..worker.process.split import SplitWorker
 from ..worker.process.worker import ProcessWorker
 from ..worker.sdk2 import SdkGeneration
 from ..worker.seam import InProcessWorker, Worker
+from ..worker.workitems import WorkItemDispatcher
 from .logs import LogThread
 from .workers import WorkerMode, app_folder_index, describe, start_process_worker
 
@@ -96,6 +97,8 @@ class HostOptions:
 
 class LocalHostServer:
     """A started host; ``await start()`` binds and returns the port, ``await stop()`` undoes."""
+
+    SCHEDULER = False  # the Durable Task Scheduler's semantics on the gRPC edge (scheduler.py)
 
     def __init__(self, options: HostOptions) -> None:
         self.options = options
@@ -193,13 +196,7 @@ class LocalHostServer:
                                        max_orchestrators=options.max_orchestrators,
                                        threads=options.threads)
         await self._start_worker(limits)
-        if self.worker is not None:
-            # The workers bound each orchestrator call from the moment it reaches one (their
-            # restart on a timeout included); the engine's own deadline would count the wait
-            # for a replacement worker too.
-            limits = dataclasses.replace(limits, orchestrator_timeout=None,
-                                         threads=self.worker.pool.settings.threads,
-                                         worker_processes=self.worker.pool.settings.processes)
+        limits = self._worker_limits(limits)
         app = self.app
         clock = make_clock(options.time_skipping)
         store = self.store
@@ -209,8 +206,10 @@ class LocalHostServer:
                                        versioning=self.versioning, worker=self.worker)
             operations = Operations(self.engine)
             if app.sdk == SdkGeneration.V2:  # the 2.x SDK's durable client speaks gRPC
-                self._grpc = GrpcEndpoint(FacadeOperations(operations), host=options.bind,
-                                          port=options.grpc_port)
+                facade = FacadeOperations(operations, scheduler=self.SCHEDULER)
+                self._grpc = GrpcEndpoint(facade, host=options.bind,
+                                          port=options.grpc_port,
+                                          work_items=self._work_items())
                 await self._grpc.start()
                 operations.rpc_base_url = self._grpc.rpc_base_url
             self.triggers = self._trigger_host(operations)
@@ -250,6 +249,21 @@ class LocalHostServer:
         self.triggers.start()
         return self.port
 
+    def _work_items(self) -> WorkItemDispatcher | None:
+        """The work-item dispatcher the gRPC edge serves to durabletask workers (scheduler.py);
+        a Functions app's host has none."""
+        return None
+
+    def _worker_limits(self, limits: Limits) -> Limits:
+        if self.worker is None:
+            return limits
+        # The workers bound each orchestrator call from the moment it reaches one (their
+        # restart on a timeout included); the engine's own deadline would count the wait
+        # for a replacement worker too.
+        return dataclasses.replace(limits, orchestrator_timeout=None,
+                                   threads=self.worker.pool.settings.threads,
+                                   worker_processes=self.worker.pool.settings.processes)
+
     def _trigger_host(self, operations: Operations) -> TriggerHost:
         """The timer, queue and blob sources, fed through the worker seam, on the engine's
         clock and timer loop."""
@@ -284,7 +298,7 @@ class LocalHostServer:
         app = self.app
         base = f"http://{self.options.bind}:{self.port}"
         lines = [f"Local host for {app.app_dir} (state: {store}; "
-                 f"{_clock_description(self.options.time_skipping)}; "
+                 f"{clock_description(self.options.time_skipping)}; "
                  f"{self.versioning.describe()}; "
                  f"activities <= {limits.max_activities or 'unlimited'}, "
                  f"orchestrators <= {limits.max_orchestrators or 'unlimited'}; "
@@ -336,7 +350,7 @@ def function_list(app: FunctionIndex, base: str) -> list[str]:
     return lines
 
 
-def _clock_description(mode: TimeSkipping | bool | str) -> str:
+def clock_description(mode: TimeSkipping | bool | str) -> str:
     mode = TimeSkipping.parse(mode)
     if mode == TimeSkipping.OFF:
         return "real time"

@@ -200,6 +200,9 @@ class OperationResult:
     result: str | None  # JSON text of the return value, or of the error message
     is_error: bool = False
     duration_ms: float = 0.0
+    # A failed operation's DTFx FailureDetails (ErrorType, ErrorMessage, StackTrace), when the
+    # SDK gave them (the 2.x SDK): its caller's response carries them as the extension's does.
+    failure_details: dict[str, Any] | None = None
 
 
 @dataclass
@@ -236,7 +239,8 @@ def parse_batch_result(text: str, batch_size: int) -> BatchResult:
     try:
         body = json.loads(text)
         results = [OperationResult(r.get("result"), bool(r.get("isError")),
-                                   float(r.get("duration") or 0)) for r in body["results"]]
+                                   float(r.get("duration") or 0), r.get("failureDetails"))
+                   for r in body["results"]]
         signals = [OutgoingSignal(EntityId.of(s["target"]["name"], s["target"]["key"]),
                                   s["name"], s.get("input"), s.get("scheduledTime"))
                    for s in body.get("signals") or []]
@@ -259,4 +263,6 @@ def response_input(result: OperationResult) -> str:
     body: dict[str, Any] = {"result": result.result}
     if result.is_error:
         body["exceptionType"] = ERROR_TYPE
+        if result.failure_details:
+            body["failureDetails"] = result.failure_details
     return compact(body)

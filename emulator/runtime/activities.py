@@ -24,7 +24,7 @@ from ..protocol import history as h
 from ..protocol.history import compact
 from ..store import WorkItem
 from ..worker.deadlines import Deadlines
-from ..worker.seam import Worker
+from ..worker.seam import CURRENT_ACTIVITY, Worker
 from ..worker.timeouts import FunctionTimeout
 from .clock import Clock
 
@@ -203,6 +203,7 @@ class ActivityDispatcher:
             if name == HTTP_ACTIVITY:
                 result = await self._http(item.input)
             else:
+                CURRENT_ACTIVITY.set(item)  # this task's own context
                 result = await self.worker.run_activity(activity, item.input, timeout)
             event = h.task_completed(self.clock.now(), item.task_id, result)
             log.info("[%s] activity %s#%d completed in %.0f ms", item.instance_id, name,

@@ -78,7 +78,7 @@ class Engine:
         self.listeners: list[Callable[[Instance], None]] = []
         # Other work that keeps the host busy (trigger invocations running): no time skip then.
         self.busy_checks: list[Callable[[], bool]] = []
-        self.orchestrator_pool = AbandonablePool(2, "orchestrator")
+        self.orchestrator_pool = AbandonablePool(limits.orchestrator_threads, "orchestrator")
         self.timers = TimerQueue(clock, self._timer_due, self.idle)
         self.activities = ActivityDispatcher(self.worker, clock,
                                              limits.max_activities, self.spawn,

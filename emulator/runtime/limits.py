@@ -21,6 +21,9 @@ class Limits:
     # One activity or HTTP function call (None: unlimited); see timeouts.py.
     function_timeout: timedelta | None = DEFAULT_FUNCTION_TIMEOUT
     worker_processes: int = 0  # FUNCTIONS_WORKER_PROCESS_COUNT in force (0: the app in process)
+    # Threads running orchestrator episodes and entity batches (a call waiting for a remote
+    # worker holds one: the scheduler mode uses more).
+    orchestrator_threads: int = 2
 
     @property
     def function_timeout_text(self) -> str:

@@ -153,7 +153,8 @@ class Management:
                            "failed, terminated or canceled instances can be purged.")
         return self.purge([instance_id])
 
-    def rewind(self, instance_id: str, reason: str | None = None) -> None:
+    def rewind(self, instance_id: str, reason: str | None = None, *,
+               rerun_purged: bool = False) -> None:
         inst = self.get(instance_id)
         if inst.status in (RuntimeStatus.Canceled, RuntimeStatus.Terminated,
                            RuntimeStatus.Completed):
@@ -163,7 +164,7 @@ class Management:
             # instance's state.
             raise Conflict("The rewind operation is only supported on failed orchestration "
                            "instances.")
-        rewound = plan_rewind(self.engine, inst, reason)
+        rewound = plan_rewind(self.engine, inst, reason, rerun_purged=rerun_purged)
         log.info("[%s %s] rewound (%s)%s", inst.record.name, instance_id, reason or "no reason",
                  f" with {len(rewound) - 1} sub-orchestration(s)" if len(rewound) > 1 else "")
 

@@ -126,8 +126,11 @@ class Operations:
     def restart(self, instance_id: str, new_instance_id: bool) -> str:
         return self._engine.operations.restart(instance_id, new_instance_id)
 
-    def rewind(self, instance_id: str, reason: str | None) -> None:
-        self._engine.operations.rewind(instance_id, reason)
+    def rewind(self, instance_id: str, reason: str | None, *,
+               rerun_purged: bool = False) -> None:
+        """``rerun_purged``: a purged failed sub-orchestration is created again (the Durable
+        Task Scheduler's rewind) instead of refusing the rewind (the Functions host's)."""
+        self._engine.operations.rewind(instance_id, reason, rerun_purged=rerun_purged)
 
     def purge_one(self, instance_id: str) -> int:
         return self._engine.operations.purge_one(instance_id)

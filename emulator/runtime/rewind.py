@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from .ports import InstancesPort
 
 
-def plan_rewind(engine: InstancesPort, inst: Instance, reason: str | None) -> list[Instance]:
+def plan_rewind(engine: InstancesPort, inst: Instance, reason: str | None, *,
+                rerun_purged: bool = False) -> list[Instance]:
     """Rewind Failed ``inst`` and, recursively, its failed sub-orchestrations; the instances
-    rewound. ``Conflict`` (and nothing changed) when a failed child is gone or not Failed."""
+    rewound. ``Conflict`` (and nothing changed) when a failed child is gone (unless
+    ``rerun_purged``, the Scheduler's way: the parent creates it again) or not Failed."""
     plans: list[tuple[Instance, RewoundHistory]] = []
     todo, seen = [inst], set()
     while todo:
@@ -33,6 +35,9 @@ def plan_rewind(engine: InstancesPort, inst: Instance, reason: str | None) -> li
             continue
         seen.add(current.id)
         rewound = rewind_history(current.history)
+        gone = frozenset(c for c in rewound.failed_children if c not in engine.instances)
+        if gone and rerun_purged:
+            rewound = rewind_history(current.history, gone)
         plans.append((current, rewound))
         for child_id in rewound.failed_children:
             child = engine.instances.get(child_id)

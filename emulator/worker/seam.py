@@ -29,6 +29,7 @@ is a message in its result); the entity call raises when the whole batch fails.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -64,6 +65,10 @@ OrchestratorCall = Callable[[InstanceRecord, list[dict[str, Any]], list[str] | N
                             tuple[dict | None, ReplayResult | None, str | None]]
 # the entity trigger JSON (a batch) -> the batch result JSON
 EntityCall = Callable[[str], str]
+# The activity work item ``run_activity`` runs (the runtime sets it in the activity's task): a
+# worker that needs the instance and task id (a durabletask ``ActivityRequest``) reads it here.
+CURRENT_ACTIVITY: contextvars.ContextVar[Any] = contextvars.ContextVar("current_activity",
+                                                                        default=None)
 
 
 @dataclass(frozen=True)
@@ -293,5 +298,5 @@ def http_reply(result: Any) -> HttpReply:
     return HttpReply(value=result, is_json=True)
 
 
-__all__ = ["AppLoop", "EntityCall", "HttpCall", "HttpReply", "InProcessWorker",
+__all__ = ["AppLoop", "CURRENT_ACTIVITY", "EntityCall", "HttpCall", "HttpReply", "InProcessWorker",
            "OrchestratorCall", "Worker", "http_reply"]

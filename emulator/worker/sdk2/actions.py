@@ -49,14 +49,23 @@ class Decision:
 
 
 def _decoded(text: str | None) -> Any:
-    """The value of the SDK's JSON text (None stays None: no payload)."""
-    if text is None:
+    """The value of the SDK's JSON text (None, or empty text, is no payload)."""
+    if not text:
         return None
     try:
         return json.loads(text)
     except ValueError as exc:
         raise UnsupportedAction(f"The orchestrator sent a payload that is not JSON: {text!r}") \
             from exc
+
+
+def _value_of(text: str | None) -> Any:
+    """The value of a payload that is kept as text too: its JSON value, or the text itself when
+    it is not JSON (a large-payload reference the worker stored elsewhere)."""
+    try:
+        return _decoded(text)
+    except UnsupportedAction:
+        return text
 
 
 def failure_text(details: pb.TaskFailureDetails) -> str:
@@ -167,7 +176,8 @@ def decide(response: pb.OrchestratorResponse,
     """
     state: dict[str, Any] = {"isDone": False}
     if response.HasField("customStatus"):
-        state["customStatus"] = _decoded(response.customStatus.value)
+        state["customStatusText"] = response.customStatus.value or None  # kept as sent
+        state["customStatus"] = _value_of(response.customStatus.value)
     new_work: list[NewWork] = []
     complete: pb.OrchestratorAction | None = None
     for action in response.actions:
@@ -193,8 +203,9 @@ def decide(response: pb.OrchestratorResponse,
     status = done.orchestrationStatus
     if status == _STATUS_COMPLETED:
         state["isDone"] = True
-        if result is not None:
-            state["output"] = _decoded(result)
+        if result:
+            state["output"] = _value_of(result)
+            state["outputText"] = result  # stored as the SDK sent it, as the gRPC path does
         return Decision(state, replayed)
     if status == _STATUS_CONTINUED:
         state["isDone"] = True

@@ -10,7 +10,9 @@ the same for both SDK generations. The mapping follows the extension's
 
 - operation inputs and results travel as JSON text (``OperationResultSuccess.result``); a failed
   operation's result becomes the JSON text of its message, marked as an error, as the 1.x shim
-  answers it (callers get an ``exceptionType`` response);
+  answers it (callers get an ``exceptionType`` response), with its ``failureDetails`` (type,
+  message, stack), which the caller's response carries as the extension's ``ResponseMessage``
+  does, so the caller's SDK raises with the operation's own message;
 - ``entityState`` unset means the entity does not exist (deleted);
 - a batch-level ``failureDetails`` (the entity could not run) fails every operation;
 - ``sendSignal`` actions become our signals; two things 1.x entities cannot do ride along as
@@ -60,7 +62,11 @@ def _result(result: pb.OperationResult) -> dict[str, Any]:
     if result.WhichOneof("resultType") == "failure":
         details = result.failure.failureDetails
         return {"isError": True, "result": json.dumps(failure_text(details)),
-                "duration": _duration_ms(result.failure)}
+                "duration": _duration_ms(result.failure),
+                "failureDetails": {
+                    "ErrorType": details.errorType, "ErrorMessage": details.errorMessage,
+                    "StackTrace": text_of(details, "stackTrace"),
+                    "IsNonRetriable": details.isNonRetriable}}
     return {"isError": False, "result": text_of(result.success, "result"),
             "duration": _duration_ms(result.success)}
 

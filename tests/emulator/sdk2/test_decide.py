@@ -78,6 +78,6 @@ def test_a_completion_ends_the_execution_whatever_is_open():
         orchestrationStatus=pb.ORCHESTRATION_STATUS_COMPLETED, result=StringValue(value="7")))
     response = pb.OrchestratorResponse(instanceId="i", actions=[_schedule(11), done])
     decision = decide(response, _history())
-    assert decision.state == {"isDone": True, "output": 7}
+    assert decision.state == {"isDone": True, "output": 7, "outputText": "7"}  # text as sent
     assert (decision.replayed.finished, decision.replayed.open_tasks,
             decision.replayed.next_seq) == (True, 0, 12)

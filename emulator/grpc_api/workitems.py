@@ -1,0 +1,107 @@
+"""The worker half of durabletask's ``TaskHubSidecarService``: ``GetWorkItems`` streams work
+items to a connected ``TaskHubGrpcWorker``, ``Complete*Task`` settle them and
+``AbandonTask*WorkItem`` give them back, over the work-item dispatcher
+(``worker/workitems``). Served by a host with no Functions app (``python -m emulator
+scheduler``), as the Durable Task Scheduler serves them; a Functions host delivers work through
+triggers and leaves these unimplemented.
+
+A stream sends a ``healthPing`` when it has been quiet for ``PING_SECONDS`` (the worker takes
+a long silence for a lost connection). A stream that ends (the worker stopped or lost its
+connection) gives back what it held: the dispatcher delivers it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from ..worker.sdk2.messages import pb
+from ..worker.workitems import ItemKind, WorkItemDispatcher, filters_of
+
+__all__ = ["WorkItemRpcs", "PING_SECONDS"]
+
+log = logging.getLogger("emulator")
+
+PING_SECONDS = 30.0
+
+
+class WorkItemRpcs:
+    """The worker-side RPCs; ``work_items`` None: not served (UNIMPLEMENTED)."""
+
+    work_items: WorkItemDispatcher | None = None
+
+    async def _dispatcher(self, context: Any) -> WorkItemDispatcher:
+        if self.work_items is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                                "This host runs a Functions app: work is delivered through "
+                                "triggers, not a work-item stream (start `python -m emulator "
+                                "scheduler` for durabletask workers).")
+        return self.work_items
+
+    async def GetWorkItems(self, request: pb.GetWorkItemsRequest,
+                           context: Any) -> AsyncIterator[pb.WorkItem]:
+        dispatcher = await self._dispatcher(context)
+        stream = dispatcher.connect(filters_of(request))
+        log.info("a durabletask worker connected (%d connected)", dispatcher.connected)
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(stream.outbox.get(), PING_SECONDS)
+                except TimeoutError:
+                    yield pb.WorkItem(healthPing=pb.HealthPing())
+                    continue
+                if item is None:  # the host stops
+                    return
+                yield item
+        finally:
+            dispatcher.disconnect(stream)
+            log.info("a durabletask worker disconnected (%d connected)", dispatcher.connected)
+
+    async def _settle(self, context: Any, kind: ItemKind, token: str, message: Any) -> None:
+        dispatcher = await self._dispatcher(context)
+        if not dispatcher.complete(token, kind, message):
+            log.debug("ignored a %s completion with token %r: not held (answered already, "
+                      "or delivered again after its worker disconnected)", kind, token)
+
+    async def CompleteOrchestratorTask(self, request: pb.OrchestratorResponse,
+                                       context: Any) -> pb.CompleteTaskResponse:
+        if request.isPartial:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                                "Chunked orchestrator responses are not supported.")
+        await self._settle(context, ItemKind.ORCHESTRATION, request.completionToken, request)
+        return pb.CompleteTaskResponse()
+
+    async def CompleteActivityTask(self, request: pb.ActivityResponse,
+                                   context: Any) -> pb.CompleteTaskResponse:
+        await self._settle(context, ItemKind.ACTIVITY, request.completionToken, request)
+        return pb.CompleteTaskResponse()
+
+    async def CompleteEntityTask(self, request: pb.EntityBatchResult,
+                                 context: Any) -> pb.CompleteTaskResponse:
+        await self._settle(context, ItemKind.ENTITY, request.completionToken, request)
+        return pb.CompleteTaskResponse()
+
+    async def _abandon(self, context: Any, kind: ItemKind, token: str) -> None:
+        dispatcher = await self._dispatcher(context)
+        if dispatcher.abandon(token, kind):
+            log.info("a worker abandoned a %s work item; delivering it again", kind)
+
+    async def AbandonTaskOrchestratorWorkItem(
+            self, request: pb.AbandonOrchestrationTaskRequest,
+            context: Any) -> pb.AbandonOrchestrationTaskResponse:
+        await self._abandon(context, ItemKind.ORCHESTRATION, request.completionToken)
+        return pb.AbandonOrchestrationTaskResponse()
+
+    async def AbandonTaskActivityWorkItem(self, request: pb.AbandonActivityTaskRequest,
+                                          context: Any) -> pb.AbandonActivityTaskResponse:
+        await self._abandon(context, ItemKind.ACTIVITY, request.completionToken)
+        return pb.AbandonActivityTaskResponse()
+
+    async def AbandonTaskEntityWorkItem(self, request: pb.AbandonEntityTaskRequest,
+                                        context: Any) -> pb.AbandonEntityTaskResponse:
+        await self._abandon(context, ItemKind.ENTITY, request.completionToken)
+        return pb.AbandonEntityTaskResponse()

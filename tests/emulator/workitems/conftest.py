@@ -1,0 +1,52 @@
+"""A scheduler host (no app: ``python -m emulator scheduler``'s server) on a loop in its own
+thread, for durabletask's blocking ``TaskHubGrpcWorker`` / ``TaskHubGrpcClient``."""
+
+import asyncio
+import threading
+
+import pytest
+
+from emulator.host.scheduler import SchedulerServer
+from emulator.host.server import HostOptions
+
+
+class RunningScheduler:
+    def __init__(self, state: str = ":memory:", time_skipping: bool = False) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        options = HostOptions(port=0, grpc_port=0, state=state, worker="in-process",
+                              time_skipping=time_skipping, blocked_loop_seconds=0)
+        self.server = SchedulerServer(options)
+
+        async def start() -> None:
+            self.server.prepare()
+            await self.server.start()
+        self.call(start())
+        self.address = f"127.0.0.1:{self.server.grpc_port}"
+
+    def call(self, coroutine, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def on_loop(self, fn, timeout: float = 30):
+        async def run():
+            return fn()
+        return self.call(run(), timeout)
+
+    @property
+    def dispatcher(self):
+        return self.server.worker.dispatcher
+
+    def stop(self) -> None:
+        self.call(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+
+
+@pytest.fixture
+def scheduler():
+    running = RunningScheduler()
+    try:
+        yield running
+    finally:
+        running.stop()

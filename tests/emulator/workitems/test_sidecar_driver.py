@@ -1,0 +1,69 @@
+"""The sidecar suite's driver and plugin (``scripts/run_durabletask_sidecar_e2e.py``,
+``scripts/durabletask_sidecar_plugin.py``): what they find, and the backend the plugin gives the
+suite - a scheduler host process that a durabletask client reaches and ``stop()`` ends."""
+
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+from durabletask import client
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import durabletask_sidecar_plugin as plugin  # noqa: E402
+import run_durabletask_sidecar_e2e as driver  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_plugin_backend_is_a_host_process_that_stop_ends(tmp_path, monkeypatch):
+    monkeypatch.setattr(plugin, "_LOGS", tmp_path)
+    port = _free_port()
+    backend = plugin.create_test_backend(port=port)
+    try:
+        c = client.TaskHubGrpcClient(host_address=f"localhost:{port}")
+        instance_id = c.schedule_new_orchestration("anything", input=1)
+        assert c.get_orchestration_state(instance_id).runtime_status == \
+            client.OrchestrationStatus.PENDING  # no worker yet: it waits, as in the Scheduler
+        c.close()
+    finally:
+        backend.stop()
+        backend.reset()
+    assert backend.process.poll() is not None
+    assert "Scheduler listening" in backend.log_path.read_text()
+
+
+def test_the_driver_finds_the_suite_and_splits_its_own_flags_from_pytest_ones(tmp_path):
+    (tmp_path / "durabletask").mkdir()
+    suite = tmp_path / "tests" / "durabletask"
+    (suite / "entities").mkdir(parents=True)
+    for name in ("test_a_e2e.py", "entities/test_b_e2e.py", "test_unit.py"):
+        (suite / name).write_text("")
+    assert driver.test_files(tmp_path) == ["tests/durabletask/entities/test_b_e2e.py",
+                                           "tests/durabletask/test_a_e2e.py"]
+    args = driver.parse_args([str(tmp_path), "--no-azurite", "--", "-k", "x", "-x"])
+    assert args.no_azurite and args.pytest_args == ["-k", "x", "-x"]
+
+
+def test_the_driver_names_a_checkout_without_the_suite(tmp_path):
+    (tmp_path / "durabletask").mkdir()
+    with pytest.raises(driver.SetupError, match="CHECKOUT"):
+        driver.test_files(tmp_path)
+
+
+def test_the_driver_picks_the_scheduler_tests_of_durabletask_azuremanaged(tmp_path):
+    suite = tmp_path / "tests" / "durabletask-azuremanaged"
+    (suite / "entities").mkdir(parents=True)
+    for name in ("test_dts_orchestration_e2e.py", "entities/test_dts_x_e2e.py",
+                 "test_dts_batch_actions.py", "test_durabletask_grpc_interceptor.py"):
+        (suite / name).write_text("")
+    assert driver.test_files(tmp_path, azuremanaged=True) == [
+        "tests/durabletask-azuremanaged/entities/test_dts_x_e2e.py",
+        "tests/durabletask-azuremanaged/test_dts_batch_actions.py",
+        "tests/durabletask-azuremanaged/test_dts_orchestration_e2e.py"]
