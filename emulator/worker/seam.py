@@ -222,7 +222,8 @@ class InProcessWorker:
         caller's own (a fan-out of 1000 activities made 1000 tasks, each only waiting for the
         app loop's answer); None when the activity runs otherwise (``run_activity``). Raises
         what decoding its input or calling it raises. The caller bounds it (``functionTimeout``)
-        and reads the result text from ``result_text()`` once answered."""
+        and reads the result text from ``result_text()`` once answered. ``CURRENT_ACTIVITY``
+        is not set for it (it is for ``run_activity``; this worker does not read it)."""
         if self._app_loop is None or not activity.is_async:
             return None
         if input_text is None:
