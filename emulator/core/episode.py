@@ -22,7 +22,7 @@ from typing import Any
 from ..protocol import history as h
 from ..protocol.entities import RELEASE_EVENT, REQUEST_EVENT, Request
 from ..protocol.enums import CONTROL_EVENTS, EventType, RuntimeStatus, WorkKind
-from ..protocol.history import compact, format_ts, parse_ts
+from ..protocol.history import compact, format_ts, json_text, parse_ts
 from ..store.base import InstanceRecord
 from .instance import Inbound
 from .replay import HTTP_ACTIVITY, NewWork, ReplayResult
@@ -107,7 +107,7 @@ def stored_text(event: dict[str, Any], sent: dict[int, str]) -> str:
     and JSON strings inside (inputs, results) have their quotes escaped."""
     text = sent.get(id(event))
     if text is None:
-        return json.dumps(event)
+        return json_text(event)
     return text.replace(_UNPLAYED, _PLAYED, 1) if event.get("IsPlayed") is True else text
 
 
@@ -154,7 +154,7 @@ def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
     record = result.record
     new_events = result.new_events
     for event in new_events:
-        sent[id(event)] = json.dumps(event)
+        sent[id(event)] = json_text(event)
     texts = history_json + [sent[id(event)] for event in new_events]
     if record.status == RuntimeStatus.Pending:
         record.status = RuntimeStatus.Running

@@ -184,9 +184,9 @@ class LocalHostServer:
                 await self.worker.wait_closed()
                 self.worker = None
             self.app = local
+        if not options.sdk_dateutil:  # 1.x: timestamps and the codec; 2.x: the codec
+            sdk_speedups.install()
         if self.app.sdk == SdkGeneration.V1:  # adaptations of the 1.x SDK's code
-            if not options.sdk_dateutil:
-                sdk_speedups.install()
             sdk_compat.install()
 
     async def start(self) -> int:

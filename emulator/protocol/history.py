@@ -72,12 +72,30 @@ def parse_ts(text: str) -> datetime:
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
+_DEFAULT = json.JSONEncoder()
+# json's C encoder, made as ``JSONEncoder.iterencode`` makes it for a one-shot encode (None
+# when this Python has no C accelerator): ``json.dumps`` wraps it in three Python calls and a
+# closure per call, half of what encoding a history event costs.
+_C_ENCODER = json.encoder.c_make_encoder
+_ASCII = json.encoder.encode_basestring_ascii
+
+
+def json_text(value: Any) -> str:
+    """``json.dumps(value)``: the same text, built by the same C encoder (a fresh one per call,
+    with its own circular-reference check, so it is safe in any thread), at half the cost."""
+    if _C_ENCODER is None:  # pragma: no cover - CPython has the accelerator
+        return json.dumps(value)
+    return "".join(_C_ENCODER({}, _DEFAULT.default, _ASCII, None, ": ", ", ", False, False,
+                              True)(value, 0))
 
 
 def compact(value: Any) -> str:
-    """JSON text the way the host re-serialises tokens (no insignificant whitespace). One
-    encoder for every call: ``json.dumps`` with options builds a new one each time."""
-    return _COMPACT.encode(value)
+    """JSON text the way the host re-serialises tokens (no insignificant whitespace), as
+    ``json.dumps(value, separators=(",", ":"))`` writes it (``json_text``'s way)."""
+    if _C_ENCODER is None:  # pragma: no cover - CPython has the accelerator
+        return _COMPACT.encode(value)
+    return "".join(_C_ENCODER({}, _COMPACT.default, _ASCII, None, ":", ",", False, False,
+                              True)(value, 0))
 
 
 def _event(kind: EventType, ts: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
@@ -134,8 +152,10 @@ def execution_resumed(ts: datetime, reason: str | None) -> dict[str, Any]:
 
 def task_scheduled(ts: datetime, seq: int, name: str, input_text: str | None) -> dict[str, Any]:
     # The host stores the SDK's input text inside a one-element JSON array.
+    # compact([input_text]), written directly for text (what json's encoder writes for it)
+    stored = f"[{_ASCII(input_text)}]" if type(input_text) is str else compact([input_text])
     return _event(EventType.TASK_SCHEDULED, ts, seq, Name=name, Version="",
-                  Input=compact([input_text]), Tags=None, ParentTraceContext=None)
+                  Input=stored, Tags=None, ParentTraceContext=None)
 
 
 def task_completed(ts: datetime, task_id: int, result: str | None) -> dict[str, Any]:

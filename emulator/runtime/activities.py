@@ -51,6 +51,9 @@ class ActivityDispatcher:
         self._deadlines: Deadlines | None = None
         self._expired: set[int] = set()  # timed out and reported; their tasks are ignored
         self._http_session: Any = None
+        # The worker's way to start an activity without a task of our own (None: tasks only).
+        self._start_activity = getattr(worker, "start_activity", None)
+        self._started: dict[int, Any] = {}  # work id -> a running StartedActivity
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -59,6 +62,9 @@ class ActivityDispatcher:
             self._free = self.max_concurrent
 
     async def stop(self) -> None:
+        started, self._started = list(self._started.values()), {}
+        for call in started:
+            call.stop()  # as the engine cancels the tasks of the others
         if self._http_session is not None:
             await self._http_session.close()
 
@@ -68,22 +74,81 @@ class ActivityDispatcher:
         lock, for an activity before it can run."""
         self.pending[item.id] = item
         if self._free is None:
-            self.spawn(self._run(item))
+            self._start(item)
         elif self._free > 0:
             self._free -= 1
-            self.spawn(self._run(item))
+            self._start(item)
         else:
             self._waiting.append(item)
 
     def _release(self) -> None:
         """An activity finished: its slot goes to the longest-waiting item, if any."""
         if self._waiting:
-            self.spawn(self._run(self._waiting.popleft()))
+            self._start(self._waiting.popleft())
         elif self._free is not None:
             self._free += 1
 
     def retire(self, work_id: int) -> None:
         self.pending.pop(work_id, None)
+
+    def _start(self, item: WorkItem) -> None:
+        """Run the item: started by the worker when it can (an ``async def`` activity of a 2.x
+        app, on the app's loop: no task here, its answer is followed by a callback), else in a
+        task of its own (``_run``)."""
+        if self._start_activity is not None and item.name != HTTP_ACTIVITY:
+            activity = self.app.activity(item.name)
+            if activity is not None and activity.is_async:
+                began = time.perf_counter()
+                try:
+                    started = self._start_activity(activity, item.input)
+                except Exception as exc:  # its input or arguments: it fails, a pass later
+                    self._loop.call_soon(self._finish, item, self._failed(item, exc))
+                    return
+                if started is not None:
+                    self._follow(item, activity, started, began)
+                    return
+        self.spawn(self._run(item))
+
+    def _follow(self, item: WorkItem, activity: Any, started: Any, began: float) -> None:
+        """Bound a started activity by ``functionTimeout`` and report its answer."""
+        due = None
+        if self.timeout is not None:
+            due = self._deadlines.add(item.id, self.timeout.total_seconds(),
+                                      lambda: self._expire_started(item, activity, started))
+        self._started[item.id] = started
+        started.when_answered(lambda: self._answered(item, started, due, began))
+
+    def _answered(self, item: WorkItem, started: Any, due: float | None,
+                  began: float) -> None:
+        """A started activity ended: its result or failure goes on, as ``_run`` sends it."""
+        self._started.pop(item.id, None)
+        if due is not None:
+            self._deadlines.discard(item.id, due)
+        if started.answer.cancelled():  # it cancelled itself: as a task of _run, no result
+            self._release()
+            return
+        try:
+            result = started.result_text()
+        except Exception as exc:
+            event = self._failed(item, exc)
+        except BaseException:  # as a task of _run that ended so: reported, never answered
+            log.exception("engine task failed")
+            return
+        else:
+            event = h.task_completed(self.clock.now(), item.task_id, result)
+            log.info("[%s] activity %s#%d completed in %.0f ms", item.instance_id, item.name,
+                     item.task_id, (time.perf_counter() - began) * 1000)
+        self._finish(item, event)
+
+    def _expire_started(self, item: WorkItem, activity: Any, started: Any) -> None:
+        """``_expire`` for a started activity: it fails now and is stopped on the app loop
+        (whatever it does after is never answered)."""
+        if started.answer.done():
+            return
+        self._started.pop(item.id, None)
+        timeout = FunctionTimeout(self.timeout, activity.function_name)
+        self._finish(item, self._failed(item, timeout))
+        started.stop()
 
     async def _run(self, item: WorkItem) -> None:
         activity = None if item.name == HTTP_ACTIVITY else self.app.activity(item.name)

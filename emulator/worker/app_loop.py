@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["AppLoop"]
+__all__ = ["AppLoop", "AppLoopCall"]
 
 
 class _Inbox:
@@ -110,6 +110,7 @@ class AppLoop:
         self._inbox = _Inbox(self.loop)
         # The inbox of the loop that called last (almost always the host's one loop).
         self._caller: tuple[asyncio.AbstractEventLoop | None, _Inbox | None] = (None, None)
+        self._wrappers: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._thread = threading.Thread(target=self.loop.run_forever, name="app-loop",
                                         daemon=True)
         self._thread.start()
@@ -122,20 +123,38 @@ class AppLoop:
         return inbox
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn`` as a coroutine function of the caller's loop that runs on this one."""
-        app_loop = self.loop
-        to_app = self._inbox
+        """``fn`` as a coroutine function of the caller's loop that runs on this one (one
+        wrapper per function, made on its first call: a fan-out's calls share it)."""
+        try:
+            return self._wrappers[fn]
+        except KeyError:
+            wrapper = self._wrappers[fn] = self._wrap(fn)
+            return wrapper
+        except TypeError:  # not hashable: a wrapper for this call only
+            return self._wrap(fn)
+
+    def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        start = self.start
 
         async def on_app_loop(**kwargs: Any) -> Any:
-            call = _Call(fn(**kwargs), app_loop,
-                         self._caller_inbox(asyncio.get_running_loop()))
-            to_app.put(call.begin)
+            call = start(fn, kwargs)
             try:
                 return await call.answer
             except asyncio.CancelledError:
-                to_app.put(call.cancel)
+                call.stop()
                 raise
         return on_app_loop
+
+    def start(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> AppLoopCall:
+        """Start ``fn(**kwargs)`` on this loop from the caller's loop, with no task on the
+        caller's side: its outcome settles ``call.answer`` (a future of the caller's loop) and
+        then calls ``call.on_answer()`` if set (at once, not a loop pass later as a done
+        callback would be; never for an answer the caller cancelled); ``call.stop()`` cancels
+        it. Raises what ``fn(**kwargs)`` raises (bad arguments)."""
+        call = _Call(fn(**kwargs), self.loop, self._caller_inbox(asyncio.get_running_loop()),
+                     self._inbox)
+        self._inbox.put(call.begin)
+        return call
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -148,17 +167,21 @@ class _Call:
     run_coroutine_threadsafe + wrap_future (a concurrent future chained both ways).
     """
 
-    __slots__ = ("coro", "app_loop", "to_caller", "answer", "context", "task")
+    __slots__ = ("coro", "app_loop", "to_caller", "to_app", "answer", "context", "task",
+                 "on_answer")
 
-    def __init__(self, coro: Any, app_loop: asyncio.AbstractEventLoop, to_caller: _Inbox) -> None:
+    def __init__(self, coro: Any, app_loop: asyncio.AbstractEventLoop, to_caller: _Inbox,
+                 to_app: _Inbox) -> None:
         self.coro = coro
         self.app_loop = app_loop
         self.to_caller = to_caller
+        self.to_app = to_app
         self.answer = asyncio.get_running_loop().create_future()
         # The function runs in a copy of the caller's context, as a task created by the
         # caller would (and as call_soon_threadsafe per call gave it).
         self.context = contextvars.copy_context()
         self.task: asyncio.Task | None = None
+        self.on_answer: Callable[[], None] | None = None
 
     def begin(self) -> None:  # on the app loop
         if self.answer.cancelled():
@@ -173,7 +196,7 @@ class _Call:
 
     def settle(self, task: asyncio.Task) -> None:  # on the app loop
         try:
-            self.to_caller.put(_copy_outcome, task, self.answer)
+            self.to_caller.put(_copy_outcome, task, self)
         except RuntimeError:
             pass  # the caller's loop is closed: nobody waits for the answer
 
@@ -181,9 +204,21 @@ class _Call:
         if self.task is not None:
             self.task.cancel()
 
+    def stop(self) -> None:  # on the caller's loop
+        """Cancel the call: its task on the app loop (not started yet: it never starts);
+        ``RuntimeError`` if the app loop is closed."""
+        self.answer.cancel()
+        self.to_app.put(self.cancel)
 
-def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
-    """The app loop's task outcome onto the caller's future (on the caller's loop)."""
+
+# What ``AppLoop.start`` returns: ``answer`` (a future of the caller's loop) and ``stop()``.
+AppLoopCall = _Call
+
+
+def _copy_outcome(task: asyncio.Task, call: _Call) -> None:
+    """The app loop's task outcome onto the caller's future (on the caller's loop), then the
+    call's ``on_answer``."""
+    answer = call.answer
     if answer.done():
         return
     if task.cancelled():
@@ -192,3 +227,5 @@ def _copy_outcome(task: asyncio.Task, answer: asyncio.Future) -> None:
         answer.set_exception(task.exception())
     else:
         answer.set_result(task.result())
+    if call.on_answer is not None:
+        call.on_answer()

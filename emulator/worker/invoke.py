@@ -161,14 +161,22 @@ async def invoke_activity(activity: ActivityFunction, fn: Any, input_text: str |
     pool) for at most ``timeout`` and return its result as JSON text; exceptions (and
     ``FunctionTimeout``) propagate to the caller. ``client_binding``: the durable client
     binding's JSON, for an activity that takes one."""
+    kwargs = activity_arguments(activity, input_text, client_binding)
+    returned = await call_function(activity.function_name, fn, kwargs,
+                                   activity.is_async, pool, timeout)
+    return encode_activity_result(returned)
+
+
+def activity_arguments(activity: ActivityFunction, input_text: str | None,
+                       client_binding: str | None = None) -> dict[str, Any]:
+    """The keyword arguments of an activity call: its input decoded as the worker does, its
+    context and its durable client binding if it takes them."""
     kwargs = {activity.input_param: decode_activity_input(input_text)}
     if activity.wants_context:
         kwargs["context"] = InvocationContext(activity.function_name)
     if activity.client_param:
         kwargs[activity.client_param] = client_binding
-    returned = await call_function(activity.function_name, fn, kwargs,
-                                   activity.is_async, pool, timeout)
-    return encode_activity_result(returned)
+    return kwargs
 
 
 async def call_function(name: str, fn: Any, kwargs: dict[str, Any], is_async: bool,
@@ -177,5 +185,7 @@ async def call_function(name: str, fn: Any, kwargs: dict[str, Any], is_async: bo
     plain function in the worker's thread pool; at most ``timeout`` (``FunctionTimeout``).
     Exceptions propagate to the caller."""
     if is_async:
+        if timeout is None:  # what call_with_timeout does then, without its frame
+            return await fn(**kwargs)
         return await call_with_timeout(name, timeout, fn(**kwargs))
     return await call_with_timeout(name, timeout, pool=pool, fn=functools.partial(fn, **kwargs))

@@ -5,7 +5,9 @@ itself: it asks a ``Worker`` to
 
 - run an orchestrator over an instance's history (``orchestrator(name)`` gives the call that the
   episode step makes, in the runtime's orchestrator thread);
-- run an activity (``run_activity``), giving its result as JSON text;
+- run an activity (``run_activity``), giving its result as JSON text; a worker may also start
+  one without the caller awaiting it in a task (``start_activity``, optional: the in-process
+  worker does so for a 2.x app's ``async def`` activities, which run on the app's own loop);
 - run an entity batch (``entity(name)`` gives the call the entity step makes, in a thread);
 - run an HTTP function (``run_http``) on a request given as plain data (``HttpCall``), answering
   plain data (``HttpReply``);
@@ -41,12 +43,14 @@ from ..core.replay import ReplayResult
 from ..protocol.triggers import TriggerCall, TypedValue
 from ..store.base import InstanceRecord
 from . import sdk2
-from .app_loop import AppLoop
+from .app_loop import AppLoop, AppLoopCall
 from .index import ActivityFunction, FunctionIndex, HttpFunction, TriggeredFunction
 from .invoke import (
     InvocationContext,
+    activity_arguments,
     activity_failure,
     call_function,
+    encode_activity_result,
     invoke_activity,
     invoke_entity,
     invoke_orchestrator,
@@ -140,6 +144,32 @@ class Worker(Protocol):
         ...
 
 
+class StartedActivity:
+    """An activity started by ``InProcessWorker.start_activity``: ``answer`` is done (a future
+    of the caller's loop) when it ended, and ``when_answered`` says so; ``stop()`` cancels
+    it (and nothing is answered then)."""
+
+    __slots__ = ("_call", "answer")
+
+    def __init__(self, call: AppLoopCall) -> None:
+        self._call = call
+        self.answer: Any = call.answer
+
+    def when_answered(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once ``answer`` is done, as it is settled (not for a stop)."""
+        self._call.on_answer = callback
+
+    def result_text(self) -> str | None:
+        """Its result as JSON text (as ``run_activity`` gives it); raises what it raised."""
+        return encode_activity_result(self.answer.result())
+
+    def stop(self) -> None:
+        try:
+            self._call.stop()
+        except RuntimeError:
+            pass  # the app loop is closed: nothing runs there any more
+
+
 class InProcessWorker:
     """The app imported into this process; ``def`` functions run in a pool of ``threads``."""
 
@@ -185,6 +215,21 @@ class InProcessWorker:
             code = self._app_loop.wrap(code)
         return await invoke_activity(activity, code, input_text, self.pool, timeout,
                                      self.client_binding)
+
+    def start_activity(self, activity: ActivityFunction,
+                       input_text: str | None) -> StartedActivity | None:
+        """Start an ``async def`` activity of a 2.x app on the app's loop, with no task of the
+        caller's own (a fan-out of 1000 activities made 1000 tasks, each only waiting for the
+        app loop's answer); None when the activity runs otherwise (``run_activity``). Raises
+        what decoding its input or calling it raises. The caller bounds it (``functionTimeout``)
+        and reads the result text from ``result_text()`` once answered. ``CURRENT_ACTIVITY``
+        is not set for it (it is for ``run_activity``; this worker does not read it)."""
+        if self._app_loop is None or not activity.is_async:
+            return None
+        if input_text is None:
+            input_text = "null"  # as run_activity
+        kwargs = activity_arguments(activity, input_text, self.client_binding)
+        return StartedActivity(self._app_loop.start(self._app.code_of(activity), kwargs))
 
     def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
         return activity_failure(name, exc)

@@ -78,6 +78,26 @@ def test_many_calls_at_once_each_get_their_own_answer(app_loop):
     assert asyncio.run(scenario()) == [2 * i for i in range(200)]
 
 
+def test_a_function_has_one_wrapper_which_answers_whichever_loop_calls_it(app_loop):
+    async def double(x):
+        await asyncio.sleep(0)
+        return 2 * x
+
+    assert app_loop.wrap(double) is app_loop.wrap(double)
+    # Each asyncio.run is another caller loop: the shared wrapper answers each one.
+    assert asyncio.run(app_loop.wrap(double)(x=1)) == 2
+    assert asyncio.run(app_loop.wrap(double)(x=2)) == 4
+
+    def caller_thread(out: list) -> None:
+        out.append(asyncio.run(app_loop.wrap(double)(x=3)))
+
+    out: list = []
+    thread = threading.Thread(target=caller_thread, args=(out,))
+    thread.start()
+    thread.join(5)
+    assert out == [6]
+
+
 def test_calls_made_while_the_app_loop_is_busy_wake_it_once(app_loop):
     gate = threading.Event()
     app_loop.loop.call_soon_threadsafe(gate.wait, 5)  # the app loop is busy until the gate
@@ -178,3 +198,37 @@ def test_an_answer_for_a_closed_caller_loop_is_dropped_quietly(app_loop):
     assert returned.wait(5)
     _after_the_app_loops_pending_callbacks(app_loop)
     assert errors == []
+
+
+def test_a_started_call_tells_its_answer_once_and_a_stopped_one_never(app_loop):
+    gate = threading.Event()
+
+    async def double(x):
+        if x < 0:
+            await asyncio.get_running_loop().run_in_executor(None, gate.wait, 5)
+        return 2 * x
+
+    async def scenario():
+        told: list = []
+        answered = asyncio.Event()
+        call = app_loop.start(double, {"x": 4})
+
+        def on_answer():  # the answer is settled when it is told, in the same pass
+            told.append(call.answer.result())
+            answered.set()
+
+        call.on_answer = on_answer
+        stopped = app_loop.start(double, {"x": -1})
+        stopped.on_answer = lambda: told.append("stopped one told")
+        await asyncio.wait_for(answered.wait(), 5)
+        stopped.stop()
+        gate.set()
+        while stopped.task is None or not stopped.task.done():  # it ends on the app loop
+            await asyncio.sleep(0)
+        # Its outcome was handed back before this probe's: by the probe's answer it was seen.
+        probe = app_loop.start(double, {"x": 1})
+        await asyncio.wait_for(probe.answer, 5)
+        return told, stopped.answer.cancelled()
+
+    told, cancelled = asyncio.run(scenario())
+    assert told == [8] and cancelled

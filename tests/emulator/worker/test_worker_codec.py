@@ -53,11 +53,15 @@ INPUTS = [
     '{"count": 1000, "seconds": 0}', '{"nested": {"list": [1, {"a": null}]}}',
     "not json at all", "", "   ", '{"__class__": "x"}', envelope(1, 2),
     '[' + envelope(3, 4) + ']', ESCAPED_ENVELOPE, '"__dunder__ in a string"', None,
+    # where json's scanner alone would stop early or differ from json.loads
+    " 0", "0 ", "0\n", "0 1", "[1] x", '{"a": 1}garbage', "NaN", "-Infinity", "\ufeff0",
+    '"unterminated', "1e400", "-0", "[", "tru", '"tab\tinside"',
 ]
 RESULTS = [
     None, 0, -1, 2.5, float("inf"), True, "text", "é", [1, "a", None], {"a": [1, 2]},
     {"deep": {"deeper": [{"x": 1}]}}, Point(1, 2), [Point(3, 4)], {"p": Point(5, 6)},
-    (1, 2), {1: "int key"}, b"bytes", object(),
+    (1, 2), {1: "int key"}, b"bytes", object(), 'quote " backslash \\', float("nan"), -0.0,
+    2**70, {"a": float("-inf")}, [{"b": {1.5: None}}],
 ]
 
 

@@ -43,10 +43,15 @@ def fast_parse(text: str, _fallback=None) -> datetime:
 
 
 def install() -> None:
-    """Route the SDK's history timestamp parsing through ``fast_parse`` and read the codec's
-    typing mode now (idempotent; every call reads the mode again)."""
-    module = importlib.import_module(_MODULE)
-    if "fallback" not in _installed:
+    """Route the 1.x SDK's history timestamp parsing through ``fast_parse`` and read the codec's
+    typing mode now (idempotent; every call reads the mode again). The 2.x SDK has no such
+    parser (durabletask's replay reads protobuf timestamps) but encodes every activity input
+    through the same ``azure.functions`` codec: with it, only the mode is read now."""
+    try:
+        module = importlib.import_module(_MODULE)
+    except ImportError:  # the 2.x SDK
+        module = None
+    if module is not None and "fallback" not in _installed:
         _installed["fallback"] = module.dt_parse
         module.dt_parse = fast_parse
     codec = importlib.import_module(_CODEC)
