@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from ..core.versioning import VersioningSettings, VersionMatchStrategy
+from ..grpc_api import GrpcEndpointError
 from ..runtime.clock import TimeSkipping
 from ..runtime.limits import Limits
 from ..store import StoreError, open_store
@@ -152,12 +153,10 @@ async def _run(options: HostOptions) -> int:
     server.prepare()
     try:
         port = await server.start()
-    except Exception as exc:
-        if "gRPC" in str(exc):
-            raise OSError(f"--grpc-port: {exc}") from exc
-        if isinstance(exc, OSError):
-            raise OSError(f"--port: {exc}") from exc
-        raise
+    except GrpcEndpointError as exc:
+        raise OSError(f"--grpc-port: {exc}") from exc
+    except OSError as exc:
+        raise OSError(f"--port: {exc}") from exc
     logs.flush()
     sys.stdout.write(f"Scheduler listening on grpc://{options.bind}:{server.grpc_port} "
                      f"(dashboard http://{options.bind}:{port}/dashboard/)\n")

@@ -231,6 +231,7 @@ class LocalHostServer:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
+            await self._stop_grpc()  # else grpc's server object complains at exit
             raise OSError(f"Cannot listen on {options.bind}:{options.port}: "
                           f"{exc.strerror or exc}") from exc
         sockets = site._server.sockets if site._server else []

@@ -38,6 +38,18 @@ def test_a_taken_grpc_port_fails_naming_the_flag():
     assert line.startswith("error: --grpc-port:") and str(port) in line
 
 
+def test_a_taken_dashboard_port_fails_naming_the_flag():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _run("--grpc-port", "0", "--port", str(port), "--state", ":memory:")
+    assert done.returncode == 2
+    # One line: the gRPC endpoint started first is stopped, not left to complain at exit.
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: --port:") and str(port) in line
+
+
 def test_an_unwritable_state_fails_naming_the_flag(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
