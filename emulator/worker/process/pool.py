@@ -170,9 +170,16 @@ class WorkerPool:
 
     def invoke_blocking(self, kind: str, function: str, fields: dict[str, Any] | None = None,
                         body: bytes | None = None, timeout: float | None = None) -> Reply:
-        """``invoke`` from a thread other than the pool's event loop (waits for the answer)."""
-        return asyncio.run_coroutine_threadsafe(
-            self.invoke(kind, function, fields, body, timeout), self._loop).result()
+        """``invoke`` from a thread other than the pool's event loop (waits for the answer).
+        Raises ``PoolClosed`` when that loop is closed (an orchestrator thread that outlived the
+        host), without leaving the call's coroutine unawaited."""
+        call = self.invoke(kind, function, fields, body, timeout)
+        try:
+            answer = asyncio.run_coroutine_threadsafe(call, self._loop)
+        except RuntimeError as exc:  # the loop is closed
+            call.close()
+            raise PoolClosed("the worker processes are shut down") from exc
+        return answer.result()
 
     def _timed_out(self, worker: WorkerProcess, future: asyncio.Future, function: str,
                    timeout: float) -> None:

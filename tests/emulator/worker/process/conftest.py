@@ -59,6 +59,8 @@ class RunningPool:
         self.loop.close()
 
     def close(self) -> None:
+        if self.loop.is_closed():  # closed by the test already
+            return
         try:
             self.run(self.pool.close())
         finally:

@@ -3,9 +3,11 @@ same answers, the app's exceptions reported with type, message and stack, logs f
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
+import warnings
 from datetime import UTC, datetime
 
 import pytest
@@ -16,7 +18,7 @@ from emulator.protocol.history import execution_started, orchestrator_started
 from emulator.store.base import InstanceRecord
 from emulator.worker.invoke import invoke_entity, orchestrator_state, trigger_json
 from emulator.worker.loader import load_app
-from emulator.worker.process import FunctionFailed
+from emulator.worker.process import FunctionFailed, PoolClosed
 
 from .conftest import BASIC
 
@@ -143,3 +145,17 @@ def test_an_unknown_function_fails_the_call_not_the_worker(start_pool):
     with pytest.raises(FunctionFailed, match="no function named 'nope'"):
         running.call("activity", "nope", b"1")
     assert running.call("activity", "echo", b"2").text == "2"
+
+
+def test_a_blocking_call_after_the_pool_loop_closed_raises_pool_closed_cleanly(start_pool):
+    # An orchestrator thread that outlives the host calls into a pool whose loop is closed: it
+    # once failed with RuntimeError and left the call's coroutine unawaited (a RuntimeWarning
+    # at garbage collection, seen in tests/emulator/http/test_body_limit.py).
+    running = start_pool()
+    running.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(PoolClosed):
+            running.pool.invoke_blocking("activity", "hello", None, b'"x"', None)
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
