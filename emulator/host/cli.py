@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import sys
 import urllib.error
 import urllib.request
@@ -22,7 +21,6 @@ from ..protocol.enums import EventType, RuntimeStatus
 from ..runtime.clock import TimeSkipping
 from ..store import StoreError
 from ..worker.loader import AppLoadError, load_app
-from . import logs
 from .flags import port_number
 from .scheduler import add_scheduler_parser, run_scheduler
 from .server import (
@@ -33,6 +31,7 @@ from .server import (
     configure_logging,
     tune_gc,
 )
+from .serving import serve_until_signalled
 from .workers import WorkerMode
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -259,19 +258,8 @@ async def _run(options: HostOptions) -> int:
     server.prepare()
     port = await server.start()
     tune_gc()  # this process is the host's own (in-process test hosts keep the defaults)
-    # After the start-up lines, and in one write: log lines come from another thread to the
-    # same terminal or pipe, and this line (which LocalHost and scripts wait for) must not be
-    # split by one.
-    logs.flush()
-    sys.stdout.write(f"Local host listening on http://{options.bind}:{port}\n")
-    sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop()
-    return 0
+    return await serve_until_signalled(server,
+                                       f"Local host listening on http://{options.bind}:{port}")
 
 
 def _load_instance(args: argparse.Namespace) -> tuple[dict, list[dict]] | str:

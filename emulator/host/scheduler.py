@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -29,9 +28,9 @@ from ..runtime.limits import Limits
 from ..store import StoreError, open_store
 from ..worker.index import FunctionIndex
 from ..worker.workitems import RemoteWorker, WorkItemDispatcher, open_index
-from . import logs
 from .flags import port_number
 from .server import HostOptions, LocalHostServer, clock_description, configure_logging
+from .serving import serve_until_signalled
 
 __all__ = ["SchedulerServer", "add_scheduler_parser", "run_scheduler", "DEFAULT_GRPC_PORT",
            "DEFAULT_DASHBOARD_PORT", "DEFAULT_SCHEDULER_STATE"]
@@ -157,14 +156,6 @@ async def _run(options: HostOptions) -> int:
         raise OSError(f"--grpc-port: {exc}") from exc
     except OSError as exc:
         raise OSError(f"--port: {exc}") from exc
-    logs.flush()
-    sys.stdout.write(f"Scheduler listening on grpc://{options.bind}:{server.grpc_port} "
-                     f"(dashboard http://{options.bind}:{port}/dashboard/)\n")
-    sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop()
-    return 0
+    return await serve_until_signalled(
+        server, f"Scheduler listening on grpc://{options.bind}:{server.grpc_port} "
+                f"(dashboard http://{options.bind}:{port}/dashboard/)")
