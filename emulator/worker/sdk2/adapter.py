@@ -17,12 +17,12 @@ from .actions import UnsupportedAction, decide
 from .entities import batch_request, batch_result_json
 from .history_cache import ProtoHistoryCache
 from .invoke import Call, HandlerError, run_entity_batch, run_orchestrator
-from .proto_history import UnknownEventError, orchestrator_request
+from .proto_history import UnknownEventError, serialized_orchestrator_request
 
 __all__ = ["Outcome", "invoke_orchestrator", "entity_invoker", "OrchestrationRow",
            "history_cache"]
 
-# The protobuf form of the histories of the instances that run episodes here (this process).
+# The requests (protobuf histories) of the instances that run episodes here (this process).
 history_cache = ProtoHistoryCache()
 
 Outcome = tuple[dict | None, ReplayResult | None, str | None]
@@ -49,8 +49,8 @@ def invoke_orchestrator(call: Call | None, record: OrchestrationRow,
         return None, None, (f"Orchestrator function '{name}' failed: the function no longer "
                             "exists in the app")
     try:
-        request = orchestrator_request(record.instance_id, record.execution_id, history,
-                                       cache=history_cache, texts=texts)
+        request = serialized_orchestrator_request(record.instance_id, record.execution_id,
+                                                  history, cache=history_cache, texts=texts)
         response = run_orchestrator(call, request)
         decision = decide(response, history)
     except (HandlerError, UnknownEventError, UnsupportedAction) as exc:

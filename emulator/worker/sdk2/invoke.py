@@ -95,7 +95,9 @@ def _sync_orchestrator_handle(fn: Any) -> Call | None:
 
 
 def _encode(message: Any) -> str:
-    return base64.b64encode(message.SerializeToString()).decode("ascii")
+    """The trigger value of a request: a message, or one serialized already (bytes)."""
+    data = message if isinstance(message, bytes) else message.SerializeToString()
+    return base64.b64encode(data).decode("ascii")
 
 
 def _decode(kind: type, answer: Any, what: str) -> Any:
@@ -111,8 +113,10 @@ def _decode(kind: type, answer: Any, what: str) -> Any:
     return message
 
 
-def run_orchestrator(call: Call, request: pb.OrchestratorRequest) -> pb.OrchestratorResponse:
-    """One orchestrator invocation; ``HandlerError`` if the function raised."""
+def run_orchestrator(call: Call,
+                     request: pb.OrchestratorRequest | bytes) -> pb.OrchestratorResponse:
+    """One orchestrator invocation (the request as a message or serialized);
+    ``HandlerError`` if the function raised."""
     try:
         answer = call(_encode(request))
     except Exception as exc:

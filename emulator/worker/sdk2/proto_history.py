@@ -21,7 +21,8 @@ from ...protocol.enums import EventType
 from .history_cache import ProtoHistoryCache
 from .messages import pb, stamp_of_iso, string_value
 
-__all__ = ["to_proto_event", "orchestrator_request", "split_new_events", "failure_details",
+__all__ = ["to_proto_event", "orchestrator_request", "serialized_orchestrator_request",
+           "split_new_events", "failure_details",
            "UnknownEventError"]
 
 
@@ -201,21 +202,27 @@ def split_new_events(history: Sequence[dict[str, Any]]) -> int:
 
 
 def orchestrator_request(instance_id: str, execution_id: str,
-                         history: Sequence[dict[str, Any]], *,
-                         cache: ProtoHistoryCache | None = None,
-                         texts: Sequence[str] | None = None) -> pb.OrchestratorRequest:
+                         history: Sequence[dict[str, Any]]) -> pb.OrchestratorRequest:
     """The request for one episode: ``history`` is the execution's events, stored ones first,
-    then this episode's (from its ``OrchestratorStarted``), which become ``newEvents``. With a
-    ``cache``, events converted in earlier episodes are reused (``texts``: each event's stored
-    JSON, the exact comparison that tells them unchanged)."""
+    then this episode's (from its ``OrchestratorStarted``), which become ``newEvents``."""
     start = split_new_events(history)
-    if cache is None:
-        events = [to_proto_event(e) for e in history]
-    else:
-        events = cache.events(instance_id, execution_id, history, texts, to_proto_event)
+    events = [to_proto_event(e) for e in history]
     return pb.OrchestratorRequest(
         instanceId=instance_id,
         executionId=string_value(execution_id),
         pastEvents=events[:start],
         newEvents=events[start:],
     )
+
+
+def serialized_orchestrator_request(instance_id: str, execution_id: str,
+                                    history: Sequence[dict[str, Any]], *,
+                                    cache: ProtoHistoryCache | None = None,
+                                    texts: Sequence[str] | None = None) -> bytes:
+    """``orchestrator_request`` serialized; with a ``cache``, the instance's request of the
+    last episode brought up to date (``texts``: each event's stored JSON, the exact comparison
+    that tells events unchanged)."""
+    if cache is None:
+        return orchestrator_request(instance_id, execution_id, history).SerializeToString()
+    return cache.serialized(instance_id, execution_id, history, texts, to_proto_event,
+                            split_new_events(history))

@@ -1,7 +1,7 @@
-"""The protobuf history kept between episodes (``sdk2/history_cache.py``): every request built
-with it equals the request built from scratch, whatever happened to the history in between
+"""Each instance's request kept between episodes (``sdk2/history_cache.py``): every request
+built with it equals the request built from scratch, whatever happened to the history in between
 (appends, a rewind rewriting events in place, continue-as-new, a purge and a new instance with
-the same id), and it converts only what is new."""
+the same id, a split point that moves back), and it converts only what is new."""
 
 import asyncio
 import base64
@@ -24,7 +24,11 @@ from emulator.worker.invoke import activity_failure
 from emulator.worker.sdk2.adapter import history_cache
 from emulator.worker.sdk2.history_cache import ProtoHistoryCache
 from emulator.worker.sdk2.messages import pb
-from emulator.worker.sdk2.proto_history import orchestrator_request, to_proto_event
+from emulator.worker.sdk2.proto_history import (
+    orchestrator_request,
+    serialized_orchestrator_request,
+    split_new_events,
+)
 
 from .durabletask_functions import orchestrator_handler
 from .episodes import NOW
@@ -50,8 +54,11 @@ def _texts(history):
     return [json.dumps(e) for e in history]
 
 
-def _request(cache, history, execution_id="e1", texts=None):
-    return orchestrator_request("i1", execution_id, history, cache=cache, texts=texts)
+def _request(cache, history, execution_id="e1", texts=None, instance_id="i1"):
+    request = pb.OrchestratorRequest()
+    request.ParseFromString(serialized_orchestrator_request(instance_id, execution_id, history,
+                                                            cache=cache, texts=texts))
+    return request
 
 
 @pytest.mark.parametrize("with_texts", [True, False])
@@ -118,10 +125,10 @@ def test_the_least_recently_used_instance_is_dropped_past_capacity_and_forget_dr
     cache = ProtoHistoryCache(capacity=2)
     history = _history(1)
     for instance in ("a", "b", "a", "c"):
-        cache.events(instance, "e1", history, None, to_proto_event)
+        _request(cache, history, instance_id=instance)
     assert len(cache) == 2
     before = cache.converted
-    cache.events("b", "e1", history, None, to_proto_event)  # dropped: converted again
+    _request(cache, history, instance_id="b")  # dropped: converted again
     assert cache.converted == before + len(history)
     cache.forget("b")
     cache.forget("missing")
@@ -130,14 +137,49 @@ def test_the_least_recently_used_instance_is_dropped_past_capacity_and_forget_dr
         ProtoHistoryCache(capacity=0)
 
 
-def test_cached_events_handed_out_are_never_changed_by_later_requests():
+def test_a_request_handed_out_is_never_changed_by_later_requests():
     cache = ProtoHistoryCache()
     history = _history(2)
-    request = _request(cache, history, texts=_texts(history))
-    frozen = request.SerializeToString()
-    request.pastEvents[0].eventId = 99  # the request holds copies
-    again = _request(cache, history, texts=_texts(history))
-    assert again.SerializeToString() == frozen
+    first = serialized_orchestrator_request("i1", "e1", history, cache=cache)
+    longer = _history(3)
+    serialized_orchestrator_request("i1", "e1", longer, cache=cache)
+    assert first == orchestrator_request("i1", "e1", history).SerializeToString()
+
+
+@pytest.mark.parametrize("cut", [0, 3, 7])
+def test_a_split_point_that_moves_back_or_a_shorter_history_is_served_exactly(cut):
+    """The split between past and new events is where this episode begins: a history cut back
+    (a rewind that dropped events, ``cut`` of them) with the same prefix still gets every event
+    on the right side."""
+    cache = ProtoHistoryCache()
+    history = _history(4)
+    texts = _texts(history)
+    _request(cache, history, texts=texts)
+    shorter = history[:len(history) - cut] if cut else history[:]
+    shorter.append(h.orchestrator_started(NOW + timedelta(hours=2)))
+    shorter.append(h.event_raised(NOW + timedelta(hours=2), "go", None))
+    request = _request(cache, shorter, texts=_texts(shorter))
+    assert request == orchestrator_request("i1", "e1", shorter)
+    assert len(request.newEvents) == len(shorter) - split_new_events(shorter) == 2
+    # and the cached request keeps its events when the new ones become past
+    shorter.append(h.orchestrator_completed(NOW + timedelta(hours=2)))
+    shorter.append(h.orchestrator_started(NOW + timedelta(hours=3)))
+    assert _request(cache, shorter, texts=_texts(shorter)) == \
+        orchestrator_request("i1", "e1", shorter)
+
+
+def test_past_events_that_become_new_again_keep_their_order():
+    """The same prefix, but the episode now begins before where the cached request's past ended
+    (its last OrchestratorStarted was dropped): the cached past's tail moves to the new events."""
+    cache = ProtoHistoryCache()
+    history = _history(3)
+    _request(cache, history, texts=_texts(history))
+    changed = history[:-2] + [h.event_raised(NOW + timedelta(hours=1), "go", None)]
+    request = _request(cache, changed, texts=_texts(changed))
+    assert request == orchestrator_request("i1", "e1", changed)
+    # OrchestratorStarted, TaskCompleted, TaskScheduled, OrchestratorCompleted, EventRaised
+    assert len(request.newEvents) == 5
+    assert cache.converted == len(history) + 1  # only the raised event was converted
 
 
 # --- through the engine: rewind, continue-as-new, purge and restart with the same id ---------
