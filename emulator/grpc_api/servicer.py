@@ -30,7 +30,7 @@ from ..core.errors import (
     Unsupported,
 )
 from ..worker.sdk2.messages import pb, pb_grpc, text_of
-from ..worker.sdk2.proto_history import to_proto_event
+from ..worker.sdk2.proto_history import add_proto_event
 from ..worker.workitems import WorkItemDispatcher
 from .operations import ManagementOperations
 from .render import entity_metadata, optional_time, orchestration_state, status_name
@@ -195,8 +195,10 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND,
                                 f"No instance with ID '{request.instanceId}' found.")
         for start in range(0, max(len(events), 1), HISTORY_CHUNK_EVENTS):
-            chunk = events[start:start + HISTORY_CHUNK_EVENTS]
-            yield pb.HistoryChunk(events=[to_proto_event(e) for e in chunk])
+            chunk = pb.HistoryChunk()
+            for event in events[start:start + HISTORY_CHUNK_EVENTS]:
+                add_proto_event(chunk.events, event)
+            yield chunk
             await asyncio.sleep(0)
 
     # -- entities ------------------------------------------------------------------------

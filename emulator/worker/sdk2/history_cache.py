@@ -31,7 +31,8 @@ from .messages import pb, string_value
 
 __all__ = ["ProtoHistoryCache"]
 
-Convert = Callable[[dict[str, Any]], pb.HistoryEvent]
+# (a repeated HistoryEvent field, a stored event): appends the event's conversion to the field
+Convert = Callable[[Any, dict[str, Any]], None]
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _update(request: pb.OrchestratorRequest, keep: int, start: int,
         past.extend(new[:count])
         del new[:count]
     for index in range(keep, len(history)):
-        (past if index < start else new).append(convert(history[index]))
+        convert(past if index < start else new, history[index])
     return len(history) - keep
 
 
@@ -98,7 +99,7 @@ class ProtoHistoryCache:
     def serialized(self, instance_id: str, execution_id: str,
                    history: Sequence[dict[str, Any]], texts: Sequence[str] | None,
                    convert: Convert, start: int) -> bytes:
-        """The serialized request for ``history`` (events converted with ``convert``), those
+        """The serialized request for ``history`` (events appended with ``convert``), those
         from ``start`` on as ``newEvents``, reusing the conversions of the unchanged prefix.
         ``texts`` (each event's stored JSON, aligned with ``history``) is the cheap, exact
         comparison; without it, events are compared as dicts.

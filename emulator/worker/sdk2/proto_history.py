@@ -21,8 +21,8 @@ from ...protocol.enums import EventType
 from .history_cache import ProtoHistoryCache
 from .messages import pb, stamp_of_iso, string_value
 
-__all__ = ["to_proto_event", "orchestrator_request", "serialized_orchestrator_request",
-           "split_new_events", "failure_details",
+__all__ = ["to_proto_event", "add_proto_event", "orchestrator_request",
+           "serialized_orchestrator_request", "split_new_events", "failure_details",
            "UnknownEventError"]
 
 
@@ -173,8 +173,9 @@ def _body(kind: int, e: dict[str, Any]) -> dict[str, Any]:
 _last_scheduled: tuple[tuple[Any, ...], pb.HistoryEvent | None] = ((), None)
 
 
-def to_proto_event(event: dict[str, Any]) -> pb.HistoryEvent:
-    """One stored history event as the 2.x SDK receives it."""
+def add_proto_event(events: Any, event: dict[str, Any]) -> None:
+    """Append one stored history event, as the 2.x SDK receives it, to ``events`` (a repeated
+    ``HistoryEvent`` field): built in place, not built and then copied in."""
     global _last_scheduled
     kind = int(event["EventType"])
     if kind == EventType.TASK_SCHEDULED:
@@ -185,12 +186,19 @@ def to_proto_event(event: dict[str, Any]) -> pb.HistoryEvent:
             template = pb.HistoryEvent(timestamp=stamp_of_iso(event["Timestamp"]),
                                        **_body(kind, event))
             _last_scheduled = (key, template)
-        converted = pb.HistoryEvent()
-        converted.CopyFrom(template)
-        converted.eventId = int(get("EventId", -1))
-        return converted
-    return pb.HistoryEvent(eventId=int(event.get("EventId", -1)),
-                           timestamp=stamp_of_iso(event["Timestamp"]), **_body(kind, event))
+        added = events.add()
+        added.CopyFrom(template)
+        added.eventId = int(get("EventId", -1))
+        return
+    events.add(eventId=int(event.get("EventId", -1)),
+               timestamp=stamp_of_iso(event["Timestamp"]), **_body(kind, event))
+
+
+def to_proto_event(event: dict[str, Any]) -> pb.HistoryEvent:
+    """One stored history event as the 2.x SDK receives it."""
+    holder = pb.OrchestratorRequest()
+    add_proto_event(holder.newEvents, event)
+    return holder.newEvents[0]
 
 
 def split_new_events(history: Sequence[dict[str, Any]]) -> int:
@@ -206,13 +214,11 @@ def orchestrator_request(instance_id: str, execution_id: str,
     """The request for one episode: ``history`` is the execution's events, stored ones first,
     then this episode's (from its ``OrchestratorStarted``), which become ``newEvents``."""
     start = split_new_events(history)
-    events = [to_proto_event(e) for e in history]
-    return pb.OrchestratorRequest(
-        instanceId=instance_id,
-        executionId=string_value(execution_id),
-        pastEvents=events[:start],
-        newEvents=events[start:],
-    )
+    request = pb.OrchestratorRequest(instanceId=instance_id,
+                                     executionId=string_value(execution_id))
+    for index, event in enumerate(history):
+        add_proto_event(request.pastEvents if index < start else request.newEvents, event)
+    return request
 
 
 def serialized_orchestrator_request(instance_id: str, execution_id: str,
@@ -224,5 +230,5 @@ def serialized_orchestrator_request(instance_id: str, execution_id: str,
     that tells events unchanged)."""
     if cache is None:
         return orchestrator_request(instance_id, execution_id, history).SerializeToString()
-    return cache.serialized(instance_id, execution_id, history, texts, to_proto_event,
+    return cache.serialized(instance_id, execution_id, history, texts, add_proto_event,
                             split_new_events(history))
