@@ -22,7 +22,7 @@ from typing import Any
 from ..protocol import history as h
 from ..protocol.entities import RELEASE_EVENT, REQUEST_EVENT, Request
 from ..protocol.enums import CONTROL_EVENTS, EventType, RuntimeStatus, WorkKind
-from ..protocol.history import compact, format_ts, json_text, parse_ts
+from ..protocol.history import compact, event_texts, format_ts, json_text, parse_ts
 from ..store.base import InstanceRecord
 from .instance import Inbound
 from .replay import HTTP_ACTIVITY, NewWork, ReplayResult
@@ -92,12 +92,19 @@ def step(record: InstanceRecord, history: list[dict[str, Any]], history_json: li
                                       EventType.ORCHESTRATOR_COMPLETED):
             event["IsPlayed"] = True
     # Each event is encoded once: the same text is stored and sent in later episodes.
-    result.texts = [stored_text(event, sent) for event in new_events]
+    result.texts = stored_texts(new_events, sent)
     result.record.last_updated = format_ts(max(clock_now(), now))
     return result
 
 
 _UNPLAYED, _PLAYED = '"IsPlayed": false', '"IsPlayed": true'
+
+
+def stored_texts(events: list[dict[str, Any]], sent: dict[int, str]) -> list[str]:
+    """``[stored_text(event, sent) for event in events]``; the events not sent are encoded
+    together (``event_texts``: a fan-out's scheduling events from one text)."""
+    fresh = iter(event_texts([event for event in events if id(event) not in sent]))
+    return [stored_text(event, sent) if id(event) in sent else next(fresh) for event in events]
 
 
 def stored_text(event: dict[str, Any], sent: dict[int, str]) -> str:

@@ -4,7 +4,7 @@ though the messages' texts are reused from what the orchestrator was sent."""
 import json
 from datetime import UTC, datetime
 
-from emulator.core.episode import step, stored_text
+from emulator.core.episode import step, stored_text, stored_texts
 from emulator.core.instance import Inbound
 from emulator.protocol import history as h
 from emulator.protocol.enums import RuntimeStatus
@@ -46,3 +46,16 @@ def test_an_unsent_or_unplayed_event_is_encoded_as_it_is():
     event = h.orchestrator_started(NOW)
     assert stored_text(event, {}) == json.dumps(event)
     assert stored_text(event, {id(event): "sent"}) == "sent"  # IsPlayed stays false
+
+
+def test_stored_texts_of_sent_events_and_a_run_of_scheduling_events_equal_fresh_encodings():
+    """Sent messages keep their text (IsPlayed flipped); the scheduling events of a fan-out,
+    alike but for their ids, each get their own id in the text."""
+    started = h.orchestrator_started(NOW)
+    done = h.task_completed(NOW, 0, TRICKY)
+    sent = {id(started): json.dumps(started), id(done): json.dumps(done)}
+    done["IsPlayed"] = True
+    scheduled = [dict(h.task_scheduled(NOW, seq, "double", "7"), IsPlayed=True)
+                 for seq in range(1, 5)]
+    events = [started, done, *scheduled, h.orchestrator_completed(NOW)]
+    assert stored_texts(events, sent) == [json.dumps(event) for event in events]

@@ -76,3 +76,22 @@ def test_threads_encoding_the_same_object_at_once_see_no_false_cycle():
 def test_a_scheduled_tasks_input_is_its_compact_argument_list(text):
     event = h.task_scheduled(h.parse_ts("2026-01-01T00:00:00Z"), 1, "act", text)
     assert event["Input"] == json.dumps([text], separators=(",", ":"))
+
+
+def test_event_texts_equal_json_dumps_of_each_event_in_any_run():
+    """A run of events that differ only in their id shares one encoding; anything else in the
+    run (another value, another key order, a nested difference, a non-integer id) is encoded
+    on its own, and every text is what ``json.dumps`` writes."""
+    now = h.parse_ts("2026-01-01T00:00:00.25Z")
+    scheduled = [h.task_scheduled(now, seq, "wait", '"0"') for seq in range(5)]
+    scheduled[3]["IsPlayed"] = True  # one of the run differs in one value
+    other_input = h.task_scheduled(now, 5, "wait", '"1"')
+    nested = [dict(h.task_scheduled(now, seq, "wait", None), Tags={"k": [seq % 2]})
+              for seq in range(6, 9)]
+    reordered = {"EventId": 9, "EventType": 4, "IsPlayed": False}
+    odd_ids = [dict(scheduled[0], EventId=True), dict(scheduled[0], EventId=10**20),
+               dict(scheduled[0], EventId=-1), dict(scheduled[0], EventId="7")]
+    events = [h.orchestrator_started(now), *scheduled, other_input, *nested, reordered,
+              *odd_ids, h.orchestrator_completed(now)]
+    assert h.event_texts(events) == [json.dumps(event) for event in events]
+    assert h.event_texts([]) == []
