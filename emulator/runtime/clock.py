@@ -65,6 +65,7 @@ class Clock:
 
     skipping = False
     mode = TimeSkipping.OFF
+    jumps = 0  # how many times the clock has moved ahead of real time (a skipping clock)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -138,6 +139,7 @@ class SkippingClock(Clock):
             gap = min(when, LATEST) - self.now()
             if gap > timedelta(0):
                 self._offset += gap
+                self.jumps += 1
 
     def advance_by(self, seconds: float) -> None:
         """Move forward by ``seconds`` (finite, >= 0); ``ClockRangeError`` leaves it as it was."""
@@ -153,6 +155,7 @@ class SkippingClock(Clock):
                 raise ClockRangeError(f"advancing by {seconds:g} s would pass "
                                       f"{LATEST.date().isoformat()}")
             self._offset += timedelta(seconds=seconds)
+            self.jumps += 1
 
     def hold(self) -> None:
         with self._lock:

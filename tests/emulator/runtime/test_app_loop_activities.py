@@ -256,3 +256,44 @@ def test_stopping_the_host_cancels_running_activities_on_the_app_loop():
 
     results, started = asyncio.run(scenario())
     assert results == {} and started == {}
+
+
+class _SteppedClock(Clock):
+    """Real time, but each reading is a new microsecond, and jumps can be counted."""
+
+    def __init__(self):
+        self.readings = 0
+
+    def now(self):
+        from datetime import UTC, datetime
+        self.readings += 1
+        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(microseconds=self.readings)
+
+
+def test_a_burst_of_results_shares_one_timestamp_and_a_clock_jump_or_a_pause_ends_it():
+    async def work(value):
+        return value
+
+    async def scenario():
+        run = _Run(work)
+        clock = run.dispatcher.clock = _SteppedClock()
+        tick = [0.0]
+        run.dispatcher.ticks = lambda: tick[0]  # held: the burst is one instant
+        try:
+            for i in range(3):  # one burst: taken by the loop in one pass
+                run.dispatcher.dispatch(WorkItem(i + 1, "i1", "e1", i, "work", str(i)))
+            await run.until(3)
+            burst = {run.results[i]["Timestamp"] for i in range(3)}
+            clock.jumps += 1  # the clock skipped ahead: the next result reads it again
+            run.dispatcher.dispatch(WorkItem(4, "i1", "e1", 3, "work", "3"))
+            await run.until(4)
+            tick[0] += 0.002  # a pause longer than the sharing window
+            run.dispatcher.dispatch(WorkItem(5, "i1", "e1", 4, "work", "4"))
+            await run.until(5)
+            return burst, [run.results[i]["Timestamp"] for i in range(3, 5)], clock.readings
+        finally:
+            run.close()
+
+    burst, later, readings = asyncio.run(scenario())
+    assert len(burst) == 1 and readings == 3
+    assert len({*burst, *later}) == 3
