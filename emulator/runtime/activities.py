@@ -33,6 +33,19 @@ log = logging.getLogger("emulator")
 STAMP_SHARED_WITHIN = 0.001  # seconds: answers this close together share their timestamp
 
 
+class _Cohort:
+    """Activities started in one pass of the loop, bounded by one deadline (``_follow``)."""
+
+    __slots__ = ("key", "due", "members", "closed")
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.due = 0.0
+        # the members not answered yet: work id -> (item, activity, started)
+        self.members: dict[int, tuple[WorkItem, Any, Any]] = {}
+        self.closed = False  # its pass ended: no member joins any more
+
+
 class ActivityDispatcher:
     def __init__(self, worker: Worker, clock: Clock, max_concurrent: int,
                  spawn: Callable[[Coroutine[Any, Any, Any]], Any],
@@ -59,6 +72,8 @@ class ActivityDispatcher:
         self.ticks: Callable[[], float] = time.monotonic  # the loop's time once started
         # (loop time, clock jumps, the time last stamped on a result)
         self._stamp: tuple[float, int, Any] = (-1.0, 0, None)
+        self._cohort: _Cohort | None = None  # started this pass, sharing one deadline
+        self._cohorts = 0
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -116,20 +131,52 @@ class ActivityDispatcher:
         self.spawn(self._run(item))
 
     def _follow(self, item: WorkItem, activity: Any, started: Any, began: float) -> None:
-        """Bound a started activity by ``functionTimeout`` and report its answer."""
-        due = None
+        """Bound a started activity by ``functionTimeout`` and report its answer. The
+        activities started in one pass of the loop (a fan-out's) share one deadline, their
+        cohort's: one entry in the loop's deadlines instead of one per activity."""
+        cohort = None
         if self.timeout is not None:
-            due = self._deadlines.add(item.id, self.timeout.total_seconds(),
-                                      lambda: self._expire_started(item, activity, started))
+            cohort = self._cohort
+            if cohort is None:
+                cohort = self._cohort = self._new_cohort()
+            cohort.members[item.id] = (item, activity, started)
         self._started[item.id] = started
-        started.when_answered(lambda: self._answered(item, started, due, began))
+        started.when_answered(lambda: self._answered(item, started, cohort, began))
 
-    def _answered(self, item: WorkItem, started: Any, due: float | None,
+    def _new_cohort(self) -> _Cohort:
+        self._cohorts += 1
+        cohort = _Cohort(-self._cohorts)  # negative keys: work ids are positive
+        cohort.due = self._deadlines.add(cohort.key, self.timeout.total_seconds(),
+                                         lambda: self._expire_cohort(cohort))
+        self._loop.call_soon(self._close_cohort, cohort)
+        return cohort
+
+    def _close_cohort(self, cohort: _Cohort) -> None:
+        """The pass that started ``cohort`` ended: later activities start another."""
+        if self._cohort is cohort:
+            self._cohort = None
+        cohort.closed = True
+        if not cohort.members:
+            self._deadlines.discard(cohort.key, cohort.due)
+
+    def _leave_cohort(self, cohort: _Cohort, work_id: int) -> None:
+        members = cohort.members
+        members.pop(work_id, None)
+        if not members and cohort.closed:
+            self._deadlines.discard(cohort.key, cohort.due)
+
+    def _expire_cohort(self, cohort: _Cohort) -> None:
+        """``functionTimeout`` passed for a cohort: those of it still running fail."""
+        for item, activity, started in list(cohort.members.values()):
+            self._expire_started(item, activity, started)
+        cohort.members.clear()
+
+    def _answered(self, item: WorkItem, started: Any, cohort: _Cohort | None,
                   began: float) -> None:
         """A started activity ended: its result or failure goes on, as ``_run`` sends it."""
         self._started.pop(item.id, None)
-        if due is not None:
-            self._deadlines.discard(item.id, due)
+        if cohort is not None:
+            self._leave_cohort(cohort, item.id)
         if started.answer.cancelled():  # it cancelled itself: as a task of _run, no result
             self._release()
             return
@@ -161,9 +208,8 @@ class ActivityDispatcher:
     def _expire_started(self, item: WorkItem, activity: Any, started: Any) -> None:
         """``_expire`` for a started activity: it fails now and is stopped on the app loop
         (whatever it does after is never answered)."""
-        if started.answer.done():
-            return
-        self._started.pop(item.id, None)
+        if started.answer.done() or self._started.pop(item.id, None) is None:
+            return  # it answered, or it was stopped
         timeout = FunctionTimeout(self.timeout, activity.function_name)
         self._finish(item, self._failed(item, timeout))
         started.stop()

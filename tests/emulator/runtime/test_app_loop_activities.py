@@ -297,3 +297,37 @@ def test_a_burst_of_results_shares_one_timestamp_and_a_clock_jump_or_a_pause_end
     burst, later, readings = asyncio.run(scenario())
     assert len(burst) == 1 and readings == 3
     assert len({*burst, *later}) == 3
+
+
+def test_activities_started_in_one_pass_share_one_deadline_that_fails_only_the_late_ones():
+    timeout = timedelta(milliseconds=50)
+    hang = asyncio.Event()  # never set: the slow ones wait until they are cancelled
+
+    async def work(value):
+        if value == "slow":
+            await hang.wait()
+        return value
+
+    async def scenario():
+        run = _Run(work, timeout=timeout)
+        try:
+            for i, text in enumerate(['"a"', '"slow"', '"b"', '"slow"', '"c"']):
+                run.dispatcher.dispatch(WorkItem(i + 1, "i1", "e1", i, "work", text))
+            entries_in_pass = len(run.dispatcher._deadlines)
+            results = dict(await run.until(5))
+            left_after_expiry = len(run.dispatcher._deadlines)
+            for i in range(5, 8):  # another pass, all quick: its deadline goes when they end
+                run.dispatcher.dispatch(WorkItem(i + 1, "i1", "e1", i, "work", '"q"'))
+            await run.until(8)
+            await asyncio.sleep(0)  # the pass that started them has ended
+            return (entries_in_pass, results, left_after_expiry, len(run.dispatcher._deadlines),
+                    run.dispatcher._started)
+        finally:
+            run.close()
+
+    entries_in_pass, results, left_after_expiry, left, started = asyncio.run(scenario())
+    assert entries_in_pass == 1
+    assert [results[i]["EventType"] for i in range(5)] == [COMPLETED, FAILED, COMPLETED,
+                                                           FAILED, COMPLETED]
+    assert "Timeout value of 00:00:00.0500000 was exceeded" in results[1]["Reason"]
+    assert left_after_expiry == 0 and left == 0 and started == {}
