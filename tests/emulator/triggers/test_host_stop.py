@@ -1,10 +1,12 @@
 """Stopping the trigger host against a real Azurite: the queue and blob listeners end at once, a
-listener woken just before the stop included, and every storage client they opened is closed."""
+listener woken just before the stop included, and every storage client they opened is closed;
+an executor that refuses work (the process is exiting) ends a listener without an outage line."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from emulator.triggers.host import TriggerHost
 from emulator.worker.index import TriggeredFunction
 
 OUTAGE = "its storage is not reachable"
+ENDED = "its listener ends: the host is shutting down"
 
 
 class RecordingAccount:
@@ -131,3 +134,26 @@ def test_a_stop_right_after_a_wake_ends_the_listener_and_closes_its_client(
 
     asyncio.run(scenario())
 
+
+def test_an_executor_that_refuses_work_ends_the_listener_without_an_outage_line(
+        azurite, queue_name, emulator_log):
+    """At interpreter exit every executor refuses new work, and each aiohttp request needs the
+    loop's (for its netrc lookup): that is the process ending, not storage being down."""
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        lines = emulator_log(loop)
+        host, account, wake = watched_host(azurite, "queue", queue_name)
+        host.start()
+        await wake.waiting.wait()
+        refusing = ThreadPoolExecutor(1)
+        refusing.shutdown()
+        loop.set_default_executor(refusing)
+        wake.set()
+        line = await asyncio.wait_for(lines.first(ENDED, OUTAGE), 10)
+        assert ENDED in line and "cannot schedule new futures after shutdown" in line
+        assert account.open_sessions() == []
+        async with asyncio.timeout(10):
+            await host.stop()
+        assert not [line for line in lines.lines if OUTAGE in line]
+
+    asyncio.run(scenario())
