@@ -1,10 +1,10 @@
-"""How the listeners wait and how they end.
+"""How the trigger sources wait and how the listeners end.
 
-``wait_woken`` is the listeners' wait between polls: until their wake event is set or a timeout
-passes, and always ended by a cancellation. ``asyncio.wait_for(event.wait(), timeout)`` is not:
-on Python 3.11 a cancellation that arrives just as the event is set (a listener woken right
-before the host stops) is swallowed and the wait returns True, so the poll loop goes on and the
-host's stop waits for it for ever, its storage client open.
+``wait_woken`` is the sources' wait between polls and timer checks: until their wake event is
+set or a timeout passes, and always ended by a cancellation. ``asyncio.wait_for(event.wait(),
+timeout)`` is not: on Python 3.11 a cancellation that arrives just as the event is set (a
+listener woken right before the host stops) is swallowed and the wait returns True, so the poll
+loop goes on and the host's stop waits for it for ever, its storage client open.
 
 ``is_shutdown_error`` tells the errors of a process or loop that is shutting down (its executor
 refuses new work, which an aiohttp request needs) from a storage outage: no retry outlives them.
