@@ -30,6 +30,7 @@ from typing import Any
 from .connections import StorageAccount
 from .contract import DataType, Invoke, Outcome, TriggerCall, TriggerType, TypedValue
 from .expressions import BlobPathPattern
+from .lifecycle import wait_woken
 from .options import BlobsOptions, MessageEncoding
 from .queue_source import encode_message
 
@@ -99,10 +100,7 @@ class BlobListener:
                                     "'%s': %s); retrying", self.function_name,
                                     self.pattern.container, exc.__class__.__name__)
                         told = True
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval.total_seconds())
-                except TimeoutError:
-                    pass
+                await wait_woken(self._wake, self.poll_interval.total_seconds())
 
     async def _ensure_hosts_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError

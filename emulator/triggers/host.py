@@ -28,6 +28,7 @@ from .blob_source import EVENT_GRID_NOTE, BlobListener
 from .connections import StorageConnectionError, resolve_connection
 from .expressions import ExpressionError
 from .index import plan_triggers
+from .lifecycle import is_shutdown_error
 from .options import BlobsOptions, OptionsError, QueuesOptions
 from .queue_source import LEASE, QueueListener, QueueNameError, QueueWatcher
 from .runner import RunTriggered, TriggeredRunner, UnknownFunction
@@ -210,7 +211,8 @@ class TriggerHost:
             task.add_done_callback(self._tasks.discard)
 
     async def _keep_running(self, listener: QueueListener | BlobListener) -> None:
-        """Run a listener; storage that is down (Azurite not started) is retried quietly."""
+        """Run a listener; storage that is down (Azurite not started) is retried quietly, a
+        process or loop that is shutting down ends it (its client is closed by then)."""
         delay, told = 1.0, False
         while True:
             try:
@@ -219,6 +221,10 @@ class TriggerHost:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if is_shutdown_error(exc):
+                    log.debug("Function '%s': its listener ends: the host is shutting down "
+                              "(%s)", listener.function_name, exc)
+                    return
                 if not told:
                     log.warning("Function '%s': its storage is not reachable (%s: %s); "
                                 "retrying", listener.function_name, type(exc).__name__,

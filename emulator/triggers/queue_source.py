@@ -39,6 +39,7 @@ from typing import Any
 
 from .connections import StorageAccount
 from .contract import DataType, Invoke, Outcome, TriggerCall, TriggerType, TypedValue
+from .lifecycle import wait_woken
 from .options import MIN_POLLING_INTERVAL, MessageEncoding, QueuesOptions
 
 log = logging.getLogger("emulator")
@@ -237,10 +238,9 @@ class QueueListener:
             if batch:
                 delay = MIN_POLLING_INTERVAL.total_seconds()
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), delay * random.uniform(0.8, 1.2))
+            if await wait_woken(self._wake, delay * random.uniform(0.8, 1.2)):
                 delay = MIN_POLLING_INTERVAL.total_seconds()
-            except TimeoutError:
+            else:
                 delay = min(ceiling, delay * 2)
 
     def _done(self, task: asyncio.Task[None]) -> None:

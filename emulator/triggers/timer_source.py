@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Protocol
 
 from .contract import DataType, Invoke, Outcome, TriggerCall, TriggerType, TypedValue
+from .lifecycle import wait_woken
 from .schedule import (
     NEVER,
     PastDueCheck,
@@ -221,10 +222,7 @@ class TimerSource:
                         clock.advance_to(due)
                         continue
                 timeout = None if due is None else max(0.0, (due - now).total_seconds())
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout)
-                except TimeoutError:
-                    pass
+                await wait_woken(wake, timeout)
         finally:
             for task in list(self._tasks):
                 task.cancel()

@@ -272,6 +272,23 @@ def test_real_time_every_second():
     assert json.loads(rec.calls[0].value.value)["IsPastDue"] is False
 
 
+def test_a_source_poked_just_before_its_cancellation_ends():
+    """A cancellation that arrives as the source's wake is set ends its loop (Python 3.11's
+    ``wait_for`` swallowed it and the source waited for its next occurrence)."""
+    source = TimerSource([TimerSpec("daily", "0 0 2 * * *")], Recorder(),
+                         HeldClock(at(2026, 12, 6, 17), skip=False), MemoryStatusStore())
+
+    async def poke_then_cancel():
+        task = asyncio.create_task(source.run())
+        await asyncio.sleep(0)  # one pass of the loop, no time: the source reaches its wait
+        source.poke()
+        task.cancel()
+        async with asyncio.timeout(5):
+            await asyncio.gather(task, return_exceptions=True)
+        assert task.cancelled()
+
+    asyncio.run(poke_then_cancel())
+
 def test_a_bad_schedule_fails_at_construction():
     with pytest.raises(ScheduleError, match="BACKUP_SCHEDULE"):
         TimerSource([TimerSpec("b", "%BACKUP_SCHEDULE%")], Recorder(), HeldClock(at(2026, 1, 1)),
