@@ -128,7 +128,10 @@ class TimerQueue:
             timeout = None if due is None else max(0.0, (due - now).total_seconds()) + 0.0005
             self._sleeping_until = due
             try:
-                await asyncio.wait_for(wake.wait(), timeout)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+                # that arrives as the wake is set, and the engine's stop waited for this loop.
+                async with asyncio.timeout(timeout):
+                    await wake.wait()
             except TimeoutError:
                 pass
             finally:

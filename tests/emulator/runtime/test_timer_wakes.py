@@ -86,3 +86,28 @@ def test_with_a_held_clock_only_earlier_timers_and_clock_moves_wake_it(skipping)
             assert status["runtimeStatus"] == "Completed"
             assert datetime.fromisoformat(status["output"]) >= _fire_at(skipping, instance_id)
         assert wakes.count == 3
+
+
+def test_a_timer_loop_poked_just_before_its_cancellation_ends():
+    """The engine's stop cancels the timer loop; a poke in the same pass (a timer armed as the
+    host stops) must not keep it running (Python 3.11's ``wait_for`` swallowed the cancel)."""
+    import asyncio
+
+    from emulator.runtime.clock import Clock
+    from emulator.runtime.timers import TimerQueue
+    from emulator.store import MessageRecord
+
+    queue = TimerQueue(Clock(), lambda message: None, lambda: True)
+    # a timer far ahead: the loop waits with a timeout (without one, no wait_for at all)
+    queue.arm(None, MessageRecord(1, "i1", {}, "2999-01-01T00:00:00Z"))
+
+    async def poke_then_cancel():
+        task = asyncio.create_task(queue.run())
+        await asyncio.sleep(0)  # one pass, no time: the loop reaches its wait
+        queue.poke()
+        task.cancel()
+        async with asyncio.timeout(5):
+            await asyncio.gather(task, return_exceptions=True)
+        return task.cancelled()
+
+    assert asyncio.run(poke_then_cancel())
