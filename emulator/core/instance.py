@@ -64,6 +64,12 @@ class Instance:
     def is_terminal(self) -> bool:
         return self.record.status.is_terminal
 
+    def takes_results(self, execution_id: str | None) -> bool:
+        """Whether that execution (None: the current one) is live and can still take results;
+        a finished or restarted one never reads them."""
+        record = self.record
+        return not record.status.is_terminal and execution_id in (None, record.execution_id)
+
     def processable(self) -> bool:
         if not self.inbox or self.stalled or self.version_rejected:
             return False

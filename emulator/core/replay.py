@@ -47,7 +47,7 @@ class UnsupportedActionError(Exception):
     """The orchestrator returned an action the host cannot run."""
 
 
-@dataclass
+@dataclass(slots=True)
 class NewWork:
     """An action invoked in this replay that history has not recorded yet."""
 

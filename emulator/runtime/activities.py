@@ -11,6 +11,7 @@ nothing is pending.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -141,7 +142,7 @@ class ActivityDispatcher:
                 cohort = self._cohort = self._new_cohort()
             cohort.members[item.id] = (item, activity, started)
         self._started[item.id] = started
-        started.when_answered(lambda: self._answered(item, started, cohort, began))
+        started.when_answered(functools.partial(self._answered, item, started, cohort, began))
 
     def _new_cohort(self) -> _Cohort:
         self._cohorts += 1

@@ -254,8 +254,7 @@ class Engine:
         """Whether that execution (None: the current one) of the instance is live and can
         still take results; a purged, finished or restarted one never reads them."""
         inst = self.instances.get(instance_id)
-        return inst is not None and not inst.is_terminal \
-            and execution_id in (None, inst.record.execution_id)
+        return inst is not None and inst.takes_results(execution_id)
 
     def _work_finished(self) -> None:
         """An episode or an entity batch ended, or a retry came due: the host may be idle now,
@@ -306,7 +305,7 @@ class Engine:
         inst = self.instances.get(item.instance_id)
         if inst is not None:
             inst.in_flight -= 1
-        if not self.execution_waits(item.instance_id, item.execution_id):
+        if inst is None or not inst.takes_results(item.execution_id):
             change = Change(Batch(delete_work=[item.id]))
             change.then(lambda: self.activities.retire(item.id))
             try:

@@ -145,14 +145,16 @@ class AppLoop:
                 raise
         return on_app_loop
 
-    def start(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> AppLoopCall:
+    def start(self, fn: Callable[..., Any], kwargs: dict[str, Any],
+              call_type: type[_Call] | None = None) -> AppLoopCall:
         """Start ``fn(**kwargs)`` on this loop from the caller's loop, with no task on the
         caller's side: its outcome settles ``call.answer`` (a future of the caller's loop) and
         then calls ``call.on_answer()`` if set (at once, not a loop pass later as a done
         callback would be; never for an answer the caller cancelled); ``call.stop()`` cancels
-        it. Raises what ``fn(**kwargs)`` raises (bad arguments)."""
-        call = _Call(fn(**kwargs), self.loop, self._caller_inbox(asyncio.get_running_loop()),
-                     self._inbox)
+        it. ``call_type``: a subclass of ``AppLoopCall`` to make the call as (one object per
+        call, not a call and a wrapper). Raises what ``fn(**kwargs)`` raises (bad arguments)."""
+        call = (call_type or _Call)(fn(**kwargs), self.loop,
+                                    self._caller_inbox(asyncio.get_running_loop()), self._inbox)
         self._inbox.put(call.begin)
         return call
 

@@ -144,20 +144,16 @@ class Worker(Protocol):
         ...
 
 
-class StartedActivity:
-    """An activity started by ``InProcessWorker.start_activity``: ``answer`` is done (a future
-    of the caller's loop) when it ended, and ``when_answered`` says so; ``stop()`` cancels
-    it (and nothing is answered then)."""
+class StartedActivity(AppLoopCall):
+    """An activity started by ``InProcessWorker.start_activity`` (the app loop's call itself,
+    no wrapper): ``answer`` is done (a future of the caller's loop) when it ended, and
+    ``when_answered`` says so; ``stop()`` cancels it (and nothing is answered then)."""
 
-    __slots__ = ("_call", "answer")
-
-    def __init__(self, call: AppLoopCall) -> None:
-        self._call = call
-        self.answer: Any = call.answer
+    __slots__ = ()
 
     def when_answered(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` once ``answer`` is done, as it is settled (not for a stop)."""
-        self._call.on_answer = callback
+        self.on_answer = callback
 
     def result_text(self) -> str | None:
         """Its result as JSON text (as ``run_activity`` gives it); raises what it raised."""
@@ -165,7 +161,7 @@ class StartedActivity:
 
     def stop(self) -> None:
         try:
-            self._call.stop()
+            super().stop()
         except RuntimeError:
             pass  # the app loop is closed: nothing runs there any more
 
@@ -229,7 +225,7 @@ class InProcessWorker:
         if input_text is None:
             input_text = "null"  # as run_activity
         kwargs = activity_arguments(activity, input_text, self.client_binding)
-        return StartedActivity(self._app_loop.start(self._app.code_of(activity), kwargs))
+        return self._app_loop.start(self._app.code_of(activity), kwargs, StartedActivity)
 
     def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
         return activity_failure(name, exc)
