@@ -17,7 +17,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.replay import HTTP_ACTIVITY
@@ -72,7 +72,7 @@ class ActivityDispatcher:
         self._started: dict[int, Any] = {}  # work id -> a running StartedActivity
         self.ticks: Callable[[], float] = time.monotonic  # the loop's time once started
         # (loop time, clock jumps, the time last stamped on a result)
-        self._stamp: tuple[float, int, Any] = (-1.0, 0, None)
+        self._stamp: tuple[float, int, datetime | None] = (-1.0, 0, None)
         self._cohort: _Cohort | None = None  # started this pass, sharing one deadline
         self._cohorts = 0
 
@@ -195,7 +195,7 @@ class ActivityDispatcher:
                          item.name, item.task_id, (time.perf_counter() - began) * 1000)
         self._finish(item, event)
 
-    def _answer_time(self) -> Any:
+    def _answer_time(self) -> datetime:
         """The time stamped on a started activity's result: the answers the loop takes within
         a millisecond of each other (a fan-out's burst) share one, so their events share one
         timestamp object and its text is written once. A jump of the clock ends the sharing."""
