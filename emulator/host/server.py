@@ -33,7 +33,7 @@ from ..worker.loader import (
     restore_settings,
 )
 from ..worker.process.child import sdk_compat, sdk_speedups
-from ..worker.process.child.watchdog import DEFAULT_THRESHOLD, LoopWatchdog
+from ..worker.process.child.watchdog import DEFAULT_THRESHOLD, LoopWatchdog, watch_loop
 from ..worker.process.split import SplitWorker
 from ..worker.process.worker import ProcessWorker
 from ..worker.sdk2 import SdkGeneration
@@ -108,7 +108,7 @@ class LocalHostServer:
         self.store: Store | None = None  # opened by prepare(), handed to the engine by start()
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
-        self._watchdog: LoopWatchdog | None = None
+        self._watchdogs: list[LoopWatchdog] = []  # the host's loop, a 2.x app's own loop
         self._grpc: GrpcEndpoint | None = None  # started for a 2.x SDK app
         self.triggers: TriggerHost | None = None
         self._previous_env: dict[str, str | None] = {}
@@ -243,9 +243,10 @@ class LocalHostServer:
             binding["rpcBaseUrl"] = self._grpc.rpc_base_url
             worker.client_binding = json.dumps(binding)
         if options.blocked_loop_seconds > 0:
-            self._watchdog = LoopWatchdog(asyncio.get_running_loop(), Path(options.app_dir),
-                                          threshold=options.blocked_loop_seconds)
-            self._watchdog.start()
+            loops = [asyncio.get_running_loop(), getattr(worker, "app_event_loop", None)]
+            self._watchdogs = [watch_loop(loop, Path(options.app_dir),
+                                          options.blocked_loop_seconds)
+                               for loop in loops if loop is not None]
         self._log_banner(limits, store.description)
         self.triggers.start()
         return self.port
@@ -321,9 +322,9 @@ class LocalHostServer:
         if self.triggers is not None:
             await self.triggers.stop()
             self.triggers = None
-        if self._watchdog is not None:
-            self._watchdog.stop()
-            self._watchdog = None
+        for watchdog in self._watchdogs:
+            watchdog.stop()
+        self._watchdogs = []
         await sdk_compat.close_loop_session()
         await self._stop_grpc()
         if self._runner is not None:

@@ -29,6 +29,7 @@ is a message in its result); the entity call raises when the whole batch fails.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import dataclasses
 import functools
@@ -185,6 +186,11 @@ class InProcessWorker:
     @property
     def app(self) -> LoadedApp:
         return self._app
+
+    @property
+    def app_event_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop of a 2.x app's ``async def`` functions (None: they run on the caller's)."""
+        return self._app_loop.loop if self._app_loop is not None else None
 
     def orchestrator(self, name: str) -> OrchestratorCall:
         function = self._app.orchestrator(name)

@@ -13,9 +13,10 @@ and the stack. When the loop runs again, it logs for how long the loop was block
 The loop blocked in the host's own code (a very large episode, say) is logged at debug level
 only: that is not something the app can fix.
 
-It watches the loop where the app's ``async def`` functions run: the host's own loop with the
-in-process worker, each worker process's loop otherwise (``main.py`` starts one there; its lines
-reach the host's log like the app's).
+It watches the loops where the app's ``async def`` functions run: the host's own loop with the
+in-process worker (and a 2.x app's own loop beside it, ``worker/app_loop.py``), each worker
+process's loop otherwise (``main.py`` starts one there; its lines reach the host's log like the
+app's).
 """
 
 from __future__ import annotations
@@ -76,6 +77,22 @@ def blocked_message(seconds: float, stuck: FrameType, app: list[FrameType]) -> s
         shown = traceback.format_stack(stuck, depth)[:STACK_LINES]
     return (f"The event loop has been blocked for {seconds:.1f} s {where} and nothing else "
             f"runs meanwhile. {ADVICE}\n" + "".join(shown).rstrip())
+
+
+def watch_loop(loop: asyncio.AbstractEventLoop, app_dir: Path,
+               threshold: float = DEFAULT_THRESHOLD) -> LoopWatchdog:
+    """A started watchdog for ``loop``: started now when called on that loop, else handed to
+    the loop's own thread (a 2.x app's own loop, watched from the host's)."""
+    watchdog = LoopWatchdog(loop, app_dir, threshold=threshold)
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        watchdog.start()
+    else:
+        loop.call_soon_threadsafe(watchdog.start)  # a stop() before it runs ends it at once
+    return watchdog
 
 
 class LoopWatchdog:
