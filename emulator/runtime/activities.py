@@ -31,9 +31,6 @@ from .clock import Clock
 
 log = logging.getLogger("emulator")
 
-STAMP_SHARED_WITHIN = 0.001  # seconds: answers this close together share their timestamp
-
-
 class _Cohort:
     """Activities started in one pass of the loop, bounded by one deadline (``_follow``)."""
 
@@ -70,15 +67,13 @@ class ActivityDispatcher:
         # The worker's way to start an activity without a task of our own (None: tasks only).
         self._start_activity = getattr(worker, "start_activity", None)
         self._started: dict[int, Any] = {}  # work id -> a running StartedActivity
-        self.ticks: Callable[[], float] = time.monotonic  # the loop's time once started
-        # (loop time, clock jumps, the time last stamped on a result)
-        self._stamp: tuple[float, int, datetime | None] = (-1.0, 0, None)
+        # (clock jumps, the time) stamped on the results of this pass of the loop
+        self._stamp: tuple[int, datetime] | None = None
         self._cohort: _Cohort | None = None  # started this pass, sharing one deadline
         self._cohorts = 0
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.ticks = self._loop.time  # what tells answers of one burst (tests hold it)
         self._deadlines = Deadlines.of(self._loop)
         if self.max_concurrent > 0:
             self._free = self.max_concurrent
@@ -196,15 +191,20 @@ class ActivityDispatcher:
         self._finish(item, event)
 
     def _answer_time(self) -> datetime:
-        """The time stamped on a started activity's result: the answers the loop takes within
-        a millisecond of each other (a fan-out's burst) share one, so their events share one
-        timestamp object and its text is written once. A jump of the clock ends the sharing."""
-        tick, jumps = self.ticks(), self.clock.jumps
-        last_tick, last_jumps, stamp = self._stamp
-        if stamp is None or jumps != last_jumps or not 0 <= tick - last_tick < STAMP_SHARED_WITHIN:
-            stamp = self.clock.now()
-            self._stamp = (tick, jumps, stamp)
-        return stamp
+        """The time stamped on a started activity's result: the answers the loop takes in one
+        pass (a fan-out's burst) share one, so their events share one timestamp object and its
+        text is written once. Never earlier than a result's own scheduling: every activity
+        answered in a pass was dispatched in an earlier one, by an episode that had read the
+        clock before. The next pass, or a jump of the clock, reads the clock again."""
+        stamp, jumps = self._stamp, self.clock.jumps
+        if stamp is None or stamp[0] != jumps:
+            stamp = self._stamp = (jumps, self.clock.now())
+            self._loop.call_soon(self._end_stamp, stamp)
+        return stamp[1]
+
+    def _end_stamp(self, stamp: tuple[int, datetime]) -> None:
+        if self._stamp is stamp:
+            self._stamp = None
 
     def _expire_started(self, item: WorkItem, activity: Any, started: Any) -> None:
         """``_expire`` for a started activity: it fails now and is stopped on the app loop

@@ -8,6 +8,7 @@ import json
 import threading
 from datetime import timedelta
 
+from emulator.protocol import history as h
 from emulator.runtime.activities import ActivityDispatcher
 from emulator.runtime.clock import Clock
 from emulator.store import WorkItem
@@ -270,33 +271,30 @@ class _SteppedClock(Clock):
         return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(microseconds=self.readings)
 
 
-def test_a_burst_of_results_shares_one_timestamp_and_a_clock_jump_or_a_pause_ends_it():
+def test_results_taken_in_one_pass_share_one_timestamp_and_a_jump_or_the_next_pass_ends_it():
     async def work(value):
         return value
 
     async def scenario():
         run = _Run(work)
         clock = run.dispatcher.clock = _SteppedClock()
-        tick = [0.0]
-        run.dispatcher.ticks = lambda: tick[0]  # held: the burst is one instant
         try:
-            for i in range(3):  # one burst: taken by the loop in one pass
-                run.dispatcher.dispatch(WorkItem(i + 1, "i1", "e1", i, "work", str(i)))
-            await run.until(3)
-            burst = {run.results[i]["Timestamp"] for i in range(3)}
-            clock.jumps += 1  # the clock skipped ahead: the next result reads it again
-            run.dispatcher.dispatch(WorkItem(4, "i1", "e1", 3, "work", "3"))
-            await run.until(4)
-            tick[0] += 0.002  # a pause longer than the sharing window
-            run.dispatcher.dispatch(WorkItem(5, "i1", "e1", 4, "work", "4"))
-            await run.until(5)
-            return burst, [run.results[i]["Timestamp"] for i in range(3, 5)], clock.readings
+            one_pass = {id(run.dispatcher._answer_time()) for _ in range(3)}  # no await between
+            first = run.dispatcher._answer_time()
+            clock.jumps += 1  # the clock skipped ahead: read again, even in the same pass
+            after_jump = run.dispatcher._answer_time()
+            await asyncio.sleep(0)  # the next pass of the loop
+            next_pass = run.dispatcher._answer_time()
+            run.dispatcher.dispatch(WorkItem(1, "i1", "e1", 0, "work", "0"))
+            result = (await run.until(1))[0]
+            return one_pass, [first, after_jump, next_pass], clock.readings, result
         finally:
             run.close()
 
-    burst, later, readings = asyncio.run(scenario())
-    assert len(burst) == 1 and readings == 3
-    assert len({*burst, *later}) == 3
+    one_pass, stamps, readings, result = asyncio.run(scenario())
+    assert len(one_pass) == 1
+    assert stamps[0] < stamps[1] < stamps[2] and readings == 4  # the result's pass: a 4th
+    assert result["Timestamp"] == h.format_ts(stamps[2] + timedelta(microseconds=1))
 
 
 def test_activities_started_in_one_pass_share_one_deadline_that_fails_only_the_late_ones():
