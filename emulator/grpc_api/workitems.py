@@ -50,7 +50,10 @@ class WorkItemRpcs:
         try:
             while True:
                 try:
-                    item = await asyncio.wait_for(stream.outbox.get(), PING_SECONDS)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                    # cancellation (the worker went away) that arrives as an item does.
+                    async with asyncio.timeout(PING_SECONDS):
+                        item = await stream.outbox.get()
                 except TimeoutError:
                     yield pb.WorkItem(healthPing=pb.HealthPing())
                     continue

@@ -324,3 +324,32 @@ def test_stopping_the_scheduler_ends_the_work_item_streams_at_once():
         assert outcome == ["closed"]  # ended by the host, not cut off
     finally:
         channel.close()
+
+
+def test_a_stream_cancelled_as_an_item_arrives_ends_instead_of_sending_it():
+    """The worker went away (the RPC is cancelled) in the pass its next item arrived: the
+    stream ends and disconnects (what it held is delivered again) instead of sending the item
+    and going on (Python 3.11's ``wait_for`` swallowed that cancellation)."""
+    import asyncio
+
+    from emulator.grpc_api.workitems import WorkItemRpcs
+    from emulator.worker.sdk2.messages import pb
+    from emulator.worker.workitems import WorkItemDispatcher
+
+    async def scenario():
+        rpcs = WorkItemRpcs()
+        rpcs.work_items = dispatcher = WorkItemDispatcher()
+        items = rpcs.GetWorkItems(pb.GetWorkItemsRequest(), context=None)
+        task = asyncio.ensure_future(items.__anext__())
+        await asyncio.sleep(0)  # one pass: the stream waits for its first item
+        (stream,) = dispatcher._streams
+        stream.outbox.put_nowait(pb.WorkItem(completionToken="t1"))
+        task.cancel()
+        async with asyncio.timeout(5):
+            outcome = await asyncio.gather(task, return_exceptions=True)
+        await items.aclose()
+        return outcome[0], task.cancelled(), dispatcher.connected
+
+    outcome, cancelled, connected = asyncio.run(scenario())
+    assert cancelled and isinstance(outcome, asyncio.CancelledError)
+    assert connected == 0
