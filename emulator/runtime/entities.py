@@ -51,6 +51,18 @@ from .entity_locks import EntitySlot, LockKeeper, LockLinks
 log = logging.getLogger("emulator")
 
 
+@dataclass(frozen=True)
+class EntityMetadata:
+    """An entity as the sidecar's ``GetEntity`` / ``QueryEntities`` report it (DTFx's
+    ``EntityBackendQueries.EntityMetadata``); ``state`` is None for a transient entity."""
+
+    entity_id: str
+    last_modified: datetime
+    state: str | None
+    backlog: int
+    locked_by: str | None
+
+
 class EntityRequestError(BadRequest):
     """A client request about an entity that cannot be honoured (400 with its message)."""
 
@@ -194,6 +206,44 @@ class EntityHost:
             out.append(record)
         return out
 
+    def metadata(self, entity: EntityId, include_transient: bool = False
+                 ) -> EntityMetadata | None:
+        """The extension's ``EntityBackendQueries`` (Azure Storage's
+        ``EntityTrackingStoreQueries.GetEntityMetadataAsync``): an entity without state -
+        deleted, or only locked or with requests queued - is *transient*, reported only when
+        ``include_transient`` (the gRPC ``GetEntity`` passes False, ``QueryEntities`` the
+        query's ``includeTransient``). The backlog is its requests not yet taken by a batch and
+        ``locked_by`` its critical section's orchestration, as DTFx's entity scheduler keeps
+        them (``SchedulerState.Queue``/``LockedBy``). durabletask-python's in-memory test
+        backend (``durabletask/testing/in_memory_backend.py``) differs - its GetEntity answers
+        any entity it tracks, its query hides those with requests pending - the host follows
+        the extension."""
+        found = self.entities.get(entity.scheduler_id)
+        return None if found is None else self._metadata(found, include_transient)
+
+    def metadata_list(self, include_transient: bool, last_from: datetime | None = None,
+                      last_to: datetime | None = None) -> list[EntityMetadata]:
+        """``metadata`` of every entity last changed within the range, by id."""
+        out = []
+        for scheduler_id in sorted(self.entities):
+            found = self._metadata(self.entities[scheduler_id], include_transient)
+            if found is None or (last_from and found.last_modified < last_from) or (
+                    last_to and found.last_modified > last_to):
+                continue
+            out.append(found)
+        return out
+
+    def _metadata(self, slot: EntitySlot, include_transient: bool) -> EntityMetadata | None:
+        record = slot.record
+        exists = record is not None and record.exists
+        if not exists and not (include_transient and (record is not None or slot.inbox)):
+            return None
+        # An entity whose first batch has not committed yet has no row: it is being created.
+        last = parse_ts(record.last_operation) if record is not None else self.links.now()
+        return EntityMetadata(slot.entity.scheduler_id, last,
+                              record.state if exists and record is not None else None,
+                              slot.backlog(), slot.lock.holder)
+
     def clean(self, remove_empty: bool, release_orphaned_locks: bool) -> dict[str, int]:
         """``CleanEntityStorageAsync``: release locks whose holder has ended (the host
         releases them itself as soon as it can, so these are rare), then drop entities that no
@@ -237,9 +287,10 @@ class EntityHost:
                     if item[1].is_control:
                         break
                     taken.append(item)
+                entity.taken = frozenset(mid for mid, _ in taken)
                 await self._batch(entity, taken)
-                done = {mid for mid, _ in taken}
-                entity.inbox = [(m, r) for m, r in entity.inbox if m not in done]
+                entity.inbox = [(m, r) for m, r in entity.inbox if m not in entity.taken]
+                entity.taken = frozenset()
                 if entity.commit_failures and retries is not None:
                     log.warning("[%s] the batch committed after %d failed attempt(s)",
                                 entity.entity, retries.succeeded(entity))
@@ -263,6 +314,7 @@ class EntityHost:
             entity.stalled = True
         finally:
             entity.running = False
+            entity.taken = frozenset()
             self.links.changed()
 
     async def _batch(self, entity: EntitySlot, taken: list[tuple[int, Request]]) -> None:

@@ -49,12 +49,17 @@ class EntitySlot:
     # (until the host restarts).
     stalled: bool = False
     commit_failures: int = 0  # consecutive batches whose commit failed
+    taken: frozenset[int] = frozenset()  # message ids of the inbox's requests in a running batch
     # Its critical section's lock, as committed in its row (set through ``LockKeeper``).
     lock: Lock = field(default_factory=Lock)
 
     def ready(self) -> list[tuple[int, Request]]:
         """The requests that may run now, in arrival order."""
         return runnable(self.lock, self.inbox)
+
+    def backlog(self) -> int:
+        """Requests queued and not yet taken by a batch (DTFx's ``SchedulerState.Queue``)."""
+        return sum(1 for message_id, _ in self.inbox if message_id not in self.taken)
 
     def row(self, now: datetime, lock: Lock) -> EntityRecord:
         """The entity's row with ``lock`` (a new row, not existing, when it has none yet)."""

@@ -25,7 +25,7 @@ from ..worker.index import FunctionIndex, HttpFunction, TriggeredFunction
 from ..worker.seam import HttpCall, HttpReply
 from .clock import ClockRangeError, TimeSkipping
 from .engine import Engine
-from .entities import EntityRequestError
+from .entities import EntityMetadata, EntityRequestError
 from .limits import Limits
 from .timers import DueSource
 
@@ -156,6 +156,14 @@ class Operations:
     def query_entities(self, name: str | None = None, last_from: datetime | None = None,
                        last_to: datetime | None = None) -> list[EntityRecord]:
         return self._engine.entities.query(name, last_from, last_to)
+
+    def entity_metadata(self, entity: EntityId, include_transient: bool = False
+                        ) -> EntityMetadata | None:
+        return self._engine.entities.metadata(entity, include_transient)
+
+    def entity_metadata_list(self, include_transient: bool, last_from: datetime | None = None,
+                             last_to: datetime | None = None) -> list[EntityMetadata]:
+        return self._engine.entities.metadata_list(include_transient, last_from, last_to)
 
     def clean_entities(self, remove_empty: bool, release_orphaned_locks: bool) -> dict[str, int]:
         return self._engine.entities.clean(remove_empty, release_orphaned_locks)
