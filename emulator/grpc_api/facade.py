@@ -50,9 +50,10 @@ def instance_view(inst: Any) -> InstanceView:
         execution_id=record.execution_id)
 
 
-def _entity_view(record: Any, include_state: bool) -> EntityView:
-    return EntityView(record.entity_id, parse_ts(record.last_operation),
-                      state=record.state if include_state else None, locked_by=record.locked_by)
+def _entity_view(found: Any, include_state: bool) -> EntityView:
+    return EntityView(found.entity_id, found.last_modified,
+                      state=found.state if include_state else None, backlog=found.backlog,
+                      locked_by=found.locked_by)
 
 
 def _page(items: list[Any], size: int | None, continuation: str | None) -> tuple[list, str | None]:
@@ -153,18 +154,19 @@ class FacadeOperations:
         self.ops.signal_entity(self._entity(instance_id), operation, input_text, at)
 
     def get_entity(self, instance_id: str, include_state: bool) -> EntityView | None:
-        record = self.ops.read_entity(self._entity(instance_id))
-        return None if record is None else _entity_view(record, include_state)
+        # The extension's GetEntity asks its backend with includeStateless: false.
+        found = self.ops.entity_metadata(self._entity(instance_id), include_transient=False)
+        return None if found is None else _entity_view(found, include_state)
 
     def query_entities(self, *, prefix: str | None, modified_from: datetime | None,
                        modified_to: datetime | None, include_state: bool,
                        include_transient: bool, page_size: int | None,
                        continuation: str | None) -> EntityPage:
-        records = self.ops.query_entities(None, modified_from, modified_to)
+        found = self.ops.entity_metadata_list(include_transient, modified_from, modified_to)
         if prefix:
-            records = [r for r in records if r.entity_id.startswith(prefix)]
-        page, token = _page(records, page_size, continuation)
-        return EntityPage([_entity_view(r, include_state) for r in page], token)
+            found = [f for f in found if f.entity_id.startswith(prefix)]
+        page, token = _page(found, page_size, continuation)
+        return EntityPage([_entity_view(f, include_state) for f in page], token)
 
     def clean_entity_storage(self, remove_empty: bool,
                              release_orphaned_locks: bool) -> tuple[int, int]:
