@@ -200,6 +200,36 @@ def test_an_answer_for_a_closed_caller_loop_is_dropped_quietly(app_loop):
     assert errors == []
 
 
+def test_a_call_stopped_before_it_began_never_starts_and_is_never_told(app_loop):
+    """The app loop is busy (a function blocks it) while a call is started and stopped: when
+    the loop takes the call, it closes its coroutine instead of starting it."""
+    busy, release = threading.Event(), threading.Event()
+    ran: list = []
+
+    async def blocker():
+        busy.set()
+        release.wait(5)  # holds the app loop's thread, as a blocking call would
+
+    async def work():
+        ran.append("ran")
+
+    async def scenario():
+        app_loop.start(blocker, {})
+        assert await asyncio.to_thread(busy.wait, 5)
+        told: list = []
+        stopped = app_loop.start(work, {})
+        stopped.on_answer = lambda: told.append("told")
+        stopped.stop()
+        release.set()
+        probe = app_loop.start(work, {})  # taken after the stopped call (first in, first out)
+        await asyncio.wait_for(probe.answer, 5)
+        return stopped, told
+
+    stopped, told = asyncio.run(scenario())
+    assert stopped.task is None and stopped.coro.cr_frame is None  # closed, never started
+    assert stopped.answer.cancelled() and told == [] and ran == ["ran"]  # the probe only
+
+
 def test_a_started_call_tells_its_answer_once_and_a_stopped_one_never(app_loop):
     gate = threading.Event()
 
@@ -223,7 +253,10 @@ def test_a_started_call_tells_its_answer_once_and_a_stopped_one_never(app_loop):
         await asyncio.wait_for(answered.wait(), 5)
         stopped.stop()
         gate.set()
-        while stopped.task is None or not stopped.task.done():  # it ends on the app loop
+        # It ends on the app loop: stopped before it began, it never starts (its coroutine is
+        # closed there); begun before the stop, its task is cancelled and ends.
+        while not (stopped.task.done() if stopped.task is not None
+                   else stopped.coro.cr_frame is None):
             await asyncio.sleep(0)
         # Its outcome was handed back before this probe's: by the probe's answer it was seen.
         probe = app_loop.start(double, {"x": 1})
