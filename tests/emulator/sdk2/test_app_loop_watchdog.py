@@ -3,16 +3,11 @@ the loop watchdog watches that loop too: an activity that blocks it is named in 
 it blocks, as for the host's loop. Skipped where the SDK is 1.x (``make test-sdk2`` runs it)."""
 
 import logging
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import pytest
+from .sdk_generation import needs_sdk2
 
-try:
-    SDK_MAJOR = int(version("azure-functions-durable").split(".")[0])
-except PackageNotFoundError:  # pragma: no cover
-    SDK_MAJOR = 0
-pytestmark = pytest.mark.skipif(SDK_MAJOR < 2, reason="needs azure-functions-durable 2.x")
+pytestmark = needs_sdk2
 
 APP_DIR = Path(__file__).parents[1] / "apps" / "sdk2_blocking"
 

@@ -3,16 +3,13 @@ own durable client (gRPC), both orchestrator styles, entity-started orchestratio
 signals under time skipping, and a failure's details. Skipped where the SDK is 1.x;
 ``test_real_sdk_interpreter.py`` runs it under ``EMULATOR_SDK2_PYTHON``."""
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
 
-try:
-    SDK_MAJOR = int(version("azure-functions-durable").split(".")[0])
-except PackageNotFoundError:  # pragma: no cover
-    SDK_MAJOR = 0
-pytestmark = pytest.mark.skipif(SDK_MAJOR < 2, reason="needs azure-functions-durable 2.x")
+from .sdk_generation import needs_sdk2
+
+pytestmark = needs_sdk2
 
 APP_DIR = Path(__file__).parents[1] / "apps" / "sdk2"
 

@@ -3,16 +3,11 @@ its restart: a client's signal queued behind the lock waits until the holder rel
 real SDK in worker processes and a real state file. Skipped where the SDK is 1.x (``make
 test-sdk2`` runs it)."""
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import pytest
+from .sdk_generation import needs_sdk2
 
-try:
-    SDK_MAJOR = int(version("azure-functions-durable").split(".")[0])
-except PackageNotFoundError:  # pragma: no cover
-    SDK_MAJOR = 0
-pytestmark = pytest.mark.skipif(SDK_MAJOR < 2, reason="needs azure-functions-durable 2.x")
+pytestmark = needs_sdk2
 
 APP_DIR = Path(__file__).parents[1] / "apps" / "sdk2"
 ENTITIES = "/runtime/webhooks/durabletask/entities"

@@ -4,7 +4,6 @@ entity, driven through the engine's episode and batch steps. Skipped where the i
 is 1.x; ``test_real_sdk_interpreter.py`` runs it under ``EMULATOR_SDK2_PYTHON``."""
 
 import json
-from importlib.metadata import PackageNotFoundError, version
 
 import pytest
 
@@ -14,12 +13,9 @@ from emulator.protocol.entities import EntityId, OperationResult, Request, respo
 from emulator.protocol.enums import WorkKind
 
 from .episodes import Episodes
+from .sdk_generation import needs_sdk2
 
-try:
-    SDK_MAJOR = int(version("azure-functions-durable").split(".")[0])
-except PackageNotFoundError:  # pragma: no cover
-    SDK_MAJOR = 0
-pytestmark = pytest.mark.skipif(SDK_MAJOR < 2, reason="needs azure-functions-durable 2.x")
+pytestmark = needs_sdk2
 
 APP_DIR = __import__("pathlib").Path(__file__).parents[1] / "apps" / "sdk2"
 
