@@ -2,9 +2,12 @@
 thread, for durabletask's blocking ``TaskHubGrpcWorker`` / ``TaskHubGrpcClient``."""
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Callable, Iterator
 
 import pytest
+from durabletask import worker
 
 from emulator.host.scheduler import SchedulerServer
 from emulator.host.server import HostOptions
@@ -41,6 +44,25 @@ class RunningScheduler:
         self.call(self.server.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(30)
+
+
+@contextlib.contextmanager
+def started_worker(address: str, *, orchestrators: tuple[Callable, ...] = (),
+                   activities: tuple[Callable, ...] = (), entities: tuple[Callable, ...] = (),
+                   filtered: bool = False) -> Iterator[worker.TaskHubGrpcWorker]:
+    """A durabletask worker with these functions, connected to ``address`` for the block;
+    ``filtered``: it sends work-item filters naming them."""
+    with worker.TaskHubGrpcWorker(host_address=address) as w:
+        for fn in orchestrators:
+            w.add_orchestrator(fn)
+        for fn in activities:
+            w.add_activity(fn)
+        for fn in entities:
+            w.add_entity(fn)
+        if filtered:
+            w.use_work_item_filters()
+        w.start()
+        yield w
 
 
 @pytest.fixture

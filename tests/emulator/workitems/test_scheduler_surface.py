@@ -6,9 +6,9 @@ import json
 import urllib.request
 from datetime import timedelta
 
-from durabletask import client, task, worker
+from durabletask import client, task
 
-from .conftest import RunningScheduler
+from .conftest import RunningScheduler, started_worker
 
 
 def plus_one(_: task.ActivityContext, value: int) -> int:
@@ -22,10 +22,8 @@ def sleeps_six_hours(ctx: task.OrchestrationContext, start: int):
 
 def _run_one(scheduler: RunningScheduler,
              wait_seconds: int) -> tuple[str, client.OrchestrationState]:
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(sleeps_six_hours)
-        w.add_activity(plus_one)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(sleeps_six_hours,),
+                        activities=(plus_one,)):
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         instance = c.schedule_new_orchestration(sleeps_six_hours, input=41)
         return instance, c.wait_for_orchestration_completion(instance, timeout=wait_seconds)
@@ -42,10 +40,8 @@ def test_time_skipping_runs_a_six_hour_timer_at_once():
 
 
 def test_without_time_skipping_the_timer_keeps_the_instance_running(scheduler):
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(sleeps_six_hours)
-        w.add_activity(plus_one)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(sleeps_six_hours,),
+                        activities=(plus_one,)):
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         instance = c.schedule_new_orchestration(sleeps_six_hours, input=41)
         state = c.wait_for_orchestration_start(instance, timeout=30)

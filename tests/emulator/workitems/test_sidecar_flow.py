@@ -8,14 +8,14 @@ import threading
 
 import grpc
 import pytest
-from durabletask import client, entities, task, worker
+from durabletask import client, entities, task
 from durabletask import history as dt_history
 from durabletask.internal import orchestrator_service_pb2 as pb
 from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
 from emulator.grpc_api import GrpcEndpoint
 
-from .conftest import RunningScheduler
+from .conftest import RunningScheduler, started_worker
 
 
 def plus_one(_: task.ActivityContext, value: int) -> int:
@@ -54,10 +54,7 @@ def uses_counter(ctx: task.OrchestrationContext, _):
 
 
 def test_an_orchestration_runs_its_activities_in_the_worker(scheduler):
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(sequence)
-        w.add_activity(plus_one)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(sequence,), activities=(plus_one,)):
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         instance_id = c.schedule_new_orchestration(sequence, input=1)
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
@@ -70,10 +67,7 @@ def test_an_orchestration_runs_its_activities_in_the_worker(scheduler):
 
 
 def test_an_activity_failure_reaches_the_orchestrator_with_its_type_and_message(scheduler):
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(calls_fail)
-        w.add_activity(fail)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(calls_fail,), activities=(fail,)):
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         instance_id = c.schedule_new_orchestration(calls_fail)
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
@@ -86,10 +80,7 @@ def test_an_activity_failure_reaches_the_orchestrator_with_its_type_and_message(
 
 
 def test_an_entity_runs_in_the_worker_for_signals_calls_and_reads(scheduler):
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(uses_counter)
-        w.add_entity(counter)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(uses_counter,), entities=(counter,)):
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         instance_id = c.schedule_new_orchestration(uses_counter)
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
@@ -113,10 +104,7 @@ def calls_fragile(ctx: task.OrchestrationContext, _):
 
 
 def test_an_entity_operation_failure_reaches_its_caller_with_its_own_message(scheduler):
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(calls_fragile)
-        w.add_entity(fragile)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(calls_fragile,), entities=(fragile,)):
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         instance_id = c.schedule_new_orchestration(calls_fragile)
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
@@ -178,10 +166,7 @@ def test_an_item_held_by_a_worker_that_disconnects_goes_to_the_next_worker(sched
     assert held.orchestratorRequest.instanceId == instance_id
     stream.cancel()  # the worker goes away without answering
     channel.close()
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(sequence)
-        w.add_activity(plus_one)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(sequence,), activities=(plus_one,)):
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
     assert state.serialized_output == "[5, 6, 7, 8]"
@@ -197,11 +182,8 @@ def test_items_wait_for_a_worker_whose_filters_take_them(scheduler):
         state = c.get_orchestration_state(instance_id)
         assert state.runtime_status == client.OrchestrationStatus.PENDING
         assert scheduler.on_loop(lambda: scheduler.dispatcher.waiting) == 1
-        with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-            w.add_orchestrator(sequence)
-            w.add_activity(plus_one)
-            w.use_work_item_filters()
-            w.start()
+        with started_worker(scheduler.address, orchestrators=(sequence,),
+                            activities=(plus_one,), filtered=True):
             state = c.wait_for_orchestration_completion(instance_id, timeout=30)
         assert state.runtime_status == client.OrchestrationStatus.COMPLETED
     finally:
@@ -214,11 +196,8 @@ def test_items_no_worker_takes_do_not_hold_up_the_others(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     for n in range(5):
         c.schedule_new_orchestration(f"unserved_{n}")
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(sequence)
-        w.add_activity(plus_one)
-        w.use_work_item_filters()
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(sequence,),
+                        activities=(plus_one,), filtered=True):
         instance_id = c.schedule_new_orchestration(sequence, input=1)
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.serialized_output == "[1, 2, 3, 4]"
@@ -235,10 +214,7 @@ def test_state_persists_across_a_restart_of_the_scheduler(tmp_path):
         first.stop()
     second = RunningScheduler(state=state_file)
     try:
-        with worker.TaskHubGrpcWorker(host_address=second.address) as w:
-            w.add_orchestrator(sequence)
-            w.add_activity(plus_one)
-            w.start()
+        with started_worker(second.address, orchestrators=(sequence,), activities=(plus_one,)):
             c = client.TaskHubGrpcClient(host_address=second.address)
             state = c.wait_for_orchestration_completion(instance_id, timeout=30)
     finally:
@@ -282,11 +258,7 @@ def test_rewinding_a_parent_whose_failed_child_was_purged_runs_the_child_again(s
         result = yield ctx.call_sub_orchestrator(child, input=value, instance_id="purged-child")
         return f"parent:{result}"
 
-    with worker.TaskHubGrpcWorker(host_address=scheduler.address) as w:
-        w.add_orchestrator(parent)
-        w.add_orchestrator(child)
-        w.add_activity(flaky)
-        w.start()
+    with started_worker(scheduler.address, orchestrators=(parent, child,), activities=(flaky,)):
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         instance_id = c.schedule_new_orchestration(parent, input="data")
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
