@@ -29,6 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from emulator.host.child_process import child_env
+
 from .processes import REPO_ROOT
 from .sdk2 import APP_2X, default_python, unusable
 
@@ -107,7 +109,7 @@ def count(python: str, side: str, name: str, runs: int) -> int:
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", python, "-m",
                    "benchmarks.instructions", "--child", side, name, "--runs", str(runs)]
         done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+                              env=child_env())
         dump = _measured_dump(Path(folder))
         if done.returncode != 0 or dump is None:
             raise SystemExit(f"{side} {name} under valgrind left no measured count (is {python} "
