@@ -8,7 +8,12 @@ their clock and settings as parameters.
 
 from .bindings import BindingError, BindingKind, BindingSpec, StorageBindings
 from .blob_source import EVENT_GRID_NOTE, BlobListener
-from .connections import StorageAccount, StorageConnectionError, resolve_connection
+from .connections import (
+    StorageAccount,
+    StorageAccounts,
+    StorageConnectionError,
+    resolve_connection,
+)
 from .contract import (
     DataType,
     InvocationListener,
@@ -42,5 +47,6 @@ __all__ = [
     "BlobListener", "BlobsOptions", "EVENT_GRID_NOTE", "OptionsError",
     # bindings and connections
     "StorageBindings", "BindingSpec", "BindingKind", "BindingError", "StorageAccount",
-    "StorageConnectionError", "resolve_connection", "BlobPathPattern", "ExpressionError", "fill",
+    "StorageAccounts", "StorageConnectionError", "resolve_connection", "BlobPathPattern",
+    "ExpressionError", "fill",
 ]

@@ -12,7 +12,8 @@ As the extensions do: a missing input blob is null; an output blob, queue or tab
 when missing; queue output writes one message per item of a list and honours
 ``messageEncoding``; table input with a row key reads one entity, else queries the partition
 (with ``filter`` and ``take``); table output upserts (replace) an entity or a list of them.
-Service connections come from ``resolve_connection`` (connection strings or identity-based).
+Service connections come from ``StorageAccounts`` (connection strings or identity-based), each
+resolved once per host.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from .connections import StorageAccount, resolve_connection
+from .connections import StorageAccount, StorageAccounts
 from .contract import DataType, TypedValue
 from .expressions import fill
 from .options import QueuesOptions
@@ -88,17 +89,17 @@ class StorageBindings:
     def __init__(self, *, settings: Mapping[str, str] | None = None,
                  development: Mapping[str, str] | None = None,
                  queues: QueuesOptions | None = None, watcher: QueueWatcher | None = None,
-                 blob_written: Callable[[str], None] | None = None) -> None:
+                 blob_written: Callable[[str], None] | None = None,
+                 accounts: StorageAccounts | None = None) -> None:
         self.settings = settings
-        self.development = development
+        self.accounts = accounts or StorageAccounts(settings, development=development)
         self.queues = queues or QueuesOptions()
         self.watcher = watcher
         self.blob_written = blob_written
         self._created: set[tuple[str, str]] = set()
 
     def account(self, spec: BindingSpec) -> StorageAccount:
-        return resolve_connection(spec.get("connection"), self.settings,
-                                  development=self.development)
+        return self.accounts.get(spec.get("connection"))
 
     def _fill(self, spec: BindingSpec, key: str, data: Mapping[str, Any]) -> str:
         template = spec.get(key)

@@ -14,7 +14,9 @@ included), as ``GetWebJobsConnectionStringSection`` does. What it finds is eithe
   ``__tenantId`` + ``__clientId`` + ``__clientSecret`` (a service principal), else the
   ``DefaultAzureCredential`` chain, as the host's Azure component factory builds them.
 
-``StorageAccount`` builds the asyncio clients of the three services from that.
+``StorageAccount`` builds the asyncio clients of the three services from that; ``StorageAccounts``
+resolves each connection of a host once, so that an identity-based account's credential (its
+token cache and HTTP session) is shared by all its clients and closed with the host.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class StorageAccount:
     account_key: str | None = None
     sas: str | None = None
     identity: dict[str, str] = field(default_factory=dict)
+    # the identity credential, made on first use and kept (key and SAS credentials are plain)
+    _identity_credential: list[Any] = field(default_factory=list, init=False, repr=False,
+                                            compare=False)
 
     def endpoint(self, service: Service) -> str:
         url = self.endpoints.get(service)
@@ -71,7 +76,8 @@ class StorageAccount:
         return url
 
     def credential(self) -> Any:
-        """The credential for the asyncio clients (a fresh object each call)."""
+        """The credential for the asyncio clients: a key or a SAS (a fresh object each call), or
+        this account's one identity credential (made on first use; ``close`` closes it)."""
         kind = self.credential_kind
         if kind == CredentialKind.ACCOUNT_KEY:
             from azure.core.credentials import AzureNamedKeyCredential
@@ -79,7 +85,19 @@ class StorageAccount:
         if kind == CredentialKind.SAS:
             from azure.core.credentials import AzureSasCredential
             return AzureSasCredential(self.sas)
+        if not self._identity_credential:
+            self._identity_credential.append(self._new_identity_credential())
+        return self._identity_credential[0]
+
+    async def close(self) -> None:
+        """Close the identity credential if one was made (its HTTP session); clients made
+        afterwards get a new one."""
+        while self._identity_credential:
+            await self._identity_credential.pop().close()
+
+    def _new_identity_credential(self) -> Any:
         from azure.identity import aio as identity
+        kind = self.credential_kind
         client_id = self.identity.get("clientid")
         if kind == CredentialKind.MANAGED_IDENTITY:
             return identity.ManagedIdentityCredential(client_id=client_id)
@@ -215,3 +233,30 @@ def resolve_connection(name: str | None, settings: Mapping[str, str] | None = No
         if section:
             return _from_identity(name, section)
     return _from_identity(name, {})
+
+
+class StorageAccounts:
+    """The storage accounts of one host by connection name, each resolved once (from the
+    settings given, and ``development``: the endpoints of the host's own Azurite) and closed
+    together by ``close``."""
+
+    def __init__(self, settings: Mapping[str, str] | None = None, *,
+                 development: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.development = development
+        self._accounts: dict[str, StorageAccount] = {}
+
+    def get(self, name: str | None) -> StorageAccount:
+        """The account a binding's ``connection`` names (StorageConnectionError if unset; an
+        unusable setting is not remembered)."""
+        key = name or DEFAULT_CONNECTION
+        account = self._accounts.get(key)
+        if account is None:
+            account = resolve_connection(key, self.settings, development=self.development)
+            self._accounts[key] = account
+        return account
+
+    async def close(self) -> None:
+        accounts, self._accounts = list(self._accounts.values()), {}
+        for account in accounts:
+            await account.close()

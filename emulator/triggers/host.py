@@ -25,7 +25,7 @@ from typing import Any
 from ..worker.index import TriggeredFunction
 from .bindings import BindingSpec, StorageBindings
 from .blob_source import EVENT_GRID_NOTE, BlobListener
-from .connections import StorageConnectionError, resolve_connection
+from .connections import StorageAccounts, StorageConnectionError
 from .expressions import ExpressionError
 from .index import plan_triggers
 from .lifecycle import is_shutdown_error
@@ -92,10 +92,12 @@ class TriggerHost:
         self._in_flight = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.queues_options = self._options(QueuesOptions.from_host_json, host_json)
+        # one account per connection, shared by the listeners and the bindings, closed on stop
+        self.accounts = StorageAccounts(self.settings, development=self.options.development)
         self.bindings = StorageBindings(settings=self.settings,
-                                        development=self.options.development,
                                         queues=self.queues_options or QueuesOptions(),
-                                        watcher=self.watcher, blob_written=self._blob_written)
+                                        watcher=self.watcher, blob_written=self._blob_written,
+                                        accounts=self.accounts)
         self.runner = TriggeredRunner(functions, run, self.bindings,
                                       client_binding=client_binding)
         self.plan = plan_triggers([(f.name, f.trigger, f.bindings) for f in functions],
@@ -145,8 +147,7 @@ class TriggerHost:
             if queues is None:
                 continue
             try:
-                account = resolve_connection(spec.connection, self.settings,
-                                             development=self.options.development)
+                account = self.accounts.get(spec.connection)
                 self.queues.append(QueueListener(
                     spec.function_name, spec.queue_name, account, queues, self._invoke,
                     watcher=self.watcher, lease=self.options.queue_lease))
@@ -160,8 +161,7 @@ class TriggerHost:
             if spec.event_grid:
                 self.lines.append(EVENT_GRID_NOTE.format(name=spec.function_name))
             try:
-                account = resolve_connection(spec.connection, self.settings,
-                                             development=self.options.development)
+                account = self.accounts.get(spec.connection)
                 listener = BlobListener(spec.function_name, spec.path, account, blobs,
                                         self._invoke, host_id=self.options.host_id,
                                         poll_interval=self.options.blob_poll,
@@ -238,6 +238,7 @@ class TriggerHost:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.timers.stop()
+        await self.accounts.close()
 
     async def run_now(self, name: str, given: Any) -> None:
         """``POST /admin/functions/{name}``: build the call now (UnknownFunction, LookupError,

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -16,6 +17,7 @@ from emulator.triggers.connections import (
     DEV_ENDPOINTS,
     CredentialKind,
     Service,
+    StorageAccounts,
     StorageConnectionError,
     resolve_connection,
 )
@@ -155,3 +157,75 @@ def test_identity_based_connections():
     assert one.credential_kind == CredentialKind.CLIENT_SECRET
     with pytest.raises(StorageConnectionError, match="connection 'Missing' is not set"):
         resolve_connection("Missing", {})
+
+
+class ClosedCredentials:
+    """azure.identity's asyncio ManagedIdentityCredential, recording each instance's close."""
+
+    def __init__(self, monkeypatch) -> None:
+        from azure.identity import aio
+
+        self.made: list = []
+        self.closed: list = []
+        outer = self
+
+        class Recording(aio.ManagedIdentityCredential):
+            def __init__(self, **kwargs) -> None:
+                super().__init__(**kwargs)
+                outer.made.append(self)
+
+            async def close(self) -> None:
+                outer.closed.append(self)
+                await super().close()
+
+        monkeypatch.setattr(aio, "ManagedIdentityCredential", Recording)
+
+
+IDENTITY_SETTINGS = {"Store__queueServiceUri": "https://acme.queue.core.windows.net",
+                     "Store__blobServiceUri": "https://acme.blob.core.windows.net",
+                     "Store__credential": "managedidentity"}
+
+
+def test_an_identity_account_has_one_credential_for_all_its_clients_closed_with_it(monkeypatch):
+    # One credential per account: one token cache and one HTTP session, not one per binding
+    # call (each would fetch its own token), and closed when the host's accounts are.
+    credentials = ClosedCredentials(monkeypatch)
+    accounts = StorageAccounts(IDENTITY_SETTINGS)
+
+    async def scenario() -> None:
+        account = accounts.get("Store")
+        assert accounts.get("Store") is account
+        async with account.queue_service() as queues, account.blob_service() as blobs:
+            assert queues.credential is blobs.credential is credentials.made[0]
+        assert credentials.closed == []  # closing a client leaves the account's credential
+        await accounts.close()
+
+    asyncio.run(scenario())
+    assert len(credentials.made) == 1
+    assert credentials.closed == credentials.made
+
+
+def test_bindings_and_trigger_host_share_the_accounts_and_close_them_on_stop(monkeypatch):
+    from emulator.triggers.host import TriggerHost
+
+    credentials = ClosedCredentials(monkeypatch)
+
+    async def scenario() -> None:
+        host = TriggerHost([], {}, None, lambda: datetime.now(UTC), settings=IDENTITY_SETTINGS)
+        host.start()
+        for _ in range(3):  # three output bindings' calls: one account, one credential
+            async with host.bindings.account(spec(name="out", type="queue")).queue_service():
+                pass
+        await host.stop()
+
+    asyncio.run(scenario())
+    assert len(credentials.made) == 1
+    assert credentials.closed == credentials.made
+
+
+def test_an_unusable_connection_is_not_remembered():
+    accounts = StorageAccounts({})
+    with pytest.raises(StorageConnectionError, match="connection 'Store' is not set"):
+        accounts.get("Store")
+    accounts.settings = {"Store": "UseDevelopmentStorage=true"}
+    assert accounts.get("Store").account_name == "devstoreaccount1"
