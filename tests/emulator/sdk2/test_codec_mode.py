@@ -15,7 +15,7 @@ except ImportError:
 else:
     pytest.skip("needs azure-functions-durable 2.x (1.x is installed)", allow_module_level=True)
 
-from .typing_mode import CODEC, read_once_per_install  # noqa: E402 - after the skip
+from .typing_mode import CODEC, STRICT, read_once_per_install  # noqa: E402 - after the skip
 
 
 def test_install_reads_the_typing_mode_once_and_uninstall_restores_the_lookup(monkeypatch):
@@ -27,3 +27,21 @@ def test_install_reads_the_typing_mode_once_and_uninstall_restores_the_lookup(mo
 
     read_once_per_install(monkeypatch, on_installed=no_fallback,
                           while_installed=values_round_trip)
+
+
+
+def test_a_worker_process_of_a_2x_app_reads_the_typing_mode_once(monkeypatch):
+    # A worker process adapts the SDK it runs (main.adapt_sdk). The 1.x-only adaptation does
+    # not import with 2.x; that must not cost the 2.x app the typing-mode read.
+    from emulator.worker.process.child.main import adapt_sdk
+
+    was_installed = "strict" in sdk_speedups._installed
+    sdk_speedups.uninstall()
+    try:
+        monkeypatch.setenv(STRICT, "true")
+        adapt_sdk(speedups=True)
+        monkeypatch.setenv(STRICT, "0")
+        assert CODEC._is_strict_mode() is True  # read once, by the worker's adaptation
+    finally:
+        monkeypatch.delenv(STRICT, raising=False)
+        (sdk_speedups.install if was_installed else sdk_speedups.uninstall)()

@@ -191,15 +191,15 @@ class Dispatcher:
 
 
 def adapt_sdk(*, speedups: bool) -> None:
-    """The local host's SDK adaptations, here where the SDK runs (``sdk_compat``: the client's
-    polls count as waiting for time skipping; ``sdk_speedups``: fast timestamps), for apps
-    that use the durable SDK."""
-    try:
-        sdk_compat.install()
-        if speedups:
-            sdk_speedups.install()
-    except ImportError:
-        pass
+    """The local host's SDK adaptations, here where the SDK runs, each where it applies:
+    ``sdk_compat`` (1.x: the client's polls count as waiting for time skipping) and
+    ``sdk_speedups`` (1.x: fast timestamps; 1.x and 2.x: the codec's typing mode read once).
+    An app without the durable SDK gets neither."""
+    for install in (sdk_compat.install, *([sdk_speedups.install] if speedups else [])):
+        try:
+            install()
+        except ImportError:
+            pass
 
 
 def take_stdio() -> tuple[int, int]:
