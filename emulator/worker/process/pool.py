@@ -237,6 +237,11 @@ class WorkerPool:
             self._ready.set()
             return
 
+    async def wait_replaced(self) -> None:
+        """Until every worker that exited has its replacement running (or the pool closed)."""
+        while self._replacing:
+            await asyncio.gather(*list(self._replacing), return_exceptions=True)
+
     def close_now(self) -> None:
         """Stop every worker without waiting (they exit when their input closes); calls in
         flight are abandoned."""

@@ -50,6 +50,9 @@ def test_calls_in_flight_on_a_killed_worker_fail_and_a_retry_completes_them_all(
                 else:
                     results[i] = json.loads(outcome.text)
             calls = again
+        # The retried calls can all answer on the surviving worker before the killed one's
+        # replacement has started: the restart is counted once it runs.
+        await pool.wait_replaced()
         return results, retried
 
     results, retried = running.run(fan_out(), timeout=120)
