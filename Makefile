@@ -62,7 +62,7 @@ test-sdk2: setup
 		tests/app/test_instance_urls.py \
 		tests/emulator/sdk2/test_real_sdk.py tests/emulator/sdk2/test_host_2x.py \
 		tests/emulator/sdk2/test_host_2x_locks.py tests/emulator/sdk2/test_codec_mode.py \
-		tests/emulator/sdk2/test_app_loop_watchdog.py
+		tests/emulator/sdk2/test_app_loop_watchdog.py tests/emulator/sdk2/test_large_payloads.py
 	EMULATOR_SDK2_PYTHON=$(abspath $(SDK2_VENV))/bin/python $(PY) -m pytest -p no:cacheprovider \
 		tests/emulator/worker/process/test_sdk2_workers.py tests/benchmarks/test_sdk2_group.py
 

@@ -5,7 +5,8 @@ in-process worker, ``worker/invoke.py``, uses the same functions):
 
 - orchestrator: the trigger JSON goes to the SDK's handler, which answers its state JSON;
 - entity: the batch JSON becomes an ``EntityContext``; the handler's result JSON goes back;
-- activity: the input text is decoded as ``ActivityTriggerConverter`` does, the result encoded;
+- activity: the input text is decoded as the ``activityTrigger`` converter registered with
+  ``azure.functions`` does (the 2.x SDK registers its own), the result encoded by it;
 - http: the request becomes an ``azure.functions.HttpRequest``; the answer is status, headers
   and body.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -48,16 +50,51 @@ class InvocationContext:
         self.retry_context = None
 
 
-def decode_activity_input(text: str | None) -> Any:
-    """The activity's input as the worker's ``ActivityTriggerConverter.decode`` gives it.
+_registry: list[Any] = []  # azure.functions' converter registry, once imported
 
-    The converter parses with a hook that rebuilds custom objects (objects with ``__class__``,
-    ``__module__`` and ``__data__`` keys) and reads an environment variable for every value.
-    Text with neither ``__`` nor a backslash cannot spell such a key, and for it the converter
-    returns exactly ``json.loads(text)``, in loose and strict typing mode alike; anything else
-    (and anything ``json.loads`` refuses) goes through the converter itself.
+
+def activity_converter() -> Any:
+    """The converter the worker uses for ``activityTrigger`` values: the one registered with
+    ``azure.functions`` (the 2.x SDK registers its own when imported), else its built-in one."""
+    if not _registry:
+        from azure.functions import meta
+        _registry.append(meta.get_binding_registry())
+    registered = _registry[0].get("activityTrigger")
+    if registered is not None:
+        return registered
+    from azure.functions.durable_functions import ActivityTriggerConverter
+    return ActivityTriggerConverter
+
+
+def _takes_plain_json(converter: Any) -> bool:
+    """Whether ``converter`` reads plain JSON text as ``json.loads`` does and writes plain values
+    as ``json.dumps`` does: ``azure.functions``' own converter, and the 2.x SDK's while the app
+    has no large-payload store (with one, it hands the activity's wrapper the raw text, which
+    the wrapper resolves from the store; the host must not decode it first). Unknown converters,
+    or a 2.x SDK whose store can no longer be read, get every value (slower, never wrong)."""
+    module = converter.__module__
+    if module == "azure.functions.durable_functions":
+        return True
+    if module.startswith("azure.durable_functions."):
+        payloads = sys.modules.get("azure.durable_functions.internal.payloads")
+        store = getattr(payloads, "get_transport_payload_store", None)
+        return store is not None and store() is None
+    return False
+
+
+def decode_activity_input(text: str | None) -> Any:
+    """The activity's input as the worker's converter (``activity_converter``) decodes it.
+
+    ``azure.functions``' converter parses with a hook that rebuilds custom objects (objects with
+    ``__class__``, ``__module__`` and ``__data__`` keys) and reads an environment variable for
+    every value. Text with neither ``__`` nor a backslash cannot spell such a key, and for it
+    the converter returns exactly ``json.loads(text)``, in loose and strict typing mode alike;
+    anything else (and anything ``json.loads`` refuses, and everything when the converter does
+    more: ``_takes_plain_json``) goes through the converter itself.
     """
-    if text is not None and "__" not in text and "\\" not in text:
+    converter = activity_converter()
+    if (text is not None and "__" not in text and "\\" not in text
+            and _takes_plain_json(converter)):
         try:
             value, end = _scan(text, 0)  # json.loads's own scanner, without its layers
         except StopIteration:  # not a value at the very start: json.loads says what it is
@@ -71,16 +108,16 @@ def decode_activity_input(text: str | None) -> Any:
         except ValueError:
             pass
     from azure.functions import meta
-    from azure.functions.durable_functions import ActivityTriggerConverter
-    return ActivityTriggerConverter.decode(meta.Datum(text, "json"), trigger_metadata=None)
+    return converter.decode(meta.Datum(text, "json"), trigger_metadata=None)
 
 
 def encode_activity_result(value: Any) -> str | None:
-    """The activity's result as JSON text, as ``ActivityTriggerConverter.encode`` writes it.
+    """The activity's result as JSON text, as the worker's converter encodes it.
 
-    The converter's custom-object hook only runs for what JSON cannot encode natively, so for
-    plain values, lists and dicts its text is ``json.dumps(value)`` in both typing modes;
-    anything JSON refuses (a custom object somewhere inside) goes through the converter.
+    ``azure.functions``' converter's custom-object hook only runs for what JSON cannot encode
+    natively, so for plain values, lists and dicts its text is ``json.dumps(value)`` in both
+    typing modes; anything JSON refuses (a custom object somewhere inside, or the 2.x SDK's
+    reference to a stored large payload) goes through the converter.
     """
     kind = type(value)
     if kind in _PLAIN:
@@ -90,8 +127,7 @@ def encode_activity_result(value: Any) -> str | None:
             return _dumps(value)
         except (TypeError, ValueError):
             pass
-    from azure.functions.durable_functions import ActivityTriggerConverter
-    return ActivityTriggerConverter.encode(value, expected_type=None).value
+    return activity_converter().encode(value, expected_type=None).value
 
 
 def entity_context(trigger: str) -> Any:
