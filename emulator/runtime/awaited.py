@@ -32,5 +32,3 @@ async def drive_awaited(steps: Steps[Result], call: Callable[..., Awaitable[Any]
                 arguments = steps.send(answer)
     except StopIteration as done:
         return done.value
-    finally:
-        steps.close()
