@@ -5,9 +5,10 @@ versioning rules, the batching rule, commit-first changes, stalls and the domain
 the protocol and the store's contract (``store.base``) only.
 """
 
+from .calls import Steps, drive
 from .changes import Change, commit
-from .entity_episode import BatchOutcome, EntityState, run_batch
-from .episode import EpisodeResult, step
+from .entity_episode import BatchOutcome, EntityState, batch_steps, run_batch
+from .episode import EpisodeResult, episode_steps, step
 from .errors import (
     BadRequest,
     Conflict,
@@ -26,6 +27,8 @@ from .versioning import VersionDecision, VersioningSettings
 __all__ = [
     # steps
     "BatchOutcome", "EntityState", "EpisodeResult", "ReplayResult", "replay", "run_batch", "step",
+    # steps that call the worker, for a caller that awaits the call
+    "Steps", "batch_steps", "drive", "episode_steps",
     # state and changes
     "Change", "Inbound", "Instance", "commit",
     # rules

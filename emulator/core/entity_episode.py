@@ -9,7 +9,8 @@ out-of-process entity (``TaskEntityShim.ExecuteOutOfProcBatch``; the rollback op
 ``exceptionType``. A failed operation's error goes to its caller only; the other operations of
 the batch keep their effects.
 
-``run_batch`` does that with the worker call passed in, so it is testable without an engine.
+``run_batch`` does that with the worker call passed in, so it is testable without an engine;
+``batch_steps`` is the same step for a caller that awaits the call (``calls.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..protocol.entities import (
     parse_batch_result,
     response_input,
 )
+from .calls import Steps, drive
 
 
 @dataclass
@@ -78,9 +80,17 @@ def run_batch(entity: EntityId, state: EntityState, requests: list[Request],
     ``invoke`` raising, or answering something that is not a batch result, fails every
     operation of the batch with that message and leaves the state unchanged.
     """
+    return drive(batch_steps(entity, state, requests, now, new_request_id=new_request_id),
+                 invoke)
+
+
+def batch_steps(entity: EntityId, state: EntityState, requests: list[Request], now: datetime,
+                *, new_request_id: Callable[[], str]) -> Steps[BatchOutcome]:
+    """``run_batch`` for a caller that makes the call itself (``calls.py``): yields the trigger
+    JSON once and is sent the result JSON, or thrown what the call raised."""
     trigger = batch_trigger_json(entity, state.exists, state.state, requests)
     try:
-        result = parse_batch_result(invoke(trigger), len(requests))
+        result = parse_batch_result((yield (trigger,)), len(requests))
     except EntityProtocolError as exc:
         return failed_batch(entity, state, requests, now, str(exc))
     except Exception as exc:  # the entity function itself could not run

@@ -24,6 +24,7 @@ from ..protocol.entities import RELEASE_EVENT, REQUEST_EVENT, Request
 from ..protocol.enums import CONTROL_EVENTS, EventType, RuntimeStatus, WorkKind
 from ..protocol.history import compact, event_texts, format_ts, json_text, parse_ts
 from ..store.base import InstanceRecord
+from .calls import Steps, drive
 from .instance import Inbound
 from .replay import HTTP_ACTIVITY, NewWork, ReplayResult
 from .versioning import MISMATCH_OUTPUT, mismatch_failure_details
@@ -67,12 +68,27 @@ def step(record: InstanceRecord, history: list[dict[str, Any]], history_json: li
          check_work: Callable[[list[NewWork]], str | None],
          clock_now: Callable[[], datetime], default_version: str | None = None,
          version_mismatch: bool = False) -> EpisodeResult:
-    """Run one episode over ``messages`` (all live for the current execution).
+    """Run one episode over ``messages`` (all live for the current execution), calling the
+    orchestrator through ``invoke`` (in this thread).
 
     ``default_version``: the host's ``defaultVersion``, for sub-orchestrations that name none.
     ``version_mismatch``: the instance's version fails this host's versioning check and the
     failure strategy is Fail: the instance fails without the orchestrator being called.
     """
+    return drive(episode_steps(record, history, history_json, messages, now,
+                               check_work=check_work, clock_now=clock_now,
+                               default_version=default_version,
+                               version_mismatch=version_mismatch), invoke)
+
+
+def episode_steps(record: InstanceRecord, history: list[dict[str, Any]],
+                  history_json: list[str], messages: list[Inbound], now: datetime, *,
+                  check_work: Callable[[list[NewWork]], str | None],
+                  clock_now: Callable[[], datetime], default_version: str | None = None,
+                  version_mismatch: bool = False) -> Steps[EpisodeResult]:
+    """``step`` for a caller that makes the orchestrator call itself (``calls.py``): yields
+    ``invoke``'s arguments once (never for a control message or a version mismatch) and is
+    sent its outcome."""
     result = EpisodeResult(record=replace(record), now=now)
     new_events = result.new_events
     new_events.append(h.orchestrator_started(now))
@@ -85,8 +101,8 @@ def step(record: InstanceRecord, history: list[dict[str, Any]], history_json: li
         _control(result, dict(first), now)
     else:
         _take(result, messages)
-        _orchestrate(result, history, history_json, now, invoke, check_work, sent,
-                     default_version)
+        yield from _orchestrate(result, history, history_json, now, check_work, sent,
+                                default_version)
     for event in new_events:
         if event["EventType"] not in (EventType.ORCHESTRATOR_STARTED,
                                       EventType.ORCHESTRATOR_COMPLETED):
@@ -155,9 +171,9 @@ def _fail_version(result: EpisodeResult, past_events: int, now: datetime) -> Non
 
 
 def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
-                 history_json: list[str], now: datetime, invoke: Invoke,
+                 history_json: list[str], now: datetime,
                  check_work: Callable[[list[NewWork]], str | None],
-                 sent: dict[int, str], default_version: str | None = None) -> None:
+                 sent: dict[int, str], default_version: str | None = None) -> Steps[None]:
     record = result.record
     new_events = result.new_events
     for event in new_events:
@@ -166,7 +182,7 @@ def _orchestrate(result: EpisodeResult, history: list[dict[str, Any]],
     if record.status == RuntimeStatus.Pending:
         record.status = RuntimeStatus.Running
         result.notes.append((logging.INFO, "started"))
-    state, replayed, failure = invoke(record, history + new_events, texts)
+    state, replayed, failure = yield record, history + new_events, texts
     if state is not None and "customStatus" in state:
         record.custom_status = state.get("customStatusText") or compact(state["customStatus"])
     if failure is None and replayed is not None:

@@ -40,8 +40,6 @@ log = logging.getLogger("emulator")
 DEFAULT_GRPC_PORT = 8080
 DEFAULT_DASHBOARD_PORT = 8082
 DEFAULT_SCHEDULER_STATE = ".emulator/scheduler.db"
-# Orchestrator episodes and entity batches that may wait for a worker at once (a thread each).
-WAITING_THREADS = 64
 
 
 class SchedulerServer(LocalHostServer):
@@ -65,11 +63,10 @@ class SchedulerServer(LocalHostServer):
 
     def _worker_limits(self, limits: Limits) -> Limits:
         # The workers bound their own calls; an episode or entity batch waits for a worker (to
-        # connect, or one whose filters take it) in a thread of its own, so there are many, and
-        # no limit on concurrent episodes unless one is asked for.
+        # connect, or one whose filters take it) with no thread (RemoteWorker awaits it), so
+        # there is no limit on concurrent episodes unless one is asked for.
         return dataclasses.replace(
             limits, orchestrator_timeout=None, function_timeout=None,
-            orchestrator_threads=WAITING_THREADS,
             max_orchestrators=(0 if self.options.max_orchestrators is None
                                else limits.max_orchestrators))
 
@@ -119,8 +116,7 @@ def add_scheduler_parser(sub: argparse._SubParsersAction, time_skipping: object,
     parser.add_argument("--max-activities", type=positive, default=None, metavar="N",
                         help="concurrent activities (0: unlimited)")
     parser.add_argument("--max-orchestrators", type=positive, default=None, metavar="N",
-                        help="concurrent orchestrator episodes (default and 0: unlimited; "
-                             f"up to {WAITING_THREADS} may wait for a worker at once)")
+                        help="concurrent orchestrator episodes (default and 0: unlimited)")
 
 
 def run_scheduler(args: argparse.Namespace) -> int:

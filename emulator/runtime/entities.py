@@ -3,12 +3,13 @@
 Each entity (``@name@key``) has an inbox of requests - persisted as ordinary messages addressed to
 its id - and a row in the store (``EntityRecord``). An entity episode takes the queued requests in
 arrival order (up to ``maxEntityOperationBatchSize``), runs them as one batch through the entity
-function (``entity_episode.run_batch``, the worker call in the engine's pool) and commits one store
-batch: the new state, the requests consumed, the responses to the calling orchestrations and the
-signals to other entities. A process killed before that commit re-runs the whole batch from the
-committed state on restart; after it, nothing re-runs. Each operation's effect therefore reaches
-the committed state exactly once - the same atomicity as an orchestrator episode. As in the
-rest of the engine, memory changes only after the commit succeeded.
+function (``entity_episode.run_batch``, the worker call in the engine's pool, or awaited on the
+loop for a worker that waits without a thread) and commits one store batch: the new state, the
+requests consumed, the responses to the calling orchestrations and the signals to other
+entities. A process killed before that commit re-runs the whole batch from the committed state
+on restart; after it, nothing re-runs. Each operation's effect therefore reaches the committed
+state exactly once - the same atomicity as an orchestrator episode. As in the rest of the
+engine, memory changes only after the commit succeeded.
 
 Critical sections (lock requests, releases, the lock committed with the entity's row and
 released when its holder ends) are kept by ``entity_locks.LockKeeper``.
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core.entity_episode import BatchOutcome, EntityState, failed_batch, run_batch
+from ..core.entity_episode import BatchOutcome, EntityState, batch_steps, failed_batch, run_batch
 from ..core.errors import BadRequest, StoreUnavailable
 from ..core.stalls import CommitRetry
 from ..protocol import history as h
@@ -44,8 +45,9 @@ from ..protocol.entities import (
 from ..protocol.history import format_ts, parse_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
 from ..worker.pool import AbandonablePool, Overdue
-from ..worker.seam import Worker
+from ..worker.seam import Worker, awaiting
 from ..worker.timeouts import timeout_message
+from .awaited import drive_awaited
 from .entity_locks import EntitySlot, LockKeeper, LockLinks
 
 log = logging.getLogger("emulator")
@@ -323,22 +325,8 @@ class EntityHost:
         state = EntityState(record.exists, record.state, record.last_operation) if record \
             else EntityState()
         requests = [request for _, request in taken]
-        call = self.worker.entity(entity.entity.name)
-        unknown = self.unknown_function(entity.entity.name)
-
-        def invoke(trigger: str) -> str:
-            if call is None:
-                raise EntityProtocolError(unknown)
-            return call(trigger)
-
         now = self.links.now()
-        timeout = self.links.timeout
-        try:
-            outcome = await self.links.pool.run(
-                timeout.total_seconds() if timeout else None, run_batch, entity.entity, state,
-                requests, invoke, now, new_request_id=lambda: str(uuid.uuid4()))
-        except Overdue as late:
-            outcome = self._timed_out(entity, state, requests, now, late.future)
+        outcome = await self._call(entity, state, requests, now)
         new = outcome.state
         record = EntityRecord(entity.entity.scheduler_id, new.exists, new.state,
                               new.last_operation, entity.lock.holder, entity.lock.section)
@@ -362,6 +350,30 @@ class EntityHost:
         self.links.deliver(responses + signals)
         for start in outcome.orchestrations:
             self._start_orchestration(entity, start)
+
+    async def _call(self, entity: EntitySlot, state: EntityState, requests: list[Request],
+                    now: datetime) -> BatchOutcome:
+        """The batch through the worker: awaited on the loop (``seam.AwaitingWorker``), else
+        in the engine's pool, its thread given up past functionTimeout."""
+        name = entity.entity.name
+
+        def missing(_: str) -> str:
+            raise EntityProtocolError(self.unknown_function(name))
+
+        def new_id() -> str:
+            return str(uuid.uuid4())
+
+        awaited = awaiting(self.worker)
+        if awaited is not None:
+            steps = batch_steps(entity.entity, state, requests, now, new_request_id=new_id)
+            return await drive_awaited(steps, awaited.awaited_entity(name) or missing)
+        timeout = self.links.timeout
+        try:
+            return await self.links.pool.run(
+                timeout.total_seconds() if timeout else None, run_batch, entity.entity, state,
+                requests, self.worker.entity(name) or missing, now, new_request_id=new_id)
+        except Overdue as late:
+            return self._timed_out(entity, state, requests, now, late.future)
 
     def _start_orchestration(self, entity: EntitySlot, start: OrchestrationStart) -> None:
         """After the batch's commit, as the extension sends the start message after it."""

@@ -1,10 +1,11 @@
 """The orchestration kind of instance: create one, run its episode, plan the episode's effects.
 
-``episode.step`` decides what an episode does; this module runs it in the orchestrator pool
-and turns its result into a ``Change``: the store batch (history, instance row, consumed
-messages, new work items, timer and completion messages, child instances) and the memory
-updates that follow the commit (inbox, history, timers armed, work dispatched, children
-registered). Nothing in memory changes before ``Engine.commit``.
+``episode.step`` decides what an episode does; this module runs it in the orchestrator pool, or
+awaits its worker call on the loop for a worker that waits without a thread
+(``seam.AwaitingWorker``), and turns its result into a ``Change``: the store batch (history,
+instance row, consumed messages, new work items, timer and completion messages, child
+instances) and the memory updates that follow the commit (inbox, history, timers armed, work
+dispatched, children registered). Nothing in memory changes before ``Engine.commit``.
 
 Another kind of instance would live in a module like this one and register with
 ``Engine.kinds``; the engine calls ``episode(inst)`` on the instance's kind. Durable entities are
@@ -18,15 +19,17 @@ import functools
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..core.calls import Steps, drive
 from ..core.changes import Change
 from ..core.episode import (
     EpisodeResult,
     entity_request,
+    episode_steps,
     episode_time,
-    step,
     unknown_function_message,
     unknown_work,
 )
@@ -40,6 +43,8 @@ from ..protocol.history import format_ts
 from ..protocol.ids import instance_id_problem
 from ..store import InstanceRecord, MessageRecord, WorkItem
 from ..worker.pool import Overdue
+from ..worker.seam import awaiting
+from .awaited import drive_awaited
 
 if TYPE_CHECKING:
     from .ports import OrchestrationsPort
@@ -136,19 +141,29 @@ class Orchestrations:
                         engine.versioning.describe())
             return None
         now = episode_time(inst.history, engine.clock.now())
-        invoke = engine.worker.orchestrator(record.name)
-        episode = functools.partial(step, record, inst.history, inst.history_json, live, now,
-                                    check_work=self.check_work, clock_now=engine.clock.now,
-                                    default_version=engine.versioning.default_version,
-                                    version_mismatch=decision is VersionDecision.FAIL)
-        deadline = engine.limits.orchestrator_timeout
-        try:
-            result = await engine.orchestrator_pool.run(deadline, episode, invoke=invoke)
-        except Overdue as late:
-            failure = self._deadline_failure(record.name, deadline, late.future)
-            result = episode(invoke=lambda *_: (None, None, failure))
+        steps = functools.partial(episode_steps, record, inst.history, inst.history_json, live,
+                                  now, check_work=self.check_work, clock_now=engine.clock.now,
+                                  default_version=engine.versioning.default_version,
+                                  version_mismatch=decision is VersionDecision.FAIL)
+        awaited = awaiting(engine.worker)
+        if awaited is not None:  # the worker's call waits with no thread: awaited here
+            result = await drive_awaited(steps(), awaited.awaited_orchestrator(record.name))
+        else:
+            result = await self._in_thread(record.name, steps)
         self._plan_effects(inst, result, change)
         return change
+
+    async def _in_thread(self, name: str, steps: Callable[[], Steps[EpisodeResult]]
+                         ) -> EpisodeResult:
+        """The episode in the orchestrator pool, its thread given up past the deadline."""
+        engine = self.engine
+        invoke = engine.worker.orchestrator(name)
+        deadline = engine.limits.orchestrator_timeout
+        try:
+            return await engine.orchestrator_pool.run(deadline, lambda: drive(steps(), invoke))
+        except Overdue as late:
+            failure = self._deadline_failure(name, deadline, late.future)
+            return drive(steps(), lambda *_: (None, None, failure))
 
     def _deadline_failure(self, name: str, deadline: float, future: Any) -> str:
         """Give up on an orchestrator call that never returned; the instance's failure."""

@@ -9,6 +9,11 @@ itself: it asks a ``Worker`` to
   one without the caller awaiting it in a task (``start_activity``, optional: the in-process
   worker does so for a 2.x app's ``async def`` activities, which run on the app's own loop);
 - run an entity batch (``entity(name)`` gives the call the entity step makes, in a thread);
+- or, for a worker whose episodes and batches only wait for someone else to run them (the
+  durabletask workers of ``workitems/``), give awaitable forms of those two calls
+  (``AwaitingWorker``, optional): the runtime then awaits them on its loop, with no thread
+  waiting; the other workers keep the threaded calls, whose thread a stuck orchestrator can be
+  abandoned in past ``functionTimeout`` (``pool.py``);
 - run an HTTP function (``run_http``) on a request given as plain data (``HttpCall``), answering
   plain data (``HttpReply``);
 - run a triggered function (``run_triggered``: timer, queue, blob, ...) on a ``TriggerCall`` and
@@ -33,10 +38,10 @@ import asyncio
 import contextvars
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import azure.functions as func
 
@@ -66,6 +71,11 @@ OrchestratorCall = Callable[[InstanceRecord, list[dict[str, Any]], list[str] | N
                             tuple[dict | None, ReplayResult | None, str | None]]
 # the entity trigger JSON (a batch) -> the batch result JSON
 EntityCall = Callable[[str], str]
+# the same two calls, awaited (``AwaitingWorker``)
+AwaitedOrchestratorCall = Callable[
+    [InstanceRecord, list[dict[str, Any]], list[str] | None],
+    Awaitable[tuple[dict | None, ReplayResult | None, str | None]]]
+AwaitedEntityCall = Callable[[str], Awaitable[str]]
 # The activity work item ``run_activity`` runs (the runtime sets it in the activity's task): a
 # worker that needs the instance and task id (a durabletask ``ActivityRequest``) reads it here.
 CURRENT_ACTIVITY: contextvars.ContextVar[Any] = contextvars.ContextVar("current_activity",
@@ -143,6 +153,34 @@ class Worker(Protocol):
     def close(self) -> None:
         """Stop; calls still running are abandoned."""
         ...
+
+
+@runtime_checkable
+class AwaitingWorker(Protocol):
+    """A worker whose orchestrator episodes and entity batches wait without a thread: their
+    calls are coroutines the runtime awaits on its loop (``awaiting``), instead of the
+    ``orchestrator`` / ``entity`` calls it runs in its orchestrator pool. For a worker that
+    hands the work to someone else and waits for the answer (a work item for a connected
+    durabletask worker), so that any number of them may wait at once.
+
+    The contracts are those of the threaded calls (the orchestrator call never raises; the
+    entity call raises when the whole batch fails), plus: cancelling the await gives the call
+    up (nothing of it may reach the runtime later), and the runtime bounds it by no deadline
+    (``functionTimeout`` abandons a stuck thread; here the one that runs the call bounds it).
+    Their CPU work (building a request, reading the answer) runs on the runtime's loop."""
+
+    def awaited_orchestrator(self, name: str) -> AwaitedOrchestratorCall:
+        """``orchestrator(name)``, awaited."""
+        ...
+
+    def awaited_entity(self, name: str) -> AwaitedEntityCall | None:
+        """``entity(name)``, awaited; None if there is no such entity."""
+        ...
+
+
+def awaiting(worker: Worker) -> AwaitingWorker | None:
+    """``worker`` if its episodes and batches are awaited (``AwaitingWorker``), else None."""
+    return worker if isinstance(worker, AwaitingWorker) else None
 
 
 class StartedActivity(AppLoopCall):
@@ -301,5 +339,6 @@ def http_reply(result: Any) -> HttpReply:
     return HttpReply(value=result, is_json=True)
 
 
-__all__ = ["AppLoop", "CURRENT_ACTIVITY", "EntityCall", "HttpCall", "HttpReply", "InProcessWorker",
-           "OrchestratorCall", "Worker", "http_reply"]
+__all__ = ["AppLoop", "AwaitedEntityCall", "AwaitedOrchestratorCall", "AwaitingWorker",
+           "CURRENT_ACTIVITY", "EntityCall", "HttpCall", "HttpReply", "InProcessWorker",
+           "OrchestratorCall", "Worker", "awaiting", "http_reply"]

@@ -6,7 +6,12 @@ the host, no store.
 """
 
 from .actions import Decision, UnsupportedAction, decide
-from .adapter import entity_invoker, invoke_orchestrator
+from .adapter import (
+    await_orchestrator,
+    awaited_entity_invoker,
+    entity_invoker,
+    invoke_orchestrator,
+)
 from .detect import SdkGeneration, app_generation, binding_generation
 from .entities import batch_request, batch_result_json
 from .invoke import Call, HandlerError, in_process, run_entity_batch, run_orchestrator
@@ -17,9 +22,10 @@ __all__ = [
     "SdkGeneration", "app_generation", "binding_generation",
     # orchestrations: history -> OrchestratorRequest, OrchestratorResponse -> decision
     "orchestrator_request", "to_proto_event", "decide", "Decision", "UnsupportedAction",
-    "invoke_orchestrator", "run_orchestrator",
+    "invoke_orchestrator", "run_orchestrator", "await_orchestrator",
     # entities: batch JSON <-> EntityBatchRequest / EntityBatchResult
     "batch_request", "batch_result_json", "entity_invoker", "run_entity_batch",
+    "awaited_entity_invoker",
     # calling the app's function: in this process, or through a worker's Call
     "Call", "in_process", "HandlerError",
 ]

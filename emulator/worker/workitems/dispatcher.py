@@ -13,7 +13,7 @@
   limits are its business (it queues what it cannot run yet).
 
 All state lives on the host's event loop; ``submit`` may be called from any thread (the
-runtime runs orchestrator episodes and entity batches in threads of its pool).
+runtime's calls submit on the loop: ``remote.RemoteWorker`` awaits every kind of item there).
 """
 
 from __future__ import annotations
@@ -141,6 +141,11 @@ class WorkItemDispatcher:
             self._waiting.remove(pending)
         except ValueError:
             pass
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the dispatcher's state lives on."""
+        return self._loop
 
     @property
     def connected(self) -> int:

@@ -2,8 +2,10 @@
 the host's gRPC endpoint (``TaskHubGrpcWorker``), as the Durable Task Scheduler serves them.
 
 An orchestrator episode, an activity or an entity batch becomes a work item of the dispatcher
-(``dispatcher.py``) and waits for the worker's completion. The translation is the 2.x SDK's
-(``worker/sdk2``): the episode's ``OrchestratorRequest`` from our history, the worker's
+(``dispatcher.py``) and waits for the worker's completion, awaited on the host's loop: episodes
+and batches too (``seam.AwaitingWorker``), so any number of them may wait for a worker to
+connect, or for one whose filters take them, with no thread each. The translation is the 2.x
+SDK's (``worker/sdk2``): the episode's ``OrchestratorRequest`` from our history, the worker's
 ``OrchestratorResponse`` read as a decision; the batch's ``EntityBatchRequest`` and the
 ``EntityBatchResult``. Only the transport differs from a 2.x Functions app: a work item on a
 stream instead of a trigger value in an invocation.
@@ -12,16 +14,23 @@ stream instead of a trigger value in an invocation.
 from __future__ import annotations
 
 import asyncio
-import base64
-import concurrent.futures
 import json
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
 from .. import sdk2
 from ..index import ActivityFunction, HttpFunction, TriggeredFunction
 from ..sdk2.messages import pb, string_value, text_of
-from ..seam import CURRENT_ACTIVITY, EntityCall, HttpCall, HttpReply, OrchestratorCall
+from ..seam import (
+    CURRENT_ACTIVITY,
+    AwaitedEntityCall,
+    AwaitedOrchestratorCall,
+    EntityCall,
+    HttpCall,
+    HttpReply,
+    OrchestratorCall,
+)
 from .dispatcher import ItemKind, Pending, WorkItemDispatcher
 from .index import OpenIndex
 
@@ -51,36 +60,36 @@ class RemoteWorker:
     def app(self) -> OpenIndex:
         return self._index
 
-    # -- calls made in the runtime's threads: block until a worker completes the item --------
-    def _blocking_call(self, kind: ItemKind, name: str, version: str | None,
-                       field: str, request_type: type, response_type: type) -> sdk2.Call:
-        def call(value: str) -> str:
-            request = request_type.FromString(base64.b64decode(value))
-            answer: concurrent.futures.Future = concurrent.futures.Future()
-
-            def build(token: str) -> pb.WorkItem:
-                return pb.WorkItem(completionToken=token, **{field: request})
-
-            self.dispatcher.submit(Pending(kind, name, version, build, answer.set_result))
-            response = answer.result()
-            response.completionToken = ""
-            return base64.b64encode(response.SerializeToString()).decode("ascii")
-        return call
-
-    def orchestrator(self, name: str) -> OrchestratorCall:
-        def invoke(record: Any, history: list[dict[str, Any]], texts: Any = None) -> Any:
-            call = self._blocking_call(ItemKind.ORCHESTRATION, record.name, record.version,
-                                       "orchestratorRequest", pb.OrchestratorRequest,
-                                       pb.OrchestratorResponse)
-            return sdk2.invoke_orchestrator(call, record, history, texts)
+    # -- episodes and batches: awaited on the loop (seam.AwaitingWorker) -----------------
+    def awaited_orchestrator(self, name: str) -> AwaitedOrchestratorCall:
+        async def invoke(record: Any, history: list[dict[str, Any]], texts: Any = None) -> Any:
+            async def call(request: bytes) -> pb.OrchestratorResponse:
+                return await self._completion(
+                    ItemKind.ORCHESTRATION, record.name, record.version,
+                    orchestratorRequest=pb.OrchestratorRequest.FromString(request))
+            return await sdk2.await_orchestrator(call, record, history, texts)
         return invoke
 
-    def entity(self, name: str) -> EntityCall | None:
-        call = self._blocking_call(ItemKind.ENTITY, name.lower(), None, "entityRequest",
-                                   pb.EntityBatchRequest, pb.EntityBatchResult)
-        return sdk2.entity_invoker(call)
+    def awaited_entity(self, name: str) -> AwaitedEntityCall | None:
+        async def call(request: pb.EntityBatchRequest) -> pb.EntityBatchResult:
+            return await self._completion(ItemKind.ENTITY, name.lower(), None,
+                                          entityRequest=request)
+        return sdk2.awaited_entity_invoker(call)
 
-    # -- activities: awaited on the loop --------------------------------------------------
+    # -- the same from a thread (the threaded seam; the runtime awaits the calls above) ------
+    def orchestrator(self, name: str) -> OrchestratorCall:
+        awaited = self.awaited_orchestrator(name)
+        return lambda record, history, texts=None: self._from_thread(
+            awaited(record, history, texts))
+
+    def entity(self, name: str) -> EntityCall | None:
+        awaited = self.awaited_entity(name)
+        return lambda trigger: self._from_thread(awaited(trigger))
+
+    def _from_thread(self, call: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(call, self.dispatcher.loop).result()
+
+    # -- activities -----------------------------------------------------------------------
     async def run_activity(self, activity: ActivityFunction, input_text: str | None,
                            timeout: timedelta | None) -> str | None:
         item = CURRENT_ACTIVITY.get()
@@ -90,24 +99,31 @@ class RemoteWorker:
         request = pb.ActivityRequest(name=activity.name, input=string_value(input_text),
                                      orchestrationInstance=instance,
                                      taskId=item.task_id if item else 0)
+        response = await self._completion(ItemKind.ACTIVITY, activity.name, None,
+                                          activityRequest=request)
+        if response.HasField("failureDetails"):
+            raise ActivityFailure(response.failureDetails)
+        return text_of(response, "result")
+
+    async def _completion(self, kind: ItemKind, name: str, version: str | None,
+                          **request: Any) -> Any:
+        """Submit a work item (``request``: its one request field) and wait for a worker's
+        completion message. Cancelled, the item is withdrawn from the dispatcher: not
+        delivered any more, and a worker's later answer for it is ignored."""
         answer: asyncio.Future = asyncio.get_running_loop().create_future()
 
         def settle(response: Any) -> None:
             if not answer.done():
                 answer.set_result(response)
 
-        pending = Pending(ItemKind.ACTIVITY, activity.name, None,
-                          lambda token: pb.WorkItem(completionToken=token,
-                                                    activityRequest=request), settle)
+        pending = Pending(kind, name, version,
+                          lambda token: pb.WorkItem(completionToken=token, **request), settle)
         self.dispatcher.submit(pending)
         try:
-            response = await answer
+            return await answer
         except asyncio.CancelledError:
             self.dispatcher.withdraw(pending)
             raise
-        if response.HasField("failureDetails"):
-            raise ActivityFailure(response.failureDetails)
-        return text_of(response, "result")
 
     def activity_failure(self, name: str, exc: BaseException) -> tuple[str, str]:
         """Reason and Details of the TaskFailed event: the worker's failure (its type in the
