@@ -56,6 +56,14 @@ log = logging.getLogger("emulator")
 DEFAULT_GRPC_PORT = 8080
 DEFAULT_DASHBOARD_PORT = 8082
 DEFAULT_SCHEDULER_STATE = ".emulator/scheduler.db"
+EPILOG = f"""task hubs (kept apart, as in the Scheduler emulator):
+  --task-hubs default,orders    two hubs; {HUBS_VARIABLE}=default,orders does the same
+  durabletask-azuremanaged      names its hub in the taskhub header (taskhub="orders")
+  plain durabletask             sends no header: the first hub
+  undeclared hub                gRPC NOT_FOUND "Task hub not found: NAME"; HTTP 404
+  dashboard, management API     /dashboard/?taskHub=orders (none: the first hub)
+  state                         hub "default": STATE; hub NAME: STATE's stem.NAME.db
+"""
 # Orchestrator episodes and entity batches that may wait for a worker at once (a thread each).
 WAITING_THREADS = 64
 
@@ -149,8 +157,7 @@ class SchedulerServer(LocalHostServer):
 
     def _log_banner(self, limits: Limits, store: str) -> None:
         base = f"http://{self.options.bind}:{self.port}"
-        hubs = [f"  {hub.name}{' (default)' if i == 0 else ''}: state "
-                f"{hub.engine.store.description}"
+        hubs = [f"  {hub.name}: state {hub.engine.store.description}"
                 + ("" if i == 0 else f"; dashboard {base}/dashboard/?taskHub={hub.name}")
                 for i, hub in enumerate(self.hubs)]
         log.info("\n".join([
@@ -158,7 +165,8 @@ class SchedulerServer(LocalHostServer):
             f"({clock_description(self.options.time_skipping)}; "
             f"activities <= {limits.max_activities or 'unlimited'}, "
             f"orchestrators <= {limits.max_orchestrators or 'unlimited'}, per task hub)",
-            f"Task hubs (the taskhub header; none: {self.hubs[0].name}):", *hubs,
+            "Task hubs (a call's taskhub header, a URL's ?taskHub=; neither: the first):",
+            *hubs,
             f"Workers and clients (gRPC): {self.options.bind}:{self.grpc_port}",
             f"Dashboard: {base}/dashboard/"]))
 
@@ -173,7 +181,8 @@ def add_scheduler_parser(sub: argparse._SubParsersAction, time_skipping: object,
     value types, shared)."""
     parser = sub.add_parser(
         "scheduler", help="serve standalone durabletask workers and clients (no app)",
-        description=__doc__.split("\n\n")[0])
+        description=__doc__.split("\n\n")[0], epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grpc-port", type=port_number, default=DEFAULT_GRPC_PORT,
                         metavar="PORT", help="the gRPC endpoint for workers and clients "
                         f"(0: a free one; default {DEFAULT_GRPC_PORT})")
