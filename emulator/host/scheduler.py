@@ -89,10 +89,6 @@ class SchedulerServer(LocalHostServer):
         self.versioning = VersioningSettings(match_strategy=VersionMatchStrategy.NONE)
         return self.app
 
-    def hub(self, name: str = DEFAULT_HUB) -> SchedulerHub:
-        """The hub ``name`` (case-insensitive)."""
-        return next(h for h in self.hubs if h.name.lower() == name.lower())
-
     async def start(self) -> int:
         options = self.options
         app = self.app or self.prepare()
@@ -112,7 +108,8 @@ class SchedulerServer(LocalHostServer):
             await self._grpc.start()
             for hub in self.hubs:
                 hub.operations.rpc_base_url = self._grpc.rpc_base_url
-            self.triggers = self._trigger_host(self.hubs[0].operations)  # none: the page's
+            # No triggers: an empty source, for the dashboard's Triggers page.
+            self.triggers = self._trigger_host(self.hubs[0].operations)
             http_hubs = TaskHubs({hub.name: HttpHub.of(hub.operations, hub.dispatcher)
                                   for hub in self.hubs})
             self._runner = web.AppRunner(create_app(http_hubs, app, triggers=self.triggers),
@@ -120,9 +117,11 @@ class SchedulerServer(LocalHostServer):
             await self._runner.setup()  # the engines load their states here
         except BaseException:
             for hub in self.hubs:
-                hub.close_store()
+                hub.close_store()  # (closing twice is harmless)
             await self._stop_grpc()
             raise
+        for hub in self.hubs:
+            hub.started()
         site = web.TCPSite(self._runner, options.bind, options.port, reuse_address=True,
                            backlog=LISTEN_BACKLOG)
         try:

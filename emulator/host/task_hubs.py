@@ -69,7 +69,7 @@ class SchedulerHub:
     """One task hub of a scheduler host; ``start`` builds its runtime over its store."""
 
     name: str
-    store: Store | None  # until the engine owns it
+    store: Store | None  # until the runtime runs (``started``)
     index: OpenIndex
     worker: RemoteWorker | None = None
     engine: Engine | None = None
@@ -86,9 +86,12 @@ class SchedulerHub:
         self.engine = build_engine(self.index, self.store, make_clock(time_skipping),
                                    limits, hub_name=self.name,
                                    versioning=versioning, worker=self.worker)
-        self.store = None  # the engine closes it when it stops
         self.operations = Operations(self.engine)
         return self.operations
+
+    def started(self) -> None:
+        """The runtime runs: its engine closes the store when it stops."""
+        self.store = None
 
     def close_store(self) -> None:
         store, self.store = self.store, None
