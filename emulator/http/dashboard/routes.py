@@ -43,7 +43,8 @@ def routes() -> list[web.RouteDef]:
         return web.FileResponse(path, headers={**HEADERS, "Content-Type": content_type})
 
     async def redirect(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound(f"{UI_PATH}/")
+        query = f"?{request.query_string}" if request.query_string else ""
+        raise web.HTTPFound(f"{UI_PATH}/{query}")  # ?taskHub= stays
 
     async def host(request: web.Request) -> web.Response:
         hubs = request.app[HUBS]

@@ -86,6 +86,8 @@ def test_the_dashboard_shows_the_chosen_hub_and_offers_the_others(two_hubs):
         status, info = _get(f"{base}/admin/emulator/dashboard/host{query}")
         assert status == 200 and info["limits"]["hubName"] == hub
         assert info["taskHubs"] == {"names": ["a", "b"], "default": "a", "selectable": True}
+    with urllib.request.urlopen(f"{base}/dashboard?taskHub=b", timeout=10) as page:
+        assert page.url.endswith("/dashboard/?taskHub=b")  # the redirect keeps the hub
     assert _get(f"{base}/admin/emulator/dashboard/instances")[1]["total"] == 0
     assert _get(f"{base}/admin/emulator/dashboard/instances?taskHub=b")[1]["total"] == 1
 
