@@ -5,6 +5,7 @@ errors to gRPC status codes as ``http/`` maps them to HTTP ones.
 """
 
 from .facade import FacadeOperations
+from .hubs import TASKHUB_HEADER, HubService
 from .operations import (
     EntityPage,
     EntityView,
@@ -24,4 +25,6 @@ __all__ = [
     "FacadeOperations",
     # serving it
     "GrpcEndpoint", "GrpcEndpointError", "SidecarServicer",
+    # task hubs: what the endpoint serves for each, and the header naming it
+    "HubService", "TASKHUB_HEADER",
 ]

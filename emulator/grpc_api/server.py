@@ -6,7 +6,8 @@ from __future__ import annotations
 import grpc
 
 from ..worker.sdk2.messages import pb_grpc
-from ..worker.workitems import WorkItemDispatcher
+from ..worker.workitems import TaskHubs, WorkItemDispatcher
+from .hubs import HubService
 from .operations import ManagementOperations
 from .servicer import SidecarServicer
 
@@ -18,16 +19,22 @@ class GrpcEndpointError(RuntimeError):
 
 
 class GrpcEndpoint:
-    """``await start()`` -> the bound port; ``rpc_base_url`` is what client bindings carry."""
+    """``await start()`` -> the bound port; ``rpc_base_url`` is what client bindings carry.
 
-    def __init__(self, operations: ManagementOperations, *, host: str = "127.0.0.1",
-                 port: int = 0, work_items: WorkItemDispatcher | None = None) -> None:
+    One hub (``operations``, ``work_items``) answering to any ``taskhub`` header, or ``hubs``:
+    each call goes to the hub its header names (a scheduler host's task hubs)."""
+
+    def __init__(self, operations: ManagementOperations | None = None, *,
+                 host: str = "127.0.0.1", port: int = 0,
+                 work_items: WorkItemDispatcher | None = None,
+                 hubs: TaskHubs[HubService] | None = None) -> None:
         self.host, self.requested_port = host, port
         self.port: int | None = None
         # No SO_REUSEPORT (gRPC's default): a second host must not share a taken port.
         self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-        pb_grpc.add_TaskHubSidecarServiceServicer_to_server(SidecarServicer(operations, work_items),
-                                                            self._server)
+        if hubs is None:
+            hubs = TaskHubs.only(HubService(operations, work_items))
+        pb_grpc.add_TaskHubSidecarServiceServicer_to_server(SidecarServicer(hubs), self._server)
 
     @property
     def rpc_base_url(self) -> str:

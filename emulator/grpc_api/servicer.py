@@ -7,7 +7,9 @@ existing active instance to ALREADY_EXISTS, raise/terminate/rewind/restart map a
 instance to NOT_FOUND and a wrong state to FAILED_PRECONDITION; ``ListInstanceIds`` is not
 implemented there either (the SDK queries instead). The worker-side RPCs (``GetWorkItems``,
 ``Complete*Task``, ``Abandon*``) are ``workitems.py``'s, served when the host gives a work-item
-dispatcher (a scheduler host); in Functions the host delivers work through triggers.
+dispatcher (a scheduler host); in Functions the host delivers work through triggers. Each call
+is for the task hub its ``taskhub`` header names (``hubs.py``); a Functions host has one hub
+and takes any name.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from ..core.errors import (
 )
 from ..worker.sdk2.messages import pb, pb_grpc, text_of
 from ..worker.sdk2.proto_history import add_proto_event
-from ..worker.workitems import WorkItemDispatcher
-from .operations import ManagementOperations
+from ..worker.workitems import TaskHubs
+from .hubs import HubRouting, HubService
 from .render import entity_metadata, optional_time, orchestration_state, status_name
 from .workitems import WorkItemRpcs
 
@@ -70,23 +72,23 @@ async def _call(context: grpc.aio.ServicerContext, operation: Callable[..., Any]
         await context.abort(code, str(exc))
 
 
-class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
-    """The sidecar service over ``ManagementOperations``; the worker half over ``work_items``
-    when given."""
+class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceServicer):
+    """The sidecar service over each hub's ``ManagementOperations``; the worker half over its
+    work items when it has them. Every call first picks its hub (``hubs.py``)."""
 
-    def __init__(self, operations: ManagementOperations,
-                 work_items: WorkItemDispatcher | None = None) -> None:
-        self.ops = operations
-        self.work_items = work_items
+    def __init__(self, hubs: TaskHubs[HubService]) -> None:
+        self.hubs = hubs
 
     async def Hello(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
+        await self._hub(context)  # a worker or client of an unknown hub learns it at once
         return empty_pb2.Empty()
 
     # -- orchestrations ------------------------------------------------------------------
     async def StartInstance(self, request: pb.CreateInstanceRequest,
                             context: Any) -> pb.CreateInstanceResponse:
+        ops = await self._ops(context)
         instance_id = await _call(
-            context, self.ops.start, request.name, text_of(request, "input"),
+            context, ops.start, request.name, text_of(request, "input"),
             request.instanceId or None, version=text_of(request, "version"),
             start_at=optional_time(request, "scheduledStartTimestamp"),
             overrides={Conflict: grpc.StatusCode.ALREADY_EXISTS,
@@ -95,16 +97,19 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
 
     async def GetInstance(self, request: pb.GetInstanceRequest,
                           context: Any) -> pb.GetInstanceResponse:
-        return self._instance_response(self.ops.get(request.instanceId), request)
+        ops = await self._ops(context)
+        return self._instance_response(ops.get(request.instanceId), request)
 
     async def WaitForInstanceStart(self, request: pb.GetInstanceRequest,
                                    context: Any) -> pb.GetInstanceResponse:
-        view = await self.ops.wait_started(request.instanceId)
+        ops = await self._ops(context)
+        view = await ops.wait_started(request.instanceId)
         return self._instance_response(view, request)
 
     async def WaitForInstanceCompletion(self, request: pb.GetInstanceRequest,
                                         context: Any) -> pb.GetInstanceResponse:
-        view = await self.ops.wait_completed(request.instanceId)
+        ops = await self._ops(context)
+        view = await ops.wait_completed(request.instanceId)
         return self._instance_response(view, request)
 
     @staticmethod
@@ -117,46 +122,53 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
 
     async def RaiseEvent(self, request: pb.RaiseEventRequest,
                          context: Any) -> pb.RaiseEventResponse:
-        await _call(context, self.ops.raise_event, request.instanceId, request.name,
+        ops = await self._ops(context)
+        await _call(context, ops.raise_event, request.instanceId, request.name,
                     text_of(request, "input"))
         return pb.RaiseEventResponse()
 
     async def TerminateInstance(self, request: pb.TerminateRequest,
                                 context: Any) -> pb.TerminateResponse:
-        await _call(context, self.ops.terminate, request.instanceId, text_of(request, "output"))
+        ops = await self._ops(context)
+        await _call(context, ops.terminate, request.instanceId, text_of(request, "output"))
         return pb.TerminateResponse()
 
     async def SuspendInstance(self, request: pb.SuspendRequest,
                               context: Any) -> pb.SuspendResponse:
-        await _call(context, self.ops.suspend, request.instanceId, text_of(request, "reason"))
+        ops = await self._ops(context)
+        await _call(context, ops.suspend, request.instanceId, text_of(request, "reason"))
         return pb.SuspendResponse()
 
     async def ResumeInstance(self, request: pb.ResumeRequest,
                              context: Any) -> pb.ResumeResponse:
-        await _call(context, self.ops.resume, request.instanceId, text_of(request, "reason"))
+        ops = await self._ops(context)
+        await _call(context, ops.resume, request.instanceId, text_of(request, "reason"))
         return pb.ResumeResponse()
 
     async def RewindInstance(self, request: pb.RewindInstanceRequest,
                              context: Any) -> pb.RewindInstanceResponse:
-        await _call(context, self.ops.rewind, request.instanceId, text_of(request, "reason"))
+        ops = await self._ops(context)
+        await _call(context, ops.rewind, request.instanceId, text_of(request, "reason"))
         return pb.RewindInstanceResponse()
 
     async def RestartInstance(self, request: pb.RestartInstanceRequest,
                               context: Any) -> pb.RestartInstanceResponse:
-        instance_id = await _call(context, self.ops.restart, request.instanceId,
+        ops = await self._ops(context)
+        instance_id = await _call(context, ops.restart, request.instanceId,
                                   request.restartWithNewInstanceId,
                                   overrides={BadRequest: grpc.StatusCode.NOT_FOUND})
         return pb.RestartInstanceResponse(instanceId=instance_id)
 
     async def QueryInstances(self, request: pb.QueryInstancesRequest,
                              context: Any) -> pb.QueryInstancesResponse:
+        ops = await self._ops(context)
         query = request.query
         try:
             statuses = [status_name(s) for s in query.runtimeStatus] or None
         except ValueError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         page = await _call(
-            context, self.ops.query, created_from=optional_time(query, "createdTimeFrom"),
+            context, ops.query, created_from=optional_time(query, "createdTimeFrom"),
             created_to=optional_time(query, "createdTimeTo"), statuses=statuses,
             prefix=text_of(query, "instanceIdPrefix"),
             page_size=query.maxInstanceCount or 100,
@@ -169,16 +181,17 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
 
     async def PurgeInstances(self, request: pb.PurgeInstancesRequest,
                              context: Any) -> pb.PurgeInstancesResponse:
+        ops = await self._ops(context)
         kind = request.WhichOneof("request")
         if kind == "instanceId":
-            count = await _call(context, self.ops.purge, request.instanceId)
+            count = await _call(context, ops.purge, request.instanceId)
         elif kind == "purgeInstanceFilter":
             purge = request.purgeInstanceFilter
             try:
                 statuses = [status_name(s) for s in purge.runtimeStatus] or None
             except ValueError as exc:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-            count = await _call(context, self.ops.purge_where,
+            count = await _call(context, ops.purge_where,
                                 optional_time(purge, "createdTimeFrom"),
                                 optional_time(purge, "createdTimeTo"), statuses)
         else:
@@ -190,7 +203,8 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
 
     async def StreamInstanceHistory(self, request: pb.StreamInstanceHistoryRequest,
                                     context: Any) -> AsyncIterator[pb.HistoryChunk]:
-        events = self.ops.history(request.instanceId)
+        ops = await self._ops(context)
+        events = ops.history(request.instanceId)
         if events is None:
             await context.abort(grpc.StatusCode.NOT_FOUND,
                                 f"No instance with ID '{request.instanceId}' found.")
@@ -204,14 +218,16 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
     # -- entities ------------------------------------------------------------------------
     async def SignalEntity(self, request: pb.SignalEntityRequest,
                            context: Any) -> pb.SignalEntityResponse:
-        await _call(context, self.ops.signal_entity, request.instanceId, request.name,
+        ops = await self._ops(context)
+        await _call(context, ops.signal_entity, request.instanceId, request.name,
                     text_of(request, "input"), request_id=request.requestId or None,
                     start_at=optional_time(request, "scheduledTime"))
         return pb.SignalEntityResponse()
 
     async def GetEntity(self, request: pb.GetEntityRequest,
                         context: Any) -> pb.GetEntityResponse:
-        view = await _call(context, self.ops.get_entity, request.instanceId,
+        ops = await self._ops(context)
+        view = await _call(context, ops.get_entity, request.instanceId,
                            request.includeState)
         if view is None:
             return pb.GetEntityResponse(exists=False)
@@ -219,9 +235,10 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
 
     async def QueryEntities(self, request: pb.QueryEntitiesRequest,
                             context: Any) -> pb.QueryEntitiesResponse:
+        ops = await self._ops(context)
         query = request.query
         page = await _call(
-            context, self.ops.query_entities, prefix=text_of(query, "instanceIdStartsWith"),
+            context, ops.query_entities, prefix=text_of(query, "instanceIdStartsWith"),
             modified_from=optional_time(query, "lastModifiedFrom"),
             modified_to=optional_time(query, "lastModifiedTo"),
             include_state=query.includeState, include_transient=query.includeTransient,
@@ -235,9 +252,9 @@ class SidecarServicer(WorkItemRpcs, pb_grpc.TaskHubSidecarServiceServicer):
 
     async def CleanEntityStorage(self, request: pb.CleanEntityStorageRequest,
                                  context: Any) -> pb.CleanEntityStorageResponse:
-        removed, released = await _call(context, self.ops.clean_entity_storage,
+        ops = await self._ops(context)
+        removed, released = await _call(context, ops.clean_entity_storage,
                                          request.removeEmptyEntities,
                                          request.releaseOrphanedLocks)
         return pb.CleanEntityStorageResponse(emptyEntitiesRemoved=removed,
                                              orphanedLocksReleased=released)
-

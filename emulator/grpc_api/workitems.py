@@ -5,6 +5,8 @@ items to a connected ``TaskHubGrpcWorker``, ``Complete*Task`` settle them and
 scheduler``), as the Durable Task Scheduler serves them; a Functions host delivers work through
 triggers and leaves these unimplemented.
 
+A worker of one task hub (its ``taskhub`` header) gets that hub's items only.
+
 A stream sends a ``healthPing`` when it has been quiet for ``PING_SECONDS`` (the worker takes
 a long silence for a lost connection). A stream that ends (the worker stopped or lost its
 connection) gives back what it held: the dispatcher delivers it again.
@@ -21,6 +23,7 @@ import grpc
 
 from ..worker.sdk2.messages import pb
 from ..worker.workitems import ItemKind, WorkItemDispatcher, filters_of
+from .hubs import HubRouting, taskhub_header
 
 __all__ = ["WorkItemRpcs", "PING_SECONDS"]
 
@@ -29,24 +32,25 @@ log = logging.getLogger("emulator")
 PING_SECONDS = 30.0
 
 
-class WorkItemRpcs:
-    """The worker-side RPCs; ``work_items`` None: not served (UNIMPLEMENTED)."""
-
-    work_items: WorkItemDispatcher | None = None
+class WorkItemRpcs(HubRouting):
+    """The worker-side RPCs, over the work items of the call's hub; a hub without them (a
+    Functions app's): not served (UNIMPLEMENTED)."""
 
     async def _dispatcher(self, context: Any) -> WorkItemDispatcher:
-        if self.work_items is None:
+        work_items = (await self._hub(context)).work_items
+        if work_items is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED,
                                 "This host runs a Functions app: work is delivered through "
                                 "triggers, not a work-item stream (start `python -m emulator "
                                 "scheduler` for durabletask workers).")
-        return self.work_items
+        return work_items
 
     async def GetWorkItems(self, request: pb.GetWorkItemsRequest,
                            context: Any) -> AsyncIterator[pb.WorkItem]:
         dispatcher = await self._dispatcher(context)
         stream = dispatcher.connect(filters_of(request))
-        log.info("a durabletask worker connected (%d connected)", dispatcher.connected)
+        log.info("a durabletask worker connected to task hub %s (%d connected)",
+                 self.hubs.canonical(taskhub_header(context)), dispatcher.connected)
         try:
             while True:
                 try:
@@ -62,7 +66,8 @@ class WorkItemRpcs:
                 yield item
         finally:
             dispatcher.disconnect(stream)
-            log.info("a durabletask worker disconnected (%d connected)", dispatcher.connected)
+            log.info("a durabletask worker disconnected (%d connected to its hub)",
+                     dispatcher.connected)
 
     async def _settle(self, context: Any, kind: ItemKind, token: str, message: Any) -> None:
         dispatcher = await self._dispatcher(context)

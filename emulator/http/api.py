@@ -19,12 +19,14 @@ from ..core.instance import Instance
 from ..protocol.enums import ACTIVE, RuntimeStatus
 from ..runtime.operations import Operations
 from ..worker.index import FunctionIndex
+from ..worker.workitems import TaskHubs
 from . import dashboard
 from .entities import admin_routes, entity_routes
 from .errors import InvalidQuery, error_response, errors_middleware, json_response
 from .functions import invoke_http, origin
-from .keys import APP, BODY_LIMIT, ENTITY_TOKENS, OPERATIONS, STARTED, TOKENS
-from .paging import ContinuationTokens, InvalidContinuationToken, query_fingerprint
+from .hubs import HUBS, HttpHub, hub, hub_middleware, operations_of
+from .keys import APP, BODY_LIMIT, STARTED
+from .paging import InvalidContinuationToken, query_fingerprint
 from .params import CLOCK_ADVANCE_LIMIT_SECONDS
 from .payloads import RPC_PATH, WEBHOOK_PATH, check_status_payload, status_payload
 from .readers import (
@@ -46,7 +48,7 @@ DEFAULT_PAGE_SIZE = 100
 
 # -- management API ------------------------------------------------------------------------
 async def start_instance(request: web.Request) -> web.Response:
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     name = request.match_info["function"]
     chosen = request.match_info.get("instance_id")
     if chosen is not None:
@@ -71,13 +73,14 @@ def _finished(inst: Instance | None) -> bool:
 
 
 def _check_status(request: web.Request, instance_id: str) -> web.Response:
-    payload = check_status_payload(origin(request), instance_id, request.app[OPERATIONS].hub_name)
+    payload = check_status_payload(origin(request), instance_id,
+                                   operations_of(request).hub_name)
     return json_response(payload, status=202, headers={
         "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
 
 async def get_instance(request: web.Request) -> web.Response:
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     inst = ops.instance(request.match_info["instance_id"])
     show_input = flag(request, "showInput", True)
     show_history = flag(request, "showHistory", False)
@@ -106,7 +109,7 @@ def _filtered(request: web.Request) -> list[Instance]:
     created_from = timestamp(request, "createdTimeFrom")
     created_to = timestamp(request, "createdTimeTo")
     statuses = runtime_statuses(request)
-    return request.app[OPERATIONS].find(
+    return operations_of(request).find(
         created_from=created_from, created_to=created_to, statuses=statuses,
         prefix=request.query.get("instanceIdPrefix"))
 
@@ -123,7 +126,7 @@ async def list_instances(request: web.Request) -> web.Response:
     after = None
     if token and token != "null":
         try:
-            after = request.app[TOKENS].decode(token, query)
+            after = hub(request).tokens.decode(token, query)
         except InvalidContinuationToken as exc:
             raise InvalidQuery(f"Invalid x-ms-continuation-token header: {exc}") from None
     found = _filtered(request)
@@ -132,14 +135,14 @@ async def list_instances(request: web.Request) -> web.Response:
     page = found[:top]
     headers = {}
     if len(found) > top:
-        headers["x-ms-continuation-token"] = request.app[TOKENS].encode(_position(page[-1]),
+        headers["x-ms-continuation-token"] = hub(request).tokens.encode(_position(page[-1]),
                                                                         query)
     body = [status_payload(i.record, show_input=show_input) for i in page]
     return json_response(body, headers=headers)
 
 
 async def purge_instance(request: web.Request) -> web.Response:
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     instance_id = request.match_info["instance_id"]
     if ops.instance(instance_id) is None:
         return web.Response(status=404)
@@ -149,7 +152,7 @@ async def purge_instance(request: web.Request) -> web.Response:
 async def purge_instances(request: web.Request) -> web.Response:
     if not request.query.get("createdTimeFrom"):
         raise InvalidQuery("Please provide value for 'createdTimeFrom' parameter.")
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     deleted = ops.purge(i.id for i in _filtered(request) if i.is_terminal)
     if deleted == 0:
         return web.Response(status=404)
@@ -157,7 +160,7 @@ async def purge_instances(request: web.Request) -> web.Response:
 
 
 async def raise_event(request: web.Request) -> web.Response:
-    operations = request.app[OPERATIONS]
+    operations = operations_of(request)
     instance_id = request.match_info["instance_id"]
     operations.get_active(instance_id)  # 404 / 410 first, as the extension checks
     if request.content_type != "application/json":
@@ -169,7 +172,7 @@ async def raise_event(request: web.Request) -> web.Response:
 
 
 async def instance_operation(request: web.Request) -> web.Response:
-    operations = request.app[OPERATIONS]
+    operations = operations_of(request)
     instance_id = request.match_info["instance_id"]
     operation = request.match_info["operation"].lower()
     reason = request.query.get("reason")
@@ -197,7 +200,7 @@ async def not_found(request: web.Request) -> web.Response:
 
 # -- host and emulator admin ---------------------------------------------------------------
 async def host_status(request: web.Request) -> web.Response:
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     limits = ops.limits
     return json_response({
         "id": socket.gethostname(),
@@ -227,7 +230,7 @@ async def host_status(request: web.Request) -> web.Response:
 
 
 async def clock(request: web.Request) -> web.Response:
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     action = request.match_info.get("action")
     if action and not ops.clock_state().skipping:
         return error_response(409, "The host runs in real time; start it with --time-skipping.")
@@ -247,7 +250,7 @@ async def clock(request: web.Request) -> web.Response:
 async def wait_change(request: web.Request) -> web.Response:
     """Long poll for ``LocalHost.wait``: answer as soon as the instance's change counter passes
     ``after`` (or at ``timeout``) with ``{"version": n, "status": payload or null}``."""
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     after = integer(request, "after", -1, minimum=-1, maximum=2**63 - 1)
     limit = wait_seconds(request, "timeout", "30")
     waiting = ops.client_waiting() if flag(request, "waiting", True) \
@@ -262,7 +265,7 @@ async def wait_change(request: web.Request) -> web.Response:
 
 async def raw_history(request: web.Request) -> web.Response:
     """The stored history of an instance, unprojected (for ``python -m emulator history``)."""
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     inst = ops.instance(request.match_info["instance_id"])
     if inst is None:
         return error_response(404, f"No instance with ID '{request.match_info['instance_id']}' "
@@ -287,21 +290,24 @@ def _management_routes(base: str) -> list[web.RouteDef]:
     ]
 
 
-def create_app(ops: Operations, app: FunctionIndex,
+def create_app(ops: Operations | TaskHubs[HttpHub], app: FunctionIndex,
                triggers: TriggerAdmin | None = None) -> web.Application:
-    """The aiohttp application of the local host; the runtime's loops run with it."""
+    """The aiohttp application of the local host; the runtime's loops run with it.
+
+    ``ops``: the one runtime of a Functions host, or a scheduler host's task hubs (each request
+    picks one with ``?taskHub=``, ``hubs.py``)."""
+    hubs = ops if isinstance(ops, TaskHubs) else TaskHubs.only(HttpHub.of(ops), ops.hub_name)
     body_limit = request_body_limit()  # app settings are applied by now
-    web_app = web.Application(middlewares=[errors_middleware], client_max_size=body_limit)
+    web_app = web.Application(middlewares=[errors_middleware, hub_middleware],
+                              client_max_size=body_limit)
     web_app[BODY_LIMIT] = body_limit
-    web_app[OPERATIONS] = ops
-    web_app[TOKENS] = ContinuationTokens(ops.secret(), "instances")
-    web_app[ENTITY_TOKENS] = ContinuationTokens(ops.secret(), "entities")
+    web_app[HUBS] = hubs
     web_app[APP] = app
     web_app[STARTED] = time.monotonic()
     if triggers is not None:
         web_app[TRIGGERS] = triggers
     prefix = f"/{app.route_prefix}" if app.route_prefix else ""
-    dashboard.setup(web_app, ops)  # before the app's catch-all route
+    dashboard.setup(web_app)  # before the app's catch-all route
     web_app.add_routes([
         web.get("/admin/host/status", host_status),
         web.get("/admin/emulator/clock", clock),
@@ -314,14 +320,22 @@ def create_app(ops: Operations, app: FunctionIndex,
         *_management_routes(RPC_PATH),
         web.route("*", f"{prefix}/{{tail:.*}}", invoke_http),
     ])
+    runtimes = [hub.operations for _, hub in hubs.items()]
 
     async def runtime_ctx(_: web.Application):
-        await ops.start()
-        yield
-        await ops.stop()
+        started = []
+        try:
+            for runtime in runtimes:
+                await runtime.start()
+                started.append(runtime)
+            yield
+        finally:
+            for runtime in reversed(started):
+                await runtime.stop()
 
     async def release_waiters(_: web.Application) -> None:
-        ops.release_waiters()  # long polls answer before the runner waits for handlers
+        for runtime in runtimes:
+            runtime.release_waiters()  # long polls answer before the runner waits for handlers
 
     web_app.cleanup_ctx.append(runtime_ctx)
     web_app.on_shutdown.append(release_waiters)

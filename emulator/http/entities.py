@@ -15,7 +15,7 @@ from ..protocol import jsonsafe
 from ..protocol.entities import EntityId, EntityProtocolError, input_from_http
 from ..runtime.operations import EntityRequestError, Operations
 from .errors import error_response, json_response
-from .keys import ENTITY_TOKENS, OPERATIONS
+from .hubs import hub, operations_of
 from .paging import InvalidContinuationToken, query_fingerprint
 from .readers import flag, integer, read_body, timestamp
 
@@ -34,7 +34,7 @@ def _entity_id(name: str | None, key: str) -> EntityId:
 
 
 async def entity_route(request: web.Request) -> web.StreamResponse:
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     name = request.match_info.get("name") or None
     key = request.match_info.get("key", "")
     try:
@@ -70,14 +70,14 @@ def _list(request: web.Request, ops: Operations, name: str | None) -> web.Respon
     token = request.headers.get("x-ms-continuation-token")
     if token and token != "null":
         try:
-            _, after = request.app[ENTITY_TOKENS].decode(token, query)
+            _, after = hub(request).entity_tokens.decode(token, query)
         except InvalidContinuationToken as exc:
             raise EntityRequestError(str(exc)) from exc
         records = [r for r in records if r.entity_id > after]
     chunk = records[:top]
     headers = {}
     if len(records) > top:
-        headers["x-ms-continuation-token"] = request.app[ENTITY_TOKENS].encode(
+        headers["x-ms-continuation-token"] = hub(request).entity_tokens.encode(
             ("", chunk[-1].entity_id), query)
     return json_response([entity_status(record, fetch_state) for record in chunk],
                          headers=headers)
@@ -110,7 +110,7 @@ async def _signal(request: web.Request, ops: Operations, name: str | None,
 
 
 async def clean_storage(request: web.Request) -> web.Response:
-    ops = request.app[OPERATIONS]
+    ops = operations_of(request)
     result = ops.clean_entities(flag(request, "removeEmptyEntities", True),
                         flag(request, "releaseOrphanedLocks", True))
     return json_response(result)

@@ -14,7 +14,8 @@ from ..worker.index import FunctionIndex, HttpFunction
 from ..worker.seam import HttpCall, HttpReply
 from ..worker.timeouts import FunctionTimeout
 from .errors import json_response
-from .keys import APP, OPERATIONS
+from .hubs import operations_of
+from .keys import APP
 from .payloads import RPC_PATH, client_binding
 from .readers import read_body
 from .triggers import TRIGGERS
@@ -41,7 +42,7 @@ def match(app: FunctionIndex, method: str, path: str) -> tuple[HttpFunction | No
 
 async def invoke_http(request: web.Request) -> web.StreamResponse:
     app = request.app[APP]
-    operations = request.app[OPERATIONS]
+    operations = operations_of(request)
     function, params, _ = match(app, request.method, request.match_info["tail"])
     if function is None:
         return web.Response(status=404)

@@ -16,7 +16,9 @@ from typing import Any
 from ...protocol.enums import EventType
 from ...protocol.history import EVENT_NAMES
 from ...runtime.operations import Operations
+from ...worker.workitems import WorkItemDispatcher
 from ..payloads import status_payload
+from .hub_functions import hub_functions
 
 LIST_CAP = 200  # rows per host table; the totals are always exact
 
@@ -97,9 +99,19 @@ def work(ops: Operations) -> dict[str, Any]:
             "messages": _capped(inboxes), "timers": _capped(timers)}
 
 
-def host(ops: Operations, base_url: str) -> dict[str, Any]:
-    return {"functions": functions(ops, base_url), "orchestrators": orchestrator_names(ops),
+def host(ops: Operations, base_url: str,
+         work_items: WorkItemDispatcher | None = None) -> dict[str, Any]:
+    """Everything the host page shows; ``work_items``: a scheduler hub's (no app), whose
+    function list is the names its workers declared and the names seen (``hub_functions``)."""
+    info = {"functions": functions(ops, base_url), "orchestrators": orchestrator_names(ops),
             "limits": limits(ops), "clock": clock(ops), "work": work(ops)}
+    if work_items is not None:
+        names = hub_functions(ops, work_items)
+        info.update(functions=names["functions"], functionsNote=names["note"],
+                    anyName=names["anyName"],
+                    orchestrators=sorted({row["name"] for row in names["functions"]
+                                          if row["trigger"] == "orchestrationTrigger"}))
+    return info
 
 
 def list_instances(ops: Operations, *, name: str | None = None, statuses: set[str] | None = None,

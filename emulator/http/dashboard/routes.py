@@ -12,8 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ...runtime.operations import Operations
 from ...views import gantt as timeline_data
+from ..hubs import HUBS, hub, operations_of
 from ..readers import integer, runtime_statuses, timestamp
 from . import host_info
 
@@ -32,7 +32,7 @@ def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def routes(ops: Operations) -> list[web.RouteDef]:
+def routes() -> list[web.RouteDef]:
     async def static(request: web.Request) -> web.StreamResponse:
         name = request.match_info.get("file") or "index.html"
         path = (STATIC / name).resolve()
@@ -43,10 +43,16 @@ def routes(ops: Operations) -> list[web.RouteDef]:
         return web.FileResponse(path, headers={**HEADERS, "Content-Type": content_type})
 
     async def redirect(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound(f"{UI_PATH}/")
+        query = f"?{request.query_string}" if request.query_string else ""
+        raise web.HTTPFound(f"{UI_PATH}/{query}")  # ?taskHub= stays
 
     async def host(request: web.Request) -> web.Response:
-        return web.json_response(host_info.host(ops, _base_url(request)))
+        hubs = request.app[HUBS]
+        chosen = hub(request)
+        info = host_info.host(chosen.operations, _base_url(request), chosen.work_items)
+        info["taskHubs"] = {"names": hubs.names, "default": hubs.default_name,
+                            "selectable": len(hubs) > 1}
+        return web.json_response(info)
 
     async def instances(request: web.Request) -> web.Response:
         # The edge's shared query readers: InvalidQuery / InvalidParameter become a 400 with
@@ -58,13 +64,14 @@ def routes(ops: Operations) -> list[web.RouteDef]:
         created_from = timestamp(request, "createdTimeFrom")
         created_to = timestamp(request, "createdTimeTo")
         page = host_info.list_instances(
-            ops, name=query.get("name") or None, statuses=statuses or None,
+            operations_of(request), name=query.get("name") or None, statuses=statuses or None,
             prefix=query.get("instanceIdPrefix") or None, created_from=created_from,
             created_to=created_to, offset=offset, top=top)
         return web.json_response(page)
 
     async def timeline(request: web.Request) -> web.Response:
         instance_id = request.match_info["instance_id"]
+        ops = operations_of(request)
         found = host_info.instance(ops, instance_id)
         if found is None:
             return web.json_response({"Message": f"No instance with ID '{instance_id}' found."},

@@ -156,6 +156,14 @@ class WorkItemDispatcher:
         """Items queued that no connected worker takes."""
         return len(self._waiting)
 
+    def worker_filters(self) -> list[Filters]:
+        """The work-item filters of the connected workers (on the loop)."""
+        return [stream.filters for stream in self._streams]
+
+    def open_items(self) -> list[Pending]:
+        """The items waiting for a worker or held by one (on the loop)."""
+        return [*self._waiting, *self._held.values()]
+
     def _offer(self, pending: Pending) -> None:
         if self.closed:
             return

@@ -7,26 +7,28 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from durabletask import worker
+from durabletask import client, worker
 
 from emulator.host.scheduler import SchedulerServer
 from emulator.host.server import HostOptions
 
 
 class RunningScheduler:
-    def __init__(self, state: str = ":memory:", time_skipping: bool = False) -> None:
+    def __init__(self, state: str = ":memory:", time_skipping: bool = False,
+                 task_hubs: tuple[str, ...] = ("default",)) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         options = HostOptions(port=0, grpc_port=0, state=state, worker="in-process",
                               time_skipping=time_skipping, blocked_loop_seconds=0)
-        self.server = SchedulerServer(options)
+        self.server = SchedulerServer(options, task_hubs)
 
         async def start() -> None:
             self.server.prepare()
             await self.server.start()
         self.call(start())
         self.address = f"127.0.0.1:{self.server.grpc_port}"
+        self.base_url = f"http://127.0.0.1:{self.server.port}"
 
     def call(self, coroutine, timeout: float = 30):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
@@ -38,7 +40,14 @@ class RunningScheduler:
 
     @property
     def dispatcher(self):
-        return self.server.worker.dispatcher
+        """The default (first) hub's."""
+        return self.server.hubs[0].dispatcher
+
+    def client(self, taskhub: str | None = None) -> client.TaskHubGrpcClient:
+        """A durabletask client of ``taskhub`` (the ``taskhub`` header, as
+        durabletask-azuremanaged sends it; None: no header)."""
+        return client.TaskHubGrpcClient(host_address=self.address,
+                                        metadata=_hub_metadata(taskhub))
 
     def stop(self) -> None:
         self.call(self.server.stop())
@@ -46,13 +55,20 @@ class RunningScheduler:
         self.thread.join(30)
 
 
+def _hub_metadata(taskhub: str | None) -> list[tuple[str, str]] | None:
+    return None if taskhub is None else [("taskhub", taskhub)]
+
+
 @contextlib.contextmanager
 def started_worker(address: str, *, orchestrators: tuple[Callable, ...] = (),
                    activities: tuple[Callable, ...] = (), entities: tuple[Callable, ...] = (),
-                   filtered: bool = False) -> Iterator[worker.TaskHubGrpcWorker]:
+                   filtered: bool = False,
+                   taskhub: str | None = None) -> Iterator[worker.TaskHubGrpcWorker]:
     """A durabletask worker with these functions, connected to ``address`` for the block;
-    ``filtered``: it sends work-item filters naming them."""
-    with worker.TaskHubGrpcWorker(host_address=address) as w:
+    ``filtered``: it sends work-item filters naming them; ``taskhub``: the hub it names in
+    its ``taskhub`` header (None: no header, the default hub)."""
+    with worker.TaskHubGrpcWorker(host_address=address,
+                                  metadata=_hub_metadata(taskhub)) as w:
         for fn in orchestrators:
             w.add_orchestrator(fn)
         for fn in activities:

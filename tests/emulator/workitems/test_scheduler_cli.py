@@ -1,5 +1,7 @@
 """``python -m emulator scheduler``: bad flags fail with one line naming the flag."""
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -56,3 +58,53 @@ def test_an_unwritable_state_fails_naming_the_flag(tmp_path):
     done = _run("--grpc-port", "0", "--port", "0", "--state", str(blocker / "x.db"))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: --state:")
+
+
+@pytest.mark.parametrize("hubs", ["", "a,,b", "a,A", "a b", " , "])
+def test_a_bad_task_hub_list_fails_naming_the_flag(hubs):
+    done = _run("--task-hubs", hubs, "--grpc-port", "0", "--port", "0", "--state", ":memory:")
+    assert done.returncode == 2
+    assert "--task-hubs" in done.stderr.strip().splitlines()[-1]
+
+
+def test_a_bad_task_hub_variable_fails_naming_it():
+    done = subprocess.run([sys.executable, "-m", "emulator", "scheduler", "--grpc-port", "0",
+                           "--port", "0", "--state", ":memory:"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DTS_TASK_HUB_NAMES": "orders,Orders"})
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: DTS_TASK_HUB_NAMES:") and "'Orders' is named twice" in line
+
+
+def _banner(*flags: str, hubs_variable: str | None) -> str:
+    """What a scheduler host prints up to its listening line (then it is stopped)."""
+    env = {k: v for k, v in os.environ.items() if k != "DTS_TASK_HUB_NAMES"}
+    if hubs_variable is not None:
+        env["DTS_TASK_HUB_NAMES"] = hubs_variable
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "scheduler", "--grpc-port",
+                                "0", "--port", "0", "--state", ":memory:", *flags], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=env)
+    lines = []
+    try:
+        for line in process.stdout:  # the listening line comes after the banner
+            lines.append(line)
+            if line.startswith("Scheduler listening"):
+                break
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    return "".join(lines)
+
+
+def test_the_banner_names_the_hubs_of_the_variable():
+    banner = _banner(hubs_variable="orders, billing")
+    assert "  orders: state memory" in banner
+    assert "  billing: state memory" in banner and "?taskHub=billing" in banner
+    assert banner.index("  orders:") < banner.index("  billing:")  # the first: the default
+
+
+def test_the_flag_wins_over_the_variable():
+    banner = _banner("--task-hubs", "flagged", hubs_variable="orders")
+    assert "  flagged: state memory" in banner and "orders" not in banner

@@ -192,7 +192,7 @@ def test_items_wait_for_a_worker_whose_filters_take_them(scheduler):
 
 
 def test_items_no_worker_takes_do_not_hold_up_the_others(scheduler):
-    """Episodes waiting for a worker that never comes each hold a thread; the others run."""
+    """Episodes waiting for a worker that never comes do not hold up the others."""
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     for n in range(5):
         c.schedule_new_orchestration(f"unserved_{n}")
@@ -304,13 +304,15 @@ def test_a_stream_cancelled_as_an_item_arrives_ends_instead_of_sending_it():
     and going on (Python 3.11's ``wait_for`` swallowed that cancellation)."""
     import asyncio
 
+    from emulator.grpc_api import HubService
     from emulator.grpc_api.workitems import WorkItemRpcs
     from emulator.worker.sdk2.messages import pb
-    from emulator.worker.workitems import WorkItemDispatcher
+    from emulator.worker.workitems import TaskHubs, WorkItemDispatcher
 
     async def scenario():
         rpcs = WorkItemRpcs()
-        rpcs.work_items = dispatcher = WorkItemDispatcher()
+        dispatcher = WorkItemDispatcher()
+        rpcs.hubs = TaskHubs.only(HubService(None, dispatcher))
         items = rpcs.GetWorkItems(pb.GetWorkItemsRequest(), context=None)
         task = asyncio.ensure_future(items.__anext__())
         await asyncio.sleep(0)  # one pass: the stream waits for its first item

@@ -2,6 +2,14 @@
 export const MGMT = "/runtime/webhooks/durabletask";
 export const DASH = "/admin/emulator/dashboard";
 export const CLOCK = "/admin/emulator/clock";
+// The task hub this page shows: its URL's ?taskHub= (none: the host's default hub), sent along
+// with every call so the host answers for that hub.
+export const TASK_HUB = new URLSearchParams(location.search).get("taskHub");
+
+export function withHub(path) {
+  if (!TASK_HUB) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}taskHub=${encodeURIComponent(TASK_HUB)}`;
+}
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -29,7 +37,7 @@ export async function call(method, path, { json, raw } = {}) {
     init.body = JSON.stringify(json);
     init.headers["Content-Type"] = "application/json";
   }
-  const response = await fetch(path, init);
+  const response = await fetch(withHub(path), init);
   const text = await response.text();
   let data = null;
   try {

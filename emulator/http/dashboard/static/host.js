@@ -63,6 +63,15 @@ export async function hostPage(main, { host }) {
         table("pending-messages", ["Instance", "Orchestrator", "Messages", "Kinds"], w.messages.items.map((m) => h("tr", {}, h("td", {}, link(m.instanceId)), h("td", {}, m.name), h("td", {}, m.count + (m.held ? " (batching)" : "")), h("td", {}, Object.entries(m.kinds).map(([k, v]) => `${k} ×${v}`).join(", ")))), "none"), more(w.messages)),
       h("div", {}, h("h2", {}, `Pending timers (${fmtCount(w.timers.total)})`),
         table("pending-timers", ["Instance", "Timer", "Fires at"], w.timers.items.map((t) => h("tr", {}, h("td", {}, link(t.instanceId)), h("td", {}, `#${t.timerId}`), h("td", {}, fmtDate(t.fireAt)))), "none"), more(w.timers)));
+    if (info.functionsNote) {
+      // Scheduler mode: no app; the names come from the workers' filters and what the hub saw.
+      const any = Object.entries(info.anyName || {}).filter(([, n]) => n > 0).map(([k, n]) => `${n} worker(s) take any ${k} name (no filter)`);
+      functionsBox.replaceChildren(h("h2", {}, `Functions (${info.functions.length})`),
+        h("p", { class: "muted small", id: "functions-note" }, info.functionsNote, any.length ? ` Connected now: ${any.join("; ")}.` : ""),
+        table("functions", ["Name", "Trigger", "Source", "Versions"], info.functions.map((f) => h("tr", {},
+          h("td", {}, f.name), h("td", {}, f.trigger), h("td", {}, f.sources.join(", ")), h("td", {}, (f.versions || []).join(", ")))), "none known yet"));
+      return;
+    }
     functionsBox.replaceChildren(h("h2", {}, `Functions (${info.functions.length})`),
       table("functions", ["Name", "Trigger", "Methods", "URL"], info.functions.map((f) => h("tr", {},
         h("td", {}, f.name), h("td", {}, f.trigger), h("td", {}, (f.methods || []).length >= 8 ? "ALL" : (f.methods || []).join(", ")),

@@ -47,7 +47,23 @@ async function route() {
 }
 
 window.addEventListener("hashchange", route);
-host().then((info) => {
-  document.getElementById("hub").textContent = `hub ${info.limits.hubName}`;
-}).catch(() => {});
+// The hub selector: a scheduler host with several task hubs shows one per page (?taskHub=).
+function showHub(info) {
+  const box = document.getElementById("hub");
+  const hubs = info.taskHubs;
+  if (!hubs || !hubs.selectable) {
+    box.textContent = `hub ${info.limits.hubName}`;
+    return;
+  }
+  const select = h("select", { id: "hub-select", "aria-label": "task hub" },
+    hubs.names.map((n) => h("option", { value: n }, n === hubs.default ? `${n} (default)` : n)));
+  select.value = info.limits.hubName;
+  select.addEventListener("change", () => {
+    const query = select.value === hubs.default ? "" : `?taskHub=${encodeURIComponent(select.value)}`;
+    location.assign(`${location.pathname}${query}${location.hash}`);
+  });
+  box.replaceChildren("task hub ", select);
+}
+
+host().then(showHub).catch(() => {});
 route();

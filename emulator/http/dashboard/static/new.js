@@ -7,7 +7,11 @@ const ID_PROBLEM = /[/\\?#\u0000-\u001f\u007f]/;
 
 export async function newPage(main, { params, host }) {
   const info = await host();
-  const name = h("select", { id: "new-name", name: "name", required: true }, info.orchestrators.map((n) => h("option", { value: n }, n)));
+  // A scheduler host loads no app: any name may be started, the known ones are suggested.
+  const name = info.functionsNote
+    ? h("input", { id: "new-name", name: "name", type: "text", required: true, list: "new-names", autocomplete: "off" })
+    : h("select", { id: "new-name", name: "name", required: true }, info.orchestrators.map((n) => h("option", { value: n }, n)));
+  const suggestions = info.functionsNote ? h("datalist", { id: "new-names" }, info.orchestrators.map((n) => h("option", { value: n }))) : null;
   if (params.get("name")) name.value = params.get("name");
   const instanceId = h("input", { id: "new-id", name: "instanceId", type: "text", placeholder: "leave empty for a new GUID" });
   const version = h("input", { id: "new-version", name: "version", type: "text", placeholder: "optional, e.g. 1.0" });
@@ -31,7 +35,7 @@ export async function newPage(main, { params, host }) {
   };
 
   const form = h("form", { class: "card form", id: "new-form" },
-    h("label", { for: "new-name" }, "Orchestrator", name),
+    h("label", { for: "new-name" }, "Orchestrator", name, suggestions),
     h("label", { for: "new-id" }, "Instance id", instanceId), idError,
     h("label", { for: "new-version" }, "Version", version),
     h("label", { for: "new-input" }, "Input (JSON)", input), inputError,
