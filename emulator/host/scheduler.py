@@ -39,7 +39,6 @@ from ..worker.index import FunctionIndex
 from ..worker.workitems import DEFAULT_HUB, HubNameError, TaskHubs, parse_hub_names
 from .flags import port_number
 from .server import (
-    LISTEN_BACKLOG,
     HostOptions,
     LocalHostServer,
     clock_description,
@@ -120,17 +119,7 @@ class SchedulerServer(LocalHostServer):
             raise
         for hub in self.hubs:
             hub.started()
-        site = web.TCPSite(self._runner, options.bind, options.port, reuse_address=True,
-                           backlog=LISTEN_BACKLOG)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            await self._stop_grpc()  # else grpc's server object complains at exit
-            raise OSError(f"Cannot listen on {options.bind}:{options.port}: "
-                          f"{exc.strerror or exc}") from exc
-        sockets = site._server.sockets if site._server else []
-        self.port = sockets[0].getsockname()[1] if sockets else options.port
+        await self._listen_http()
         self._log_banner(limits, self.hubs[0].engine.store.description)
         self.triggers.start()
         return self.port

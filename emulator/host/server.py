@@ -223,19 +223,7 @@ class LocalHostServer:
                 self.worker.close()
             raise
         self.store = None  # the engine owns it now and closes it when it stops
-        # A fan-out opens hundreds of connections at once; the default backlog (128) would
-        # drop SYNs and cost a second of TCP retransmission (the Functions host uses more).
-        site = web.TCPSite(self._runner, options.bind, options.port, reuse_address=True,
-                           backlog=LISTEN_BACKLOG)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            await self._stop_grpc()  # else grpc's server object complains at exit
-            raise OSError(f"Cannot listen on {options.bind}:{options.port}: "
-                          f"{exc.strerror or exc}") from exc
-        sockets = site._server.sockets if site._server else []
-        self.port = sockets[0].getsockname()[1] if sockets else options.port
+        await self._listen_http()
         worker = self.engine.worker
         if self._grpc is not None and isinstance(worker, InProcessWorker | ProcessWorker):
             # Activities with a durable client binding (the 2.x SDK's history export).
@@ -255,6 +243,24 @@ class LocalHostServer:
         """The work-item dispatcher the gRPC edge serves to durabletask workers (scheduler.py);
         a Functions app's host has none."""
         return None
+
+    async def _listen_http(self) -> None:
+        """Serve the set-up HTTP app on the options' address; ``port`` is the one taken. An
+        address that cannot be taken: OSError naming it (the app and gRPC stopped first)."""
+        options = self.options
+        # A fan-out opens hundreds of connections at once; the default backlog (128) would
+        # drop SYNs and cost a second of TCP retransmission (the Functions host uses more).
+        site = web.TCPSite(self._runner, options.bind, options.port, reuse_address=True,
+                           backlog=LISTEN_BACKLOG)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            await self._stop_grpc()  # else grpc's server object complains at exit
+            raise OSError(f"Cannot listen on {options.bind}:{options.port}: "
+                          f"{exc.strerror or exc}") from exc
+        sockets = site._server.sockets if site._server else []
+        self.port = sockets[0].getsockname()[1] if sockets else options.port
 
     def _worker_limits(self, limits: Limits) -> Limits:
         if self.worker is None:

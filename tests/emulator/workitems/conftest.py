@@ -81,10 +81,24 @@ def started_worker(address: str, *, orchestrators: tuple[Callable, ...] = (),
         yield w
 
 
-@pytest.fixture
-def scheduler():
-    running = RunningScheduler()
+@contextlib.contextmanager
+def scheduler_running(**options) -> Iterator[RunningScheduler]:
+    """A scheduler host (``RunningScheduler``'s options) for the block."""
+    running = RunningScheduler(**options)
     try:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def scheduler():
+    with scheduler_running() as running:
+        yield running
+
+
+@pytest.fixture
+def two_hubs():
+    """A scheduler host with the task hubs ``a`` (the default) and ``b``."""
+    with scheduler_running(task_hubs=("a", "b")) as running:
+        yield running

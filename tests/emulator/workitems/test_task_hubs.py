@@ -38,15 +38,6 @@ def adds(ctx: task.OrchestrationContext, value: int):
     return (yield ctx.call_entity(COUNTER, "add", value))
 
 
-@pytest.fixture
-def two_hubs():
-    running = RunningScheduler(task_hubs=("a", "b"))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_each_hubs_work_goes_to_its_own_workers_only(two_hubs):
     with started_worker(two_hubs.address, orchestrators=(tagged_a,), taskhub="a"), \
             started_worker(two_hubs.address, orchestrators=(tagged_b,), taskhub="b"):

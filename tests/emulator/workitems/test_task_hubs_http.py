@@ -39,15 +39,6 @@ def _post(url: str, body: object) -> tuple[int, dict]:
         return answer.status, json.load(answer)
 
 
-@pytest.fixture
-def two_hubs():
-    running = RunningScheduler(task_hubs=("a", "b"))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_the_management_api_answers_for_the_hub_the_url_names(two_hubs):
     base = two_hubs.base_url
     in_a = two_hubs.client("a").schedule_new_orchestration("adds_one", input=1)

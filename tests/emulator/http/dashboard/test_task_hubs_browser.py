@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from durabletask import client, task
 
-from ...workitems.conftest import RunningScheduler, started_worker
+from ...workitems.conftest import scheduler_running, started_worker
 
 
 def plus_one(_: task.ActivityContext, value: int) -> int:
@@ -20,11 +20,8 @@ def adds_one(ctx: task.OrchestrationContext, value: int):
 
 @pytest.fixture
 def two_hubs():
-    running = RunningScheduler(task_hubs=("default", "orders"))
-    try:
+    with scheduler_running(task_hubs=("default", "orders")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_the_hub_selector_switches_the_instances_and_the_functions_shown(page, two_hubs,
