@@ -11,7 +11,7 @@ its hubs apart.
   to it (``.emulator/scheduler.orders.db``), chosen by name, so reordering the list never swaps
   states. ``:memory:`` keeps every hub in memory, each apart.
 - Runtime: each hub is a runtime of its own on the host's loop: its own clock (time skipping
-  decides per hub), limits and waiting threads.
+  decides per hub) and limits.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class TaskHubs(Generic[T]):
         if not hubs:
             raise ValueError("a host serves at least one task hub")
         self._hubs = dict(hubs)
-        self._by_key = {name.lower(): served for name, served in hubs.items()}
+        self._spelling = {name.lower(): name for name in hubs}  # names match in any case
         self._strict = strict
 
     @classmethod
@@ -97,21 +97,16 @@ class TaskHubs(Generic[T]):
 
     def select(self, name: str | None) -> T:
         """The hub ``name`` asks for; None or "": the default hub. Raises UnknownTaskHub."""
-        if not name or not self._strict:
-            return self.default
-        try:
-            return self._by_key[name.lower()]
-        except KeyError:
-            raise UnknownTaskHub(name, self._hubs) from None
+        return self._hubs[self.canonical(name)]
 
     def canonical(self, name: str | None) -> str:
-        """The declared spelling of the hub ``name`` selects."""
+        """The declared spelling of the hub ``name`` selects (as ``select``)."""
         if not name or not self._strict:
             return self.default_name
-        for declared in self._hubs:
-            if declared.lower() == name.lower():
-                return declared
-        raise UnknownTaskHub(name, self._hubs)
+        try:
+            return self._spelling[name.lower()]
+        except KeyError:
+            raise UnknownTaskHub(name, self._hubs) from None
 
     def items(self) -> Iterator[tuple[str, T]]:
         return iter(self._hubs.items())

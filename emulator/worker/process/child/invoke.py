@@ -17,6 +17,7 @@ them with their type, message and stack.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -50,16 +51,17 @@ class InvocationContext:
         self.retry_context = None
 
 
-_registry: list[Any] = []  # azure.functions' converter registry, once imported
+@functools.cache
+def _converter_registry() -> Any:
+    """``azure.functions``' converter registry (imported on first use)."""
+    from azure.functions import meta
+    return meta.get_binding_registry()
 
 
 def activity_converter() -> Any:
     """The converter the worker uses for ``activityTrigger`` values: the one registered with
     ``azure.functions`` (the 2.x SDK registers its own when imported), else its built-in one."""
-    if not _registry:
-        from azure.functions import meta
-        _registry.append(meta.get_binding_registry())
-    registered = _registry[0].get("activityTrigger")
+    registered = _converter_registry().get("activityTrigger")
     if registered is not None:
         return registered
     from azure.functions.durable_functions import ActivityTriggerConverter
