@@ -7,6 +7,13 @@ triggers and leaves these unimplemented.
 
 A worker of one task hub (its ``taskhub`` header) gets that hub's items only.
 
+An ``OrchestratorResponse`` may come in chunks (``isPartial``, ``chunkIndex``): the .NET
+worker splits one whose actions pass its gRPC message limit, and the sidecar joins them, as
+the in-process test host of durabletask-dotnet does (``TaskHubGrpcServer``): the actions of
+all chunks in order, the first chunk's ``numEventsProcessed`` and trace context, the last
+one's custom status. Chunks are taken in order from 0; one sent again is taken once; one
+whose predecessors are missing gets ``INVALID_ARGUMENT`` and the chunks taken are kept.
+
 A stream sends a ``healthPing`` when it has been quiet for ``PING_SECONDS`` (the worker takes
 a long silence for a lost connection). A stream that ends (the worker stopped or lost its
 connection) gives back what it held: the dispatcher delivers it again.
@@ -22,7 +29,7 @@ from typing import Any
 import grpc
 
 from ..worker.sdk2.messages import pb
-from ..worker.workitems import ItemKind, WorkItemDispatcher, filters_of
+from ..worker.workitems import ItemKind, PartOutcome, WorkItemDispatcher, filters_of
 from .hubs import HubRouting, taskhub_header
 
 __all__ = ["WorkItemRpcs", "PING_SECONDS"]
@@ -77,10 +84,20 @@ class WorkItemRpcs(HubRouting):
 
     async def CompleteOrchestratorTask(self, request: pb.OrchestratorResponse,
                                        context: Any) -> pb.CompleteTaskResponse:
-        if request.isPartial:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                                "Chunked orchestrator responses are not supported.")
-        await self._settle(context, ItemKind.ORCHESTRATION, request.completionToken, request)
+        dispatcher = await self._dispatcher(context)
+        token = request.completionToken
+        index = request.chunkIndex.value if request.HasField("chunkIndex") else None
+        outcome = dispatcher.complete_part(token, ItemKind.ORCHESTRATION, index, request,
+                                           last=not request.isPartial, join=joined_response)
+        if outcome is PartOutcome.EARLY:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"Chunk {index} of the orchestrator response for completion token {token!r} "
+                f"came before chunk {dispatcher.expected_part(token)}: chunks are taken in "
+                "order from 0 (the chunks already taken are kept).")
+        if outcome in (PartOutcome.NOT_HELD, PartOutcome.REPEATED):
+            log.debug("ignored an orchestrator response (chunk %s) with token %r: %s",
+                      index, token, outcome)
         return pb.CompleteTaskResponse()
 
     async def CompleteActivityTask(self, request: pb.ActivityResponse,
@@ -113,3 +130,19 @@ class WorkItemRpcs(HubRouting):
                                         context: Any) -> pb.AbandonEntityTaskResponse:
         await self._abandon(context, ItemKind.ENTITY, request.completionToken)
         return pb.AbandonEntityTaskResponse()
+
+
+def joined_response(chunks: list[pb.OrchestratorResponse]) -> pb.OrchestratorResponse:
+    """One response from the chunks of one (a whole response is one chunk)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    joined = pb.OrchestratorResponse()
+    joined.CopyFrom(chunks[0])
+    for chunk in chunks[1:]:
+        joined.actions.extend(chunk.actions)
+    last = chunks[-1]
+    if last.HasField("customStatus"):
+        joined.customStatus.CopyFrom(last.customStatus)
+    joined.isPartial = False
+    joined.ClearField("chunkIndex")
+    return joined

@@ -11,6 +11,11 @@
   the Scheduler, until one connects that does.
 - Delivery is round robin over the workers that accept an item; a worker's own concurrency
   limits are its business (it queues what it cannot run yet).
+- An answer may come in parts (``complete_part``: the chunked ``OrchestratorResponse`` of
+  .NET workers, whose actions would not fit one gRPC message), taken in order from part 0 and
+  joined when the last arrives. A part sent again (a retried call) is taken once; a part whose
+  predecessors are missing is refused and nothing is lost. Parts belong to one delivery: an
+  item delivered again starts with none.
 
 All state lives on the host's event loop; ``submit`` may be called from any thread (the
 runtime's calls submit on the loop: ``remote.RemoteWorker`` awaits every kind of item there).
@@ -29,7 +34,8 @@ from typing import Any
 
 from ..sdk2.messages import pb
 
-__all__ = ["ItemKind", "Filters", "Pending", "Stream", "WorkItemDispatcher", "filters_of"]
+__all__ = ["ItemKind", "Filters", "PartOutcome", "Pending", "Stream", "WorkItemDispatcher",
+           "filters_of"]
 
 log = logging.getLogger("emulator")
 
@@ -38,6 +44,16 @@ class ItemKind(StrEnum):
     ORCHESTRATION = "orchestration"
     ACTIVITY = "activity"
     ENTITY = "entity"
+
+
+class PartOutcome(StrEnum):
+    """What became of one part of a worker's answer (``complete_part``)."""
+
+    ADDED = "added"  # kept with the parts before it; more are to come
+    SETTLED = "settled"  # the last part: the parts, joined, settled the item
+    REPEATED = "repeated"  # a part already taken (a retried call): nothing to do
+    EARLY = "early"  # parts before it are missing: refused, the parts taken are kept
+    NOT_HELD = "not held"  # no such item held (answered already, or delivered again)
 
 
 # name -> accepted versions (empty: any version); None for a kind: no filter (everything)
@@ -93,6 +109,7 @@ class Pending:
     token: str | None = None  # of the current delivery
     holder: Stream | None = None
     deliveries: int = 0
+    parts: list[Any] = field(default_factory=list)  # of the current delivery's answer
 
 
 @dataclass(eq=False)
@@ -178,7 +195,7 @@ class WorkItemDispatcher:
 
     def _deliver(self, pending: Pending, stream: Stream) -> None:
         token = str(next(self._tokens))
-        pending.token, pending.holder = token, stream
+        pending.token, pending.holder, pending.parts = token, stream, []
         pending.deliveries += 1
         if pending.deliveries > 1:
             self.redelivered += 1
@@ -219,6 +236,34 @@ class WorkItemDispatcher:
             return False
         pending.settle(message)
         return True
+
+    def complete_part(self, token: str, kind: ItemKind, index: int | None, part: Any,
+                      last: bool, join: Callable[[list[Any]], Any]) -> PartOutcome:
+        """Part ``index`` (None: the next one) of a worker's answer for the item of ``token``;
+        ``last``: the parts, joined by ``join``, settle the item. A whole answer is a last
+        part 0."""
+        pending = self._held.get(token)
+        if pending is None or pending.kind != kind:
+            return PartOutcome.NOT_HELD
+        expected = len(pending.parts)
+        if index is None:
+            index = expected
+        if index < expected:
+            return PartOutcome.REPEATED
+        if index > expected:
+            return PartOutcome.EARLY
+        pending.parts.append(part)
+        if not last:
+            return PartOutcome.ADDED
+        self._take(token, kind)
+        parts, pending.parts = pending.parts, []
+        pending.settle(join(parts))
+        return PartOutcome.SETTLED
+
+    def expected_part(self, token: str) -> int:
+        """The index of the next part the item of ``token`` takes (0 when none is held)."""
+        pending = self._held.get(token)
+        return 0 if pending is None else len(pending.parts)
 
     def abandon(self, token: str, kind: ItemKind) -> bool:
         """The worker gave the item back: deliver it again; False if no such item is held."""
