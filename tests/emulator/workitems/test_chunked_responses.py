@@ -7,8 +7,17 @@ import pytest
 from durabletask import client
 from durabletask import history as dt_history
 from durabletask.internal import orchestrator_service_pb2 as pb
+from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
-from .test_sidecar_flow import _next_item, _stream
+from .test_sidecar_flow import _next_item
+
+STREAM_SECONDS = 30  # a missing item ends the test (DEADLINE_EXCEEDED), never hangs it
+
+
+def _stream(address: str):
+    channel = grpc.insecure_channel(address)
+    stub = stubs.TaskHubSidecarServiceStub(channel)
+    return channel, stub, stub.GetWorkItems(pb.GetWorkItemsRequest(), timeout=STREAM_SECONDS)
 
 
 def _schedule(task_id: int, name: str) -> pb.OrchestratorAction:
