@@ -97,6 +97,8 @@ def line(bench: Bench, result: dict[str, Any]) -> str:
         notes.append(f"episodes={result['episodes']:.0f}/{result['driver_episodes']:.0f}")
     if "v1_host_s" in result:
         notes.append(sdk2.v1_note(bench, result, unit))
+    if "handler_s" in result:
+        notes.append(sdk2.handler_note(bench, result, unit))
     if "host_cpu_s" in result:
         notes.append(f"cpu {result['host_cpu_s']:.3f}/{result['base_cpu_s']:.3f} s")
     if "host_f1_s" in result:

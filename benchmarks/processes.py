@@ -61,9 +61,11 @@ class SdkDriver:
     def pid(self) -> int:
         return self.process.pid
 
-    def run(self, orchestrator: str, input_value: Any) -> dict[str, Any]:
+    def run(self, orchestrator: str, input_value: Any, **options: Any) -> dict[str, Any]:
+        """One orchestration; ``options``: more fields of the request (the 2.x driver's
+        ``through``)."""
         self.process.stdin.write(json.dumps({"orchestrator": orchestrator,
-                                             "input": input_value}) + "\n")
+                                             "input": input_value, **options}) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:

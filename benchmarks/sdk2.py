@@ -5,9 +5,12 @@ The 2.x SDK (``azure-functions-durable`` 2.x) needs Python 3.13+ and cannot sit 
 the host's environment, so its side runs under a second interpreter (``--sdk2-python``, else
 ``EMULATOR_SDK2_PYTHON``, else the repository's ``.venv-sdk2/bin/python``: ``make test-sdk2``
 creates it): the local host serving ``benchmarks/sdk2_app`` (in the host's process, as it runs
-2.x apps) and ``sdk2_driver.py``, each a process of its own. Every sample is a triple, run back
+2.x apps) and ``sdk2_driver.py``, each a process of its own. Every sample is four runs, back
 to back in a rotating order: the 2.x host, the 2.x driver (the baseline: the figure / baseline
-ratio is the one with the target) and the 1.x host serving ``benchmarks/app`` (printed beside).
+ratio is the one with the target), the 1.x host serving ``benchmarks/app`` (printed beside),
+and the driver through the SDK's orchestrator handler (a base64 protobuf request and
+response per episode, as any host sends and reads them: printed beside as the wire protocol's
+floor, which no host of the 2.x SDK can go below).
 Both hosts run the app in their own process (``--worker in-process``, as the driver does)
 unless ``--worker`` says otherwise (``process``: the app in worker processes), so the two SDKs
 compare like with like.
@@ -84,7 +87,8 @@ def _host_run(host: LocalHost, bench: Bench, extra: dict[str, Any], key: str,
 
 def sample(host2: LocalHost, driver: SdkDriver, host1: LocalHost, bench: Bench,
            turn: int) -> Sample:
-    """One triple (2.x host, 2.x driver, 1.x host), the first of them rotating with ``turn``."""
+    """One sample (2.x host, 2.x driver, 1.x host, the driver through the SDK's handler), the
+    first of them rotating with ``turn``."""
     extra: dict[str, Any] = {}
     times: dict[str, float] = {}
 
@@ -95,15 +99,20 @@ def sample(host2: LocalHost, driver: SdkDriver, host1: LocalHost, bench: Bench,
         extra["driver_episodes"] = answer["episodes"]
         return answer["seconds"]
 
+    def on_handler() -> float:
+        return driver.run(bench.orchestrator, bench.input, through="handler")["seconds"]
+
     runs: list[tuple[str, Callable[[], float]]] = [
         ("host", lambda: _host_run(host2, bench, extra, "host", True)),
         ("base", on_driver),
         ("v1", lambda: _host_run(host1, bench, extra, "v1_host", False)),
+        ("handler", on_handler),
     ]
     for index in range(len(runs)):
         name, run = runs[(index + turn) % len(runs)]
         times[name] = run()
     extra["v1_host_s"] = times["v1"]
+    extra["handler_s"] = times["handler"]
     return Sample(times["host"], times["base"], extra)
 
 
@@ -112,6 +121,14 @@ def v1_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
     v1 = bench.value(result["v1_host_s"])
     shown = f"{v1:.3f} {unit}" if unit == "s" else f"{v1:.1f} {unit}"
     return f"1.x host {shown} (2.x/1.x {result['host_median_s'] / result['v1_host_s']:.2f}x)"
+
+
+def handler_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
+    """The driver through the SDK's handler: the wire protocol's floor, over the driver."""
+    handler = bench.value(result["handler_s"])
+    shown = f"{handler:.3f} {unit}" if unit == "s" else f"{handler:.1f} {unit}"
+    return (f"SDK handler alone {shown} "
+            f"({result['handler_s'] / result['baseline_median_s']:.2f}x the driver)")
 
 
 def run_group(benches: list[Bench], args: Any, summarize: Callable[[Bench, list[Sample]], dict],

@@ -11,14 +11,22 @@ episode replays the whole history as ``old_events`` with the new ``TaskCompleted
 gRPC, no base64 protobuf request/response encoding, no store, no logging: the 2.x SDK's own
 replay cost plus the activities' time, the floor a host of the 2.x SDK stands on.
 
+``"through": "handler"`` runs the same episodes through the SDK's orchestrator handler instead
+(``azure.durable_functions.Orchestrator.handle``, what a Functions worker calls): each episode's
+history as the base64 ``OrchestratorRequest`` the host sends, and the base64
+``OrchestratorResponse`` parsed back. Still no host: what the wire protocol alone adds to the
+executor, which no host of the 2.x SDK can avoid.
+
     python -m benchmarks.sdk2_driver     # (the 2.x interpreter) one JSON request per line:
     {"orchestrator": "fan_out", "input": {"count": 1000, "seconds": 0}}
+    {"orchestrator": "chain", "input": 50, "through": "handler"}
     # and answers one JSON line: {"seconds": ..., "episodes": ..., "output": ...}
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import inspect
 import json
@@ -26,16 +34,25 @@ import logging
 import sys
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 APP = Path(__file__).parent / "sdk2_app" / "function_app.py"
 
 
+class Through(StrEnum):
+    """What runs an episode: durabletask's executor, or the SDK's handler around it."""
+
+    EXECUTOR = "executor"
+    HANDLER = "handler"
+
+
 class Sdk2App:
     """The app's orchestrators (in durabletask's registry) and activities, by name."""
 
     def __init__(self, path: Path = APP) -> None:
+        from azure.durable_functions import Orchestrator
         from azure.durable_functions.internal.compat.orchestration_context import (
             wrap_orchestrator,
         )
@@ -50,11 +67,14 @@ class Sdk2App:
         self.registry = _Registry()
         self.converter = DEFAULT_FUNCTIONS_DATA_CONVERTER
         self.activities: dict[str, tuple[Any, str]] = {}  # name -> (function, input param)
+        self.handlers: dict[str, Any] = {}  # orchestrator name -> the SDK's handler (base64)
         for function in module.app.get_functions():
             kind, handler = function.get_trigger(), function.get_user_function()
             if kind.type == "orchestrationTrigger":
                 self.registry.add_named_orchestrator(
                     function.get_function_name(), wrap_orchestrator(handler.orchestrator_function))
+                self.handlers[function.get_function_name()] = Orchestrator(
+                    handler.orchestrator_function).handle
             elif kind.type == "activityTrigger":
                 self.activities[function.get_function_name()] = (handler, kind.name)
 
@@ -67,7 +87,18 @@ class Sdk2App:
         return json.dumps(value)
 
 
-async def drive(app: Sdk2App, name: str, input_value: Any) -> dict[str, Any]:
+    def handled(self, name: str, old: list[Any], new: list[Any]) -> Any:
+        """One episode through the SDK's handler: the request and response as a host sends
+        and reads them (base64 protobuf); the response's actions."""
+        from durabletask.internal import orchestrator_service_pb2 as pb
+
+        request = pb.OrchestratorRequest(instanceId="x", pastEvents=old, newEvents=new)
+        answer = self.handlers[name](base64.b64encode(request.SerializeToString()).decode())
+        return pb.OrchestratorResponse.FromString(base64.b64decode(answer)).actions
+
+
+async def drive(app: Sdk2App, name: str, input_value: Any,
+                through: Through = Through.EXECUTOR) -> dict[str, Any]:
     """Run one orchestration to completion; its output, episodes and wall time."""
     from durabletask.internal import helpers
     from durabletask.internal import orchestrator_service_pb2 as pb
@@ -82,8 +113,11 @@ async def drive(app: Sdk2App, name: str, input_value: Any) -> dict[str, Any]:
     episodes = 0
     while True:
         episodes += 1
-        executor = _OrchestrationExecutor(app.registry, quiet, app.converter)
-        actions = executor.execute("x", old, new).actions
+        if through is Through.HANDLER:
+            actions = app.handled(name, old, new)
+        else:
+            executor = _OrchestrationExecutor(app.registry, quiet, app.converter)
+            actions = executor.execute("x", old, new).actions
         old += new
         done = [a for a in actions if a.HasField("completeOrchestration")]
         if done:
@@ -114,7 +148,8 @@ async def serve(lines: Any, out: Any) -> None:
         if not line.strip():
             continue
         request = json.loads(line)
-        answer = await drive(app, request["orchestrator"], request.get("input"))
+        answer = await drive(app, request["orchestrator"], request.get("input"),
+                             Through(request.get("through", Through.EXECUTOR)))
         out.write(json.dumps(answer) + "\n")
         out.flush()
 

@@ -1,7 +1,7 @@
 """The 2.x SDK group of ``python -m benchmarks``: its report line (target on the ratio, the 1.x
-host beside), its skip line without a 2.x interpreter, the rotating triple, and the 2.x driver
-running the benchmark app's orchestrations to the right output (under the 2.x interpreter,
-skipped where there is none)."""
+host and the SDK's handler beside), its skip line without a 2.x interpreter, the rotating
+sample, and the 2.x driver running the benchmark app's orchestrations to the right output
+(under the 2.x interpreter, skipped where there is none)."""
 
 import os
 import sys
@@ -18,9 +18,12 @@ def _bench(name):
     return next(b for b in BENCHES if b.name == name)
 
 
-def _result(name, host_s, base_s, v1_s):
-    samples = [Sample(host_s, base_s, {"v1_host_s": v1_s, "episodes": 2, "driver_episodes": 2,
-                                       "host_cpu_s": 0.1, "base_cpu_s": 0.05})]
+def _result(name, host_s, base_s, v1_s, handler_s=None):
+    extra = {"v1_host_s": v1_s, "episodes": 2, "driver_episodes": 2, "host_cpu_s": 0.1,
+             "base_cpu_s": 0.05}
+    if handler_s is not None:
+        extra["handler_s"] = handler_s
+    samples = [Sample(host_s, base_s, extra)]
     return summarize(_bench(name), samples)
 
 
@@ -38,6 +41,11 @@ def test_the_chain_is_per_step_in_ms():
     shown = line(_bench("sdk2_chain"), _result("sdk2_chain", 0.100, 0.050, 0.075))
     assert "2.0 ms" in shown and "1.0 ms" in shown and "2.00x" in shown and "MISSED" in shown
     assert "1.x host 1.5 ms (2.x/1.x 1.33x)" in shown
+
+
+def test_the_sdk_handler_alone_is_beside_as_the_protocols_floor():
+    shown = line(_bench("sdk2_chain"), _result("sdk2_chain", 0.100, 0.050, 0.075, 0.062))
+    assert "SDK handler alone 1.2 ms (1.24x the driver)" in shown
 
 
 def test_without_a_2x_interpreter_the_group_says_why_and_measures_nothing(capsys, tmp_path):
@@ -59,20 +67,21 @@ def test_each_sample_is_a_triple_whose_first_run_rotates(monkeypatch):
     class Driver:
         pid = os.getpid()
 
-        def run(self, orchestrator, input_value):
-            order.append("driver")
-            return {"seconds": 0.1, "episodes": 2}
+        def run(self, orchestrator, input_value, through="executor"):
+            order.append({"executor": "driver", "handler": "handler"}[through])
+            return {"seconds": {"executor": 0.1, "handler": 0.12}[through], "episodes": 2}
 
     monkeypatch.setattr(sdk2, "_host_run", host_run)
     bench = _bench("sdk2_fanout_1000x0s")
     firsts = []
-    for turn in range(3):
+    for turn in range(4):
         order.clear()
         sample = sdk2.sample(None, Driver(), None, bench, turn)
         firsts.append(order[0])
-        assert sorted(order) == ["driver", "host", "v1_host"]
-        assert (sample.host_s, sample.base_s, sample.extra["v1_host_s"]) == (0.3, 0.1, 0.2)
-    assert firsts == ["host", "driver", "v1_host"]
+        assert sorted(order) == ["driver", "handler", "host", "v1_host"]
+        assert (sample.host_s, sample.base_s, sample.extra["v1_host_s"],
+                sample.extra["handler_s"]) == (0.3, 0.1, 0.2, 0.12)
+    assert firsts == ["host", "driver", "v1_host", "handler"]
 
 
 SDK2_PYTHON = sdk2.default_python()
@@ -87,3 +96,7 @@ def test_the_2x_driver_runs_the_apps_orchestrations_to_their_output():
         chain = driver.run("chain", 3)
         assert (chain["output"], chain["episodes"]) == (3, 4)  # one episode per step, + 1
         assert chain["seconds"] > 0
+        handled = driver.run("chain", 3, through="handler")  # the SDK's handler, base64 in/out
+        assert (handled["output"], handled["episodes"]) == (3, 4)
+        fan_in = driver.run("fan_out", {"count": 5, "seconds": 0}, through="handler")
+        assert (fan_in["output"], fan_in["episodes"]) == (5, 2)
