@@ -7,9 +7,11 @@ Wall-clock ratios on a shared machine move by a fifth from one run to the next; 
 instructions a process executes does not (two counts of the same code agree within 0.3%). This
 runs the two workloads of ``python -m benchmarks --only sdk2`` (the 1000-wide fan-out of 0 s
 activities and the 50-step chain, ``benchmarks/sdk2_app``) under valgrind's callgrind, once in
-the local host (in process, the app in process: what the wall-clock group measures) and once in
-``sdk2_driver.py``'s driver, and prints instructions per run and their ratio beside the group's
-target (<= 1.3x). Each side makes two warm-up runs, then callgrind's counters are zeroed
+the local host (in process, the app in process: what the wall-clock group measures), once in
+``sdk2_driver.py``'s driver, and once in that driver through the SDK's orchestrator handler
+(base64 protobuf request and response per episode: the wire protocol's floor). It prints
+instructions per run, the host's ratio to the driver beside the group's target (<= 1.3x), and
+the handler's. Each side makes two warm-up runs, then callgrind's counters are zeroed
 (``callgrind_control -z``), ``--runs`` runs execute and the counters are dumped (``-d``). What
 instructions do not show - waiting for another thread, cache misses - the wall-clock group does;
 the two together tell host work from hand-offs. Without valgrind (Debian's ``valgrind``) or a
@@ -74,19 +76,19 @@ def _child_host(name: str, runs: int) -> None:
         _control("-d", "measured")
 
 
-def _child_driver(name: str, runs: int) -> None:
+def _child_driver(name: str, runs: int, through: str = "executor") -> None:
     from emulator.host.server import tune_gc
 
-    from .sdk2_driver import Sdk2App, drive
+    from .sdk2_driver import Sdk2App, Through, drive
 
     async def main() -> None:
         app = Sdk2App()
         tune_gc()
         for _ in range(2):
-            await drive(app, name, WORKLOADS[name])
+            await drive(app, name, WORKLOADS[name], Through(through))
         _control("-z")
         for _ in range(runs):
-            await drive(app, name, WORKLOADS[name])
+            await drive(app, name, WORKLOADS[name], Through(through))
         _control("-d", "measured")
 
     asyncio.run(main())
@@ -103,7 +105,8 @@ def _measured_dump(folder: Path) -> Path | None:
 
 
 def count(python: str, side: str, name: str, runs: int) -> int:
-    """Instructions of ``runs`` runs of workload ``name`` on ``side`` (host or driver)."""
+    """Instructions of ``runs`` runs of workload ``name`` on ``side`` (host, driver or
+    handler)."""
     with tempfile.TemporaryDirectory(prefix="instructions-") as folder:
         out = Path(folder) / "callgrind.%p"
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", python, "-m",
@@ -128,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
     if args.child:
         side, name = args.child
-        (_child_host if side == "host" else _child_driver)(name, args.runs)
+        if side == "host":
+            _child_host(name, args.runs)
+        else:
+            _child_driver(name, args.runs, "handler" if side == "handler" else "executor")
         return 0
     python = args.sdk2_python or default_python()
     reason = unusable(python) or (None if shutil.which("valgrind") and
@@ -137,14 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"2.x SDK in instructions: skipped: {reason}")
         return 0
-    print(f"{'workload':<28} {'host Ir/run':>14} {'driver Ir/run':>14} {'ratio':>7}   target")
+    print(f"{'workload':<12} {'host Ir/run':>14} {'driver Ir/run':>14} {'ratio':>7}   target"
+          f"          {'handler Ir/run':>15} {'ratio':>7}")
     for name in WORKLOADS:
         host = count(python, "host", name, args.runs) / args.runs
         driver = count(python, "driver", name, args.runs) / args.runs
+        handler = count(python, "handler", name, args.runs) / args.runs
         ratio = host / driver
         verdict = "ok" if ratio <= TARGET else "MISSED"
-        print(f"{name:<28} {host / 1e6:12.1f} M {driver / 1e6:12.1f} M {ratio:6.2f}x   "
-              f"<= {TARGET:.2f}x {verdict}", flush=True)
+        print(f"{name:<12} {host / 1e6:12.1f} M {driver / 1e6:12.1f} M {ratio:6.2f}x   "
+              f"<= {TARGET:.2f}x {verdict:<6} {handler / 1e6:13.1f} M {handler / driver:6.2f}x",
+              flush=True)
     return 0
 
 
