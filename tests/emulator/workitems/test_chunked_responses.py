@@ -2,6 +2,8 @@
 message limit sends it in chunks (``isPartial``, ``chunkIndex``; the .NET worker does, the
 Python one never needs to), and the scheduler joins them before it reads the decision."""
 
+import contextlib
+
 import grpc
 import pytest
 from durabletask import client
@@ -14,10 +16,17 @@ from .test_sidecar_flow import _next_item
 STREAM_SECONDS = 30  # a missing item ends the test (DEADLINE_EXCEEDED), never hangs it
 
 
-def _stream(address: str):
+@contextlib.contextmanager
+def _connected(address: str):
+    """A raw worker for the block: its stub and its work-item stream."""
     channel = grpc.insecure_channel(address)
     stub = stubs.TaskHubSidecarServiceStub(channel)
-    return channel, stub, stub.GetWorkItems(pb.GetWorkItemsRequest(), timeout=STREAM_SECONDS)
+    stream = stub.GetWorkItems(pb.GetWorkItemsRequest(), timeout=STREAM_SECONDS)
+    try:
+        yield stub, stream
+    finally:
+        stream.cancel()
+        channel.close()
 
 
 def _schedule(task_id: int, name: str) -> pb.OrchestratorAction:
@@ -53,6 +62,14 @@ def _answer_activities(stub, items: list[pb.WorkItem]) -> None:
         stub.CompleteActivityTask(response)
 
 
+def _finish(c: client.TaskHubGrpcClient, instance_id: str, stub, stream,
+            activities: list[pb.WorkItem]) -> client.OrchestrationState:
+    """Answer the activities, complete the episode they wake, and wait for the end."""
+    _answer_activities(stub, activities)
+    stub.CompleteOrchestratorTask(_complete(_next_item(stream), '"done"'))
+    return c.wait_for_orchestration_completion(instance_id, timeout=30)
+
+
 def _scheduled(c: client.TaskHubGrpcClient, instance_id: str) -> list[str]:
     return [e.name for e in c.get_orchestration_history(instance_id)
             if isinstance(e, dt_history.TaskScheduledEvent)]
@@ -61,8 +78,7 @@ def _scheduled(c: client.TaskHubGrpcClient, instance_id: str) -> list[str]:
 def test_the_chunks_of_a_response_are_joined_in_order(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration("chunky")
-    channel, stub, stream = _stream(scheduler.address)
-    try:
+    with _connected(scheduler.address) as (stub, stream):
         episode = _next_item(stream)
         stub.CompleteOrchestratorTask(_chunk(episode, 0, True, _schedule(1, "a"),
                                              status='"first"'))
@@ -76,12 +92,7 @@ def test_the_chunks_of_a_response_are_joined_in_order(scheduler):
         assert [(i.activityRequest.taskId, i.activityRequest.name) for i in activities] == \
             [(1, "a"), (2, "b"), (3, "c")]
         assert c.get_orchestration_state(instance_id).serialized_custom_status == '"last"'
-        _answer_activities(stub, activities)
-        stub.CompleteOrchestratorTask(_complete(_next_item(stream), '"done"'))
-        state = c.wait_for_orchestration_completion(instance_id, timeout=30)
-    finally:
-        stream.cancel()
-        channel.close()
+        state = _finish(c, instance_id, stub, stream, activities)
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
     assert _scheduled(c, instance_id) == ["a", "b", "c"]
 
@@ -89,8 +100,7 @@ def test_the_chunks_of_a_response_are_joined_in_order(scheduler):
 def test_a_chunk_sent_again_is_taken_once_and_an_early_one_is_refused(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration("chunky")
-    channel, stub, stream = _stream(scheduler.address)
-    try:
+    with _connected(scheduler.address) as (stub, stream):
         episode = _next_item(stream)
         first = _chunk(episode, 0, True, _schedule(1, "a"))
         stub.CompleteOrchestratorTask(first)
@@ -104,12 +114,7 @@ def test_a_chunk_sent_again_is_taken_once_and_an_early_one_is_refused(scheduler)
         stub.CompleteOrchestratorTask(_chunk(episode, 1, False, _schedule(2, "b")))
         activities = [_next_item(stream), _next_item(stream)]
         assert [i.activityRequest.name for i in activities] == ["a", "b"]
-        _answer_activities(stub, activities)
-        stub.CompleteOrchestratorTask(_complete(_next_item(stream), '"done"'))
-        state = c.wait_for_orchestration_completion(instance_id, timeout=30)
-    finally:
-        stream.cancel()
-        channel.close()
+        state = _finish(c, instance_id, stub, stream, activities)
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
     assert _scheduled(c, instance_id) == ["a", "b"]
 
@@ -117,21 +122,16 @@ def test_a_chunk_sent_again_is_taken_once_and_an_early_one_is_refused(scheduler)
 def test_chunks_from_a_worker_that_went_away_are_dropped_with_its_delivery(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration("chunky")
-    channel, stub, stream = _stream(scheduler.address)
-    episode = _next_item(stream)
-    stub.CompleteOrchestratorTask(_chunk(episode, 0, True, _schedule(1, "lost")))
-    stream.cancel()  # the worker goes away mid-response
-    channel.close()
-    channel, stub, stream = _stream(scheduler.address)
-    try:
+    with _connected(scheduler.address) as (stub, stream):
+        episode = _next_item(stream)
+        stub.CompleteOrchestratorTask(_chunk(episode, 0, True, _schedule(1, "lost")))
+    # That worker went away mid-response; the next one gets the episode again.
+    with _connected(scheduler.address) as (stub, stream):
         again = _next_item(stream)
         assert again.orchestratorRequest.instanceId == instance_id
         # The late end of the old delivery's response is ignored (its token is not held).
         stub.CompleteOrchestratorTask(_chunk(episode, 1, False, _schedule(2, "late")))
         stub.CompleteOrchestratorTask(_complete(again, '"fresh"'))
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
-    finally:
-        stream.cancel()
-        channel.close()
     assert state.serialized_output == '"fresh"'
     assert _scheduled(c, instance_id) == []
