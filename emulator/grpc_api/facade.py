@@ -9,20 +9,22 @@ for while-waiting time skipping, as the HTTP edge's long polls do.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, Unsupported
 from ..protocol.entities import EntityId, EntityProtocolError
 from ..protocol.enums import EventType, RuntimeStatus
-from ..protocol.history import parse_ts
+from ..protocol.history import format_ts, parse_ts
 from ..runtime.operations import Operations
-from .operations import EntityPage, EntityView, FailureView, InstancePage, InstanceView
+from .operations import EntityPage, EntityView, FailureView, IdPage, InstancePage, InstanceView
 
 __all__ = ["FacadeOperations", "instance_view"]
 
 WAIT_SECONDS = 365 * 24 * 3600.0  # a gRPC wait ends with its deadline or the client's cancel
+ID_PAGE_SIZE = 100  # ListInstanceIds' page when the request gives none (the SDKs' default)
 
 
 def _failure(record: Any, history: Sequence[dict[str, Any]]) -> FailureView | None:
@@ -67,6 +69,18 @@ def _page(items: list[Any], size: int | None, continuation: str | None) -> tuple
     return items[start:end], (str(end) if end < len(items) else None)
 
 
+def _cursor(token: str) -> tuple[datetime, str]:
+    """The key a ``ListInstanceIds`` continuation token names (``BadRequest`` if none)."""
+    stamp, separator, instance_id = token.partition("|")
+    try:
+        if not separator:
+            raise ValueError
+        return parse_ts(stamp), instance_id
+    except ValueError:
+        raise BadRequest(f"Invalid continuation token {token!r}: not one that ListInstanceIds "
+                         "returned.") from None
+
+
 class FacadeOperations:
     """The runtime's operations as the gRPC edge sees them."""
 
@@ -102,6 +116,14 @@ class FacadeOperations:
         self.ops.raise_event(instance_id, name, input_text)
 
     def terminate(self, instance_id: str, output_text: str | None) -> None:
+        """A Functions host refuses to terminate a finished instance (FAILED_PRECONDITION, as
+        the extension's client does); the Scheduler drops the request, as DTFx drops a
+        termination that reaches a finished instance and durabletask's own test backend does
+        (the history-export client terminates its finished job orchestrations so)."""
+        if self.scheduler:
+            inst = self.ops.instance(instance_id)
+            if inst is not None and inst.is_terminal:
+                return
         self.ops.terminate(instance_id, output_text)
 
     def suspend(self, instance_id: str, reason: str | None) -> None:
@@ -135,6 +157,32 @@ class FacadeOperations:
         found = [inst for inst in found if not inst.id.startswith("@")]
         page, token = _page(found, page_size, continuation)
         return InstancePage([instance_view(inst) for inst in page], token)
+
+    def list_finished_ids(self, *, statuses: Sequence[str] | None,
+                          completed_from: datetime | None, completed_to: datetime | None,
+                          page_size: int, continuation: str | None) -> IdPage:
+        """The Scheduler's ``ListInstanceIds``: finished instances (a running one has no
+        completion time) whose completion falls in [from, to], both bounds inclusive as the
+        clients document them, in (completion time, id) order. The continuation token is the
+        last id's key, ``<completion time>|<instance id>``, so a page after it starts past it
+        even when instances finish or are purged between the calls. A Functions host does
+        not serve it (nor does the Durable extension: the 2.x SDK queries instead)."""
+        if not self.scheduler:
+            raise Unsupported("ListInstanceIds is served by the Durable Task Scheduler, not by "
+                              "a Functions host (the Durable extension does not implement it): "
+                              "query the instances instead.")
+        wanted = {RuntimeStatus(s) for s in statuses} if statuses else None
+        keys = sorted(
+            (parse_ts(inst.record.last_updated), inst.id) for inst in self.ops.find()
+            if inst.is_terminal and not inst.id.startswith("@")
+            and (wanted is None or inst.record.status in wanted))
+        keys = [key for key in keys if (completed_from is None or key[0] >= completed_from)
+                and (completed_to is None or key[0] <= completed_to)]
+        start = bisect.bisect_right(keys, _cursor(continuation)) if continuation else 0
+        page = keys[start:start + (page_size if page_size > 0 else ID_PAGE_SIZE)]
+        more = start + len(page) < len(keys)
+        token = f"{format_ts(page[-1][0])}|{page[-1][1]}" if page and more else None
+        return IdPage([instance_id for _, instance_id in page], token)
 
     def history(self, instance_id: str) -> list[dict[str, Any]] | None:
         inst = self.ops.instance(instance_id)

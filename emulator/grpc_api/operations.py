@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 __all__ = ["FailureView", "InstanceView", "EntityView", "InstancePage", "EntityPage",
-           "ManagementOperations"]
+           "IdPage", "ManagementOperations"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,12 @@ class EntityView:
 @dataclass(frozen=True)
 class InstancePage:
     instances: Sequence[InstanceView]
+    continuation: str | None = None
+
+
+@dataclass(frozen=True)
+class IdPage:
+    instance_ids: Sequence[str]
     continuation: str | None = None
 
 
@@ -100,6 +106,12 @@ class ManagementOperations(Protocol):
     def query(self, *, created_from: datetime | None, created_to: datetime | None,
               statuses: Sequence[str] | None, prefix: str | None, page_size: int,
               continuation: str | None) -> InstancePage: ...
+
+    def list_finished_ids(self, *, statuses: Sequence[str] | None,
+                          completed_from: datetime | None, completed_to: datetime | None,
+                          page_size: int, continuation: str | None) -> IdPage:
+        """The ids of finished instances by completion time (``ListInstanceIds``);
+        ``Unsupported`` where the backend has no such listing."""
 
     def history(self, instance_id: str) -> list[dict[str, Any]] | None:
         """The current execution's stored history events; None if the instance is unknown."""

@@ -5,7 +5,8 @@ Behaviour follows the Durable extension's ``TaskHubGrpcServer`` (Azure/azure-fun
 extension): ``GetInstance`` answers ``exists=false`` for an unknown id, ``StartInstance`` maps an
 existing active instance to ALREADY_EXISTS, raise/terminate/rewind/restart map an unknown
 instance to NOT_FOUND and a wrong state to FAILED_PRECONDITION; ``ListInstanceIds`` is not
-implemented there either (the SDK queries instead). The worker-side RPCs (``GetWorkItems``,
+implemented there either (the SDK queries instead); a scheduler host serves it, as the
+Durable Task Scheduler does. The worker-side RPCs (``GetWorkItems``,
 ``Complete*Task``, ``Abandon*``) are ``workitems.py``'s, served when the host gives a work-item
 dispatcher (a scheduler host); in Functions the host delivers work through triggers. Each call
 is for the task hub its ``taskhub`` header names (``hubs.py``); a Functions host has one hub
@@ -177,6 +178,23 @@ class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceSer
             orchestration_state(view, query.fetchInputsAndOutputs) for view in page.instances])
         if page.continuation:
             response.continuationToken.value = page.continuation
+        return response
+
+    async def ListInstanceIds(self, request: pb.ListInstanceIdsRequest,
+                              context: Any) -> pb.ListInstanceIdsResponse:
+        ops = await self._ops(context)
+        try:
+            statuses = [status_name(s) for s in request.runtimeStatus] or None
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        page = await _call(
+            context, ops.list_finished_ids, statuses=statuses,
+            completed_from=optional_time(request, "completedTimeFrom"),
+            completed_to=optional_time(request, "completedTimeTo"),
+            page_size=request.pageSize, continuation=text_of(request, "lastInstanceKey"))
+        response = pb.ListInstanceIdsResponse(instanceIds=page.instance_ids)
+        if page.continuation:
+            response.lastInstanceKey.value = page.continuation
         return response
 
     async def PurgeInstances(self, request: pb.PurgeInstancesRequest,

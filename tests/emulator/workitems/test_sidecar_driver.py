@@ -45,8 +45,10 @@ def test_the_driver_finds_the_suite_and_splits_its_own_flags_from_pytest_ones(tm
     (suite / "entities").mkdir(parents=True)
     for name in ("test_a_e2e.py", "entities/test_b_e2e.py", "test_unit.py"):
         (suite / name).write_text("")
+    (suite / "test_batch.py").write_text("backend = create_test_backend(port=PORT)\n")
     assert driver.test_files(tmp_path) == ["tests/durabletask/entities/test_b_e2e.py",
-                                           "tests/durabletask/test_a_e2e.py"]
+                                           "tests/durabletask/test_a_e2e.py",
+                                           "tests/durabletask/test_batch.py"]
     args = driver.parse_args([str(tmp_path), "--no-azurite", "--", "-k", "x", "-x"])
     assert args.no_azurite and args.pytest_args == ["-k", "x", "-x"]
 
