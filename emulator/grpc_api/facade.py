@@ -115,16 +115,26 @@ class FacadeOperations:
     def raise_event(self, instance_id: str, name: str, input_text: str | None) -> None:
         self.ops.raise_event(instance_id, name, input_text)
 
-    def terminate(self, instance_id: str, output_text: str | None) -> None:
+    def terminate(self, instance_id: str, output_text: str | None,
+                  recursive: bool = False) -> None:
         """A Functions host refuses to terminate a finished instance (FAILED_PRECONDITION, as
-        the extension's client does); the Scheduler drops the request, as DTFx drops a
-        termination that reaches a finished instance and durabletask's own test backend does
-        (the history-export client terminates its finished job orchestrations so)."""
-        if self.scheduler:
-            inst = self.ops.instance(instance_id)
-            if inst is not None and inst.is_terminal:
-                return
+        the extension's client does) and ignores ``recursive``, as the extension does. The
+        Scheduler drops the request, as DTFx drops a termination that reaches a finished
+        instance and durabletask's own test backend does (the history-export client
+        terminates its finished job orchestrations so), and with ``recursive`` (the
+        durabletask clients' default) terminates the running sub-orchestrations too, down the
+        tree."""
+        if not self.scheduler:
+            self.ops.terminate(instance_id, output_text)
+            return
+        inst = self.ops.instance(instance_id)
+        if inst is not None and inst.is_terminal:
+            return
         self.ops.terminate(instance_id, output_text)
+        if recursive:
+            for child in self._children(instance_id):
+                if not child.is_terminal:
+                    self.terminate(child.id, output_text, recursive=True)
 
     def suspend(self, instance_id: str, reason: str | None) -> None:
         self.ops.suspend(instance_id, reason)
@@ -138,8 +148,24 @@ class FacadeOperations:
     def restart(self, instance_id: str, new_instance_id: bool) -> str:
         return self.ops.restart(instance_id, new_instance_id)
 
-    def purge(self, instance_id: str) -> int:
-        return self.ops.purge([instance_id])
+    def purge(self, instance_id: str, recursive: bool = False) -> int:
+        """``recursive`` (the Scheduler only, as ``terminate``): the finished
+        sub-orchestrations down the tree are purged with the instance."""
+        if not (self.scheduler and recursive):
+            return self.ops.purge([instance_id])
+        inst = self.ops.instance(instance_id)
+        if inst is None or not inst.is_terminal:
+            return 0  # the children of a running instance stay with it
+        tree, level = [instance_id], [instance_id]
+        while level:
+            level = [child.id for parent in level for child in self._children(parent)]
+            tree += level
+        return self.ops.purge(tree)
+
+    def _children(self, instance_id: str) -> list[Any]:
+        """The sub-orchestrations ``instance_id`` started (those still stored)."""
+        return [inst for inst in self.ops.find()
+                if (inst.record.parent or {}).get("instance_id") == instance_id]
 
     def purge_where(self, created_from: datetime | None, created_to: datetime | None,
                     statuses: Sequence[str] | None) -> int:

@@ -87,7 +87,9 @@ class ManagementOperations(Protocol):
 
     def raise_event(self, instance_id: str, name: str, input_text: str | None) -> None: ...
 
-    def terminate(self, instance_id: str, output_text: str | None) -> None: ...
+    def terminate(self, instance_id: str, output_text: str | None,
+                  recursive: bool = False) -> None:
+        """``recursive``: its running sub-orchestrations too, where the backend does that."""
 
     def suspend(self, instance_id: str, reason: str | None) -> None: ...
 
@@ -97,8 +99,9 @@ class ManagementOperations(Protocol):
 
     def restart(self, instance_id: str, new_instance_id: bool) -> str: ...
 
-    def purge(self, instance_id: str) -> int:
-        """Purge one finished instance; how many were purged (0 if none)."""
+    def purge(self, instance_id: str, recursive: bool = False) -> int:
+        """Purge one finished instance (``recursive``: and its finished sub-orchestrations,
+        where the backend does that); how many were purged (0 if none)."""
 
     def purge_where(self, created_from: datetime | None, created_to: datetime | None,
                     statuses: Sequence[str] | None) -> int: ...

@@ -131,7 +131,8 @@ class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceSer
     async def TerminateInstance(self, request: pb.TerminateRequest,
                                 context: Any) -> pb.TerminateResponse:
         ops = await self._ops(context)
-        await _call(context, ops.terminate, request.instanceId, text_of(request, "output"))
+        await _call(context, ops.terminate, request.instanceId, text_of(request, "output"),
+                    recursive=request.recursive)
         return pb.TerminateResponse()
 
     async def SuspendInstance(self, request: pb.SuspendRequest,
@@ -202,7 +203,8 @@ class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceSer
         ops = await self._ops(context)
         kind = request.WhichOneof("request")
         if kind == "instanceId":
-            count = await _call(context, ops.purge, request.instanceId)
+            count = await _call(context, ops.purge, request.instanceId,
+                                recursive=request.recursive)
         elif kind == "purgeInstanceFilter":
             purge = request.purgeInstanceFilter
             try:

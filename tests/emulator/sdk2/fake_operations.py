@@ -89,7 +89,7 @@ class FakeOperations:
         self._active(instance_id)
         self.calls.append(("raise_event", instance_id, name, input_text))
 
-    def terminate(self, instance_id, output_text):
+    def terminate(self, instance_id, output_text, recursive=False):
         self._active(instance_id)
         self.calls.append(("terminate", instance_id, output_text))
         self.finish(instance_id, "Terminated", output_text)
@@ -124,7 +124,7 @@ class FakeOperations:
         self.put(InstanceView(target, view.name, "Pending", T0, T0, input=view.input))
         return target
 
-    def purge(self, instance_id):
+    def purge(self, instance_id, recursive=False):
         view = self.instances.get(instance_id)
         if view is None or view.status not in TERMINAL:
             return 0

@@ -1,7 +1,8 @@
 """What the Durable Task Scheduler serves and a Functions host does not: ``ListInstanceIds``
 (the finished instances by completion time, which durabletask's history export pages through),
-and a termination of a finished instance that is dropped instead of refused (the export's
-``delete_job`` terminates its finished orchestration so)."""
+a termination of a finished instance that is dropped instead of refused (the export's
+``delete_job`` terminates its finished orchestration so), and ``recursive`` termination and
+purge (the durabletask clients' default) reaching the sub-orchestrations."""
 
 import grpc
 import pytest
@@ -86,6 +87,37 @@ def test_terminating_a_finished_instance_changes_nothing_and_an_unknown_one_is_n
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
     assert state.serialized_output == '"kept"'
     assert _code(lambda: c.terminate_orchestration("nobody")) == grpc.StatusCode.NOT_FOUND
+
+
+def parent(ctx: task.OrchestrationContext, _input):
+    return (yield ctx.call_sub_orchestrator(waits, instance_id=f"{ctx.instance_id}-child"))
+
+
+def _started_tree(c: client.TaskHubGrpcClient, name: str) -> tuple[str, str]:
+    parent_id = c.schedule_new_orchestration(parent, instance_id=name)
+    child_id = f"{name}-child"
+    c.wait_for_orchestration_start(child_id, timeout=30)
+    return parent_id, child_id
+
+
+def test_recursive_termination_and_purge_reach_the_sub_orchestrations(scheduler):
+    c = scheduler.client()
+    with started_worker(scheduler.address, orchestrators=(parent, waits)):
+        parent_id, child_id = _started_tree(c, "tree")
+        assert c.purge_orchestration(parent_id).deleted_instance_count == 0  # still running
+        c.terminate_orchestration(parent_id, output="stop")  # recursive by default
+        for instance_id in (parent_id, child_id):
+            state = c.wait_for_orchestration_completion(instance_id, timeout=30)
+            assert state.runtime_status == client.OrchestrationStatus.TERMINATED
+        assert c.purge_orchestration(parent_id).deleted_instance_count == 2
+        assert c.get_orchestration_state(child_id) is None
+
+        alone_id, its_child = _started_tree(c, "alone")
+        c.terminate_orchestration(alone_id, recursive=False)
+        c.wait_for_orchestration_completion(alone_id, timeout=30)
+        assert c.get_orchestration_state(its_child).runtime_status == \
+            client.OrchestrationStatus.RUNNING
+        assert c.purge_orchestration(alone_id, recursive=False).deleted_instance_count == 1
 
 
 def test_a_functions_host_does_not_list_finished_ids():
