@@ -73,6 +73,16 @@ async def _call(context: grpc.aio.ServicerContext, operation: Callable[..., Any]
         await context.abort(code, str(exc))
 
 
+async def _statuses(context: grpc.aio.ServicerContext, numbers: Any) -> list[str] | None:
+    """A request's runtime-status filter as RuntimeStatus names (None: no filter); an unknown
+    number ends the call INVALID_ARGUMENT."""
+    try:
+        return [status_name(number) for number in numbers] or None
+    except ValueError as exc:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        raise  # abort raises; this line is for the type checker
+
+
 class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceServicer):
     """The sidecar service over each hub's ``ManagementOperations``; the worker half over its
     work items when it has them. Every call first picks its hub (``hubs.py``)."""
@@ -165,10 +175,7 @@ class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceSer
                              context: Any) -> pb.QueryInstancesResponse:
         ops = await self._ops(context)
         query = request.query
-        try:
-            statuses = [status_name(s) for s in query.runtimeStatus] or None
-        except ValueError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        statuses = await _statuses(context, query.runtimeStatus)
         page = await _call(
             context, ops.query, created_from=optional_time(query, "createdTimeFrom"),
             created_to=optional_time(query, "createdTimeTo"), statuses=statuses,
@@ -184,10 +191,7 @@ class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceSer
     async def ListInstanceIds(self, request: pb.ListInstanceIdsRequest,
                               context: Any) -> pb.ListInstanceIdsResponse:
         ops = await self._ops(context)
-        try:
-            statuses = [status_name(s) for s in request.runtimeStatus] or None
-        except ValueError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        statuses = await _statuses(context, request.runtimeStatus)
         page = await _call(
             context, ops.list_finished_ids, statuses=statuses,
             completed_from=optional_time(request, "completedTimeFrom"),
@@ -207,13 +211,10 @@ class SidecarServicer(WorkItemRpcs, HubRouting, pb_grpc.TaskHubSidecarServiceSer
                                 recursive=request.recursive)
         elif kind == "purgeInstanceFilter":
             purge = request.purgeInstanceFilter
-            try:
-                statuses = [status_name(s) for s in purge.runtimeStatus] or None
-            except ValueError as exc:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             count = await _call(context, ops.purge_where,
                                 optional_time(purge, "createdTimeFrom"),
-                                optional_time(purge, "createdTimeTo"), statuses)
+                                optional_time(purge, "createdTimeTo"),
+                                await _statuses(context, purge.runtimeStatus))
         else:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"Unknown purge request type '{kind}'.")

@@ -203,3 +203,23 @@ def test_a_scheduled_start_passes_its_time(edge):
     at = T0 + timedelta(hours=2, microseconds=5)
     client.schedule_new_orchestration("orch", instance_id="s1", start_at=at)
     assert ops.calls[-1][5] == at
+
+
+def test_an_unknown_runtime_status_in_a_filter_is_invalid_argument(edge):
+    """Each call that filters by status (query, purge, list) names the unknown number."""
+    from durabletask.internal import orchestrator_service_pb2 as pb
+
+    _, client = edge
+    stub = client._stub
+    calls = [
+        lambda: stub.QueryInstances(pb.QueryInstancesRequest(
+            query=pb.InstanceQuery(runtimeStatus=[99]))),
+        lambda: stub.PurgeInstances(pb.PurgeInstancesRequest(
+            purgeInstanceFilter=pb.PurgeInstanceFilter(runtimeStatus=[99]))),
+        lambda: stub.ListInstanceIds(pb.ListInstanceIdsRequest(runtimeStatus=[99])),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "Unknown orchestration status 99" in caught.value.details()
