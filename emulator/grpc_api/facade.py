@@ -72,13 +72,13 @@ def _page(items: list[Any], size: int | None, continuation: str | None) -> tuple
 def _cursor(token: str) -> tuple[datetime, str]:
     """The key a ``ListInstanceIds`` continuation token names (``BadRequest`` if none)."""
     stamp, separator, instance_id = token.partition("|")
-    try:
-        if not separator:
-            raise ValueError
-        return parse_ts(stamp), instance_id
-    except ValueError:
-        raise BadRequest(f"Invalid continuation token {token!r}: not one that ListInstanceIds "
-                         "returned.") from None
+    if separator:
+        try:
+            return parse_ts(stamp), instance_id
+        except ValueError:
+            pass
+    raise BadRequest(f"Invalid continuation token {token!r}: not one that ListInstanceIds "
+                     "returned.")
 
 
 class FacadeOperations:
@@ -131,10 +131,14 @@ class FacadeOperations:
         if inst is not None and inst.is_terminal:
             return
         self.ops.terminate(instance_id, output_text)
-        if recursive:
-            for child in self._children(instance_id):
-                if not child.is_terminal:
-                    self.terminate(child.id, output_text, recursive=True)
+        if not recursive:
+            return
+        children = self._children()
+        running = [child for child in children.get(instance_id, ()) if not child.is_terminal]
+        while running:
+            child = running.pop()
+            self.ops.terminate(child.id, output_text)
+            running += [c for c in children.get(child.id, ()) if not c.is_terminal]
 
     def suspend(self, instance_id: str, reason: str | None) -> None:
         self.ops.suspend(instance_id, reason)
@@ -156,16 +160,22 @@ class FacadeOperations:
         inst = self.ops.instance(instance_id)
         if inst is None or not inst.is_terminal:
             return 0  # the children of a running instance stay with it
+        children = self._children()
         tree, level = [instance_id], [instance_id]
         while level:
-            level = [child.id for parent in level for child in self._children(parent)]
+            level = [child.id for parent in level for child in children.get(parent, ())]
             tree += level
         return self.ops.purge(tree)
 
-    def _children(self, instance_id: str) -> list[Any]:
-        """The sub-orchestrations ``instance_id`` started (those still stored)."""
-        return [inst for inst in self.ops.find()
-                if (inst.record.parent or {}).get("instance_id") == instance_id]
+    def _children(self) -> dict[str, list[Any]]:
+        """Each stored instance's sub-orchestrations, by parent id (one pass over the store's
+        instances, for a walk down a tree)."""
+        children: dict[str, list[Any]] = {}
+        for inst in self.ops.instances():
+            parent = (inst.record.parent or {}).get("instance_id")
+            if parent is not None:
+                children.setdefault(parent, []).append(inst)
+        return children
 
     def purge_where(self, created_from: datetime | None, created_to: datetime | None,
                     statuses: Sequence[str] | None) -> int:

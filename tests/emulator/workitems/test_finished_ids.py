@@ -120,6 +120,24 @@ def test_recursive_termination_and_purge_reach_the_sub_orchestrations(scheduler)
         assert c.purge_orchestration(alone_id, recursive=False).deleted_instance_count == 1
 
 
+def grandparent(ctx: task.OrchestrationContext, _input):
+    return (yield ctx.call_sub_orchestrator(parent, instance_id=f"{ctx.instance_id}-middle"))
+
+
+def test_recursion_goes_down_the_whole_tree(scheduler):
+    c = scheduler.client()
+    with started_worker(scheduler.address, orchestrators=(grandparent, parent, waits)):
+        top = c.schedule_new_orchestration(grandparent, instance_id="top")
+        tree = [top, "top-middle", "top-middle-child"]
+        c.wait_for_orchestration_start(tree[-1], timeout=30)
+        c.terminate_orchestration(top)
+        for instance_id in tree:
+            state = c.wait_for_orchestration_completion(instance_id, timeout=30)
+            assert state.runtime_status == client.OrchestrationStatus.TERMINATED
+        assert c.purge_orchestration(top).deleted_instance_count == 3
+        assert all(c.get_orchestration_state(i) is None for i in tree)
+
+
 def test_a_functions_host_does_not_list_finished_ids():
     """The Durable extension does not implement ListInstanceIds (the 2.x SDK queries)."""
     facade = FacadeOperations(operations=None, scheduler=False)
