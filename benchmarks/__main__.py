@@ -33,6 +33,7 @@ from .suite import (
     Sample,
     SplitClient,
     durable_sample,
+    figure_text,
     http_sample,
     http_sides,
     warm_http,
@@ -69,21 +70,16 @@ def summarize(bench: Bench, samples: list[Sample]) -> dict[str, Any]:
     return result
 
 
-def _show(value: float, unit: str) -> str:
-    return f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
-
-
 def line(bench: Bench, result: dict[str, Any]) -> str:
     unit = UNITS[bench.figure]
+    keys = ("host_median_s", "baseline_median_s") if bench.figure == "ratio" \
+        else ("value", "baseline_value")
+    shown, base = (figure_text(result[key], unit) for key in keys)
     if bench.figure == "ratio":
-        shown = _show(result["host_median_s"], unit)
-        base = _show(result["baseline_median_s"], unit)
         target = "" if bench.target is None else f"<= {bench.target:.2f}x"
     elif bench.target_is_ratio:
-        shown, base = _show(result["value"], unit), _show(result["baseline_value"], unit)
         target = f"<= {bench.target:.2f}x"
     else:
-        shown, base = _show(result["value"], unit), _show(result["baseline_value"], unit)
         target = "" if bench.target is None else f"< {bench.target:g} {unit}"
     ratio = f"{result['ratio']:.2f}x" if result["ratio"] is not None else "-"
     verdict = ""

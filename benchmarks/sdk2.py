@@ -30,7 +30,7 @@ from typing import Any
 from emulator.testing import LocalHost, start_listening
 
 from .processes import REPO_ROOT, SdkDriver, cpu_seconds
-from .suite import Bench, Sample, episodes, run_on_host
+from .suite import Bench, Sample, episodes, figure_text, run_on_host
 
 APP_1X = Path(__file__).parent / "app"
 APP_2X = Path(__file__).parent / "sdk2_app"
@@ -118,16 +118,14 @@ def sample(host2: LocalHost, driver: SdkDriver, host1: LocalHost, bench: Bench,
 
 def v1_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
     """The 1.x host's figure for the same workload, and the 2.x host's over it."""
-    v1 = bench.value(result["v1_host_s"])
-    shown = f"{v1:.3f} {unit}" if unit == "s" else f"{v1:.1f} {unit}"
-    return f"1.x host {shown} (2.x/1.x {result['host_median_s'] / result['v1_host_s']:.2f}x)"
+    v1 = figure_text(bench.value(result["v1_host_s"]), unit)
+    return f"1.x host {v1} (2.x/1.x {result['host_median_s'] / result['v1_host_s']:.2f}x)"
 
 
 def handler_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
     """The driver through the SDK's handler: the wire protocol's floor, over the driver."""
-    handler = bench.value(result["handler_s"])
-    shown = f"{handler:.3f} {unit}" if unit == "s" else f"{handler:.1f} {unit}"
-    return (f"SDK handler alone {shown} "
+    handler = figure_text(bench.value(result["handler_s"]), unit)
+    return (f"SDK handler alone {handler} "
             f"({result['handler_s'] / result['baseline_median_s']:.2f}x the driver)")
 
 

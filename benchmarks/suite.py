@@ -39,6 +39,11 @@ class Sample:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def figure_text(value: float, unit: str) -> str:
+    """A figure as the report prints it: seconds to the millisecond, other units to a tenth."""
+    return f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
+
+
 @dataclass
 class Bench:
     name: str
