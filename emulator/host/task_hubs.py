@@ -24,6 +24,7 @@ from ..core.versioning import VersioningSettings
 from ..runtime.assembly import build_engine
 from ..runtime.clock import TimeSkipping, make_clock
 from ..runtime.engine import Engine
+from ..runtime.entities import EmptyEntities
 from ..runtime.limits import Limits
 from ..runtime.operations import Operations
 from ..store import Store, StoreError, open_store
@@ -83,9 +84,10 @@ class SchedulerHub:
               versioning: VersioningSettings) -> Operations:
         """The hub's runtime, built (its loops start with the HTTP application)."""
         self.worker = RemoteWorker(self.index, WorkItemDispatcher())
-        self.engine = build_engine(self.index, self.store, make_clock(time_skipping),
-                                   limits, hub_name=self.name,
-                                   versioning=versioning, worker=self.worker)
+        # The Scheduler removes an entity as it empties (its CleanEntityStorage reports 0).
+        self.engine = build_engine(self.index, self.store, make_clock(time_skipping), limits,
+                                   hub_name=self.name, versioning=versioning, worker=self.worker,
+                                   empty_entities=EmptyEntities.REMOVED)
         self.operations = Operations(self.engine)
         return self.operations
 

@@ -40,7 +40,7 @@ from ..worker.pool import AbandonablePool
 from ..worker.seam import InProcessWorker, Worker
 from .activities import ActivityDispatcher
 from .clock import Clock
-from .entities import EntityHost, EntityLinks
+from .entities import EmptyEntities, EntityHost, EntityLinks
 from .limits import Limits
 from .timers import TimerQueue
 from .waiters import Waiters
@@ -62,8 +62,8 @@ class Engine:
 
     def __init__(self, app: LoadedApp, store: Store, clock: Clock, limits: Limits, *,
                  hub_name: str = "TestHubName",
-                 versioning: VersioningSettings | None = None,
-                 worker: Worker | None = None) -> None:
+                 versioning: VersioningSettings | None = None, worker: Worker | None = None,
+                 empty_entities: EmptyEntities = EmptyEntities.KEPT) -> None:
         # The app's code runs behind the worker seam (worker/seam.py); the engine reads only
         # the app's function index (plain data).
         self.worker: Worker = worker or InProcessWorker(app, limits.threads)
@@ -91,7 +91,8 @@ class Engine:
             spawn=self.spawn, deliver=self._deliver_all, changed=self._work_finished,
             waits=self.execution_waits, retries=self.retries,
             start_orchestration=lambda start: self.operations.start(
-                start.name, start.input, start.instance_id, version=start.version)))
+                start.name, start.input, start.instance_id, version=start.version),
+            empty=empty_entities))
         # Built by the host and attached (assembly.build_engine): they see this engine
         # through narrow ports (ports.py) and the engine imports neither of them.
         self.orchestrations: Any = None

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from ..core.entity_episode import BatchOutcome, EntityState, batch_steps, failed_batch, run_batch
@@ -42,27 +43,26 @@ from ..protocol.entities import (
     Request,
     is_entity_instance,
 )
-from ..protocol.history import format_ts, parse_ts
+from ..protocol.history import format_ts
 from ..store import Batch, EntityRecord, MessageRecord, Snapshot
 from ..worker.pool import AbandonablePool, Overdue
 from ..worker.seam import Worker, awaiting
 from ..worker.timeouts import timeout_message
 from .awaited import drive_awaited
 from .entity_locks import EntitySlot, LockKeeper, LockLinks
+from .entity_queries import EntityQueries
 
 log = logging.getLogger("emulator")
 
 
-@dataclass(frozen=True)
-class EntityMetadata:
-    """An entity as the sidecar's ``GetEntity`` / ``QueryEntities`` report it (DTFx's
-    ``EntityBackendQueries.EntityMetadata``); ``state`` is None for a transient entity."""
+class EmptyEntities(StrEnum):
+    """What becomes of an entity left with no state, no lock and nothing queued."""
 
-    entity_id: str
-    last_modified: datetime
-    state: str | None
-    backlog: int
-    locked_by: str | None
+    # Azure Storage (the Functions host): its row stays, transient, until CleanEntityStorage.
+    KEPT = "kept"
+    # The Durable Task Scheduler: removed as it empties ("it has its own mechanism for entity
+    # state purge", so its CleanEntityStorage always reports 0).
+    REMOVED = "removed"
 
 
 class EntityRequestError(BadRequest):
@@ -86,6 +86,7 @@ class EntityLinks:
     retries: CommitRetry | None = None  # batches whose commit failed (None: not retried)
     # Start an orchestration an entity asked for (name, instance id or None, input, version).
     start_orchestration: Callable[[OrchestrationStart], None] | None = None
+    empty: EmptyEntities = EmptyEntities.KEPT
 
 
 def batch_size(host_json: dict[str, Any]) -> int:
@@ -106,6 +107,7 @@ class EntityHost:
         self.locks = LockKeeper(self.entities, LockLinks(
             commit=links.commit, now=links.now, new_id=links.new_id, deliver=links.deliver,
             waits=links.waits, request_message=self.request_message, schedule=self._schedule))
+        self.queries = EntityQueries(self.entities, links.now)
         self.stats = {"entity_batches": 0, "entity_operations": 0}
 
     # -- state -----------------------------------------------------------------------------
@@ -121,8 +123,9 @@ class EntityHost:
                     self.links.deliver([message])
                 else:
                     self.deliver(message, start=False)
-        for entity in self.entities.values():
+        for entity in list(self.entities.values()):
             self._schedule(entity)
+            self._drop_if_empty(entity)
 
     def _get(self, entity: EntityId) -> EntitySlot:
         found = self.entities.get(entity.scheduler_id)
@@ -184,85 +187,38 @@ class EntityHost:
         if start:
             self._schedule(entity)
 
-    # -- queries -----------------------------------------------------------------------------
-    def read(self, entity: EntityId) -> EntityRecord | None:
-        found = self.entities.get(entity.scheduler_id)
-        if found is None or found.record is None or not found.record.exists:
-            return None
-        return found.record
-
-    def query(self, name: str | None = None, last_from: datetime | None = None,
-              last_to: datetime | None = None) -> list[EntityRecord]:
-        """Existing entities (of one entity function, when ``name`` is given), by id."""
-        out = []
-        for scheduler_id in sorted(self.entities):
-            found = self.entities[scheduler_id]
-            record = found.record
-            if record is None or not record.exists:
-                continue
-            if name is not None and found.entity.name != name.lower():
-                continue
-            when = parse_ts(record.last_operation)
-            if (last_from and when < last_from) or (last_to and when > last_to):
-                continue
-            out.append(record)
-        return out
-
-    def metadata(self, entity: EntityId, include_transient: bool = False
-                 ) -> EntityMetadata | None:
-        """The extension's ``EntityBackendQueries`` (Azure Storage's
-        ``EntityTrackingStoreQueries.GetEntityMetadataAsync``): an entity without state -
-        deleted, or only locked or with requests queued - is *transient*, reported only when
-        ``include_transient`` (the gRPC ``GetEntity`` passes False, ``QueryEntities`` the
-        query's ``includeTransient``). The backlog is its requests not yet taken by a batch and
-        ``locked_by`` its critical section's orchestration, as DTFx's entity scheduler keeps
-        them (``SchedulerState.Queue``/``LockedBy``). durabletask-python's in-memory test
-        backend (``durabletask/testing/in_memory_backend.py``) differs - its GetEntity answers
-        any entity it tracks, its query hides those with requests pending - the host follows
-        the extension."""
-        found = self.entities.get(entity.scheduler_id)
-        return None if found is None else self._metadata(found, include_transient)
-
-    def metadata_list(self, include_transient: bool, last_from: datetime | None = None,
-                      last_to: datetime | None = None) -> list[EntityMetadata]:
-        """``metadata`` of every entity last changed within the range, by id."""
-        out = []
-        for scheduler_id in sorted(self.entities):
-            found = self._metadata(self.entities[scheduler_id], include_transient)
-            if found is None or (last_from and found.last_modified < last_from) or (
-                    last_to and found.last_modified > last_to):
-                continue
-            out.append(found)
-        return out
-
-    def _metadata(self, slot: EntitySlot, include_transient: bool) -> EntityMetadata | None:
-        record = slot.record
-        exists = record is not None and record.exists
-        if not exists and not (include_transient and (record is not None or slot.inbox)):
-            return None
-        # An entity whose first batch has not committed yet has no row: it is being created.
-        last = parse_ts(record.last_operation) if record is not None else self.links.now()
-        return EntityMetadata(slot.entity.scheduler_id, last,
-                              record.state if exists and record is not None else None,
-                              slot.backlog(), slot.lock.holder)
-
     def clean(self, remove_empty: bool, release_orphaned_locks: bool) -> dict[str, int]:
         """``CleanEntityStorageAsync``: release locks whose holder has ended (the host
-        releases them itself as soon as it can, so these are rare), then drop entities that no
-        longer exist, are not locked and have nothing queued."""
+        releases them itself as soon as it can, so these are rare), then drop the empty
+        entities (``_empty``)."""
         released = self.locks.release_orphans() if release_orphaned_locks else 0
-        removed = []
-        if remove_empty:
-            for scheduler_id, found in self.entities.items():
-                if not found.running and not found.inbox and not found.lock.held and (
-                        found.record is None or not found.record.exists):
-                    removed.append(scheduler_id)
+        removed = [scheduler_id for scheduler_id, found in self.entities.items()
+                   if remove_empty and self._empty(found)]
         if removed:
             self.links.commit(Batch(delete_entities=removed))
             for scheduler_id in removed:
                 del self.entities[scheduler_id]
         return {"NumberOfOrphanedLocksRemoved": released,
                 "NumberOfEmptyEntitiesRemoved": len(removed)}
+
+    @staticmethod
+    def _empty(slot: EntitySlot) -> bool:
+        """No state (deleted, or never had any), no lock, nothing queued, no batch running."""
+        return not slot.running and not slot.inbox and not slot.lock.held and (
+            slot.record is None or not slot.record.exists)
+
+    def _drop_if_empty(self, slot: EntitySlot) -> None:
+        """``EmptyEntities.REMOVED``: an empty entity is removed, its row in a commit of its
+        own (a row a failed commit or a crash leaves is removed by the next start or batch)."""
+        if self.links.empty is EmptyEntities.KEPT or not self._empty(slot):
+            return
+        if slot.record is not None:
+            try:
+                self.links.commit(Batch(delete_entities=[slot.entity.scheduler_id]))
+            except StoreUnavailable as exc:
+                log.warning("[%s] its empty row stays for now: %s", slot.entity, exc)
+                return
+        del self.entities[slot.entity.scheduler_id]
 
     # -- batches -----------------------------------------------------------------------------
     def _schedule(self, entity: EntitySlot) -> None:
@@ -317,6 +273,7 @@ class EntityHost:
         finally:
             entity.running = False
             entity.taken = frozenset()
+            self._drop_if_empty(entity)
             self.links.changed()
 
     async def _batch(self, entity: EntitySlot, taken: list[tuple[int, Request]]) -> None:

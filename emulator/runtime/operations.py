@@ -25,7 +25,8 @@ from ..worker.index import FunctionIndex, HttpFunction, TriggeredFunction
 from ..worker.seam import HttpCall, HttpReply
 from .clock import ClockRangeError, TimeSkipping
 from .engine import Engine
-from .entities import EntityMetadata, EntityRequestError
+from .entities import EntityRequestError
+from .entity_queries import EntityMetadata
 from .limits import Limits
 from .timers import DueSource
 
@@ -151,19 +152,19 @@ class Operations:
         self._engine.entities.signal(entity, operation, input_text, at)
 
     def read_entity(self, entity: EntityId) -> EntityRecord | None:
-        return self._engine.entities.read(entity)
+        return self._engine.entities.queries.read(entity)
 
     def query_entities(self, name: str | None = None, last_from: datetime | None = None,
                        last_to: datetime | None = None) -> list[EntityRecord]:
-        return self._engine.entities.query(name, last_from, last_to)
+        return self._engine.entities.queries.query(name, last_from, last_to)
 
     def entity_metadata(self, entity: EntityId, include_transient: bool = False
                         ) -> EntityMetadata | None:
-        return self._engine.entities.metadata(entity, include_transient)
+        return self._engine.entities.queries.metadata(entity, include_transient)
 
     def entity_metadata_list(self, include_transient: bool, last_from: datetime | None = None,
                              last_to: datetime | None = None) -> list[EntityMetadata]:
-        return self._engine.entities.metadata_list(include_transient, last_from, last_to)
+        return self._engine.entities.queries.metadata_list(include_transient, last_from, last_to)
 
     def clean_entities(self, remove_empty: bool, release_orphaned_locks: bool) -> dict[str, int]:
         return self._engine.entities.clean(remove_empty, release_orphaned_locks)

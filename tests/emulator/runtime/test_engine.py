@@ -200,7 +200,7 @@ def test_an_entity_batch_whose_commit_fails_is_retried_and_applied_once():
         engine = await _engine(store, ENTITY_APP, backoff)
         caller = engine.operations.start("add_and_get", _input({"key": "retry", "count": 3}))
         inst = await _finished(engine, caller)
-        record = engine.entities.read(EntityId.parse("@counter@retry"))
+        record = engine.entities.queries.read(EntityId.parse("@counter@retry"))
         entity = engine.entities.entities["@counter@retry"]
         await engine.stop()
         return inst, record, entity, backoff

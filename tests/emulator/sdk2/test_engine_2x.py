@@ -141,7 +141,7 @@ async def _finished(engine, instance_id):
 
 
 def _state(engine, key):
-    record = engine.entities.read(EntityId("counter", key))
+    record = engine.entities.queries.read(EntityId("counter", key))
     return None if record is None else json.loads(record.state)
 
 
