@@ -6,8 +6,11 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 
+import grpc
 import pytest
 from durabletask import client, worker
+from durabletask.internal import orchestrator_service_pb2 as pb
+from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
 from emulator.host.scheduler import SchedulerServer
 from emulator.host.server import HostOptions
@@ -79,6 +82,35 @@ def started_worker(address: str, *, orchestrators: tuple[Callable, ...] = (),
             w.use_work_item_filters()
         w.start()
         yield w
+
+
+STREAM_SECONDS = 30  # a missing work item ends a test (DEADLINE_EXCEEDED), never hangs it
+
+
+@contextlib.contextmanager
+def raw_worker(address: str, filters: pb.WorkItemFilters | None = None):
+    """A worker of the test's own for the block (it answers work items itself): the sidecar
+    service's stub and its work-item stream, sent with ``filters``; leaving the block ends the
+    stream and closes the channel, as a worker that goes away does."""
+    channel = grpc.insecure_channel(address)
+    stub = stubs.TaskHubSidecarServiceStub(channel)
+    request = pb.GetWorkItemsRequest()
+    if filters is not None:
+        request.workItemFilters.CopyFrom(filters)
+    stream = stub.GetWorkItems(request, timeout=STREAM_SECONDS)
+    try:
+        yield stub, stream
+    finally:
+        stream.cancel()
+        channel.close()
+
+
+def next_item(stream) -> pb.WorkItem:
+    """The stream's next work item (health pings skipped)."""
+    for item in stream:
+        if not item.HasField("healthPing"):
+            return item
+    raise AssertionError("the stream ended")
 
 
 @contextlib.contextmanager

@@ -2,31 +2,14 @@
 message limit sends it in chunks (``isPartial``, ``chunkIndex``; the .NET worker does, the
 Python one never needs to), and the scheduler joins them before it reads the decision."""
 
-import contextlib
 
 import grpc
 import pytest
 from durabletask import client
 from durabletask import history as dt_history
 from durabletask.internal import orchestrator_service_pb2 as pb
-from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
-from .test_sidecar_flow import _next_item
-
-STREAM_SECONDS = 30  # a missing item ends the test (DEADLINE_EXCEEDED), never hangs it
-
-
-@contextlib.contextmanager
-def _connected(address: str):
-    """A raw worker for the block: its stub and its work-item stream."""
-    channel = grpc.insecure_channel(address)
-    stub = stubs.TaskHubSidecarServiceStub(channel)
-    stream = stub.GetWorkItems(pb.GetWorkItemsRequest(), timeout=STREAM_SECONDS)
-    try:
-        yield stub, stream
-    finally:
-        stream.cancel()
-        channel.close()
+from .conftest import next_item, raw_worker
 
 
 def _schedule(task_id: int, name: str) -> pb.OrchestratorAction:
@@ -66,7 +49,7 @@ def _finish(c: client.TaskHubGrpcClient, instance_id: str, stub, stream,
             activities: list[pb.WorkItem]) -> client.OrchestrationState:
     """Answer the activities, complete the episode they wake, and wait for the end."""
     _answer_activities(stub, activities)
-    stub.CompleteOrchestratorTask(_complete(_next_item(stream), '"done"'))
+    stub.CompleteOrchestratorTask(_complete(next_item(stream), '"done"'))
     return c.wait_for_orchestration_completion(instance_id, timeout=30)
 
 
@@ -78,8 +61,8 @@ def _scheduled(c: client.TaskHubGrpcClient, instance_id: str) -> list[str]:
 def test_the_chunks_of_a_response_are_joined_in_order(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration("chunky")
-    with _connected(scheduler.address) as (stub, stream):
-        episode = _next_item(stream)
+    with raw_worker(scheduler.address) as (stub, stream):
+        episode = next_item(stream)
         stub.CompleteOrchestratorTask(_chunk(episode, 0, True, _schedule(1, "a"),
                                              status='"first"'))
         stub.CompleteOrchestratorTask(_chunk(episode, 1, True, _schedule(2, "b"),
@@ -88,7 +71,7 @@ def test_the_chunks_of_a_response_are_joined_in_order(scheduler):
         assert scheduler.on_loop(lambda: len(scheduler.dispatcher.open_items())) == 1
         stub.CompleteOrchestratorTask(_chunk(episode, 2, False, _schedule(3, "c"),
                                              status='"last"'))
-        activities = [_next_item(stream) for _ in range(3)]
+        activities = [next_item(stream) for _ in range(3)]
         assert [(i.activityRequest.taskId, i.activityRequest.name) for i in activities] == \
             [(1, "a"), (2, "b"), (3, "c")]
         assert c.get_orchestration_state(instance_id).serialized_custom_status == '"last"'
@@ -100,8 +83,8 @@ def test_the_chunks_of_a_response_are_joined_in_order(scheduler):
 def test_a_chunk_sent_again_is_taken_once_and_an_early_one_is_refused(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration("chunky")
-    with _connected(scheduler.address) as (stub, stream):
-        episode = _next_item(stream)
+    with raw_worker(scheduler.address) as (stub, stream):
+        episode = next_item(stream)
         first = _chunk(episode, 0, True, _schedule(1, "a"))
         stub.CompleteOrchestratorTask(first)
         stub.CompleteOrchestratorTask(first)  # a retried call
@@ -112,7 +95,7 @@ def test_a_chunk_sent_again_is_taken_once_and_an_early_one_is_refused(scheduler)
         assert "before chunk 1" in refused.value.details()
         # The refusal lost nothing: the chunk taken and the missing one make the response.
         stub.CompleteOrchestratorTask(_chunk(episode, 1, False, _schedule(2, "b")))
-        activities = [_next_item(stream), _next_item(stream)]
+        activities = [next_item(stream), next_item(stream)]
         assert [i.activityRequest.name for i in activities] == ["a", "b"]
         state = _finish(c, instance_id, stub, stream, activities)
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
@@ -122,12 +105,12 @@ def test_a_chunk_sent_again_is_taken_once_and_an_early_one_is_refused(scheduler)
 def test_chunks_from_a_worker_that_went_away_are_dropped_with_its_delivery(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration("chunky")
-    with _connected(scheduler.address) as (stub, stream):
-        episode = _next_item(stream)
+    with raw_worker(scheduler.address) as (stub, stream):
+        episode = next_item(stream)
         stub.CompleteOrchestratorTask(_chunk(episode, 0, True, _schedule(1, "lost")))
     # That worker went away mid-response; the next one gets the episode again.
-    with _connected(scheduler.address) as (stub, stream):
-        again = _next_item(stream)
+    with raw_worker(scheduler.address) as (stub, stream):
+        again = next_item(stream)
         assert again.orchestratorRequest.instanceId == instance_id
         # The late end of the old delivery's response is ignored (its token is not held).
         stub.CompleteOrchestratorTask(_chunk(episode, 1, False, _schedule(2, "late")))

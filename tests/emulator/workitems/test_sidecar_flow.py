@@ -15,7 +15,7 @@ from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
 from emulator.grpc_api import GrpcEndpoint
 
-from .conftest import RunningScheduler, started_worker
+from .conftest import RunningScheduler, next_item, raw_worker, started_worker
 
 
 def plus_one(_: task.ActivityContext, value: int) -> int:
@@ -113,32 +113,15 @@ def test_an_entity_operation_failure_reaches_its_caller_with_its_own_message(sch
         "Operation 'fail' on entity '@fragile@k' failed with error: Something went wrong!")
 
 
-def _stream(address: str, filters: pb.WorkItemFilters | None = None):
-    channel = grpc.insecure_channel(address)
-    stub = stubs.TaskHubSidecarServiceStub(channel)
-    request = pb.GetWorkItemsRequest()
-    if filters is not None:
-        request.workItemFilters.CopyFrom(filters)
-    return channel, stub, stub.GetWorkItems(request)
-
-
-def _next_item(stream) -> pb.WorkItem:
-    for item in stream:
-        if not item.HasField("healthPing"):
-            return item
-    raise AssertionError("the stream ended")
-
-
 def test_an_abandoned_item_is_delivered_again_with_a_new_token(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration("sequence", input=1)
-    channel, stub, stream = _stream(scheduler.address)
-    try:
-        first = _next_item(stream)
+    with raw_worker(scheduler.address) as (stub, stream):
+        first = next_item(stream)
         assert first.orchestratorRequest.instanceId == instance_id
         stub.AbandonTaskOrchestratorWorkItem(
             pb.AbandonOrchestrationTaskRequest(completionToken=first.completionToken))
-        again = _next_item(stream)
+        again = next_item(stream)
         assert again.orchestratorRequest == first.orchestratorRequest
         assert again.completionToken != first.completionToken
         # A completion with the abandoned token is ignored; the new one completes.
@@ -153,19 +136,15 @@ def test_an_abandoned_item_is_delivered_again_with_a_new_token(scheduler):
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
         assert state.serialized_output == '"fresh"'
         assert scheduler.dispatcher.redelivered == 1
-    finally:
-        stream.cancel()
-        channel.close()
 
 
 def test_an_item_held_by_a_worker_that_disconnects_goes_to_the_next_worker(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     instance_id = c.schedule_new_orchestration(sequence, input=5)
-    channel, _, stream = _stream(scheduler.address)
-    held = _next_item(stream)
-    assert held.orchestratorRequest.instanceId == instance_id
-    stream.cancel()  # the worker goes away without answering
-    channel.close()
+    with raw_worker(scheduler.address) as (_, stream):
+        held = next_item(stream)
+        assert held.orchestratorRequest.instanceId == instance_id
+    # the worker has gone away without answering
     with started_worker(scheduler.address, orchestrators=(sequence,), activities=(plus_one,)):
         state = c.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
@@ -176,8 +155,7 @@ def test_an_item_held_by_a_worker_that_disconnects_goes_to_the_next_worker(sched
 def test_items_wait_for_a_worker_whose_filters_take_them(scheduler):
     c = client.TaskHubGrpcClient(host_address=scheduler.address)
     filters = pb.WorkItemFilters(orchestrations=[pb.OrchestrationFilter(name="other")])
-    channel, _, stream = _stream(scheduler.address, filters)
-    try:
+    with raw_worker(scheduler.address, filters):
         instance_id = c.schedule_new_orchestration(sequence, input=1)
         state = c.get_orchestration_state(instance_id)
         assert state.runtime_status == client.OrchestrationStatus.PENDING
@@ -186,9 +164,6 @@ def test_items_wait_for_a_worker_whose_filters_take_them(scheduler):
                             activities=(plus_one,), filtered=True):
             state = c.wait_for_orchestration_completion(instance_id, timeout=30)
         assert state.runtime_status == client.OrchestrationStatus.COMPLETED
-    finally:
-        stream.cancel()
-        channel.close()
 
 
 def test_items_no_worker_takes_do_not_hold_up_the_others(scheduler):
@@ -275,10 +250,9 @@ def test_rewinding_a_parent_whose_failed_child_was_purged_runs_the_child_again(s
 def test_stopping_the_scheduler_ends_the_work_item_streams_at_once():
     running = RunningScheduler()
     c = client.TaskHubGrpcClient(host_address=running.address)
-    channel, _, stream = _stream(running.address)
-    try:
+    with raw_worker(running.address) as (_, stream):
         instance_id = c.schedule_new_orchestration("waits")
-        assert _next_item(stream).orchestratorRequest.instanceId == instance_id
+        assert next_item(stream).orchestratorRequest.instanceId == instance_id
         ended = threading.Event()
         outcome = []
 
@@ -294,8 +268,6 @@ def test_stopping_the_scheduler_ends_the_work_item_streams_at_once():
         running.stop()  # an episode is still waiting for the worker's answer
         assert ended.wait(5)
         assert outcome == ["closed"]  # ended by the host, not cut off
-    finally:
-        channel.close()
 
 
 def test_a_stream_cancelled_as_an_item_arrives_ends_instead_of_sending_it():
