@@ -95,6 +95,8 @@ def line(bench: Bench, result: dict[str, Any]) -> str:
         notes.append(sdk2.v1_note(bench, result, unit))
     if "handler_s" in result:
         notes.append(sdk2.handler_note(bench, result, unit))
+    if "handoffs_s" in result:
+        notes.append(sdk2.handoffs_note(bench, result, unit))
     if "host_cpu_s" in result:
         notes.append(f"cpu {result['host_cpu_s']:.3f}/{result['base_cpu_s']:.3f} s")
     if "host_f1_s" in result:

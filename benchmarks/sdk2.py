@@ -5,12 +5,15 @@ The 2.x SDK (``azure-functions-durable`` 2.x) needs Python 3.13+ and cannot sit 
 the host's environment, so its side runs under a second interpreter (``--sdk2-python``, else
 ``EMULATOR_SDK2_PYTHON``, else the repository's ``.venv-sdk2/bin/python``: ``make test-sdk2``
 creates it): the local host serving ``benchmarks/sdk2_app`` (in the host's process, as it runs
-2.x apps) and ``sdk2_driver.py``, each a process of its own. Every sample is four runs, back
+2.x apps) and ``sdk2_driver.py``, each a process of its own. Every sample is five runs, back
 to back in a rotating order: the 2.x host, the 2.x driver (the baseline: the figure / baseline
 ratio is the one with the target), the 1.x host serving ``benchmarks/app`` (printed beside),
-and the driver through the SDK's orchestrator handler (a base64 protobuf request and
+the driver through the SDK's orchestrator handler (a base64 protobuf request and
 response per episode, as any host sends and reads them: printed beside as the wire protocol's
-floor, which no host of the 2.x SDK can go below).
+floor, which no host of the 2.x SDK can go below), and the driver through that handler with
+the local host's two thread hand-offs (the handler in its orchestrator pool, the activities on
+an app loop: printed beside as the floor of the host's design, which this host cannot go below
+while it keeps them).
 Both hosts run the app in their own process (``--worker in-process``, as the driver does)
 unless ``--worker`` says otherwise (``process``: the app in worker processes), so the two SDKs
 compare like with like.
@@ -87,8 +90,8 @@ def _host_run(host: LocalHost, bench: Bench, extra: dict[str, Any], key: str,
 
 def sample(host2: LocalHost, driver: SdkDriver, host1: LocalHost, bench: Bench,
            turn: int) -> Sample:
-    """One sample (2.x host, 2.x driver, 1.x host, the driver through the SDK's handler), the
-    first of them rotating with ``turn``."""
+    """One sample (2.x host, 2.x driver, 1.x host, the driver through the SDK's handler, and
+    through it with the host's hand-offs), the first of them rotating with ``turn``."""
     extra: dict[str, Any] = {}
     times: dict[str, float] = {}
 
@@ -99,20 +102,22 @@ def sample(host2: LocalHost, driver: SdkDriver, host1: LocalHost, bench: Bench,
         extra["driver_episodes"] = answer["episodes"]
         return answer["seconds"]
 
-    def on_handler() -> float:
-        return driver.run(bench.orchestrator, bench.input, through="handler")["seconds"]
+    def through(way: str) -> Callable[[], float]:
+        return lambda: driver.run(bench.orchestrator, bench.input, through=way)["seconds"]
 
     runs: list[tuple[str, Callable[[], float]]] = [
         ("host", lambda: _host_run(host2, bench, extra, "host", True)),
         ("base", on_driver),
         ("v1", lambda: _host_run(host1, bench, extra, "v1_host", False)),
-        ("handler", on_handler),
+        ("handler", through("handler")),
+        ("handoffs", through("handoffs")),
     ]
     for index in range(len(runs)):
         name, run = runs[(index + turn) % len(runs)]
         times[name] = run()
     extra["v1_host_s"] = times["v1"]
     extra["handler_s"] = times["handler"]
+    extra["handoffs_s"] = times["handoffs"]
     return Sample(times["host"], times["base"], extra)
 
 
@@ -127,6 +132,13 @@ def handler_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
     handler = figure_text(bench.value(result["handler_s"]), unit)
     return (f"SDK handler alone {handler} "
             f"({result['handler_s'] / result['baseline_median_s']:.2f}x the driver)")
+
+
+def handoffs_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
+    """The handler with the host's thread hand-offs: the floor of its design, over the driver."""
+    floor = figure_text(bench.value(result["handoffs_s"]), unit)
+    return (f"with the host's hand-offs {floor} "
+            f"({result['handoffs_s'] / result['baseline_median_s']:.2f}x)")
 
 
 def run_group(benches: list[Bench], args: Any, summarize: Callable[[Bench, list[Sample]], dict],

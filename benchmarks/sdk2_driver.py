@@ -17,9 +17,18 @@ history as the base64 ``OrchestratorRequest`` the host sends, and the base64
 ``OrchestratorResponse`` parsed back. Still no host: what the wire protocol alone adds to the
 executor, which no host of the 2.x SDK can avoid.
 
+``"through": "handoffs"`` also crosses threads as the local host does, with its own machinery
+and nothing else of it: each episode's handler call runs in an orchestrator pool thread
+(``emulator.worker.pool.AbandonablePool.run``, awaited from the driver's loop, as the host
+isolates orchestrator code for ``functionTimeout``), and each activity on an app loop of its own
+(``emulator.worker.app_loop.AppLoop``, as the host runs a 2.x app's ``async def`` functions):
+two round trips between threads per step of a chain. No store, engine, HTTP or gRPC: the floor of
+the host's design over the protocol's.
+
     python -m benchmarks.sdk2_driver     # (the 2.x interpreter) one JSON request per line:
     {"orchestrator": "fan_out", "input": {"count": 1000, "seconds": 0}}
     {"orchestrator": "chain", "input": 50, "through": "handler"}
+    {"orchestrator": "chain", "input": 50, "through": "handoffs"}
     # and answers one JSON line: {"seconds": ..., "episodes": ..., "output": ...}
 """
 
@@ -39,6 +48,8 @@ from pathlib import Path
 from typing import Any
 
 APP = Path(__file__).parent / "sdk2_app" / "function_app.py"
+QUIET = logging.getLogger("benchmarks.sdk2_driver")
+QUIET.setLevel(logging.WARNING)
 
 
 class Through(StrEnum):
@@ -46,6 +57,19 @@ class Through(StrEnum):
 
     EXECUTOR = "executor"
     HANDLER = "handler"
+    HANDOFFS = "handoffs"  # the handler in a pool thread, the activities on an app loop
+
+
+class HostThreads:
+    """The local host's two hand-offs (made on first use): its orchestrator pool and an app
+    loop."""
+
+    def __init__(self) -> None:
+        from emulator.worker.app_loop import AppLoop
+        from emulator.worker.pool import AbandonablePool
+
+        self.pool = AbandonablePool(2, "orchestrator")  # the host's default size
+        self.app_loop = AppLoop()
 
 
 class Sdk2App:
@@ -68,6 +92,7 @@ class Sdk2App:
         self.converter = DEFAULT_FUNCTIONS_DATA_CONVERTER
         self.activities: dict[str, tuple[Any, str]] = {}  # name -> (function, input param)
         self.handlers: dict[str, Any] = {}  # orchestrator name -> the SDK's handler (base64)
+        self._threads: HostThreads | None = None
         for function in module.app.get_functions():
             kind, handler = function.get_trigger(), function.get_user_function()
             if kind.type == "orchestrationTrigger":
@@ -86,6 +111,28 @@ class Sdk2App:
             value = await value
         return json.dumps(value)
 
+    @property
+    def threads(self) -> HostThreads:
+        if self._threads is None:
+            self._threads = HostThreads()
+        return self._threads
+
+    async def episode(self, name: str, old: list[Any], new: list[Any],
+                      through: Through) -> Any:
+        """One episode's actions, run as ``through`` says."""
+        if through is Through.HANDOFFS:
+            return await self.threads.pool.run(None, self.handled, name, old, new)
+        if through is Through.HANDLER:
+            return self.handled(name, old, new)
+        from durabletask.worker import _OrchestrationExecutor
+
+        executor = _OrchestrationExecutor(self.registry, QUIET, self.converter)
+        return executor.execute("x", old, new).actions
+
+    def activity_call(self, through: Through) -> Any:
+        """``activity``, or (``HANDOFFS``) the same on the app loop, awaited from this one."""
+        return self.threads.app_loop.wrap(self.activity) if through is Through.HANDOFFS \
+            else self.activity
 
     def handled(self, name: str, old: list[Any], new: list[Any]) -> Any:
         """One episode through the SDK's handler: the request and response as a host sends
@@ -102,10 +149,8 @@ async def drive(app: Sdk2App, name: str, input_value: Any,
     """Run one orchestration to completion; its output, episodes and wall time."""
     from durabletask.internal import helpers
     from durabletask.internal import orchestrator_service_pb2 as pb
-    from durabletask.worker import _OrchestrationExecutor
 
-    quiet = logging.getLogger("benchmarks.sdk2_driver")
-    quiet.setLevel(logging.WARNING)
+    activity = app.activity_call(through)
     started = time.perf_counter()
     old: list[Any] = []
     new = [helpers.new_orchestrator_started_event(datetime.now(UTC)),
@@ -113,11 +158,7 @@ async def drive(app: Sdk2App, name: str, input_value: Any,
     episodes = 0
     while True:
         episodes += 1
-        if through is Through.HANDLER:
-            actions = app.handled(name, old, new)
-        else:
-            executor = _OrchestrationExecutor(app.registry, quiet, app.converter)
-            actions = executor.execute("x", old, new).actions
+        actions = await app.episode(name, old, new, through)
         old += new
         done = [a for a in actions if a.HasField("completeOrchestration")]
         if done:
@@ -131,8 +172,8 @@ async def drive(app: Sdk2App, name: str, input_value: Any,
             raise RuntimeError(f"the orchestrator waits for nothing: {actions}")
         old += [helpers.new_task_scheduled_event(a.id, a.scheduleTask.name,
                                                  a.scheduleTask.input.value) for a in calls]
-        results = await asyncio.gather(*(app.activity(a.scheduleTask.name,
-                                                      a.scheduleTask.input.value or None)
+        results = await asyncio.gather(*(activity(name=a.scheduleTask.name,
+                                                  encoded_input=a.scheduleTask.input.value or None)
                                          for a in calls))
         new = [helpers.new_orchestrator_started_event(datetime.now(UTC))]
         new += [helpers.new_task_completed_event(a.id, result)

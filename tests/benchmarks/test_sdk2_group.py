@@ -1,7 +1,8 @@
 """The 2.x SDK group of ``python -m benchmarks``: its report line (target on the ratio, the 1.x
-host and the SDK's handler beside), its skip line without a 2.x interpreter, the rotating
-sample, and the 2.x driver running the benchmark app's orchestrations to the right output
-(under the 2.x interpreter, skipped where there is none)."""
+host, the SDK's handler and the handler with the host's hand-offs beside), its skip line
+without a 2.x interpreter, the rotating sample, and the 2.x driver running the benchmark app's
+orchestrations to the right output each way (under the 2.x interpreter, skipped where there is
+none)."""
 
 import os
 import sys
@@ -18,11 +19,13 @@ def _bench(name):
     return next(b for b in BENCHES if b.name == name)
 
 
-def _result(name, host_s, base_s, v1_s, handler_s=None):
+def _result(name, host_s, base_s, v1_s, handler_s=None, handoffs_s=None):
     extra = {"v1_host_s": v1_s, "episodes": 2, "driver_episodes": 2, "host_cpu_s": 0.1,
              "base_cpu_s": 0.05}
     if handler_s is not None:
         extra["handler_s"] = handler_s
+    if handoffs_s is not None:
+        extra["handoffs_s"] = handoffs_s
     samples = [Sample(host_s, base_s, extra)]
     return summarize(_bench(name), samples)
 
@@ -46,6 +49,14 @@ def test_the_chain_is_per_step_in_ms():
 def test_the_sdk_handler_alone_is_beside_as_the_protocols_floor():
     shown = line(_bench("sdk2_chain"), _result("sdk2_chain", 0.100, 0.050, 0.075, 0.062))
     assert "SDK handler alone 1.2 ms (1.24x the driver)" in shown
+    assert "hand-offs" not in shown
+
+
+def test_the_handler_with_the_hosts_hand_offs_is_beside_as_the_designs_floor():
+    shown = line(_bench("sdk2_chain"),
+                 _result("sdk2_chain", 0.100, 0.050, 0.075, 0.062, 0.081))
+    assert "SDK handler alone 1.2 ms (1.24x the driver) with the host's hand-offs 1.6 ms " \
+        "(1.62x)" in shown
 
 
 def test_without_a_2x_interpreter_the_group_says_why_and_measures_nothing(capsys, tmp_path):
@@ -57,7 +68,7 @@ def test_without_a_2x_interpreter_the_group_says_why_and_measures_nothing(capsys
     assert "has no azure-functions-durable 2.x" in sdk2.unusable(sys.executable)
 
 
-def test_each_sample_is_a_triple_whose_first_run_rotates(monkeypatch):
+def test_each_sample_is_five_runs_whose_first_rotates(monkeypatch):
     order = []
 
     def host_run(host, bench, extra, key, is_2x):
@@ -68,20 +79,23 @@ def test_each_sample_is_a_triple_whose_first_run_rotates(monkeypatch):
         pid = os.getpid()
 
         def run(self, orchestrator, input_value, through="executor"):
-            order.append({"executor": "driver", "handler": "handler"}[through])
-            return {"seconds": {"executor": 0.1, "handler": 0.12}[through], "episodes": 2}
+            order.append({"executor": "driver", "handler": "handler",
+                          "handoffs": "handoffs"}[through])
+            return {"seconds": {"executor": 0.1, "handler": 0.12, "handoffs": 0.15}[through],
+                    "episodes": 2}
 
     monkeypatch.setattr(sdk2, "_host_run", host_run)
     bench = _bench("sdk2_fanout_1000x0s")
     firsts = []
-    for turn in range(4):
+    for turn in range(5):
         order.clear()
         sample = sdk2.sample(None, Driver(), None, bench, turn)
         firsts.append(order[0])
-        assert sorted(order) == ["driver", "handler", "host", "v1_host"]
+        assert sorted(order) == ["driver", "handler", "handoffs", "host", "v1_host"]
         assert (sample.host_s, sample.base_s, sample.extra["v1_host_s"],
-                sample.extra["handler_s"]) == (0.3, 0.1, 0.2, 0.12)
-    assert firsts == ["host", "driver", "v1_host", "handler"]
+                sample.extra["handler_s"], sample.extra["handoffs_s"]) == (
+                    0.3, 0.1, 0.2, 0.12, 0.15)
+    assert firsts == ["host", "driver", "v1_host", "handler", "handoffs"]
 
 
 SDK2_PYTHON = sdk2.default_python()
@@ -100,3 +114,8 @@ def test_the_2x_driver_runs_the_apps_orchestrations_to_their_output():
         assert (handled["output"], handled["episodes"]) == (3, 4)
         fan_in = driver.run("fan_out", {"count": 5, "seconds": 0}, through="handler")
         assert (fan_in["output"], fan_in["episodes"]) == (5, 2)
+        # the handler in the host's orchestrator pool, the activities on an app loop
+        crossed = driver.run("chain", 3, through="handoffs")
+        assert (crossed["output"], crossed["episodes"]) == (3, 4)
+        crossed_fan = driver.run("fan_out", {"count": 5, "seconds": 0}, through="handoffs")
+        assert (crossed_fan["output"], crossed_fan["episodes"]) == (5, 2)
