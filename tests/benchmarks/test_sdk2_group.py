@@ -4,14 +4,16 @@ without a 2.x interpreter, the rotating sample, and the 2.x driver running the b
 orchestrations to the right output each way (under the 2.x interpreter, skipped where there is
 none)."""
 
+import json
 import os
+import subprocess
 import sys
 
 import pytest
 
 from benchmarks import sdk2
 from benchmarks.__main__ import line, main, summarize
-from benchmarks.processes import SdkDriver
+from benchmarks.processes import REPO_ROOT, SdkDriver
 from benchmarks.suite import BENCHES, Sample
 
 
@@ -119,3 +121,43 @@ def test_the_2x_driver_runs_the_apps_orchestrations_to_their_output():
         assert (crossed["output"], crossed["episodes"]) == (3, 4)
         crossed_fan = driver.run("fan_out", {"count": 5, "seconds": 0}, through="handoffs")
         assert (crossed_fan["output"], crossed_fan["episodes"]) == (5, 2)
+
+
+THREADS_PROBE = """
+import asyncio, json, threading
+from benchmarks.sdk2_driver import Sdk2App, Through, drive
+
+app = Sdk2App()
+handled, activity = app.handled, app.activity
+seen = {}
+
+def on_handled(*args):
+    seen["episodes"].add(threading.current_thread().name)
+    return handled(*args)
+
+async def on_activity(**kwargs):
+    seen["activities"].add(threading.current_thread().name)
+    return await activity(**kwargs)
+
+app.handled, app.activity = on_handled, on_activity
+out = {}
+for way in Through:
+    seen.update(episodes=set(), activities=set())
+    asyncio.run(drive(app, "chain", 2, way))
+    out[way] = {key: sorted(names) for key, names in seen.items()}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(bool(NO_SDK2), reason=f"the 2.x driver needs a 2.x interpreter: {NO_SDK2}")
+def test_the_driver_crosses_the_hosts_threads_only_through_the_hand_offs():
+    """Each way runs the episodes and activities where it says: the handler's episodes in the
+    host's orchestrator pool and the activities on an app loop only "through handoffs"."""
+    done = subprocess.run([SDK2_PYTHON, "-c", THREADS_PROBE], cwd=REPO_ROOT, timeout=120,
+                          capture_output=True, text=True, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["executor"] == {"episodes": [], "activities": ["MainThread"]}
+    assert seen["handler"] == {"episodes": ["MainThread"], "activities": ["MainThread"]}
+    assert seen["handoffs"]["activities"] == ["app-loop"]
+    assert seen["handoffs"]["episodes"] and all(
+        name.startswith("orchestrator_") for name in seen["handoffs"]["episodes"])
