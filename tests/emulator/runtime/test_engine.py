@@ -21,6 +21,7 @@ from emulator.protocol.enums import EventType
 from emulator.runtime.assembly import build_engine
 from emulator.runtime.clock import Clock
 from emulator.runtime.engine import Limits
+from emulator.runtime.entities import EmptyEntities
 from emulator.store import MemoryStore
 from emulator.worker.loader import load_app
 
@@ -30,8 +31,8 @@ ENTITY_APP = APPS / "entities"
 
 
 class FlakyStore(MemoryStore):
-    """Fails commits that touch ``target`` (appending to its history, or writing its entity
-    row) as ``plan`` says: one entry per such commit, True fails it; past the plan, all
+    """Fails commits that touch ``target`` (appending to its history, or writing or deleting
+    its entity row) as ``plan`` says: one entry per such commit, True fails it; past the plan, all
     succeed (``always=True``: all fail)."""
 
     def __init__(self, target: str, plan: list[bool] | None = None, *,
@@ -44,7 +45,8 @@ class FlakyStore(MemoryStore):
 
     def commit(self, batch):
         touches = any(iid == self.target for iid, _, _ in batch.append_history) or \
-            any(e.entity_id == self.target for e in batch.put_entities)
+            any(e.entity_id == self.target for e in batch.put_entities) or \
+            self.target in batch.delete_entities
         if touches and (self.always or (self.plan and self.plan.pop(0))):
             self.failed += 1
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -70,8 +72,9 @@ class Backoff:
         return asyncio.get_running_loop().call_soon(callback)
 
 
-async def _engine(store, app=PROTOCOL_APP, backoff=None):
-    engine = build_engine(load_app(app), store, Clock(), Limits(100, 10, 4))
+async def _engine(store, app=PROTOCOL_APP, backoff=None, empty=EmptyEntities.KEPT):
+    engine = build_engine(load_app(app), store, Clock(), Limits(100, 10, 4),
+                          empty_entities=empty)
     engine.retries.schedule = backoff or Backoff()
     await engine.start()
     return engine
@@ -211,6 +214,34 @@ def test_an_entity_batch_whose_commit_fails_is_retried_and_applied_once():
     assert json.loads(record.state) == 3  # each add landed exactly once
     assert not entity.stalled and entity.commit_failures == 0
     assert store.load().entities["@counter@retry"].state == record.state
+
+
+def test_an_empty_entity_whose_removal_fails_keeps_its_row_until_a_later_batch(caplog):
+    """The scheduler mode's removal of an emptied entity (``EmptyEntities.REMOVED``) is a
+    commit of its own: when it fails, the empty row stays (nothing else is lost) and the
+    entity's next batch that leaves it empty removes it."""
+    target = "@counter@gone"
+    # add (row written), delete (row written, empty), the removal (fails); then all succeed
+    store = FlakyStore(target, [False, False, True])
+    spec = {"key": "gone", "op": "delete"}
+
+    async def scenario():
+        engine = await _engine(store, ENTITY_APP, empty=EmptyEntities.REMOVED)
+        ops = engine.operations
+        await _finished(engine, ops.start("call_op", _input({**spec, "op": "add", "input": 2})))
+        await _finished(engine, ops.start("call_op", _input(spec)))
+        after_failure = (target in engine.entities.entities, target in store.load().entities)
+        await _finished(engine, ops.start("call_op", _input(spec)))
+        after_retry = (target in engine.entities.entities, target in store.load().entities)
+        await engine.stop()
+        return after_failure, after_retry
+
+    with caplog.at_level(logging.WARNING, logger="emulator"):
+        after_failure, after_retry = asyncio.run(scenario())
+    assert store.failed == 1
+    assert after_failure == (True, True)
+    assert "its empty row stays for now" in caplog.text
+    assert after_retry == (False, False)
 
 
 @pytest.mark.parametrize(("failures", "delay"), [
