@@ -86,7 +86,7 @@ class EntityLinks:
     retries: CommitRetry | None = None  # batches whose commit failed (None: not retried)
     # Start an orchestration an entity asked for (name, instance id or None, input, version).
     start_orchestration: Callable[[OrchestrationStart], None] | None = None
-    empty: EmptyEntities = EmptyEntities.KEPT
+    empty: EmptyEntities = EmptyEntities.KEPT  # the Functions host's way, or the Scheduler's
 
 
 def batch_size(host_json: dict[str, Any]) -> int:
