@@ -83,12 +83,13 @@ class Sdk2App:
         from azure.durable_functions.internal.serialization import (
             DEFAULT_FUNCTIONS_DATA_CONVERTER,
         )
-        from durabletask.worker import _Registry
+        from durabletask.worker import _OrchestrationExecutor, _Registry
 
         spec = importlib.util.spec_from_file_location("benchmark_sdk2_app", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.registry = _Registry()
+        self.executor_type = _OrchestrationExecutor
         self.converter = DEFAULT_FUNCTIONS_DATA_CONVERTER
         self.activities: dict[str, tuple[Any, str]] = {}  # name -> (function, input param)
         self.handlers: dict[str, Any] = {}  # orchestrator name -> the SDK's handler (base64)
@@ -124,9 +125,7 @@ class Sdk2App:
             return await self.threads.pool.run(None, self.handled, name, old, new)
         if through is Through.HANDLER:
             return self.handled(name, old, new)
-        from durabletask.worker import _OrchestrationExecutor
-
-        executor = _OrchestrationExecutor(self.registry, QUIET, self.converter)
+        executor = self.executor_type(self.registry, QUIET, self.converter)
         return executor.execute("x", old, new).actions
 
     def activity_call(self, through: Through) -> Any:
