@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core.errors import BadRequest, Unsupported
-from ..protocol.entities import EntityId, EntityProtocolError
+from ..protocol.entities import EntityId, EntityProtocolError, is_entity_instance
 from ..protocol.enums import EventType, RuntimeStatus
 from ..protocol.history import format_ts, parse_ts
 from ..runtime.operations import Operations
@@ -190,7 +190,7 @@ class FacadeOperations:
         found = self.ops.find(
             created_from=created_from, created_to=created_to,
             statuses=[RuntimeStatus(s) for s in statuses] if statuses else None, prefix=prefix)
-        found = [inst for inst in found if not inst.id.startswith("@")]
+        found = [inst for inst in found if not is_entity_instance(inst.id)]
         page, token = _page(found, page_size, continuation)
         return InstancePage([instance_view(inst) for inst in page], token)
 
@@ -210,7 +210,7 @@ class FacadeOperations:
         wanted = {RuntimeStatus(s) for s in statuses} if statuses else None
         keys = sorted(
             (parse_ts(inst.record.last_updated), inst.id) for inst in self.ops.find()
-            if inst.is_terminal and not inst.id.startswith("@")
+            if inst.is_terminal and not is_entity_instance(inst.id)
             and (wanted is None or inst.record.status in wanted))
         keys = [key for key in keys if (completed_from is None or key[0] >= completed_from)
                 and (completed_to is None or key[0] <= completed_to)]
