@@ -193,7 +193,7 @@ class EntityHost:
         entities (``_empty``)."""
         released = self.locks.release_orphans() if release_orphaned_locks else 0
         removed = [scheduler_id for scheduler_id, found in self.entities.items()
-                   if remove_empty and self._empty(found)]
+                   if self._empty(found)] if remove_empty else []
         if removed:
             self.links.commit(Batch(delete_entities=removed))
             for scheduler_id in removed:
