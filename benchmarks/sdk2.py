@@ -127,18 +127,21 @@ def v1_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
     return f"1.x host {v1} (2.x/1.x {result['host_median_s'] / result['v1_host_s']:.2f}x)"
 
 
+def _beside(bench: Bench, result: dict[str, Any], unit: str, key: str, label: str,
+            of: str = "") -> str:
+    """A driver run printed beside the host's: its figure and its ratio to the driver's."""
+    figure = figure_text(bench.value(result[key]), unit)
+    return f"{label} {figure} ({result[key] / result['baseline_median_s']:.2f}x{of})"
+
+
 def handler_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
     """The driver through the SDK's handler: the wire protocol's floor, over the driver."""
-    handler = figure_text(bench.value(result["handler_s"]), unit)
-    return (f"SDK handler alone {handler} "
-            f"({result['handler_s'] / result['baseline_median_s']:.2f}x the driver)")
+    return _beside(bench, result, unit, "handler_s", "SDK handler alone", " the driver")
 
 
 def handoffs_note(bench: Bench, result: dict[str, Any], unit: str) -> str:
     """The handler with the host's thread hand-offs: the floor of its design, over the driver."""
-    floor = figure_text(bench.value(result["handoffs_s"]), unit)
-    return (f"with the host's hand-offs {floor} "
-            f"({result['handoffs_s'] / result['baseline_median_s']:.2f}x)")
+    return _beside(bench, result, unit, "handoffs_s", "with the host's hand-offs")
 
 
 def run_group(benches: list[Bench], args: Any, summarize: Callable[[Bench, list[Sample]], dict],
