@@ -20,7 +20,7 @@ from emulator.protocol.history import format_ts
 from emulator.store import Batch, EntityRecord, open_store
 
 from .conftest import scheduler_running, started_worker
-from .test_entity_queries import _hold, _release, holds, locked, note_locked
+from .critical_sections import hold, holds, note_locked, release
 
 
 def counter(ctx: entities.EntityContext, value: int):
@@ -86,10 +86,9 @@ def test_an_operation_that_leaves_no_state_leaves_no_entity(scheduler):
 def test_a_locked_entity_without_state_stays_until_its_lock_is_released(scheduler):
     with _worker(scheduler.address):
         c = scheduler.client()
-        locked.clear()
-        holder = _hold(c, "held")
+        holder = hold(c, "held")
         assert _listed(c) == {"@counter@held"}  # transient: locked, no state
-        _release(c, holder)
+        release(c, holder)
         assert _listed(c) == set()
 
 

@@ -4,8 +4,8 @@
 requests queued) is *transient* - listed when the query includes transient entities, unknown to
 ``GetEntity`` - and the backlog counts the requests queued behind the lock.
 
-An orchestration locks the entity, tells the test through an activity (the worker runs in this
-process) and waits for an event; the client's signals then queue behind the lock. A batch the
+An orchestration locks the entity and waits (``critical_sections.py``); the client's signals
+then queue behind the lock. A batch the
 worker holds (its entity function waits on an event) is not part of the backlog. Nothing
 sleeps."""
 
@@ -16,7 +16,8 @@ from durabletask import client, entities, task, worker
 from durabletask.internal import orchestrator_service_pb2 as pb
 from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
-locked = threading.Event()
+from .critical_sections import hold, holds, note_locked, release
+
 entered, proceed = threading.Event(), threading.Event()
 
 
@@ -31,17 +32,6 @@ def counter(ctx: entities.EntityContext, value: int):
     return state
 
 
-def note_locked(_: task.ActivityContext, _input) -> None:
-    locked.set()
-
-
-def holds(ctx: task.OrchestrationContext, key: str):
-    target = entities.EntityInstanceId("counter", key)
-    with (yield ctx.lock_entities([target])):
-        yield ctx.call_activity(note_locked)
-        yield ctx.wait_for_external_event("go")
-
-
 def adds(ctx: task.OrchestrationContext, key: str):
     return (yield ctx.call_entity(entities.EntityInstanceId("counter", key), "add", 1))
 
@@ -52,19 +42,6 @@ def _raw_query(address: str, include_transient: bool) -> dict[str, pb.EntityMeta
         response = stubs.TaskHubSidecarServiceStub(channel).QueryEntities(
             pb.QueryEntitiesRequest(query=query))
     return {e.instanceId: e for e in response.entities}
-
-
-def _hold(c: client.TaskHubGrpcClient, key: str) -> str:
-    locked.clear()
-    holder = c.schedule_new_orchestration(holds, input=key)
-    assert locked.wait(30), "the critical section did not start"
-    return holder
-
-
-def _release(c: client.TaskHubGrpcClient, holder: str) -> None:
-    c.raise_orchestration_event(holder, "go")
-    state = c.wait_for_orchestration_completion(holder, timeout=30)
-    assert state.runtime_status == client.OrchestrationStatus.COMPLETED
 
 
 def _run(c: client.TaskHubGrpcClient, key: str) -> str:
@@ -86,7 +63,7 @@ def test_a_locked_entity_without_state_is_transient(scheduler):
     with _worker(scheduler.address) as w:
         w.start()
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
-        holder = _hold(c, "fresh")
+        holder = hold(c, "fresh")
         c.signal_entity(fresh, "add", 1)  # queued behind the lock
 
         listed = {str(m.id): m for m in c.get_all_entities(
@@ -99,7 +76,7 @@ def test_a_locked_entity_without_state_is_transient(scheduler):
         assert raw.lockedBy.value == holder
         assert not raw.HasField("serializedState")
 
-        _release(c, holder)
+        release(c, holder)
         assert _run(c, "fresh") == "2"  # the queued signal ran after the release
     assert c.get_entity(fresh).backlog_queue_size == 0
 
@@ -110,7 +87,7 @@ def test_the_backlog_counts_the_requests_queued_behind_a_lock(scheduler):
         w.start()
         c = client.TaskHubGrpcClient(host_address=scheduler.address)
         assert _run(c, "kept") == "1"
-        holder = _hold(c, "kept")
+        holder = hold(c, "kept")
         for _ in range(3):
             c.signal_entity(kept, "add", 1)
 
@@ -122,7 +99,7 @@ def test_the_backlog_counts_the_requests_queued_behind_a_lock(scheduler):
         assert listed.backlog_queue_size == 3
         assert _raw_query(scheduler.address, False)["@counter@kept"].lockedBy.value == holder
 
-        _release(c, holder)
+        release(c, holder)
         assert _run(c, "kept") == "5"
         metadata = c.get_entity(kept)
     assert (metadata.backlog_queue_size, metadata._locked_by) == (0, "")
