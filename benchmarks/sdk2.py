@@ -65,14 +65,17 @@ def skip_line(bench: Bench, reason: str) -> str:
 
 
 class Sdk2Host(LocalHost):
-    """``LocalHost(subprocess=True)`` started by the 2.x interpreter instead of this one."""
+    """``LocalHost(subprocess=True)`` started by the 2.x interpreter instead of this one;
+    ``module``: what it runs with ``-m`` (the host, or a measurement's patched host)."""
 
-    def __init__(self, python: str, app_dir: Path, **options: Any) -> None:
+    def __init__(self, python: str, app_dir: Path, module: str = "emulator",
+                 **options: Any) -> None:
         super().__init__(app_dir, subprocess=True, **options)
         self.interpreter = python
+        self.module = module
 
     def _start_subprocess(self, timeout: float) -> None:
-        command = [self.interpreter, "-m", "emulator", *self.options.flags(self.log_level)]
+        command = [self.interpreter, "-m", self.module, *self.options.flags(self.log_level)]
         self.process, self.base_url = start_listening(command, "the 2.x local host", timeout)
         threading.Thread(target=self._drain, daemon=True).start()
 
