@@ -12,8 +12,9 @@ the driver and the driver through the SDK's handler, interleaved in a rotating o
 
 Taken out means: episodes run on the host's loop, inline (``Orchestrations._in_thread``), and
 the app's async activities run on the host's loop too (the worker's app loop closed). Neither
-is a mode of the host: nothing outside this module can ask for it, and ``serve`` (what the
-measurement starts, under the 2.x interpreter, with the host's flags) fails if the code it replaces has moved.
+is a mode of the host: nothing outside this module can ask for it, and the patched host (what
+the measurement starts, under the 2.x interpreter, with the host's flags) fails to start if the
+code it replaces has moved:
 
     python -m benchmarks.host_without_handoffs --app DIR [other emulator flags]
 """
