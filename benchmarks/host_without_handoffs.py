@@ -72,7 +72,7 @@ COLUMNS = (("driver", "base"), ("SDK handler alone", "handler"), ("host", "host"
 
 def measure(args: argparse.Namespace) -> int:
     from .processes import SdkDriver
-    from .sdk2 import APP_2X, Sdk2Host, _host_run, default_python, unusable
+    from .sdk2 import APP_2X, Sdk2Host, default_python, host_run, unusable
     from .suite import BENCHES, figure_text
 
     python = args.sdk2_python or default_python()
@@ -92,8 +92,8 @@ def measure(args: argparse.Namespace) -> int:
             "base": lambda b: driver.run(b.orchestrator, b.input)["seconds"],
             "handler": lambda b: driver.run(b.orchestrator, b.input, through="handler")[
                 "seconds"],
-            "host": lambda b: _host_run(host, b, {}, "host", True),
-            "bare": lambda b: _host_run(bare, b, {}, "bare", True),
+            "host": lambda b: host_run(host, b, {}, "host", True),
+            "bare": lambda b: host_run(bare, b, {}, "bare", True),
         }
         order = list(runs)
         for bench in benches:

@@ -80,8 +80,9 @@ class Sdk2Host(LocalHost):
         threading.Thread(target=self._drain, daemon=True).start()
 
 
-def _host_run(host: LocalHost, bench: Bench, extra: dict[str, Any], key: str,
-              sdk2: bool) -> float:
+def host_run(host: LocalHost, bench: Bench, extra: dict[str, Any], key: str,
+             sdk2: bool) -> float:
+    """One run on ``host``: its wall time; its CPU (and, 2.x, its episodes) into ``extra``."""
     cpu = cpu_seconds(host.process.pid)
     elapsed, instance_id = run_on_host(host, bench, sdk2=sdk2)
     extra[f"{key}_cpu_s"] = cpu_seconds(host.process.pid) - cpu
@@ -109,9 +110,9 @@ def sample(host2: LocalHost, driver: SdkDriver, host1: LocalHost, bench: Bench,
         return lambda: driver.run(bench.orchestrator, bench.input, through=way)["seconds"]
 
     runs: list[tuple[str, Callable[[], float]]] = [
-        ("host", lambda: _host_run(host2, bench, extra, "host", True)),
+        ("host", lambda: host_run(host2, bench, extra, "host", True)),
         ("base", on_driver),
-        ("v1", lambda: _host_run(host1, bench, extra, "v1_host", False)),
+        ("v1", lambda: host_run(host1, bench, extra, "v1_host", False)),
         ("handler", through("handler")),
         ("handoffs", through("handoffs")),
     ]

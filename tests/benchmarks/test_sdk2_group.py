@@ -86,7 +86,7 @@ def test_each_sample_is_five_runs_whose_first_rotates(monkeypatch):
             return {"seconds": {"executor": 0.1, "handler": 0.12, "handoffs": 0.15}[through],
                     "episodes": 2}
 
-    monkeypatch.setattr(sdk2, "_host_run", host_run)
+    monkeypatch.setattr(sdk2, "host_run", host_run)
     bench = _bench("sdk2_fanout_1000x0s")
     firsts = []
     for turn in range(5):
