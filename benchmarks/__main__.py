@@ -29,6 +29,7 @@ from .processes import REPO_ROOT, BareServer, SdkDriver
 from .suite import (
     BENCHES,
     GROUPS,
+    UNITS,
     Bench,
     Sample,
     SplitClient,
@@ -40,8 +41,6 @@ from .suite import (
 )
 
 APP = Path(__file__).parent / "app"
-UNITS = {"total_s": "s", "overhead_s": "s", "per_activity_us": "us", "per_step_ms": "ms",
-         "ms": "ms", "ratio": "s"}
 
 
 def select(names: list[str] | None) -> list[Bench]:

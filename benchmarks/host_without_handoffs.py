@@ -72,8 +72,8 @@ COLUMNS = (("driver", "base"), ("SDK handler alone", "handler"), ("host", "host"
 
 def measure(args: argparse.Namespace) -> int:
     from .processes import SdkDriver
-    from .sdk2 import APP_2X, Sdk2Host, default_python, host_run, unusable
-    from .suite import BENCHES, figure_text
+    from .sdk2 import APP_2X, Sdk2Host, default_python, host_run, rotated, unusable
+    from .suite import BENCHES, UNITS, figure_text
 
     python = args.sdk2_python or default_python()
     reason = unusable(python)
@@ -101,11 +101,10 @@ def measure(args: argparse.Namespace) -> int:
                 runs[name](bench)
             times: dict[str, list[float]] = {name: [] for name in order}
             for turn in range(args.repeat):
-                for index in range(len(order)):
-                    name = order[(index + turn) % len(order)]
+                for name in rotated(order, turn):
                     times[name].append(runs[name](bench))
             medians = {name: statistics.median(values) for name, values in times.items()}
-            unit = "ms" if bench.figure == "per_step_ms" else "s"
+            unit = UNITS[bench.figure]
             cells = []
             for label, key in COLUMNS:
                 text = figure_text(bench.value(medians[key]), unit)

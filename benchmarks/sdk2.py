@@ -116,13 +116,18 @@ def sample(host2: LocalHost, driver: SdkDriver, host1: LocalHost, bench: Bench,
         ("handler", through("handler")),
         ("handoffs", through("handoffs")),
     ]
-    for index in range(len(runs)):
-        name, run = runs[(index + turn) % len(runs)]
+    for name, run in rotated(runs, turn):
         times[name] = run()
     extra["v1_host_s"] = times["v1"]
     extra["handler_s"] = times["handler"]
     extra["handoffs_s"] = times["handoffs"]
     return Sample(times["host"], times["base"], extra)
+
+
+def rotated(items: list[Any], turn: int) -> list[Any]:
+    """``items`` in order, starting at ``turn`` (modulo their number): each sample's order."""
+    start = turn % len(items)
+    return items[start:] + items[:start]
 
 
 def v1_note(bench: Bench, result: dict[str, Any], unit: str) -> str:

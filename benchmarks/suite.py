@@ -39,6 +39,11 @@ class Sample:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# each figure kind's unit in the report (``Bench.figure``)
+UNITS = {"total_s": "s", "overhead_s": "s", "per_activity_us": "us", "per_step_ms": "ms",
+         "ms": "ms", "ratio": "s"}
+
+
 def figure_text(value: float, unit: str) -> str:
     """A figure as the report prints it: seconds to the millisecond, other units to a tenth."""
     return f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
