@@ -12,19 +12,21 @@ Used by the tests, ``python -m emulator --azurite`` and ``make run``::
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from .child_process import free_port
+from .child_process import free_ports
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development key (public, documented; not a secret).
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 REPO_ROOT = Path(__file__).resolve().parents[2]
+START_ATTEMPTS = 3  # tries with freshly chosen ports when one was taken meanwhile
+_IN_USE = re.compile(rb"EADDRINUSE[^\n]*?:(\d+)\s*$", re.MULTILINE)
 
 
 class AzuriteError(RuntimeError):
@@ -42,6 +44,14 @@ def find_azurite_blob(launcher: str = "azurite-blob") -> str:
     raise AzuriteError("Azurite is not installed: run `make setup` (npm install) first")
 
 
+def _port_in_use(log_path: Path, offset: int) -> int | None:
+    """The port Azurite's log names as in use after ``offset`` (its last start), if any."""
+    with open(log_path, "rb") as log:
+        log.seek(offset)
+        found = _IN_USE.search(log.read())
+    return int(found.group(1)) if found else None
+
+
 class Azurite:
     """Azurite's blob service in a subprocess; a context manager."""
 
@@ -49,12 +59,24 @@ class Azurite:
                  port: int | None = None, host: str = "127.0.0.1",
                  queue: bool = False, table: bool = False) -> None:
         self.host = host
-        self.port = port or free_port(host)
-        self.queue_port = free_port(host) if queue else None
-        self.table_port = free_port(host) if table else None
+        self._given_port = port
+        self._serves = (queue, table)
+        self._choose_ports()
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="azurite-")
         self.workdir = Path(workdir) if workdir else Path(self._tmp.name)
         self._process: subprocess.Popen | None = None
+
+    def _choose_ports(self) -> None:
+        """Free ports for every service not given one, all distinct (and none the given port).
+        The all-in-one launcher (queue or table asked for) listens with all three services."""
+        queue, table = self._serves
+        all_in_one = queue or table
+        wanted = (self._given_port is None) + 2 * all_in_one
+        chosen = iter([p for p in free_ports(wanted + 1, self.host) if p != self._given_port])
+        self.port = self._given_port or next(chosen)
+        self._other_ports = (next(chosen), next(chosen)) if all_in_one else None
+        self.queue_port = self._other_ports[0] if queue else None
+        self.table_port = self._other_ports[1] if table else None
 
     @property
     def blob_endpoint(self) -> str:
@@ -80,45 +102,72 @@ class Azurite:
         common = ["--location", str(self.workdir), "--skipApiVersionCheck", "--loose",
                   "--silent"]
         blob = ["--blobHost", self.host, "--blobPort", str(self.port)]
-        if not (self.queue_port or self.table_port):
+        if self._other_ports is None:
             return [find_azurite_blob(), *blob, *common]
-        # the all-in-one launcher; a service not asked for listens on a free port all the same
-        queue_port = self.queue_port or free_port(self.host)
-        table_port = self.table_port or free_port(self.host)
+        # a service not asked for listens on its free port all the same
+        queue_port, table_port = self._other_ports
         return [find_azurite_blob("azurite"), *blob, "--queueHost", self.host, "--queuePort",
                 str(queue_port), "--tableHost", self.host, "--tablePort", str(table_port),
                 *common]
 
     def start(self, timeout: float = 30.0) -> Azurite:
+        """Start Azurite and wait until each service listens. A port it chose that something
+        else took meanwhile is chosen again (up to ``START_ATTEMPTS`` times); a given port in
+        use is an AzuriteError that names it."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.workdir / "azurite.log", "ab")  # noqa: SIM115 - owned by the process
-        self._process = subprocess.Popen(
-            self._command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-        try:
-            self._wait_listening(timeout)
-        except BaseException:  # including Ctrl-C while it starts: never leave it orphaned
-            self.stop()
-            raise
-        return self
+        attempt = 0
+        while True:
+            attempt += 1
+            log_path = self.workdir / "azurite.log"
+            logged_before = log_path.stat().st_size if log_path.exists() else 0
+            with open(log_path, "ab") as log:
+                self._process = subprocess.Popen(self._command(), stdout=log,
+                                                 stderr=subprocess.STDOUT,
+                                                 stdin=subprocess.DEVNULL)
+            try:
+                self._wait_listening(log_path, logged_before, timeout)
+                return self
+            except AzuriteError:
+                self.stop(keep_workdir=True)
+                taken = _port_in_use(log_path, logged_before)
+                if taken is None or attempt == START_ATTEMPTS or taken == self._given_port:
+                    self._cleanup()
+                    if taken is not None:
+                        raise AzuriteError(f"Azurite could not listen on {self.host}:{taken}: "
+                                           f"the port is in use") from None
+                    raise
+                self._choose_ports()
+            except BaseException:  # including Ctrl-C while it starts: never leave it orphaned
+                self.stop()
+                raise
 
-    def _wait_listening(self, timeout: float) -> None:
+    def _wait_listening(self, log_path: Path, offset: int, timeout: float) -> None:
+        """Wait for Azurite's own line "Blob service is successfully listening at http://..."
+        for each service it starts (in its log after ``offset``). A probe that connects cannot
+        tell Azurite from another server, or one of its services from another on a port it is
+        about to find taken."""
         deadline = time.monotonic() + timeout
-        for port in (p for p in (self.port, self.queue_port, self.table_port) if p):
-            while True:
-                if self._process.poll() is not None:
-                    raise AzuriteError(f"Azurite exited with code {self._process.returncode}; "
-                                       f"see {self.workdir / 'azurite.log'}")
-                try:
-                    with socket.create_connection((self.host, port), timeout=0.2):
-                        break
-                except OSError:
-                    if time.monotonic() >= deadline:
-                        raise AzuriteError(f"Azurite did not listen on {self.host}:{port} in "
-                                           f"{timeout} s") from None
-                    time.sleep(0.05)
+        ports = {"Blob": self.port}
+        if self._other_ports is not None:
+            ports["Queue"], ports["Table"] = self._other_ports
+        awaited = [f"{name} service is successfully listening at http://{self.host}:{port}"
+                   .encode() for name, port in ports.items()]
+        while True:
+            exited = self._process.poll() is not None
+            with open(log_path, "rb") as log:
+                log.seek(offset)
+                logged = log.read()
+            if all(line in logged for line in awaited):
+                return
+            if exited:
+                raise AzuriteError(f"Azurite exited with code {self._process.returncode}; "
+                                   f"see {log_path}")
+            if time.monotonic() >= deadline:
+                raise AzuriteError(f"Azurite did not listen on {self.host} in {timeout} s; "
+                                   f"see {log_path}")
+            time.sleep(0.05)
 
-    def stop(self) -> None:
+    def stop(self, *, keep_workdir: bool = False) -> None:
         if self._process is not None and self._process.poll() is None:
             # Azurite keeps serving idle keep-alive connections after SIGTERM for a long time;
             # its data is on disk already, so give it a moment, then kill it.
@@ -129,6 +178,10 @@ class Azurite:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+        if not keep_workdir:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
 

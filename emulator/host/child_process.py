@@ -8,6 +8,7 @@ the same way: one way to give a child the repository on its import path and to w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -28,9 +29,17 @@ def child_env() -> dict[str, str]:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free on ``host`` now (for a server that cannot be given port 0)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct TCP ports free on ``host`` now. All are held at once while chosen: one
+    ``free_port`` after another may hand out a port twice, since each is released at once."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def start_listening(command: list[str], what: str, timeout: float, *,
