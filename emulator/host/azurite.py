@@ -142,22 +142,25 @@ class Azurite:
                 raise
 
     def _wait_listening(self, log_path: Path, offset: int, timeout: float) -> None:
-        """Wait for Azurite's own line "Blob service is successfully listening at http://..."
-        for each service it starts (in its log after ``offset``). A probe that connects cannot
+        """Wait for Azurite's own line "Blob service ... successfully listen... http://..." for
+        each service it starts (in its log after ``offset``). A probe that connects cannot
         tell Azurite from another server, or one of its services from another on a port it is
         about to find taken."""
         deadline = time.monotonic() + timeout
         ports = {"Blob": self.port}
         if self._other_ports is not None:
             ports["Queue"], ports["Table"] = self._other_ports
-        awaited = [f"{name} service is successfully listening at http://{self.host}:{port}"
-                   .encode() for name, port in ports.items()]
+        # "Blob service is successfully listening at http://..." (the azurite launcher) or
+        # "Blob service successfully listens on http://..." (azurite-blob)
+        awaited = [re.compile(rf"{name} service [^\n]*successfully listen[^\n]*"
+                              rf"http://{re.escape(self.host)}:{port}\b".encode())
+                   for name, port in ports.items()]
         while True:
             exited = self._process.poll() is not None
             with open(log_path, "rb") as log:
                 log.seek(offset)
                 logged = log.read()
-            if all(line in logged for line in awaited):
+            if all(line.search(logged) for line in awaited):
                 return
             if exited:
                 raise AzuriteError(f"Azurite exited with code {self._process.returncode}; "
