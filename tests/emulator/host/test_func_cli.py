@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.host.child_process import free_port
 from emulator.host.func_cli import build_parser, serve_argv, split_language_worker, wants_azurite
 
 REPO = Path(__file__).resolve().parents[3]
@@ -54,12 +54,6 @@ def test_func_start_outside_an_app_folder_says_so(tmp_path):
     assert "no function_app.py" in done.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_a_script_that_starts_func_start_and_waits_for_a_route_works(tmp_path):
     app = tmp_path / "app"
     shutil.copytree(APPS / "func_app", app)
@@ -67,7 +61,7 @@ def test_a_script_that_starts_func_start_and_waits_for_a_route_works(tmp_path):
     # developer's own file would be, so a clean clone runs the test too
     (app / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": {
         "FUNCTIONS_WORKER_RUNTIME": "python", "BASIC_APP_SETTING": "from-local-settings"}}))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     process = subprocess.Popen([str(FUNC), "start", "--port", str(port)],
                                cwd=app, env=env, stdout=subprocess.PIPE,

@@ -2,12 +2,13 @@
 ``scripts/durabletask_sidecar_plugin.py``): what they find, and the backend the plugin gives the
 suite - a scheduler host process that a durabletask client reaches and ``stop()`` ends."""
 
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 from durabletask import client
+
+from emulator.host.child_process import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -16,15 +17,9 @@ import durabletask_sidecar_plugin as plugin  # noqa: E402
 import run_durabletask_sidecar_e2e as driver  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_plugin_backend_is_a_host_process_that_stop_ends(tmp_path, monkeypatch):
     monkeypatch.setattr(plugin, "_LOGS", tmp_path)
-    port = _free_port()
+    port = free_port()
     backend = plugin.create_test_backend(port=port)
     try:
         c = client.TaskHubGrpcClient(host_address=f"localhost:{port}")

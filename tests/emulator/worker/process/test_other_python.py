@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from emulator.host.child_process import free_port
 from emulator.protocol.history import execution_started, orchestrator_started
 from emulator.store.base import InstanceRecord
 from emulator.worker.invoke import trigger_json
@@ -53,7 +53,7 @@ def test_func_start_in_an_activated_venv_of_another_python_serves_the_app(tmp_pa
     venv = Path(other_python).parent.parent
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([str(FUNC), "start", "--port", str(port)], cwd=app, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -65,12 +65,6 @@ def test_func_start_in_an_activated_venv_of_another_python_serves_the_app(tmp_pa
     assert version.startswith(OTHER_VERSION + "."), output
     assert int(pid) != process.pid  # the app ran in a worker, not in the host
     assert "\tpython: [GET] http://localhost:" in output
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_route(process: subprocess.Popen, url: str, timeout: float = 90) -> str:

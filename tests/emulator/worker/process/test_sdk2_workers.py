@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from emulator.host.child_process import free_port
 
 REPO = Path(__file__).resolve().parents[4]
 FUNC = REPO / "bin" / "func"
@@ -25,12 +26,6 @@ PYTHON = os.environ.get("EMULATOR_SDK2_PYTHON")
 
 pytestmark = pytest.mark.skipif(
     not PYTHON, reason="EMULATOR_SDK2_PYTHON names no 2.x SDK interpreter")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
@@ -66,7 +61,7 @@ def test_func_start_runs_a_2x_app_in_worker_processes_of_its_venv(tmp_path):
     shutil.copytree(APP, app)
     (app / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": {
         "FUNCTIONS_WORKER_RUNTIME": "python", "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}}))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VIRTUAL_ENV": str(venv),
            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("PYTHONPATH", None)
