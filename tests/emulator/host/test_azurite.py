@@ -50,32 +50,34 @@ def test_a_port_handed_out_twice_is_chosen_again_and_every_service_listens(
     assert "EADDRINUSE" in (tmp_path / "azurite.log").read_text()
 
 
-def test_a_port_taken_on_every_try_is_named_after_the_last_try(tmp_path, monkeypatch):
+@pytest.fixture
+def busy_port():
+    """A port another server listens on for the test's length."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        busy = taken.getsockname()[1]
-        tries: list[int] = []
+        yield taken.getsockname()[1]
 
-        def always_the_busy_port(count: int, host: str = "127.0.0.1") -> list[int]:
-            tries.append(count)
-            return [busy, *free_ports(count - 1, host)]
 
-        monkeypatch.setattr(azurite_module, "free_ports", always_the_busy_port)
-        with pytest.raises(AzuriteError, match=f"127.0.0.1:{busy}: the port is in use"):
-            Azurite(tmp_path).start()
+def test_a_port_taken_on_every_try_is_named_after_the_last_try(tmp_path, monkeypatch,
+                                                                 busy_port):
+    tries: list[int] = []
+
+    def always_the_busy_port(count: int, host: str = "127.0.0.1") -> list[int]:
+        tries.append(count)
+        return [busy_port, *free_ports(count - 1, host)]
+
+    monkeypatch.setattr(azurite_module, "free_ports", always_the_busy_port)
+    with pytest.raises(AzuriteError, match=f"127.0.0.1:{busy_port}: the port is in use"):
+        Azurite(tmp_path).start()
     assert len(tries) == azurite_module.START_ATTEMPTS
 
 
-def test_a_given_port_in_use_is_named_at_once(tmp_path, monkeypatch):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        busy = taken.getsockname()[1]
-        choices: list[int] = []
-        monkeypatch.setattr(azurite_module, "free_ports",
-                            lambda count, host="127.0.0.1": choices.append(count)
-                            or free_ports(count, host))
-        with pytest.raises(AzuriteError, match=f"127.0.0.1:{busy}: the port is in use"):
-            Azurite(tmp_path, port=busy).start()
+def test_a_given_port_in_use_is_named_at_once(tmp_path, monkeypatch, busy_port):
+    choices: list[int] = []
+    monkeypatch.setattr(azurite_module, "free_ports",
+                        lambda count, host="127.0.0.1": choices.append(count)
+                        or free_ports(count, host))
+    with pytest.raises(AzuriteError, match=f"127.0.0.1:{busy_port}: the port is in use"):
+        Azurite(tmp_path, port=busy_port).start()
     assert len(choices) == 1, "a port the caller gave cannot be chosen again"
