@@ -33,6 +33,14 @@ class AzuriteError(RuntimeError):
     pass
 
 
+class PortTaken(AzuriteError):
+    """Azurite exited because a port it was to listen on is in use."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"Azurite could not listen on {host}:{port}: the port is in use")
+        self.port = port
+
+
 def find_azurite_blob(launcher: str = "azurite-blob") -> str:
     """The ``azurite-blob`` launcher (or another): node_modules of this repo first, then PATH."""
     local = REPO_ROOT / "node_modules" / ".bin" / launcher
@@ -42,14 +50,6 @@ def find_azurite_blob(launcher: str = "azurite-blob") -> str:
     if found:
         return found
     raise AzuriteError("Azurite is not installed: run `make setup` (npm install) first")
-
-
-def _port_in_use(log_path: Path, offset: int) -> int | None:
-    """The port Azurite's log names as in use after ``offset`` (its last start), if any."""
-    with open(log_path, "rb") as log:
-        log.seek(offset)
-        found = _IN_USE.search(log.read())
-    return int(found.group(1)) if found else None
 
 
 class Azurite:
@@ -115,10 +115,10 @@ class Azurite:
         else took meanwhile is chosen again (up to ``START_ATTEMPTS`` times); a given port in
         use is an AzuriteError that names it."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        log_path = self.workdir / "azurite.log"
         attempt = 0
         while True:
             attempt += 1
-            log_path = self.workdir / "azurite.log"
             logged_before = log_path.stat().st_size if log_path.exists() else 0
             with open(log_path, "ab") as log:
                 self._process = subprocess.Popen(self._command(), stdout=log,
@@ -127,14 +127,10 @@ class Azurite:
             try:
                 self._wait_listening(log_path, logged_before, timeout)
                 return self
-            except AzuriteError:
-                self.stop(keep_workdir=True)
-                taken = _port_in_use(log_path, logged_before)
-                if taken is None or attempt == START_ATTEMPTS or taken == self._given_port:
-                    self._cleanup()
-                    if taken is not None:
-                        raise AzuriteError(f"Azurite could not listen on {self.host}:{taken}: "
-                                           f"the port is in use") from None
+            except PortTaken as taken:
+                again = attempt < START_ATTEMPTS and taken.port != self._given_port
+                self.stop(keep_workdir=again)  # the next try starts in the same workdir
+                if not again:
                     raise
                 self._choose_ports()
             except BaseException:  # including Ctrl-C while it starts: never leave it orphaned
@@ -163,6 +159,9 @@ class Azurite:
             if all(line.search(logged) for line in awaited):
                 return
             if exited:
+                in_use = _IN_USE.search(logged)
+                if in_use:
+                    raise PortTaken(self.host, int(in_use.group(1)))
                 raise AzuriteError(f"Azurite exited with code {self._process.returncode}; "
                                    f"see {log_path}")
             if time.monotonic() >= deadline:
@@ -181,11 +180,7 @@ class Azurite:
                 self._process.kill()
                 self._process.wait()
         self._process = None
-        if not keep_workdir:
-            self._cleanup()
-
-    def _cleanup(self) -> None:
-        if self._tmp is not None:
+        if self._tmp is not None and not keep_workdir:
             self._tmp.cleanup()
 
     def __enter__(self) -> Azurite:
