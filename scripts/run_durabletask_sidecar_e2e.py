@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -45,6 +46,7 @@ SUITE = Path("tests") / "durabletask"
 AZUREMANAGED_SUITE = Path("tests") / "durabletask-azuremanaged"
 PLUGIN = "durabletask_sidecar_plugin"
 BACKEND_CALL = "create_test_backend("  # a module that starts the suite's backend
+ASYNC_TEST = "async def test_"  # a module with tests that need pytest-asyncio
 # node id -> why it cannot run against another backend
 DESELECTED = {
     "tests/durabletask/test_delayed_signal_normalization.py::TestDelayedTimerLifecycle::"
@@ -99,22 +101,40 @@ def test_files(checkout: Path, azuremanaged: bool = False) -> list[str]:
     return sorted(str(f.relative_to(checkout)) for f in found)
 
 
-def run(args: argparse.Namespace) -> int:
-    import subprocess
+def async_test_files(checkout: Path, selected: list[str]) -> list[str]:
+    """Those of the selected test files (paths or node ids from the checkout; other pytest
+    arguments are ignored) that hold ``async def`` tests, which need pytest-asyncio."""
+    paths = {item.split("::")[0] for item in selected}
+    return sorted(path for path in paths if path.endswith(".py")
+                  and (checkout / path).is_file()
+                  and ASYNC_TEST in (checkout / path).read_text(errors="ignore"))
 
+
+def require_async_support(python: Path, checkout: Path, selected: list[str]) -> None:
+    """Refuse to start when the selection has async tests and ``python`` lacks pytest-asyncio:
+    each of them would fail after minutes of running ("async def functions are not natively
+    supported"), which says nothing about the host."""
+    needing = async_test_files(checkout, selected)
+    if not needing:
+        return
+    probe = subprocess.run([str(python), "-c", "import pytest_asyncio"], capture_output=True)
+    if probe.returncode != 0:
+        shown = ", ".join(needing[:3])
+        more = f" and {len(needing) - 3} more" if len(needing) > 3 else ""
+        raise SetupError(f"--python {python} has no pytest-asyncio, which the async tests of "
+                         f"{shown}{more} need; install it there ({python} -m pip install "
+                         "pytest-asyncio) or name other test files after --")
+
+
+def run(args: argparse.Namespace) -> int:
     checkout = args.checkout.resolve()
     if not (checkout / "durabletask").is_dir():
         raise SetupError(f"CHECKOUT: {checkout} is not a durabletask-python working copy")
     if not args.python.exists():
         raise SetupError(f"--python: no interpreter at {args.python}")
-    probe = subprocess.run([str(args.python), "-c", "import pytest_asyncio"],
-                           capture_output=True)
-    if probe.returncode != 0:
-        print(f"warning: --python {args.python} has no pytest-asyncio: the suite's async "
-              "tests will fail (pip install pytest-asyncio in that environment)",
-              file=sys.stderr)
     files = [] if any(a.endswith(".py") or "::" in a for a in args.pytest_args) \
         else test_files(checkout, args.azuremanaged)
+    require_async_support(args.python, checkout, files or args.pytest_args)
     deselect = []
     for node, reason in DESELECTED.items():
         if node.split("::")[0] in files:

@@ -74,3 +74,55 @@ def test_a_relative_python_is_kept_as_a_path_from_here_not_followed(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     args = driver.parse_args(["checkout", "--python", "venv/bin/python"])
     assert args.python == venv_python and args.python.is_symlink()
+
+
+def _checkout_with_an_async_test(root: Path) -> Path:
+    suite = root / "tests" / "durabletask"
+    suite.mkdir(parents=True)
+    (suite / "test_sync_e2e.py").write_text("def test_a():\n    pass\n")
+    (suite / "test_async_e2e.py").write_text("async def test_b():\n    pass\n")
+    return root
+
+
+def _python(tmp_path: Path, has_pytest_asyncio: bool) -> Path:
+    """An interpreter stand-in whose ``-c "import pytest_asyncio"`` succeeds or fails."""
+    python = tmp_path / ("with" if has_pytest_asyncio else "without") / "python"
+    python.parent.mkdir()
+    python.write_text(f"#!/bin/sh\nexit {0 if has_pytest_asyncio else 1}\n")
+    python.chmod(0o755)
+    return python
+
+
+def test_the_driver_refuses_async_tests_without_pytest_asyncio_naming_the_flag(tmp_path):
+    # Before, it warned and ran: each async test then failed minutes later with "async def
+    # functions are not natively supported", 17 false failures in a whole run.
+    checkout = _checkout_with_an_async_test(tmp_path / "checkout")
+    selected = ["tests/durabletask/test_async_e2e.py", "tests/durabletask/test_sync_e2e.py"]
+    assert driver.async_test_files(checkout, selected) == ["tests/durabletask/test_async_e2e.py"]
+    without = _python(tmp_path, has_pytest_asyncio=False)
+    with pytest.raises(driver.SetupError,
+                       match=r"--python .*without/python has no pytest-asyncio.*"
+                             r"test_async_e2e\.py"):
+        driver.require_async_support(without, checkout, selected)
+    # a node id of that file selects it too; other pytest arguments select nothing
+    with pytest.raises(driver.SetupError):
+        driver.require_async_support(
+            without, checkout, ["tests/durabletask/test_async_e2e.py::test_b", "-x"])
+
+
+def test_the_driver_runs_without_pytest_asyncio_when_no_selected_test_is_async(tmp_path):
+    checkout = _checkout_with_an_async_test(tmp_path / "checkout")
+    driver.require_async_support(_python(tmp_path, has_pytest_asyncio=False), checkout,
+                                 ["tests/durabletask/test_sync_e2e.py::test_a", "-k", "a"])
+    driver.require_async_support(_python(tmp_path, has_pytest_asyncio=True), checkout,
+                                 ["tests/durabletask/test_async_e2e.py"])
+
+
+def test_run_refuses_before_starting_anything(tmp_path, monkeypatch):
+    checkout = _checkout_with_an_async_test(tmp_path / "checkout")
+    (checkout / "durabletask").mkdir()
+    started = []
+    monkeypatch.setattr(driver, "start_azurite", lambda *a: started.append("azurite"))
+    code = driver.main([str(checkout), "--python",
+                        str(_python(tmp_path, has_pytest_asyncio=False))])
+    assert code == 2 and started == []
