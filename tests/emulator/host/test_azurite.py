@@ -11,14 +11,7 @@ import pytest
 from emulator.host import azurite as azurite_module
 from emulator.host.azurite import Azurite, AzuriteError
 from emulator.host.child_process import free_ports
-
-
-def _listens(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
+from emulator.host.func_cli import listening
 
 
 def test_free_ports_are_distinct_and_free():
@@ -46,7 +39,7 @@ def test_a_port_handed_out_twice_is_chosen_again_and_every_service_listens(
         assert len(handed) == 2, "the repeated port was not chosen again"
         ports = [running.port, running.queue_port, running.table_port]
         assert len(set(ports)) == 3
-        assert all(_listens(running.host, port) for port in ports)
+        assert all(listening((running.host, port)) for port in ports)
     assert "EADDRINUSE" in (tmp_path / "azurite.log").read_text()
 
 
